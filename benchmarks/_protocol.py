@@ -1,0 +1,201 @@
+"""The evaluation protocol of ../shared/BENCHMARK.md, as the benchmark scripts use it.
+
+Data loading, the per-user random holdout and the metrics come from the package
+(``tensorrec_explore.data`` / ``tensorrec_explore.metrics``) when those modules are importable.
+The small reference versions below are used only as a fallback (and as a cross-check): they
+follow BENCHMARK.md line by line and favour clarity over speed. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+REPO = Path(__file__).resolve().parent.parent
+DATASETS = ("ml-100k", "ml-1m-all")
+
+
+# --------------------------------------------------------------------------- data
+def default_data_dir() -> Path:
+    """``$TENSORREC_EXPLORE_DATA`` if set, else ``../shared/data`` relative to the repository."""
+    env = os.environ.get("TENSORREC_EXPLORE_DATA")
+    return Path(env) if env else (REPO.parent / "shared" / "data").resolve()
+
+
+def _positives_matrix(users, items, positive) -> sp.csr_matrix:
+    """Index = sorted distinct raw ids of the whole file; values = 1 where ``positive``."""
+    u_ids, u_idx = np.unique(users, return_inverse=True)
+    i_ids, i_idx = np.unique(items, return_inverse=True)
+    m = sp.csr_matrix(
+        (np.ones(int(positive.sum()), dtype=np.float32), (u_idx[positive], i_idx[positive])),
+        shape=(len(u_ids), len(i_ids)),
+    )
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    m.sort_indices()
+    return m
+
+
+def load_positives_local(name: str, data_dir: Path) -> sp.csr_matrix:
+    """Reference loader of BENCHMARK.md's two datasets -> CSR (n_users, n_items) float32 0/1."""
+    data_dir = Path(data_dir)
+    if name == "ml-100k":
+        path = data_dir / "ml-100k" / "u.data"
+        raw = np.loadtxt(path, dtype=np.int64, delimiter="\t")
+        return _positives_matrix(raw[:, 0], raw[:, 1], raw[:, 2] >= 4)
+    if name == "ml-1m-all":
+        path = data_dir / "ml-1m" / "interactions.dat"
+        raw = np.array(
+            [line.split("::")[:2] for line in path.read_text().splitlines() if line.strip()],
+            dtype=np.int64,
+        )
+        return _positives_matrix(raw[:, 0], raw[:, 1], np.ones(len(raw), dtype=bool))
+    raise ValueError(f"dataset={name!r}: expected one of {DATASETS}")
+
+
+def load_positives(name: str, data_dir: Path) -> tuple[sp.csr_matrix, str]:
+    """The dataset's positives as CSR float32 0/1, and which implementation loaded it."""
+    try:
+        from tensorrec_explore.data import load_movielens  # noqa: F401
+    except ImportError:
+        return load_positives_local(name, data_dir), "benchmarks._protocol (local)"
+    ds = _load_with_package(name, data_dir)
+    if ds is None:
+        return load_positives_local(name, data_dir), "benchmarks._protocol (local)"
+    return ds, "tensorrec_explore.data"
+
+
+def _load_with_package(name: str, data_dir: Path) -> sp.csr_matrix | None:
+    """Load through ``tensorrec_explore.data.load_movielens``; None if its API does not fit."""
+    from tensorrec_explore.data import load_movielens
+
+    variant = {"ml-100k": "ml-100k", "ml-1m-all": "ml-1m"}[name]
+    try:
+        ds = load_movielens(variant, data_dir=data_dir)
+    except TypeError:
+        return None
+    if name == "ml-100k" and hasattr(ds, "to_implicit"):
+        ds = ds.to_implicit(4)
+    m = sp.csr_matrix(ds.interactions, dtype=np.float32)
+    m.eliminate_zeros()
+    m.data[:] = 1.0
+    return m
+
+
+def random_holdout_local(interactions: sp.csr_matrix, seed: int = 42):
+    """BENCHMARK.md's split, literally: per user in order, shuffle, first floor(0.2 n) to test."""
+    rng = np.random.default_rng(seed)
+    m = sp.csr_matrix(interactions)
+    m.sort_indices()
+    tr_r, tr_c, te_r, te_c = [], [], [], []
+    for u in range(m.shape[0]):
+        items = np.array(m.indices[m.indptr[u] : m.indptr[u + 1]], dtype=np.int64)
+        n = len(items)
+        if n == 0:
+            continue
+        items = np.sort(items)
+        rng.shuffle(items)
+        n_test = math.floor(0.2 * n) if n >= 5 else 0
+        te_r.append(np.full(n_test, u))
+        te_c.append(items[:n_test])
+        tr_r.append(np.full(n - n_test, u))
+        tr_c.append(items[n_test:])
+
+    def build(r, c):
+        r = np.concatenate(r) if r else np.zeros(0, np.int64)
+        c = np.concatenate(c) if c else np.zeros(0, np.int64)
+        out = sp.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=m.shape)
+        out.sort_indices()
+        return out
+
+    return build(tr_r, tr_c), build(te_r, te_c)
+
+
+def split(interactions: sp.csr_matrix, seed: int = 42):
+    """(train, test, implementation name) following BENCHMARK.md."""
+    try:
+        from tensorrec_explore.data import random_holdout
+    except ImportError:
+        return (*random_holdout_local(interactions, seed), "benchmarks._protocol (local)")
+    s = random_holdout(interactions, seed=seed)
+    train = sp.csr_matrix(s.train, dtype=np.float32)
+    test = sp.csr_matrix(s.test, dtype=np.float32)
+    return train, test, "tensorrec_explore.data"
+
+
+# --------------------------------------------------------------------------- ranking
+def top_k_from_scores(scores: np.ndarray, exclude_rows: sp.csr_matrix | None, k: int):
+    """Top-k per row; excluded items never returned; ties: higher score, then lower index."""
+    s = np.array(scores, dtype=np.float64, copy=True)
+    if exclude_rows is not None:
+        r, c = exclude_rows.nonzero()
+        s[r, c] = -np.inf
+    order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(s, order, axis=1)
+
+
+def _as_score_fn(scorer):
+    if isinstance(scorer, np.ndarray):
+        return lambda users: scorer[users]
+    if hasattr(scorer, "score_users"):
+        return scorer.score_users
+    return scorer
+
+
+def evaluate_local(scorer, test: sp.csr_matrix, train: sp.csr_matrix | None, k: int = 10,
+                   batch_size: int = 1024) -> dict:
+    """Reference metrics of BENCHMARK.md (means over users with >= 1 test positive)."""
+    score_fn = _as_score_fn(scorer)
+    test = sp.csr_matrix(test)
+    train = sp.csr_matrix(train) if train is not None else sp.csr_matrix(test.shape)
+    users = np.flatnonzero(np.diff(test.indptr) > 0)
+    n_items = test.shape[1]
+    prec, rec, ndcg, auc = [], [], [], []
+    seen: set[int] = set()
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    for start in range(0, len(users), batch_size):
+        batch = users[start : start + batch_size]
+        scores = np.asarray(score_fn(batch), dtype=np.float64)
+        top, _ = top_k_from_scores(scores, train[batch], k)
+        for row, u in enumerate(batch):
+            pos = test.indices[test.indptr[u] : test.indptr[u + 1]]
+            tr = train.indices[train.indptr[u] : train.indptr[u + 1]]
+            hits = np.isin(top[row], pos)
+            n_test = len(pos)
+            prec.append(hits.sum() / k)
+            rec.append(hits.sum() / n_test)
+            ideal = discounts[: min(k, n_test)].sum()
+            ndcg.append((hits * discounts).sum() / ideal)
+            neg_mask = np.ones(n_items, dtype=bool)
+            neg_mask[pos] = False
+            neg_mask[tr] = False
+            neg = np.sort(scores[row][neg_mask])
+            p = scores[row][pos]
+            lo = np.searchsorted(neg, p, side="left")
+            hi = np.searchsorted(neg, p, side="right")
+            auc.append(np.mean(lo + 0.5 * (hi - lo)) / max(len(neg), 1))
+            seen.update(top[row].tolist())
+    return {
+        f"precision@{k}": float(np.mean(prec)),
+        f"recall@{k}": float(np.mean(rec)),
+        f"ndcg@{k}": float(np.mean(ndcg)),
+        "auc": float(np.mean(auc)),
+        f"coverage@{k}": len(seen) / n_items,
+        "n_users_evaluated": int(len(users)),
+    }
+
+
+def evaluate(scorer, test, train, k: int = 10) -> tuple[dict, str]:
+    """Metrics summary dict and which implementation computed it."""
+    try:
+        from tensorrec_explore.metrics import evaluate as pkg_evaluate
+    except ImportError:
+        return evaluate_local(scorer, test, train, k), "benchmarks._protocol (local)"
+    report = pkg_evaluate(scorer, test, train=train, k=k)
+    summary = {name: float(v) for name, v in report.summary.items()}
+    summary["n_users_evaluated"] = int(len(report.users))
+    return summary, "tensorrec_explore.metrics"

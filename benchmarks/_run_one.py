@@ -1,0 +1,263 @@
+"""Run ONE model of the comparison in this process and print its figures as JSON on stdout.
+
+Called by compare.py, one subprocess per model, so that peak memory (ru_maxrss) belongs to that
+model alone. Usable by hand too:
+
+    python benchmarks/_run_one.py lightfm-warp --dataset ml-100k --threads 2
+
+Everything a library prints goes to stderr; stdout carries only the final JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def _parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model", help="popularity | lightfm-warp | lightfm-bpr | lightfm-logistic | "
+                   "implicit-als | implicit-bpr | tensorrec")
+    p.add_argument("--dataset", default="ml-100k")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--params", default="{}",
+                   help="JSON dict of extra TensorRec constructor arguments (variants)")
+    p.add_argument("--check-identical", action="store_true",
+                   help="tensorrec: compare recommend()'s top-10 with ranking predict()'s scores")
+    p.add_argument("--profile", default=None,
+                   help="write a cProfile of the fit call to this path (.prof)")
+    return p.parse_args(argv)
+
+
+ARGS = _parse()
+# Thread settings must be in the environment before numpy / TensorFlow load their pools.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+    os.environ[_var] = str(ARGS.threads)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Keep stdout clean for the JSON result: anything written to fd 1 goes to stderr meanwhile.
+_RESULT_FD = os.dup(1)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+import resource  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _protocol  # noqa: E402
+
+K = 10
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def top_k_masked(scores: np.ndarray, train: sp.csr_matrix, k: int = K) -> np.ndarray:
+    """Mask train positives in place with -inf, then the k best per row (argpartition + sort)."""
+    r, c = train.nonzero()
+    scores[r, c] = -np.inf
+    part = np.argpartition(-scores, k, axis=1)[:, :k]
+    vals = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+
+
+def _timed_fit(fit, profile_path):
+    if profile_path:
+        import cProfile
+
+        prof = cProfile.Profile()
+        t0 = time.perf_counter()
+        prof.runcall(fit)
+        seconds = time.perf_counter() - t0
+        prof.dump_stats(profile_path)
+        return seconds
+    t0 = time.perf_counter()
+    fit()
+    return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- models
+def run_popularity(train, args):
+    state = {}
+
+    def fit():
+        state["counts"] = np.asarray(train.sum(axis=0)).ravel().astype(np.float32)
+
+    fit_s = _timed_fit(fit, args.profile)
+    t0 = time.perf_counter()
+    scores = np.broadcast_to(state["counts"], train.shape).copy()
+    top = top_k_masked(scores, train)
+    score_s = time.perf_counter() - t0
+    return fit_s, score_s, top, np.broadcast_to(state["counts"], train.shape), {}
+
+
+def run_lightfm(train, args, loss):
+    from lightfm import LightFM
+
+    model = LightFM(no_components=64, learning_rate=0.05, loss=loss, random_state=args.seed)
+    train_coo = train.tocoo()
+    fit_s = _timed_fit(lambda: model.fit(train_coo, epochs=30, num_threads=args.threads),
+                       args.profile)
+    n_users, n_items = train.shape
+    uids = np.repeat(np.arange(n_users, dtype=np.int32), n_items)
+    iids = np.tile(np.arange(n_items, dtype=np.int32), n_users)
+    t0 = time.perf_counter()
+    scores = model.predict(uids, iids, num_threads=args.threads).reshape(n_users, n_items)
+    top = top_k_masked(scores, train)
+    score_s = time.perf_counter() - t0
+    del uids, iids
+    r, c = train.nonzero()
+    scores[r, c] = model.predict(r.astype(np.int32), c.astype(np.int32),
+                                 num_threads=args.threads)
+    return fit_s, score_s, top, scores, {"epochs": 30}
+
+
+def run_implicit(train, args, kind):
+    from threadpoolctl import threadpool_limits
+
+    if kind == "als":
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        model = AlternatingLeastSquares(factors=64, iterations=15, num_threads=args.threads,
+                                        random_state=args.seed)
+    else:
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        model = BayesianPersonalizedRanking(factors=64, num_threads=args.threads,
+                                            random_state=args.seed)
+    user_items = sp.csr_matrix(train, dtype=np.float32)
+
+    # implicit parallelises with its own `num_threads` pool and asks for a single-threaded BLAS
+    # underneath (its check_blas_config warning); we follow that recommendation.
+    def fit():
+        with threadpool_limits(1, "blas"):
+            model.fit(user_items, show_progress=False)
+
+    fit_s = _timed_fit(fit, args.profile)
+    users = np.arange(train.shape[0])
+    t0 = time.perf_counter()
+    top, _ = model.recommend(users, user_items, N=K, filter_already_liked_items=True)
+    score_s = time.perf_counter() - t0
+    scores = np.asarray(model.user_factors @ model.item_factors.T, dtype=np.float32)
+    extra = {"iterations": int(model.iterations)}
+    return fit_s, score_s, np.asarray(top), scores, extra
+
+
+def run_tensorrec(train, test, args):
+    t0 = time.perf_counter()
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    from tensorrec_explore import TensorRec
+
+    import_s = time.perf_counter() - t0
+    params = json.loads(args.params)
+    model = TensorRec(n_components=64, random_state=args.seed, **params)
+    fit_s = _timed_fit(lambda: model.fit(train), args.profile)
+    users = np.arange(train.shape[0])
+    t0 = time.perf_counter()
+    top, _ = model.recommend(users, k=K, exclude=train)
+    score_s = time.perf_counter() - t0
+    extra = {"tensorflow_import_seconds": round(import_s, 3), "params": params}
+    hist = getattr(model, "history_", None)
+    logs = list(getattr(hist, "logs", []) or [])
+    if logs:
+        secs = [lg.get("epoch_seconds") for lg in logs if lg.get("epoch_seconds") is not None]
+        extra["epochs_run"] = len(logs)
+        if secs:
+            extra["first_epoch_seconds"] = round(float(secs[0]), 4)
+            extra["median_epoch_seconds"] = round(float(np.median(secs)), 4)
+        extra["final_loss"] = logs[-1].get("loss")
+    for name in ("epochs", "learning_rate", "loss", "batch_size", "l2", "n_sampled_items"):
+        if hasattr(model, name):
+            value = getattr(model, name)
+            extra.setdefault("model_settings", {})[name] = (
+                value if isinstance(value, (int, float, str, type(None))) else repr(value))
+    return fit_s, score_s, np.asarray(top), model, extra
+
+
+# --------------------------------------------------------------------------- main
+def main(args) -> dict:
+    data_dir = Path(args.data_dir) if args.data_dir else _protocol.default_data_dir()
+    positives, loaded_by = _protocol.load_positives(args.dataset, data_dir)
+    train, test, split_by = _protocol.split(positives, seed=args.seed)
+    rss_data = peak_mb()
+
+    if args.model == "popularity":
+        fit_s, score_s, top, scorer, extra = run_popularity(train, args)
+    elif args.model.startswith("lightfm-"):
+        fit_s, score_s, top, scorer, extra = run_lightfm(train, args, args.model.split("-", 1)[1])
+    elif args.model in ("implicit-als", "implicit-bpr"):
+        fit_s, score_s, top, scorer, extra = run_implicit(train, args, args.model.split("-")[1])
+    elif args.model == "tensorrec" or args.model.startswith("tensorrec["):
+        fit_s, score_s, top, scorer, extra = run_tensorrec(train, test, args)
+    else:
+        raise SystemExit(f"model={args.model!r}: unknown; see --help for the list")
+    peak_after_scoring = peak_mb()
+
+    metrics, metrics_by = _protocol.evaluate(scorer, test, train, k=K)
+
+    # The timed top-10 must be the top-10 the metrics were computed from (ties aside).
+    ref_scores = scorer if isinstance(scorer, np.ndarray) else None
+    if ref_scores is None and args.check_identical:
+        ref_scores = np.asarray(scorer.predict(), dtype=np.float32)
+    if ref_scores is not None:
+        ref_top, ref_vals = _protocol.top_k_from_scores(ref_scores, train, K)
+        same_rows = np.all(np.sort(top, axis=1) == np.sort(ref_top, axis=1), axis=1)
+        # rows that differ only by items tied at the 10th score are not real disagreements
+        got_vals = np.take_along_axis(np.where(np.isfinite(ref_scores), ref_scores, -np.inf)
+                                      .astype(np.float64), np.asarray(top), axis=1)
+        tie_only = np.isclose(np.sort(got_vals, axis=1), np.sort(ref_vals, axis=1),
+                              rtol=1e-5, atol=1e-6).all(axis=1)
+        extra["top10_rows_identical_to_scores"] = float(same_rows.mean())
+        extra["top10_rows_identical_up_to_ties"] = float((same_rows | tie_only).mean())
+        if args.check_identical:
+            extra["check_identical"] = bool(same_rows.all())
+
+    return {
+        "model": args.model,
+        "dataset": args.dataset,
+        "seed": args.seed,
+        "threads": args.threads,
+        "n_users": int(train.shape[0]),
+        "n_items": int(train.shape[1]),
+        "n_train": int(train.nnz),
+        "n_test": int(test.nnz),
+        "metrics": metrics,
+        "fit_seconds": round(fit_s, 4),
+        "scoring_seconds": round(score_s, 4),
+        "peak_mb": round(peak_after_scoring, 1),
+        "peak_mb_with_evaluation": round(peak_mb(), 1),
+        "rss_mb_after_data_load": round(rss_data, 1),
+        "data_loaded_by": loaded_by,
+        "split_by": split_by,
+        "metrics_by": metrics_by,
+        "extra": extra,
+    }
+
+
+if __name__ == "__main__":
+    result = main(ARGS)
+    os.write(_RESULT_FD, (json.dumps(result) + "\n").encode())
