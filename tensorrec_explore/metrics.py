@@ -1,0 +1,534 @@
+"""Ranking metrics over one batched ranking engine (numpy and scipy only; never TensorFlow).
+
+Definitions are those of ``BENCHMARK.md``:
+
+* a *positive* is a stored entry with a value > 0 (test or train);
+* each user's train positives are excluded from the ranking: they rank below every scored item
+  (even one scored ``-inf``) and are never a hit;
+* per-user metrics are computed for, and averaged over, the users with at least one test
+  positive, in ascending user order (``MetricReport.users``);
+* top-k ties: higher score first, then lower item index.
+
+A *scorer* is a dense ``ndarray [n_users, n_items]``, a callable ``scorer(users) -> ndarray
+[len(users), n_items]``, or any object with ``score_users(users)`` (a fitted ``TensorRec``).
+Users are scored in batches whose score block holds at most ~64 MB of float32, so memory stays
+bounded whatever the number of users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import InputError, LeakageError, describe
+
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = [
+    "MetricReport",
+    "Scorer",
+    "auc_score",
+    "catalog_coverage",
+    "evaluate",
+    "hit_rate_at_k",
+    "ndcg_at_k",
+    "precision_at_k",
+    "recall_at_k",
+    "reciprocal_rank",
+    "top_k",
+]
+
+_BATCH_BYTES = 64 * 2**20  # target size of one batch's score block, counted as float32
+
+
+class _SupportsScoreUsers(Protocol):
+    def score_users(self, users: np.ndarray) -> np.ndarray: ...
+
+
+Scorer: TypeAlias = "np.ndarray | Callable[[np.ndarray], np.ndarray] | _SupportsScoreUsers"
+
+
+@dataclass(frozen=True)
+class MetricReport:
+    """Result of :func:`evaluate`.
+
+    ``users``: int64 indices of the evaluated users (those with >= 1 test positive), ascending.
+    ``per_user``: metric name -> float64 array aligned with ``users`` (``"precision@10"``,
+    ``"recall@10"``, ``"ndcg@10"``, ``"auc"``, ``"mrr"``, ``"hit_rate@10"``, named with ``k``).
+    ``"auc"`` is NaN for a user whose every candidate item is a test positive.
+    ``summary``: metric name -> mean over ``users`` (NaN AUCs skipped) plus ``"coverage@10"``.
+    """
+
+    users: np.ndarray
+    per_user: dict[str, np.ndarray]
+    summary: dict[str, float]
+    k: int
+
+    def to_frame(self) -> pandas.DataFrame:
+        """Return the per-user metrics as a DataFrame indexed by user index (imports pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.per_user, index=pd.Index(self.users, name="user"))
+
+
+# ----------------------------------------------------------------------------- public functions
+
+
+def evaluate(
+    scorer: Scorer,
+    test: sp.spmatrix | np.ndarray,
+    train: sp.spmatrix | np.ndarray | None = None,
+    k: int = 10,
+    *,
+    batch_size: int | None = None,
+) -> MetricReport:
+    """Score every user with a test positive and compute all metrics at ``k`` in one pass.
+
+    ``test`` / ``train``: (n_users, n_items) scipy sparse or dense matrices; train positives are
+    excluded from the ranking. ``batch_size``: users per scoring batch (default: ~64 MB blocks).
+    Raises ``InputError`` on bad shapes, ``k``, empty test or NaN scores, ``LeakageError`` when
+    train and test share (user, item) pairs.
+    """
+    users, values, coverage = _run(
+        scorer, test, train, k, batch_size, ranked=True, auc=True, mrr=True
+    )
+    per_user = {
+        name: values[name]
+        for name in (f"precision@{k}", f"recall@{k}", f"ndcg@{k}", "auc", "mrr", f"hit_rate@{k}")
+    }
+    summary = {name: _mean(v) for name, v in per_user.items()}
+    summary[f"coverage@{k}"] = coverage
+    return MetricReport(users=users, per_user=per_user, summary=summary, k=k)
+
+
+def precision_at_k(
+    scorer: Scorer,
+    test: sp.spmatrix | np.ndarray,
+    train: sp.spmatrix | np.ndarray | None = None,
+    k: int = 10,
+    *,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """Return hits in the top ``k`` / ``k`` per evaluated user (float64, ascending user order)."""
+    return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"precision@{k}"]
+
+
+def recall_at_k(
+    scorer: Scorer,
+    test: sp.spmatrix | np.ndarray,
+    train: sp.spmatrix | np.ndarray | None = None,
+    k: int = 10,
+    *,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """Return hits in the top ``k`` / number of test positives, per evaluated user (float64)."""
+    return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"recall@{k}"]
+
+
+def ndcg_at_k(
+    scorer: Scorer,
+    test: sp.spmatrix | np.ndarray,
+    train: sp.spmatrix | np.ndarray | None = None,
+    k: int = 10,
+    *,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """Return DCG@k / ideal DCG over min(k, n_test) items, per evaluated user (float64)."""
+    return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"ndcg@{k}"]
+
+
+def hit_rate_at_k(
+    scorer: Scorer,
+    test: sp.spmatrix | np.ndarray,
+    train: sp.spmatrix | np.ndarray | None = None,
+    k: int = 10,
+    *,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """Return 1.0 where the top ``k`` holds at least one test positive, else 0.0, per user."""
+    return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"hit_rate@{k}"]
+
+
+def auc_score(
+    scorer: Scorer,
+    test: sp.spmatrix | np.ndarray,
+    train: sp.spmatrix | np.ndarray | None = None,
+    *,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """Return the Mann-Whitney AUC of test positives against items that are neither train nor
+    test positives (ties count 1/2), per evaluated user; NaN for a user with no such item."""
+    return _run(scorer, test, train, 1, batch_size, auc=True)[1]["auc"]
+
+
+def reciprocal_rank(
+    scorer: Scorer,
+    test: sp.spmatrix | np.ndarray,
+    train: sp.spmatrix | np.ndarray | None = None,
+    *,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """Return 1 / rank of the first test positive in the full ranking (train positives
+    excluded, ties by lower item index), per evaluated user; its mean is the MRR."""
+    return _run(scorer, test, train, 1, batch_size, mrr=True)[1]["mrr"]
+
+
+def catalog_coverage(
+    scorer: Scorer,
+    test: sp.spmatrix | np.ndarray,
+    train: sp.spmatrix | np.ndarray | None = None,
+    k: int = 10,
+    *,
+    batch_size: int | None = None,
+) -> float:
+    """Return the share of items that appear in at least one evaluated user's top ``k``."""
+    return _run(scorer, test, train, k, batch_size, ranked=True)[2]
+
+
+def top_k(
+    scorer: Scorer,
+    users: np.ndarray,
+    k: int,
+    exclude: sp.spmatrix | np.ndarray | None = None,
+    batch_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the ``k`` best items of each user in ``users``, best first.
+
+    Returns ``(indices int64 [len(users), k], scores [len(users), k])`` with the scorer's float
+    dtype. ``exclude``: (n_users, n_items) matrix whose nonzero entries are never recommended; a
+    user with fewer than ``k`` other items gets excluded items last, with score ``-inf``.
+    """
+    _check_int("k", k)
+    _check_int("batch_size", batch_size, allow_none=True)
+    n_rows, n_items = None, None
+    if isinstance(scorer, np.ndarray):
+        if scorer.ndim != 2:
+            raise InputError(
+                f"scorer array must be 2-D (n_users, n_items); got shape {scorer.shape}."
+            )
+        n_rows, n_items = scorer.shape
+    mask = None
+    if exclude is not None:
+        mask = _as_csr("exclude", exclude)
+        if n_rows is not None and mask.shape != (n_rows, n_items):
+            raise InputError(
+                f"exclude has shape {mask.shape} but the scorer has shape {(n_rows, n_items)}; "
+                "pass an exclude matrix with one row per user and one column per item."
+            )
+        n_rows, n_items = mask.shape
+    users = _as_users(users, n_rows)
+    if n_items is not None:
+        _check_k(k, n_items)
+    indices = np.empty((users.size, k), np.int64)
+    scores: np.ndarray | None = None
+    start = 0
+    while start < users.size:
+        # A callable scorer without an exclude matrix reveals the catalogue size on a first
+        # batch of one user; the batch size follows from it.
+        size = 1 if n_items is None else _batch_rows(batch_size, n_items)
+        batch = users[start : start + size]
+        block = _score_block(scorer, batch, n_items)
+        if n_items is None:
+            n_items = block.shape[1]
+            _check_k(k, n_items)
+        if scores is None:
+            scores = np.empty((users.size, k), block.dtype)
+        if mask is not None:
+            _mask_out(block, mask[batch])
+        cols, vals = _top_k_block(block, k)
+        indices[start : start + batch.size] = cols
+        scores[start : start + batch.size] = np.where(np.isnan(vals), -np.inf, vals)
+        start += batch.size
+    return indices, scores if scores is not None else np.empty((0, k), np.float32)
+
+
+# ----------------------------------------------------------------------------- the engine
+
+
+def _run(
+    scorer: Scorer,
+    test: sp.spmatrix | np.ndarray,
+    train: sp.spmatrix | np.ndarray | None,
+    k: int,
+    batch_size: int | None,
+    *,
+    ranked: bool = False,
+    auc: bool = False,
+    mrr: bool = False,
+) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
+    """Validate, then score the evaluated users batch by batch and compute the asked metrics.
+
+    Returns (users, metric name -> per-user float64 array, coverage@k or NaN if not ``ranked``).
+    """
+    test_csr = _as_csr("test", test)
+    test_pos = _positives(test_csr)
+    n_items = test_pos.shape[1]
+    train_pos = None
+    if train is not None:
+        train_csr = _as_csr("train", train, test_pos.shape)
+        _check_leakage(test_csr, train_csr)
+        train_pos = _positives(train_csr)
+    _check_k(k, n_items)
+    _check_int("batch_size", batch_size, allow_none=True)
+    if isinstance(scorer, np.ndarray) and scorer.shape != test_pos.shape:
+        raise InputError(
+            f"scorer is an array of shape {scorer.shape} but test has shape {test_pos.shape}; "
+            "pass a score matrix with one row per user and one column per item of test."
+        )
+    n_test = np.diff(test_pos.indptr)
+    users = np.flatnonzero(n_test).astype(np.int64)
+    if users.size == 0:
+        raise InputError(
+            f"test (shape {test_pos.shape}) has no positive entry (value > 0), so no user can be "
+            "evaluated; pass the held-out interactions, e.g. split.test."
+        )
+
+    out = {name: np.empty(users.size) for name in _names(k, ranked, auc, mrr)}
+    covered = np.zeros(n_items, bool)
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discount)
+    step = _batch_rows(batch_size, n_items)
+    for start in range(0, users.size, step):
+        batch = users[start : start + step]
+        rows = slice(start, start + batch.size)
+        block = _score_block(scorer, batch, n_items)
+        if train_pos is not None:
+            _mask_out(block, train_pos[batch])
+        is_test = test_pos[batch].toarray()
+        counts = n_test[batch]
+        if ranked:
+            cols, vals = _top_k_block(block, k)
+            hits = np.take_along_axis(is_test, cols, axis=1)
+            n_hits = hits.sum(axis=1)
+            out[f"precision@{k}"][rows] = n_hits / k
+            out[f"recall@{k}"][rows] = n_hits / counts
+            out[f"ndcg@{k}"][rows] = (hits @ discount) / ideal[np.minimum(k, counts) - 1]
+            out[f"hit_rate@{k}"][rows] = n_hits > 0
+            covered[cols[~np.isnan(vals)]] = True
+        if mrr:
+            out["mrr"][rows] = 1.0 / _first_positive_rank(block, is_test)
+        if auc:
+            out["auc"][rows] = _auc_block(block, is_test, counts)
+    coverage = float(covered.sum() / n_items) if ranked else float("nan")
+    return users, out, coverage
+
+
+def _names(k: int, ranked: bool, auc: bool, mrr: bool) -> list[str]:
+    names = [f"precision@{k}", f"recall@{k}", f"ndcg@{k}", f"hit_rate@{k}"] if ranked else []
+    return names + (["auc"] if auc else []) + (["mrr"] if mrr else [])
+
+
+def _top_k_block(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` columns of each row of ``block`` (NaN = excluded, ranked last), best first.
+
+    Ties go to the lower column. Returns (columns int64 [rows, k], values [rows, k], NaN where
+    an excluded column had to fill a row with fewer than ``k`` candidates).
+    """
+    n_rows = block.shape[0]
+    excluded = np.isnan(block)
+    negated = np.negative(block)
+    negated.partition(k - 1, axis=1)  # NaN sorts last, so excluded items come after real ones
+    kth = -negated[:, k - 1, None]
+    del negated
+    # Rows with fewer than k candidates: every candidate is above the threshold, and the
+    # "threshold tie" group is the excluded items.
+    short = np.isnan(kth[:, 0])
+    above = block > kth
+    above[short] = ~excluded[short]
+    tied = block == kth
+    tied[short] = excluded[short]
+    missing = k - above.sum(axis=1, dtype=np.int64)
+    tied &= np.cumsum(tied, axis=1, dtype=np.int32) <= missing[:, None]
+    above |= tied
+    cols = np.nonzero(above)[1].reshape(n_rows, k)  # ascending columns within a row
+    vals = np.take_along_axis(block, cols, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")  # stable: lower column wins ties
+    return np.take_along_axis(cols, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
+def _first_positive_rank(block: np.ndarray, is_test: np.ndarray) -> np.ndarray:
+    """1-based rank, among non-excluded items, of each row's best-ranked test positive."""
+    best = np.max(block, axis=1, where=is_test, initial=-np.inf)[:, None]
+    at_best = block == best
+    first = np.argmax(is_test & at_best, axis=1)[:, None]
+    before = at_best & (np.arange(block.shape[1]) < first)
+    return 1 + (block > best).sum(axis=1) + before.sum(axis=1)
+
+
+def _auc_block(block: np.ndarray, is_test: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Mann-Whitney AUC per row: positives against candidates that are not positives.
+
+    U = sum over positives of (#candidates below + 1/2 #candidates tied, itself included)
+    minus n_pos^2 / 2, the positives' share of those counts against each other.
+    """
+    ordered = np.sort(block, axis=1)  # NaN (excluded) last
+    rows, cols = np.nonzero(is_test)
+    values = block[rows, cols]
+    below = _rowwise_searchsorted(ordered, rows, values, right=False)
+    tied = _rowwise_searchsorted(ordered, rows, values, right=True) - below
+    u = np.bincount(rows, weights=below + 0.5 * tied, minlength=block.shape[0]) - counts**2 / 2
+    n_candidates = block.shape[1] - np.isnan(ordered).sum(axis=1)
+    n_negative = n_candidates - counts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_negative > 0, u / (counts * n_negative), np.nan)
+
+
+def _rowwise_searchsorted(
+    ordered: np.ndarray, rows: np.ndarray, values: np.ndarray, *, right: bool
+) -> np.ndarray:
+    """``searchsorted(ordered[rows[i]], values[i])`` for every i at once (NaN sorts last)."""
+    width = ordered.shape[1]
+    lo = np.zeros(values.size, np.int64)
+    hi = np.full(values.size, width, np.int64)
+    for _ in range(width.bit_length()):
+        active = lo < hi
+        mid = (lo + hi) // 2
+        probe = ordered[rows, np.minimum(mid, width - 1)]
+        after = probe <= values if right else probe < values
+        lo = np.where(active & after, mid + 1, lo)
+        hi = np.where(active & ~after, mid, hi)
+    return lo
+
+
+def _mean(values: np.ndarray) -> float:
+    finite = values[~np.isnan(values)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _score_block(scorer: Scorer, users: np.ndarray, n_items: int | None) -> np.ndarray:
+    """Scores of ``users`` as a float array this module owns (safe to modify in place)."""
+    if hasattr(scorer, "score_users"):
+        raw, fresh = scorer.score_users(users), False
+    elif isinstance(scorer, np.ndarray):
+        raw, fresh = scorer[users], True  # fancy indexing copies
+    elif callable(scorer):
+        raw, fresh = scorer(users), False
+    else:
+        raise InputError(
+            f"scorer must be a score matrix, a callable users -> scores, or an object with "
+            f"score_users(users); got {type(scorer).__name__}."
+        )
+    block = np.asarray(raw)
+    expected = (users.size, n_items if n_items is not None else "n_items")
+    if (
+        block.ndim != 2
+        or block.shape[0] != users.size
+        or (n_items is not None and block.shape[1] != n_items)
+    ):
+        raise InputError(
+            f"scorer returned scores of shape {block.shape} for {users.size} users; expected "
+            f"{expected}: one row per user asked for, one column per item."
+        )
+    if block.dtype.kind in "biu":
+        dtype = np.dtype(np.float64)
+    elif block.dtype.kind == "f":
+        dtype = np.promote_types(block.dtype, np.float32)
+    else:
+        raise InputError(
+            f"scorer returned scores of dtype {block.dtype}; expected real numbers (float32)."
+        )
+    block = block.astype(dtype, copy=not fresh or block.dtype != dtype)
+    bad = np.isnan(block).any(axis=1)
+    if bad.any():
+        raise InputError(
+            f"scores contain NaN for {int(bad.sum())} user(s), e.g. users "
+            f"{users[bad][:10].tolist()}; the model has probably diverged: lower the learning "
+            "rate or add regularisation, and check the features for NaN."
+        )
+    return block
+
+
+def _mask_out(block: np.ndarray, mask: sp.csr_matrix) -> None:
+    """Set ``block`` to NaN (= excluded) where the csr ``mask`` (rows aligned) stores entries."""
+    rows = np.repeat(np.arange(mask.shape[0]), np.diff(mask.indptr))
+    block[rows, mask.indices] = np.nan
+
+
+def _as_csr(
+    name: str, value: sp.spmatrix | np.ndarray, shape: tuple[int, int] | None = None
+) -> sp.csr_matrix:
+    """A canonical csr copy of a 2-D sparse or dense matrix (checked for shape and NaN)."""
+    if sp.issparse(value):
+        csr = sp.csr_matrix(value, copy=True)
+    elif isinstance(value, np.ndarray) and value.ndim == 2:
+        csr = sp.csr_matrix(value)
+    else:
+        raise InputError(
+            f"{name} must be a 2-D scipy.sparse matrix or ndarray (n_users, n_items); got "
+            f"{type(value).__name__} {getattr(value, 'shape', describe(value))}."
+        )
+    if shape is not None and csr.shape != shape:
+        raise InputError(
+            f"{name} has shape {csr.shape} but test has shape {shape}; both must index the same "
+            "users and items (build them from one split)."
+        )
+    if csr.dtype.kind not in "biuf":
+        raise InputError(f"{name} must hold real numbers; got dtype {csr.dtype}.")
+    csr.sum_duplicates()
+    if np.isnan(csr.data).any():
+        raise InputError(f"{name} contains NaN values; remove them or replace them by 0.")
+    csr.eliminate_zeros()
+    return csr
+
+
+def _positives(csr: sp.csr_matrix) -> sp.csr_matrix:
+    """Boolean csr of the entries of a canonical csr that are > 0."""
+    positive = sp.csr_matrix((csr.data > 0, csr.indices, csr.indptr), shape=csr.shape)
+    positive.eliminate_zeros()
+    return positive
+
+
+def _check_leakage(test: sp.csr_matrix, train: sp.csr_matrix) -> None:
+    """Raise LeakageError if ``test`` and ``train`` store entries at the same (user, item)."""
+    overlap = test.astype(bool).multiply(train.astype(bool)).tocoo()
+    if overlap.nnz:
+        pairs = list(zip(overlap.row[:5].tolist(), overlap.col[:5].tolist()))
+        raise LeakageError(
+            f"test and train share {overlap.nnz} (user, item) pairs, e.g. {pairs}; an evaluation "
+            "would be inflated. Split the interactions so each pair is in one matrix only "
+            "(tensorrec_explore.data.random_holdout)."
+        )
+
+
+def _as_users(users: np.ndarray, n_rows: int | None) -> np.ndarray:
+    array = np.asarray(users)
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise InputError(
+            f"users must be a 1-D array of integer user indices; got {describe(users)} "
+            f"(dtype {array.dtype}, shape {array.shape})."
+        )
+    array = array.astype(np.int64)
+    if array.size and (array.min() < 0 or (n_rows is not None and array.max() >= n_rows)):
+        raise InputError(
+            f"users must be indices in [0, {n_rows if n_rows is not None else 'n_users'}); got "
+            f"values from {array.min()} to {array.max()}."
+        )
+    return array
+
+
+def _check_int(name: str, value: object, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be a positive integer; got {describe(value)}.")
+
+
+def _check_k(k: object, n_items: int | None) -> None:
+    _check_int("k", k)
+    if n_items is not None and k > n_items:
+        raise InputError(
+            f"k={k} is larger than the number of items ({n_items}); pass k <= {n_items}."
+        )
+
+
+def _batch_rows(batch_size: int | None, n_items: int) -> int:
+    """Users per batch: ``batch_size`` if given, else as many as fit ~64 MB of float32 scores."""
+    return int(batch_size) if batch_size is not None else max(1, _BATCH_BYTES // (4 * n_items))
