@@ -1,0 +1,415 @@
+"""``tensorrec-explore``: the explorer in a browser, or headless ``fit`` / ``evaluate``.
+
+    tensorrec-explore                       serve the explorer on the built-in synthetic data
+    tensorrec-explore --dataset movielens-100k --port 8866 --no-browser
+    tensorrec-explore fit --loss warp --epochs 10 --save model.tre
+    tensorrec-explore evaluate model.tre --json
+
+Bad arguments print one line and exit with code 2 (argparse's convention); a library error
+(:class:`~tensorrec_explore.errors.TensorRecError`) prints one line and exits with code 1.
+TensorFlow is imported only by ``fit`` and ``evaluate``, so ``--help`` and ``serve`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .app.datasets import NAMED_DATASETS, check_dataset_spec, dataset_label
+from .errors import InputError, TensorRecError
+from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS
+
+PROG = "tensorrec-explore"
+COMMANDS = ("serve", "fit", "evaluate")
+FEATURE_MODES = ("ids", "features", "both")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``prog: error: what (see prog --help)``."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        message = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# argument types: each raises ArgumentTypeError, which argparse turns into a one-line error
+
+
+def _dataset(value: str) -> str:
+    try:
+        return check_dataset_spec(value)
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _directory(value: str) -> str:
+    path = Path(os.path.expanduser(value))
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an existing folder; pass the folder that holds ml-100k/ or ml-1m/"
+        )
+    return str(path)
+
+
+def _int_in(low: int, high: int | None = None):
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+        if number < low or (high is not None and number > high):
+            span = f">= {low}" if high is None else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"expected an integer {span}, got {number}")
+        return number
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _float_min(low: float, *, strict: bool):
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+        if number != number or number < low or (strict and number == low):
+            raise argparse.ArgumentTypeError(
+                f"expected a number {'>' if strict else '>='} {low:g}, got {value}"
+            )
+        return number
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _choice(registry):
+    """A type checking a plug-in name against a registry (listing names never imports TF)."""
+
+    def parse(value: str) -> str:
+        if value not in registry:
+            raise argparse.ArgumentTypeError(
+                f"unknown {registry.kind} {value!r}; choose one of: {', '.join(registry.names())}"
+            )
+        return value
+
+    parse.__name__ = registry.kind
+    return parse
+
+
+# ---------------------------------------------------------------------------------------------
+# the parser
+
+
+def _add_data_options(parser: argparse.ArgumentParser, default=None) -> None:
+    parser.add_argument(
+        "--dataset",
+        type=_dataset,
+        metavar="NAME|PATH",
+        default=default if default is not None else "synthetic",
+        help=(
+            f"the data to explore: {', '.join(NAMED_DATASETS)}, or the path of an interactions "
+            "file (CSV rows user,item[,value]). 'synthetic' is built in (planted clusters, nothing "
+            "to download) and is the default."
+        ),
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=_directory,
+        metavar="DIR",
+        default=None if default is None else default,
+        help=(
+            "folder holding the MovieLens files (ml-100k/, ml-1m/); default: the places the "
+            "MovieLens loader searches by itself."
+        ),
+    )
+
+
+def _add_serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The serve options; ``suppress`` keeps a sub-parser from overwriting top-level values."""
+    default = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("serve options (the default command)")
+    _add_data_options(group, default=default)
+    group.add_argument(
+        "--port",
+        type=_int_in(1, 65535),
+        default=default,
+        help="port to serve on, on 127.0.0.1 (default: a free port chosen at start).",
+    )
+    group.add_argument(
+        "--no-browser",
+        action="store_true",
+        default=default if suppress else False,
+        help=(
+            "do not open a web browser (one is opened only when a graphical browser is "
+            "available, e.g. never over plain SSH); the URL is printed either way."
+        ),
+    )
+    group.add_argument(
+        "--notebook",
+        metavar="PATH.ipynb",
+        default=default,
+        help="serve this notebook instead of the built-in explorer app (advanced).",
+    )
+    group.add_argument(
+        "--verbose",
+        action="store_true",
+        default=default if suppress else False,
+        help="show the Voila server's log in the terminal (default: written to a temporary file).",
+    )
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "model (each option defaults to TensorRec's own default when omitted)"
+    )
+    group.add_argument("--loss", type=_choice(LOSSES), metavar="NAME",
+                       help=f"training loss: {', '.join(LOSSES.names())}.")
+    group.add_argument("--user-representation", type=_choice(REPRESENTATIONS), metavar="NAME",
+                       help=f"user representation: {', '.join(REPRESENTATIONS.names())}.")
+    group.add_argument("--item-representation", type=_choice(REPRESENTATIONS), metavar="NAME",
+                       help="item representation (same names as --user-representation).")
+    group.add_argument("--prediction", type=_choice(PREDICTIONS), metavar="NAME",
+                       help=f"how representations become scores: {', '.join(PREDICTIONS.names())}.")
+    group.add_argument("--n-components", type=_int_in(1), metavar="N",
+                       help="size of the user/item embeddings.")
+    group.add_argument("--n-tastes", type=_int_in(1), metavar="N",
+                       help="number of taste vectors per user (>1 = multi-taste users).")
+    group.add_argument("--biased", dest="biased", action="store_true", default=None,
+                       help="learn a bias per user and per item.")
+    group.add_argument("--no-biases", dest="biased", action="store_false",
+                       help="learn no biases.")
+    group.add_argument("--learning-rate", type=_float_min(0.0, strict=True), metavar="LR",
+                       help="optimizer step size (> 0).")
+    group.add_argument("--l2", type=_float_min(0.0, strict=False), metavar="L2",
+                       help="L2 regularisation weight (>= 0).")
+    group.add_argument("--epochs", type=_int_in(1), metavar="N", help="number of training epochs.")
+    group.add_argument("--batch-size", type=_int_in(1), metavar="N", help="users per training step.")
+    group.add_argument("--n-sampled-items", type=_int_in(1), metavar="N",
+                       help="items sampled per step by sampling losses (warp, wmrb, bpr...).")
+    group.add_argument("--seed", type=int, default=0, metavar="S",
+                       help="random_state of the model (default 0, for reproducible runs).")
+    feats = parser.add_argument_group("features")
+    feats.add_argument("--user-features", choices=FEATURE_MODES, default="ids",
+                       help="user input: ids (identity, default), the dataset's features, or both.")
+    feats.add_argument("--item-features", choices=FEATURE_MODES, default="ids",
+                       help="item input: ids (identity, default), the dataset's features, or both.")
+
+
+def _add_eval_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("evaluation (protocol of BENCHMARK.md)")
+    group.add_argument("--split-seed", type=int, default=42, metavar="S",
+                       help="seed of the per-user 80/20 random holdout (default 42).")
+    group.add_argument("--threshold", type=float, default=None, metavar="T",
+                       help=("values >= T count as positives (default: 4 for movielens-100k "
+                             "ratings, every interaction otherwise)."))
+    group.add_argument("-k", "--k", type=_int_in(1), default=10, metavar="K",
+                       help="cut-off of precision/recall/NDCG/hit rate/coverage (default 10).")
+    group.add_argument("--json", action="store_true",
+                       help="print the metrics as one JSON object instead of a table.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description=(
+            "Explore TensorRec recommenders. Without a command (or with 'serve') the interactive "
+            "explorer is served as a web app with Voila on http://127.0.0.1:PORT/; Ctrl-C stops it. "
+            "'fit' and 'evaluate' work headless in the terminal."
+        ),
+        epilog=(
+            f"Commands: serve (default), fit, evaluate; '{PROG} COMMAND --help' explains each. "
+            "To use the explorer inside JupyterLab instead: "
+            "from tensorrec_explore.explorer import Explorer; Explorer(dataset)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_serve_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    serve = sub.add_parser(
+        "serve", help="serve the explorer in the browser (the default)",
+        description="Serve the explorer as a web app with Voila on 127.0.0.1. Ctrl-C stops it "
+                    "and its kernels. Each browser tab gets its own kernel.",
+    )
+    _add_serve_options(serve, suppress=True)
+
+    fit = sub.add_parser(
+        "fit", help="train a model on a dataset and print its metrics",
+        description="Train TensorRec on a per-user 80/20 holdout of the dataset, with a progress "
+                    "bar, then print precision/recall/NDCG/AUC/MRR/hit rate/coverage on the test "
+                    "part (train items excluded). --save keeps the model for 'evaluate'.",
+    )
+    _add_data_options(fit)
+    _add_model_options(fit)
+    fit.add_argument("--validate-every", type=_int_in(0), default=0, metavar="N",
+                     help="also compute validation metrics every N epochs (default 0 = never).")
+    fit.add_argument("--save", metavar="PATH", help="save the trained model to PATH.")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar.")
+    _add_eval_options(fit)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="load a saved model and print its metrics",
+        description="Load a model saved by 'fit --save' (or TensorRec.save) and print its metrics "
+                    "on the test part of the dataset. Give the same --dataset, --split-seed and "
+                    "--threshold as when it was trained, or the train items leak into the test.",
+    )
+    evaluate.add_argument("model", metavar="MODEL", help="path of the saved model.")
+    _add_data_options(evaluate)
+    evaluate.add_argument("--user-features", choices=FEATURE_MODES, default="ids",
+                          help="user input the model was trained with (default ids).")
+    evaluate.add_argument("--item-features", choices=FEATURE_MODES, default="ids",
+                          help="item input the model was trained with (default ids).")
+    _add_eval_options(evaluate)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .app.server import serve
+
+    notebook = args.notebook
+    if notebook is not None and not Path(notebook).is_file():
+        raise InputError(f"--notebook {notebook!r} does not exist; pass an existing .ipynb file.")
+    return serve(
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        port=args.port,
+        open_browser=not args.no_browser,
+        notebook=notebook,
+        verbose=args.verbose,
+    )
+
+
+def _prepare(args: argparse.Namespace):
+    """Load the dataset and split it; return (dataset, split, user features, item features)."""
+    from .app.datasets import load_dataset
+    from .data import random_holdout
+
+    dataset = load_dataset(args.dataset, args.data_dir)
+    threshold = args.threshold
+    if threshold is None and args.dataset == "movielens-100k":
+        threshold = 4.0
+    if threshold is not None:
+        dataset = dataset.to_implicit(threshold)
+    split = random_holdout(dataset.interactions, seed=args.split_seed)
+    user_features = dataset.features("user", mode=args.user_features)
+    item_features = dataset.features("item", mode=args.item_features)
+    return dataset, split, user_features, item_features
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _metrics(model, split, k: int) -> dict[str, float]:
+    from .metrics import evaluate
+
+    report = evaluate(model, split.test, train=split.train, k=k)
+    return {name: float(value) for name, value in report.summary.items()}
+
+
+def _print_metrics(title: str, metrics: dict[str, float], extra: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({**extra, "metrics": metrics}, indent=None, sort_keys=False))
+        return
+    print(title)
+    for key, value in extra.items():
+        print(f"  {key:<22} {value}")
+    width = max((len(name) for name in metrics), default=0)
+    print(f"  {'metric':<{width}}  value")
+    print(f"  {'-' * width}  ------")
+    for name, value in metrics.items():
+        print(f"  {name:<{width}}  {value:.4f}")
+
+
+def _fit(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    dataset, split, user_features, item_features = _prepare(args)
+    from .model import TensorRec
+
+    kwargs = {
+        name: getattr(args, name)
+        for name in ("loss", "user_representation", "item_representation", "prediction",
+                     "n_components", "n_tastes", "biased", "learning_rate", "l2", "epochs",
+                     "batch_size", "n_sampled_items")
+        if getattr(args, name) is not None
+    }
+    model = TensorRec(random_state=args.seed, **kwargs)
+    validation = None
+    if args.validate_every:
+        from .callbacks import ValidationMetrics
+
+        validation = ValidationMetrics(split.test, k=args.k, every=args.validate_every)
+    started = time.perf_counter()
+    model.fit(split.train, user_features, item_features, verbose=not args.quiet,
+              validation=validation)
+    seconds = time.perf_counter() - started
+    if args.save:
+        model.save(args.save)
+    extra = {"dataset": dataset_label(args.dataset), "users x items":
+             f"{dataset.n_users} x {dataset.n_items}", "fit seconds": round(seconds, 2)}
+    if args.save:
+        extra["saved to"] = args.save
+    if args.json:
+        extra = {"dataset": dataset_label(args.dataset), "n_users": int(dataset.n_users),
+                 "n_items": int(dataset.n_items), "fit_seconds": round(seconds, 3),
+                 "k": args.k, "model": {k: v for k, v in kwargs.items()},
+                 "saved_to": args.save}
+    _print_metrics("Test metrics (train items excluded):", _metrics(model, split, args.k),
+                   extra, args.json)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    path = Path(args.model)
+    if not path.exists():
+        raise InputError(
+            f"model {args.model!r} does not exist; pass a path written by "
+            f"'{PROG} fit --save PATH' or TensorRec.save(PATH)."
+        )
+    dataset, split, _, _ = _prepare(args)
+    from .model import TensorRec
+
+    model = TensorRec.load(str(path))
+    extra = {"dataset": dataset_label(args.dataset), "model": str(path)}
+    if args.json:
+        extra = {**extra, "n_users": int(dataset.n_users), "n_items": int(dataset.n_items),
+                 "k": args.k}
+    _print_metrics("Test metrics (train items excluded):", _metrics(model, split, args.k),
+                   extra, args.json)
+    return 0
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 library error, 2 bad arguments)."""
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    command = args.command or "serve"
+    run = {"serve": _serve, "fit": _fit, "evaluate": _evaluate}[command]
+    try:
+        return run(args)
+    except TensorRecError as e:
+        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
