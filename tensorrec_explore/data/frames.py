@@ -1,0 +1,200 @@
+"""Validation of interaction DataFrames and alignment of feature tables to a dataset's index.
+
+Helpers of :meth:`InteractionDataset.from_frame`; they turn user mistakes (unknown columns,
+empty frames, NaN ratings, duplicate ids with conflicting features) into clear InputErrors.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..errors import InputError
+from .features import FeatureEncoder, FeatureTable
+
+__all__ = ["read_interaction_frame", "FeatureSide", "build_side"]
+
+
+def _as_frame(df: pd.DataFrame | Iterable[Sequence[Any]], columns: list[str]) -> pd.DataFrame:
+    if isinstance(df, pd.DataFrame):
+        return df
+    rows = list(df)
+    if rows and len(rows[0]) != len(columns):
+        raise InputError(
+            f"interaction tuples have {len(rows[0])} fields, expected {len(columns)} "
+            f"({columns}); pass a DataFrame or name the value/weight/timestamp columns."
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _numeric(frame: pd.DataFrame, col: str, role: str) -> np.ndarray:
+    series = frame[col]
+    if pd.api.types.is_datetime64_any_dtype(series):
+        values = series.astype("int64").to_numpy().astype(np.float64)
+        values[series.isna().to_numpy()] = np.nan
+    else:
+        try:
+            values = pd.to_numeric(series).to_numpy(dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise InputError(
+                f"{role} column {col!r} must be numeric, got values such as "
+                f"{series.iloc[0]!r} (dtype {series.dtype}); convert it first."
+            ) from e
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = frame.index[bad][:3].tolist()
+        raise InputError(
+            f"{role} column {col!r} has {int(bad.sum())} NaN/infinite value(s), e.g. at rows "
+            f"{rows}; drop them (df.dropna(subset=[{col!r}])) or fill them first."
+        )
+    return values
+
+
+def read_interaction_frame(
+    df: pd.DataFrame | Iterable[Sequence[Any]],
+    user_col: str,
+    item_col: str,
+    value_col: str | None,
+    weight_col: str | None,
+    timestamp_col: str | None,
+) -> pd.DataFrame:
+    """Return a validated frame: id columns plus "__value", "__weight", "__timestamp".
+
+    Pairs are unique in the result: without ``value_col`` repeated pairs are merged (value =
+    count, weight = sum, timestamp = latest); with it they raise InputError.
+    """
+    optional = {"value_col": value_col, "weight_col": weight_col, "timestamp_col": timestamp_col}
+    named = [user_col, item_col] + [c for c in optional.values() if c is not None]
+    frame = _as_frame(df, named)
+    missing = [c for c in named if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"unknown column(s) {missing}; the frame has columns {list(map(str, frame.columns))}. "
+            "Pass the right user_col / item_col / value_col / weight_col / timestamp_col."
+        )
+    if len(frame) == 0:
+        raise InputError(
+            f"the interaction frame is empty (columns {list(map(str, frame.columns))}); "
+            "a dataset needs at least one (user, item) row."
+        )
+    for col in (user_col, item_col):
+        if frame[col].isna().any():
+            raise InputError(
+                f"id column {col!r} has {int(frame[col].isna().sum())} missing value(s); drop "
+                f"those rows (df.dropna(subset=[{col!r}]))."
+            )
+    out = pd.DataFrame({user_col: frame[user_col].to_numpy(), item_col: frame[item_col].to_numpy()})
+    out["__value"] = 1.0 if value_col is None else _numeric(frame, value_col, "value")
+    if weight_col is not None:
+        out["__weight"] = _numeric(frame, weight_col, "weight")
+    if timestamp_col is not None:
+        out["__timestamp"] = _numeric(frame, timestamp_col, "timestamp")
+    duplicated = out.duplicated([user_col, item_col], keep=False)
+    if not duplicated.any():
+        return out
+    if value_col is not None:
+        pairs = out.loc[duplicated, [user_col, item_col]].drop_duplicates().head(3)
+        raise InputError(
+            f"{int(duplicated.sum())} rows repeat a (user, item) pair, e.g. "
+            f"{list(pairs.itertuples(index=False, name=None))}, and value_col={value_col!r} is "
+            "given, so they cannot be summed safely. Aggregate first, e.g. "
+            f"df.groupby([{user_col!r}, {item_col!r}], as_index=False)[{value_col!r}].mean()."
+        )
+    how = {"__value": "sum", "__weight": "sum", "__timestamp": "max"}
+    how = {k: v for k, v in how.items() if k in out.columns}
+    return out.groupby([user_col, item_col], as_index=False, sort=False).agg(how)
+
+
+@dataclass
+class FeatureSide:
+    """A feature table encoded and aligned to a dataset's index, kept for cold-start lookups."""
+
+    encoder: FeatureEncoder
+    id_col: str | None  # where raw ids sit in a user's DataFrame (None: its index)
+    indexed: pd.DataFrame  # one row per raw id (index), including ids without interactions
+    matrix: sp.csr_matrix  # rows aligned with the dataset's index
+    titles: np.ndarray | None
+    metadata: pd.DataFrame
+
+    def rows_for(self, raw: np.ndarray, what: str) -> sp.csr_matrix:
+        """Return encoded rows for raw ids present in the feature table (InputError otherwise)."""
+        found = self.indexed.index.get_indexer(raw)
+        if (found < 0).any():
+            raise InputError(
+                f"{what}: no feature row for id(s) {raw[found < 0][:5].tolist()}; pass a DataFrame "
+                "with their feature columns instead of raw ids."
+            )
+        return self.encoder.transform(self.indexed.iloc[found])
+
+    def ids_of(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """Return the raw ids of a feature DataFrame (None if it carries none)."""
+        if self.id_col is None:
+            return frame.index.to_numpy()
+        return frame[self.id_col].to_numpy() if self.id_col in frame.columns else None
+
+
+def _unique_rows(table: FeatureTable, what: str) -> pd.DataFrame:
+    frame = table.frame
+    ids = frame.index.to_series() if table.id_col is None else frame[table.id_col]
+    indexed = frame.drop(columns=[table.id_col]) if table.id_col is not None else frame
+    indexed = indexed.set_axis(pd.Index(ids.to_numpy(), name="__id"), axis=0)
+    if not indexed.index.has_duplicates:
+        return indexed
+    key = indexed.astype(str).reset_index()
+    distinct = key.drop_duplicates()
+    conflicts = distinct["__id"][distinct["__id"].duplicated()].unique()
+    if len(conflicts):
+        raise InputError(
+            f"{what}: id(s) {conflicts[:5].tolist()} appear in several rows with different "
+            "features; keep one row per id (e.g. df.drop_duplicates(subset=id_col))."
+        )
+    return indexed[~indexed.index.duplicated()]
+
+
+def build_side(table: FeatureTable, ids: np.ndarray, what: str) -> FeatureSide:
+    """Encode ``table`` and align it to ``ids`` (the dataset's raw ids by index).
+
+    Raises InputError on unknown columns, conflicting duplicate ids, or when no id of the
+    dataset has a feature row; warns when only some are missing (their rows are all zero).
+    """
+    if table.id_col is not None and table.id_col not in table.frame.columns:
+        raise InputError(
+            f"{what}: id column {table.id_col!r} not found; columns are "
+            f"{list(map(str, table.frame.columns))}."
+        )
+    indexed = _unique_rows(table, what)
+    encoder = FeatureEncoder.fit(replace(table, frame=indexed, id_col=None), what)
+    positions = indexed.index.get_indexer(ids)
+    missing = int((positions < 0).sum())
+    if missing == len(ids):
+        raise InputError(
+            f"{what}: none of the {len(ids)} ids of the interactions has a feature row; ids look "
+            f"like {ids[:3].tolist()} there and {indexed.index[:3].tolist()} in the table. "
+            "Check the id column and the id types (int vs str)."
+        )
+    if missing:
+        warnings.warn(
+            f"{what}: {missing} of {len(ids)} ids have no feature row (e.g. "
+            f"{ids[positions < 0][:3].tolist()}); their feature rows are all zero.",
+            stacklevel=4,
+        )
+    aligned = indexed.reindex(ids)
+    titles = None
+    if table.title_col is not None:
+        titles = aligned[table.title_col].astype(object).where(aligned[table.title_col].notna())
+        titles = np.where(titles.isna(), ids.astype(str), titles.astype(str))
+    meta = aligned.drop(columns=[table.title_col]) if table.title_col else aligned
+    return FeatureSide(
+        encoder=encoder,
+        id_col=table.id_col,
+        indexed=indexed,
+        matrix=encoder.transform(aligned),
+        titles=titles,
+        metadata=meta.reset_index(drop=True),
+    )
