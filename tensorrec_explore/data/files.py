@@ -16,8 +16,8 @@ __all__ = ["load_interactions_file"]
 
 def load_interactions_file(
     path: str | os.PathLike,
-    user_col: str,
-    item_col: str,
+    user_col: str = "user",
+    item_col: str = "item",
     value_col: str | None = None,
     weight_col: str | None = None,
     timestamp_col: str | None = None,
