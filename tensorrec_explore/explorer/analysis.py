@@ -1,0 +1,228 @@
+"""What the inspector shows, computed from a fitted model: plain functions returning DataFrames.
+
+No widgets here, so each piece is testable on its own. ``data`` is the dict the controller
+prepared for the model (``train``, ``test``, ``dislikes``, ``user_features``, ``item_features``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+LINEAR = ("linear",)
+
+
+def _row_items(matrix: Any, user: int, sign: int = 1) -> set[int]:
+    if matrix is None:
+        return set()
+    row = sp.csr_matrix(matrix)[user]
+    return {int(i) for i, v in zip(row.indices, row.data) if v * sign > 0}
+
+
+def _title(titles: Sequence[str], i: int) -> str:
+    return titles[i] if i < len(titles) else f"item {i}"
+
+
+def _biases(model: Any) -> tuple[np.ndarray, np.ndarray]:
+    return (np.asarray(model.user_biases(), dtype=np.float32),
+            np.asarray(model.item_biases(), dtype=np.float32))
+
+
+def marks(item: int, train: set, test: set, disliked: set) -> str:
+    out = []
+    if item in train:
+        out.append("train")
+    if item in test:
+        out.append("test ✓")
+    if item in disliked:
+        out.append("disliked")
+    return ", ".join(out)
+
+
+def ranked_table(model: Any, user: int, k: int, data: dict, titles: Sequence[str],
+                 *, exclude_train: bool = True) -> pd.DataFrame:
+    """The user's top-k from ``model.recommend`` with the score split into interaction + biases.
+
+    ``interaction`` is the prediction function's part (the dot product for ``dot``): score minus
+    the user and item biases.
+    """
+    exclude = data.get("train") if exclude_train else None
+    items, scores = model.recommend(np.array([user], dtype=np.int64), k=k, exclude=exclude)
+    items = np.asarray(items)[0].astype(np.int64)
+    scores = np.asarray(scores, dtype=np.float32)[0]
+    ub, ib = _biases(model)
+    train = _row_items(data.get("train"), user)
+    test = _row_items(data.get("test"), user)
+    disliked = _row_items(data.get("dislikes"), user, sign=-1)
+    return pd.DataFrame({
+        "rank": np.arange(1, len(items) + 1),
+        "item": items,
+        "title": [_title(titles, int(i)) for i in items],
+        "score": scores,
+        "interaction": scores - ub[user] - ib[items],
+        "user bias": np.full(len(items), ub[user], dtype=np.float32),
+        "item bias": ib[items],
+        "marks": [marks(int(i), train, test, disliked) for i in items],
+    })
+
+
+def ranks_of(scores: np.ndarray, exclude: set[int]) -> np.ndarray:
+    """1-based rank of every item (higher score first, ties by lower index); excluded items
+    (train positives) do not take a place and get rank 0."""
+    scores = np.asarray(scores, dtype=np.float64).copy()
+    excluded = np.fromiter(exclude, dtype=np.int64) if exclude else np.zeros(0, np.int64)
+    scores[excluded] = -np.inf
+    order = np.lexsort((np.arange(len(scores)), -scores))
+    ranks = np.empty(len(scores), dtype=np.int64)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    ranks[excluded] = 0
+    # excluded items sorted last, so nothing after them moved: ranks of the rest are right
+    return ranks
+
+
+def test_items_table(model: Any, user: int, data: dict, titles: Sequence[str]) -> pd.DataFrame:
+    """Where each of the user's held-out test items landed in their ranking (train excluded)."""
+    test = sorted(_row_items(data.get("test"), user))
+    if not test:
+        return pd.DataFrame({"item": [], "title": [], "rank": [], "score": []})
+    scores = np.asarray(model.score_users(np.array([user], dtype=np.int64)))[0]
+    ranks = ranks_of(scores, _row_items(data.get("train"), user))
+    frame = pd.DataFrame({
+        "item": test,
+        "title": [_title(titles, i) for i in test],
+        "rank": ranks[test],
+        "score": scores[test].astype(np.float32),
+    })
+    return frame.sort_values(["rank", "item"]).reset_index(drop=True)
+
+
+def user_metrics(model: Any, user: int, data: dict, k: int) -> dict[str, float]:
+    """This user's metrics (definitions of BENCHMARK.md); empty without test items."""
+    test = data.get("test")
+    if test is None or not _row_items(test, user):
+        return {}
+    from ..metrics import evaluate
+
+    scores = np.asarray(model.score_users(np.array([user], dtype=np.int64)), dtype=np.float32)
+    train = data.get("train")
+    report = evaluate(scores, sp.csr_matrix(test)[user],
+                      None if train is None else sp.csr_matrix(train)[user], k=k)
+    return {name: float(values[0]) for name, values in report.per_user.items()}
+
+
+def similar_items_table(model: Any, item: int, k: int, titles: Sequence[str]) -> pd.DataFrame:
+    items, scores = model.similar_items(np.array([item], dtype=np.int64), k=k)
+    items = np.asarray(items)[0].astype(np.int64)
+    return pd.DataFrame({
+        "rank": np.arange(1, len(items) + 1),
+        "item": items,
+        "title": [_title(titles, int(i)) for i in items],
+        "similarity": np.asarray(scores, dtype=np.float32)[0],
+    })
+
+
+def _one_hot_rows(features: Any, row: int, n_columns: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """One row per active feature of ``row`` (value kept), plus the active column indices."""
+    if features is None:  # ids only: the identity
+        cols, vals = np.array([row]), np.array([1.0], dtype=np.float32)
+    else:
+        r = sp.csr_matrix(features)[row]
+        cols, vals = r.indices.astype(np.int64), r.data.astype(np.float32)
+    n = len(cols)
+    rows = sp.csr_matrix((vals, (np.arange(n), cols)), shape=(n, n_columns), dtype=np.float32)
+    return rows, cols
+
+
+def feature_contributions(model: Any, user: int, item: int, data: dict,
+                          user_feature_names: Sequence[str], item_feature_names: Sequence[str],
+                          top: int = 10) -> pd.DataFrame:
+    """Why ``item`` scores for ``user``: each active feature's share of the dot product.
+
+    Exact for linear (affine) representations: item feature f contributes
+    ``(rep_i(x_f e_f) - rep_i(0)) . u`` and user feature g ``(rep_u(x_g e_g) - rep_u(0)) . v``;
+    the constant parts (representation offsets, biases) are not features and are left out.
+    """
+    rows = []
+    u_all = np.asarray(model.user_representations(data.get("user_features")))
+    v_all = np.asarray(model.item_representations(data.get("item_features")))
+    u, v = u_all[user], v_all[item]
+    for side, features, other, names, index in (
+        ("item", data.get("item_features"), u, item_feature_names, item),
+        ("user", data.get("user_features"), v, user_feature_names, user),
+    ):
+        n_columns = (v_all.shape[0] if side == "item" else u_all.shape[0]) if features is None \
+            else features.shape[1]
+        onehot, cols = _one_hot_rows(features, index, n_columns)
+        if not len(cols):
+            continue
+        stacked = sp.vstack([onehot, sp.csr_matrix((1, n_columns), dtype=np.float32)]).tocsr()
+        rep = (model.item_representations if side == "item" else model.user_representations)
+        reps = np.asarray(rep(stacked), dtype=np.float64)
+        parts = (reps[:-1] - reps[-1]) @ np.asarray(other, dtype=np.float64)
+        for c, part in zip(cols, parts):
+            if features is None:
+                name = f"id: {index}"
+            else:
+                name = names[c] if c < len(names) else f"feature {c}"
+            rows.append({"side": side, "feature": name, "contribution": float(part)})
+    frame = pd.DataFrame(rows, columns=["side", "feature", "contribution"])
+    if frame.empty:
+        return frame
+    order = frame["contribution"].abs().sort_values(ascending=False).index
+    return frame.loc[order].head(top).reset_index(drop=True)
+
+
+def sandbox_interactions(liked: Sequence[int], disliked: Sequence[int],
+                         n_items: int) -> sp.csr_matrix:
+    """A one-row CSR with +1 for liked and -1 for disliked items."""
+    cols = list(liked) + [i for i in disliked if i not in set(liked)]
+    vals = [1.0] * len(liked) + [-1.0] * (len(cols) - len(liked))
+    return sp.csr_matrix((np.asarray(vals, dtype=np.float32),
+                          (np.zeros(len(cols), dtype=np.int64), np.asarray(cols, np.int64))),
+                         shape=(1, n_items), dtype=np.float32)
+
+
+def sandbox(model: Any, liked: Sequence[int], disliked: Sequence[int], n_items: int, k: int,
+            titles: Sequence[str]) -> tuple[pd.DataFrame, Any]:
+    """Fold a new user in from their likes/dislikes; return their top-k (rated items excluded)
+    and their representation (None when the model does not expose it)."""
+    X = sandbox_interactions(liked, disliked, n_items)
+    new = model.fold_in(X)
+    items, scores = model.recommend(new, k=k, exclude=abs(X))
+    items = np.asarray(items)[0].astype(np.int64)
+    frame = pd.DataFrame({
+        "rank": np.arange(1, len(items) + 1),
+        "item": items,
+        "title": [_title(titles, int(i)) for i in items],
+        "score": np.asarray(scores, dtype=np.float32)[0],
+    })
+    return frame, new_user_representation(model, new)
+
+
+def new_user_representation(model: Any, new: Any) -> Any:
+    for attr in ("representations", "user_representations", "representations_"):
+        value = getattr(new, attr, None)
+        if value is not None:
+            value = value() if callable(value) else value
+            return np.asarray(value, dtype=np.float32)[0]
+    return None
+
+
+def place_points(reference: np.ndarray, layout: np.ndarray, new: np.ndarray,
+                 method: str, neighbours: int = 8) -> np.ndarray:
+    """2-D positions for ``new`` high-dimensional points in an existing ``layout`` of
+    ``reference``: exact linear map for PCA, inverse-distance weighted neighbours otherwise."""
+    reference = np.asarray(reference, dtype=np.float64)
+    layout = np.asarray(layout, dtype=np.float64)
+    new = np.atleast_2d(np.asarray(new, dtype=np.float64))
+    if method == "pca":
+        mean = reference.mean(axis=0)
+        coef, *_ = np.linalg.lstsq(reference - mean, layout - layout.mean(axis=0), rcond=None)
+        return (new - mean) @ coef + layout.mean(axis=0)
+    d = ((new[:, None, :] - reference[None, :, :]) ** 2).sum(-1) ** 0.5
+    nn = np.argsort(d, axis=1)[:, :neighbours]
+    w = 1.0 / (np.take_along_axis(d, nn, axis=1) + 1e-9)
+    return (layout[nn] * w[..., None]).sum(1) / w.sum(1, keepdims=True)

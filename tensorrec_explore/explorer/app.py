@@ -1,0 +1,159 @@
+"""The explorer application: the one place where panels and the controller meet.
+
+``Explorer(dataset)`` builds the state, the controller (training), the projector (2-D
+embeddings) and the panels, connects the panels' buttons to the controller, keeps the plug-in
+dropdowns in sync with the registries, and displays itself as one ipywidgets tree.
+"""
+
+from __future__ import annotations
+
+import html
+import weakref
+from types import SimpleNamespace
+from typing import Any, Callable
+
+import ipywidgets as w
+
+from ..registry import LOSSES, PREDICTIONS, REPRESENTATIONS
+from .controller import Controller
+from .datasets import default_dataset
+from .messages import error_text
+from .panels import (ConfigPanel, CurvesPanel, EmbeddingsPanel, InspectorPanel, RunsPanel,
+                     StatusPanel)
+from .projector import Projector
+from .state import CONFIG_TRAITS, ExplorerState
+
+_REGISTRIES = ((REPRESENTATIONS, "representation_names"), (PREDICTIONS, "prediction_names"),
+               (LOSSES, "loss_names"))
+
+
+def _section(title: str, body: w.Widget, cls: str) -> w.VBox:
+    box = w.VBox([w.HTML(f"<h3 style='margin:4px 0'>{title}</h3>"), body],
+                 layout=w.Layout(border="1px solid #ddd", padding="6px", margin="4px"))
+    box.add_class(cls)
+    return box
+
+
+class Explorer:
+    """Train a TensorRec model in the kernel, watch it learn, look at its embeddings, inspect
+    users and compare runs — one ipywidgets application.
+
+    ``dataset``: an ``InteractionDataset`` (None: the built-in synthetic dataset). Keyword
+    arguments set the starting configuration (any name of ``ExplorerState``'s configuration,
+    e.g. ``loss="bpr", n_components=32, epochs=30``). ``warm_umap``: ``"idle"`` (compile UMAP
+    in the background once the first run has finished), ``True`` (at once) or ``False``.
+
+    The parts are public: ``.widget`` (the root widget), ``.state`` (the traitlets state),
+    ``.controller`` (train / stop / resume / reset / join), ``.projector`` and ``.panels``.
+    """
+
+    def __init__(self, dataset: Any = None, *, model_factory: Callable[..., Any] | None = None,
+                 warm_umap: str | bool = "idle", push_interval: float = 0.2,
+                 umap_kwargs: dict | None = None, **config: Any):
+        self.dataset = default_dataset() if dataset is None else dataset
+        self.state = state = ExplorerState()
+        self._listeners: list[tuple[Any, Callable]] = []
+        for registry, trait in _REGISTRIES:
+            setattr(state, trait, registry.names())
+            listener = _weak_listener(self, registry, trait)
+            registry.observe(listener)
+            self._listeners.append((registry, listener))
+        unknown = sorted(set(config) - set(CONFIG_TRAITS) - {"snapshot_every"})
+        if unknown:
+            from ..errors import InputError
+
+            raise InputError(
+                f"Explorer got unknown configuration name(s) {unknown}; valid names are: "
+                f"{', '.join(CONFIG_TRAITS + ('snapshot_every',))}.")
+        for name, value in config.items():
+            setattr(state, name, value)
+        self.controller = Controller(state, self.dataset, model_factory=model_factory,
+                                     push_interval=push_interval)
+        self.projector = Projector(state, warm_umap=warm_umap, umap_kwargs=umap_kwargs)
+        self.panels = SimpleNamespace(
+            status=StatusPanel(state), config=ConfigPanel(state), curves=CurvesPanel(state),
+            embeddings=EmbeddingsPanel(state), inspector=InspectorPanel(state),
+            runs=RunsPanel(state))
+        curves = self.panels.curves
+        self._connect(curves.train_button, self.controller.train)
+        self._connect(curves.stop_button, self.controller.stop)
+        self._connect(curves.resume_button, self.controller.resume)
+        self._connect(curves.reset_button, self.controller.reset)
+        self.widget = self._layout()
+
+    def _connect(self, button: w.Button, command: Callable[[], Any]) -> None:
+        state = self.state
+
+        def on_click(_button: Any) -> None:
+            try:
+                command()
+            except Exception as exc:  # a click never raises into the kernel unseen
+                message, detail = error_text(exc)
+                state.error, state.error_detail, state.status = message, detail, "error"
+
+        button.on_click(on_click)
+
+    def _layout(self) -> w.Widget:
+        p = self.panels
+        s = self.state
+        title = w.HTML(
+            f"<h2 style='margin:4px 0'>TensorRec explorer</h2><div>{html.escape(s.dataset_name)}"
+            f": {s.n_users:,} users &times; {s.n_items:,} items, "
+            f"{self.dataset.interactions.nnz:,} interactions</div>")
+        flow = w.Layout(display="flex", flex_flow="row wrap", align_items="flex-start")
+        root = w.VBox([
+            title,
+            p.status.widget,
+            w.HBox([_section("Configure", p.config.widget, "tre-config-section"),
+                    _section("Train", p.curves.widget, "tre-train-section")], layout=flow),
+            w.HBox([_section("Embeddings", p.embeddings.widget, "tre-embeddings-section"),
+                    _section("Inspect a user", p.inspector.widget, "tre-inspector-section")],
+                   layout=flow),
+            _section("Compare runs", p.runs.widget, "tre-runs-section"),
+        ])
+        root.add_class("tre-explorer")
+        return root
+
+    # ---- display ----
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _on_registered(self, registry: Any, trait: str) -> None:
+        setattr(self.state, trait, registry.names())
+
+    # ---- conveniences ----
+    def train(self, wait: bool = False) -> bool:
+        """Press Train (and, with ``wait=True``, block until the run ends)."""
+        started = self.controller.train()
+        if wait:
+            self.controller.join()
+        return started
+
+    def close(self) -> None:
+        """Stop training and the projector, stop following the registries, close widgets."""
+        self.controller.stop()
+        self.controller.join(timeout=30)
+        self.projector.close()
+        for registry, listener in self._listeners:
+            registry.unobserve(listener)
+        self._listeners = []
+        _close_tree(self.widget)
+
+
+def _close_tree(widget: Any) -> None:
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    widget.close()
+
+
+def _weak_listener(explorer: Explorer, registry: Any, trait: str) -> Callable[[str], None]:
+    ref = weakref.ref(explorer)
+
+    def listener(name: str) -> None:
+        target = ref()
+        if target is None:
+            registry.unobserve(listener)
+        else:
+            target._on_registered(registry, trait)
+
+    return listener

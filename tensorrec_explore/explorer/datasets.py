@@ -1,0 +1,106 @@
+"""Dataset plumbing for the explorer: the default dataset, its summary, splits and features.
+
+Everything here is plain numpy / scipy / pandas over the data layer's ``InteractionDataset``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def default_dataset() -> Any:
+    """The built-in synthetic dataset (planted clusters, known answers)."""
+    from ..data import make_synthetic
+
+    return make_synthetic()
+
+
+def _labels(values: Any, n: int, prefix: str) -> list[str]:
+    if values is None or len(values) != n:
+        return [f"{prefix} {i}" for i in range(n)]
+    return [str(v) for v in values]
+
+
+def _columns(frame: Any) -> list[str]:
+    if frame is None:
+        return []
+    return [str(c) for c in frame.columns]
+
+
+def describe(dataset: Any) -> dict[str, Any]:
+    """State values describing ``dataset`` (name, sizes, labels, colourable columns)."""
+    return {
+        "dataset": dataset,
+        "dataset_name": str(getattr(dataset, "name", "") or "dataset"),
+        "n_users": int(dataset.n_users),
+        "n_items": int(dataset.n_items),
+        "user_labels": _labels(getattr(dataset, "user_labels", None), dataset.n_users, "user"),
+        "item_titles": _labels(getattr(dataset, "item_titles", None), dataset.n_items, "item"),
+        "user_color_columns": _columns(getattr(dataset, "user_metadata", None)),
+        "item_color_columns": _columns(getattr(dataset, "item_metadata", None)),
+    }
+
+
+def has_timestamps(dataset: Any) -> bool:
+    return getattr(dataset, "timestamps", None) is not None
+
+
+def prepare(dataset: Any, *, split: str, user_feature_set: str,
+            item_feature_set: str, seed: int = 42) -> dict[str, Any]:
+    """Train / test / dislike matrices and the feature matrices the model is trained with.
+
+    Positives (values > 0) are split by the data layer (BENCHMARK.md protocol for
+    ``random_holdout``); dislikes (values < 0) always stay in train, so the model learns from them
+    and the inspector can mark them.
+    """
+    from .. import data as data_layer
+
+    X = sp.csr_matrix(dataset.interactions, dtype=np.float32)
+    dislikes = X.multiply(X < 0).tocsr()
+    dislikes.eliminate_zeros()
+    positives = X.multiply(X > 0).tocsr()
+    positives.eliminate_zeros()
+    if split == "none":
+        train, test = X, None
+    else:
+        if split == "random_holdout":
+            parts = data_layer.random_holdout(positives, seed=seed)
+        elif split == "leave_last_out":
+            parts = data_layer.leave_last_out(dataset)
+        else:
+            raise ValueError(f"unknown split {split!r}")
+        train_mask = sp.csr_matrix(parts.train) != 0
+        train = (positives.multiply(train_mask) + dislikes).tocsr().astype(np.float32)
+        train.eliminate_zeros()
+        test = sp.csr_matrix(parts.test, dtype=np.float32)
+    return {
+        "train": train,
+        "test": test,
+        "dislikes": dislikes,
+        "user_features": dataset.features("user", mode=user_feature_set),
+        "item_features": dataset.features("item", mode=item_feature_set),
+        "user_feature_set": user_feature_set,
+        "item_feature_set": item_feature_set,
+    }
+
+
+def popularity(dataset: Any) -> np.ndarray:
+    """Number of positive interactions per item."""
+    X = sp.csr_matrix(dataset.interactions)
+    return np.asarray((X > 0).sum(axis=0)).ravel().astype(np.float32)
+
+
+def feature_names(dataset: Any, side: str, feature_set: str) -> list[str]:
+    """Column names of ``dataset.features(side, feature_set)`` (ids first in 'both')."""
+    n = dataset.n_users if side == "user" else dataset.n_items
+    labels = describe(dataset)["user_labels" if side == "user" else "item_titles"]
+    ids = [f"id: {label}" for label in labels][:n]
+    extra = list(getattr(dataset, f"{side}_feature_names", None) or [])
+    if feature_set == "ids":
+        return ids
+    if feature_set == "features":
+        return extra
+    return ids + extra

@@ -1,0 +1,121 @@
+"""Configure a run: representations, loss, prediction, sizes, optimiser, features, split.
+
+Every widget is linked both ways to one state trait; the plug-in dropdowns follow the state's
+name lists (which the app keeps in sync with the registries, so a representation registered
+from the notebook appears at once). Problems with the current combination are explained under
+the form as soon as they arise.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+
+from ..state import FEATURE_SETS, SPLITS, ExplorerState
+
+_STYLE = {"description_width": "9.5em"}
+_WIDE = w.Layout(width="19em")
+
+
+def _dropdown(description: str, options=(), tooltip: str = "") -> w.Dropdown:
+    return w.Dropdown(description=description, options=list(options), style=_STYLE,
+                      layout=_WIDE, tooltip=tooltip)
+
+
+class ConfigPanel:
+    """The configuration form (CSS class ``tre-config``)."""
+
+    def __init__(self, state: ExplorerState):
+        self.state = state
+        self.user_representation = _dropdown("User repr.", tooltip="users' features -> vector")
+        self.item_representation = _dropdown("Item repr.", tooltip="items' features -> vector")
+        self.loss = _dropdown("Loss")
+        self.prediction = _dropdown("Prediction")
+        self.biased = w.Checkbox(description="User / item biases", indent=False)
+        self.n_components = w.BoundedIntText(min=1, max=4096, description="Components",
+                                             style=_STYLE, layout=_WIDE)
+        self.n_tastes = w.BoundedIntText(min=1, max=16, description="Tastes per user",
+                                         style=_STYLE, layout=_WIDE)
+        self.learning_rate = w.BoundedFloatText(min=0.0, max=10.0, step=0.005,
+                                                description="Learning rate", style=_STYLE,
+                                                layout=_WIDE)
+        self.l2 = w.BoundedFloatText(min=0.0, max=10.0, step=1e-5, description="L2",
+                                     style=_STYLE, layout=_WIDE)
+        self.epochs = w.BoundedIntText(min=1, max=100_000, description="Epochs", style=_STYLE,
+                                       layout=_WIDE)
+        self.batch_size = w.BoundedIntText(min=0, max=10_000_000, description="Batch size",
+                                           tooltip="0 = the model's default", style=_STYLE,
+                                           layout=_WIDE)
+        self.n_sampled_items = w.BoundedIntText(min=0, max=10_000_000,
+                                                description="Sampled items",
+                                                tooltip="0 = the loss's default", style=_STYLE,
+                                                layout=_WIDE)
+        self.user_feature_set = _dropdown("User features", FEATURE_SETS)
+        self.item_feature_set = _dropdown("Item features", FEATURE_SETS)
+        self.split = _dropdown("Split", SPLITS)
+        self.val_every = w.BoundedIntText(min=1, max=10_000, description="Validate every",
+                                          style=_STYLE, layout=_WIDE)
+        self.k = w.BoundedIntText(min=1, max=1000, description="k (metrics @k)", style=_STYLE,
+                                  layout=_WIDE)
+        self.snapshot_every = w.BoundedIntText(min=1, max=10_000, description="Snapshot every",
+                                               style=_STYLE, layout=_WIDE)
+        self.problems = w.HTML()
+        self.problems.add_class("tre-config-problems")
+
+        self._option_lists = {
+            "user_representation": "representation_names",
+            "item_representation": "representation_names",
+            "loss": "loss_names",
+            "prediction": "prediction_names",
+        }
+        for trait, names in self._option_lists.items():
+            self._set_options(trait)
+        state.observe(self._on_names, names=sorted(set(self._option_lists.values())))
+        self.links = []
+        for trait in ("user_representation", "item_representation", "loss", "prediction",
+                      "biased", "n_components", "n_tastes", "learning_rate", "l2", "epochs",
+                      "batch_size", "n_sampled_items", "user_feature_set", "item_feature_set",
+                      "split", "val_every", "k", "snapshot_every"):
+            widget = getattr(self, trait)
+            widget.add_class(f"tre-{trait.replace('_', '-')}")
+            self.links.append(w.link((state, trait), (widget, "value")))
+        state.observe(self._show_problems, names=["config_problems", "config_notes", "status"])
+        self._show_problems()
+
+        section = lambda title: w.HTML(f"<b>{title}</b>")  # noqa: E731
+        self.widget = w.VBox([
+            section("Model"), self.user_representation, self.item_representation,
+            self.prediction, self.loss, self.n_components, self.n_tastes, self.biased,
+            section("Optimiser"), self.learning_rate, self.l2, self.epochs, self.batch_size,
+            self.n_sampled_items,
+            section("Data"), self.user_feature_set, self.item_feature_set, self.split,
+            self.val_every, self.k, self.snapshot_every,
+            self.problems,
+        ], layout=w.Layout(min_width="20em"))
+        self.widget.add_class("tre-config")
+
+    # plug-in names follow the state's lists (which follow the registries)
+    def _set_options(self, trait: str) -> None:
+        widget = getattr(self, trait)
+        names = list(getattr(self.state, self._option_lists[trait]))
+        current = getattr(self.state, trait)
+        if current and current not in names:
+            names.append(current)  # never silently change the user's choice
+        if list(widget.options) != names:
+            widget.options = names
+            widget.value = current if current in names else (names[0] if names else None)
+
+    def _on_names(self, change) -> None:
+        for trait, names in self._option_lists.items():
+            if names == change["name"]:
+                self._set_options(trait)
+
+    def _show_problems(self, change=None) -> None:
+        s = self.state
+        items = [f"<li style='color:#cf222e'>{html.escape(p)}</li>" for p in s.config_problems]
+        items += [f"<li style='color:#555'>{html.escape(n)}</li>" for n in s.config_notes]
+        self.problems.value = f"<ul style='padding-left:1.2em'>{''.join(items)}</ul>" if items \
+            else ""
+        for trait in self._option_lists:
+            getattr(self, trait).disabled = s.training

@@ -1,0 +1,165 @@
+"""The explorer's single source of truth: one traitlets object that every panel reads and writes.
+
+Panels observe it (always with ``names=[...]``) and write user choices into it; the controller
+observes the configuration, runs training and writes progress, history, snapshots and the
+trained model back. Nothing here imports ipywidgets, plotly or TensorFlow.
+
+Large values (histories, snapshots, projections, run records) are *replaced*, never mutated in
+place, so that traitlets notices the change: ``state.history = {**state.history, ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import traitlets as t
+
+#: Traits that together form a model / training configuration (what a run is made of).
+CONFIG_TRAITS = (
+    "user_representation",
+    "item_representation",
+    "prediction",
+    "loss",
+    "biased",
+    "n_components",
+    "n_tastes",
+    "learning_rate",
+    "l2",
+    "epochs",
+    "batch_size",
+    "n_sampled_items",
+    "user_feature_set",
+    "item_feature_set",
+    "split",
+    "val_every",
+    "k",
+    "random_state",
+)
+
+#: Keyword arguments of ``TensorRec(...)`` among :data:`CONFIG_TRAITS`.
+MODEL_KWARGS = (
+    "n_components",
+    "user_representation",
+    "item_representation",
+    "prediction",
+    "loss",
+    "biased",
+    "n_tastes",
+    "learning_rate",
+    "l2",
+    "epochs",
+    "batch_size",
+    "n_sampled_items",
+    "random_state",
+)
+
+FEATURE_SETS = ("ids", "features", "both")
+SPLITS = ("random_holdout", "leave_last_out", "none")
+STATUSES = ("idle", "training", "stopping", "stopped", "finished", "error")
+
+
+class ExplorerState(t.HasTraits):
+    """Everything the explorer shows or lets a user choose, as observable traits."""
+
+    # ---- plug-in names (kept live from the registries by the app) ----
+    representation_names = t.List(t.Unicode())
+    prediction_names = t.List(t.Unicode())
+    loss_names = t.List(t.Unicode())
+
+    # ---- configuration ----
+    user_representation = t.Unicode("linear")
+    item_representation = t.Unicode("linear")
+    prediction = t.Unicode("dot")
+    loss = t.Unicode("wmrb")
+    biased = t.Bool(True)
+    n_components = t.Int(16, min=1)
+    n_tastes = t.Int(1, min=1)
+    learning_rate = t.Float(0.05, min=0.0)
+    l2 = t.Float(1e-5, min=0.0)
+    epochs = t.Int(20, min=1)
+    batch_size = t.Int(0, min=0)  # 0 = the model's default (None)
+    n_sampled_items = t.Int(0, min=0)  # 0 = the model's default (None)
+    user_feature_set = t.Enum(FEATURE_SETS, default_value="ids")
+    item_feature_set = t.Enum(FEATURE_SETS, default_value="ids")
+    split = t.Enum(SPLITS, default_value="random_holdout")
+    val_every = t.Int(1, min=1)
+    k = t.Int(10, min=1)
+    random_state = t.Int(0)
+    snapshot_every = t.Int(1, min=1)
+
+    #: Human-readable explanations of why the current configuration cannot train ([] = fine).
+    config_problems = t.List(t.Unicode())
+    #: Non-blocking remarks about the configuration (e.g. a side without features uses ids).
+    config_notes = t.List(t.Unicode())
+
+    # ---- dataset (set once by the controller; read-only for panels) ----
+    dataset = t.Any(None, allow_none=True)
+    #: Matrices the current model was trained with: ``{"train", "test", "dislikes",
+    #: "user_features", "item_features"}`` (test None without a split; features None = ids).
+    data = t.Dict()
+    dataset_name = t.Unicode("")
+    n_users = t.Int(0)
+    n_items = t.Int(0)
+    user_labels = t.List(t.Unicode())  # shown in the user picker, by user index
+    item_titles = t.List(t.Unicode())  # by item index
+    user_color_columns = t.List(t.Unicode())
+    item_color_columns = t.List(t.Unicode())
+
+    # ---- training progress ----
+    status = t.Enum(STATUSES, default_value="idle")
+    message = t.Unicode("")  # one line shown in the status bar
+    error = t.Unicode("")  # last error message (never a traceback for tensorrec_explore errors)
+    error_detail = t.Unicode("")  # traceback of an *unexpected* error, shown folded
+    epoch = t.Int(0)  # epochs completed in the current run (cumulative over resumes)
+    target_epochs = t.Int(0)  # epoch the current fit call will end at
+    epochs_per_second = t.Float(0.0)
+    elapsed = t.Float(0.0)
+    #: ``{"epoch": [...], "loss": [...], "regularization": [...], "val_epoch": [...],
+    #: "val_precision": [...], "val_recall": [...], "val_ndcg": [...]}`` of the current run.
+    history = t.Dict()
+    #: Embedding snapshots: list of ``{"epoch": int, "users": ndarray, "items": ndarray}``.
+    snapshots = t.List()
+    #: The trained (or training) model, and a counter bumped whenever it may answer differently.
+    model = t.Any(None, allow_none=True)
+    model_config = t.Dict()  # the configuration the model was trained with
+    model_version = t.Int(0)
+    run_id = t.Int(0)
+
+    # ---- embeddings ----
+    projection_method = t.Enum(("pca", "umap"), default_value="pca")
+    #: ``{(epoch, method): {"users": ndarray [n_users*n_tastes, 2], "items": [n_items, 2],
+    #: "seconds": float}}``
+    projections = t.Dict()
+    projection_status = t.Unicode("")
+    frame_epoch = t.Int(-1)  # epoch of the snapshot on screen (-1 = latest)
+
+    # ---- inspector ----
+    selected_user = t.Int(-1)
+    selected_item = t.Int(-1)
+    highlighted_items = t.List(t.Int())  # e.g. the selected user's top-k, drawn in the scatter
+    sandbox_liked = t.List(t.Int())
+    sandbox_disliked = t.List(t.Int())
+    #: Representation of the sandbox user ([n_components] or [n_tastes, n_components]) or None.
+    sandbox_representation = t.Any(None, allow_none=True)
+    sandbox_items = t.List(t.Int())  # the sandbox user's recommendations
+
+    # ---- runs ----
+    #: Finished runs: ``{"run": int, "config": dict, "metrics": dict, "history": dict}``.
+    runs = t.List()
+    overlay_runs = t.List(t.Int())
+
+    def config(self) -> dict[str, Any]:
+        """Return the current configuration as a plain dict (the keys of CONFIG_TRAITS)."""
+        return {name: getattr(self, name) for name in CONFIG_TRAITS}
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Return the keyword arguments for ``TensorRec(...)`` (0 sizes become None)."""
+        kwargs = {name: getattr(self, name) for name in MODEL_KWARGS}
+        for name in ("batch_size", "n_sampled_items"):
+            if not kwargs[name]:
+                kwargs[name] = None
+        return kwargs
+
+    @property
+    def training(self) -> bool:
+        return self.status in ("training", "stopping")

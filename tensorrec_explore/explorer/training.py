@@ -1,0 +1,105 @@
+"""The explorer's training subscriber: one :class:`tensorrec_explore.callbacks.Callback`.
+
+Imported by the controller only when training starts (it imports the model's callback module,
+and with it TensorFlow). It records every epoch locally and pushes a copy to the state at most
+every ``push_interval`` seconds plus once at the end, so the browser keeps up and training speed
+is not bound by redraws. A Stop request (a ``threading.Event``) is honoured after the epoch in
+progress by setting ``model.stop_training``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from ..callbacks import Callback
+
+HISTORY_KEYS = ("epoch", "loss", "regularization", "total", "val_epoch", "val_precision",
+                "val_recall", "val_ndcg")
+
+
+def empty_history() -> dict[str, list]:
+    return {key: [] for key in HISTORY_KEYS}
+
+
+class ExplorerCallback(Callback):
+    """Records epoch logs and embedding snapshots, throttles pushes to ``state``, honours Stop."""
+
+    def __init__(self, state: Any, stop_event: threading.Event, *, k: int, history: dict,
+                 snapshots: list, first_epoch: int, snapshot_every: int, user_features: Any,
+                 item_features: Any, push_interval: float = 0.2, clock_start: float | None = None):
+        self.state = state
+        self.stop_event = stop_event
+        self.k = k
+        self.history = history
+        self.snapshots = snapshots
+        self.epoch = first_epoch  # epochs completed before this fit call
+        self.first_epoch = first_epoch
+        self.snapshot_every = snapshot_every
+        self.user_features = user_features
+        self.item_features = item_features
+        self.push_interval = push_interval
+        self.t_begin = clock_start if clock_start is not None else time.perf_counter()
+        self.t_first_point: float | None = None
+        self._last_push = -np.inf
+        self._snapshots_dirty = False
+
+    # ---- Callback API ----
+    def on_train_begin(self, model: Any, logs: dict) -> None:
+        if not self.snapshots:  # the untrained space, so the slider starts at epoch 0
+            self._snapshot(model)
+
+    def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
+        self.epoch += 1
+        h = self.history
+        h["epoch"].append(self.epoch)
+        h["loss"].append(float(logs.get("loss", np.nan)))
+        h["regularization"].append(float(logs.get("regularization", np.nan)))
+        h["total"].append(float(logs.get("total", np.nan)))
+        key = f"val_precision@{self.k}"
+        if key in logs:
+            h["val_epoch"].append(self.epoch)
+            h["val_precision"].append(float(logs[key]))
+            h["val_recall"].append(float(logs.get(f"val_recall@{self.k}", np.nan)))
+            h["val_ndcg"].append(float(logs.get(f"val_ndcg@{self.k}", np.nan)))
+        if self.epoch % self.snapshot_every == 0:
+            self._snapshot(model)
+        if self.stop_event.is_set():
+            model.stop_training = True
+        now = time.perf_counter()
+        if now - self._last_push >= self.push_interval:
+            self.push(now)
+
+    def on_train_end(self, model: Any, logs: dict) -> None:
+        try:
+            if self.snapshots and self.snapshots[-1]["epoch"] != self.epoch:
+                self._snapshot(model)
+        finally:  # also runs after an error in fit: the curves keep what was learned
+            self.push(time.perf_counter())
+
+    # ---- helpers ----
+    def _snapshot(self, model: Any) -> None:
+        users = np.asarray(model.user_representations(self.user_features), dtype=np.float32)
+        items = np.asarray(model.item_representations(self.item_features), dtype=np.float32)
+        self.snapshots.append({"epoch": self.epoch, "users": users, "items": items})
+        self._snapshots_dirty = True
+
+    def push(self, now: float) -> None:
+        """Copy what was recorded into the state (one notification per trait)."""
+        self._last_push = now
+        done = self.epoch - self.first_epoch
+        elapsed = now - self.t_begin
+        state = self.state
+        with state.hold_trait_notifications():
+            state.history = {key: list(values) for key, values in self.history.items()}
+            state.epoch = self.epoch
+            state.elapsed = elapsed
+            state.epochs_per_second = done / elapsed if elapsed > 0 else 0.0
+            if self._snapshots_dirty:
+                state.snapshots = list(self.snapshots)
+                self._snapshots_dirty = False
+        if self.t_first_point is None and self.history["epoch"]:
+            self.t_first_point = now
