@@ -49,10 +49,11 @@ def load_positives_local(name: str, data_dir: Path) -> sp.csr_matrix:
         return _positives_matrix(raw[:, 0], raw[:, 1], raw[:, 2] >= 4)
     if name == "ml-1m-all":
         path = data_dir / "ml-1m" / "interactions.dat"
-        raw = np.array(
-            [line.split("::")[:2] for line in path.read_text().splitlines() if line.strip()],
-            dtype=np.int64,
-        )
+        import pandas as pd
+
+        # "UserID::MovieID": split on ':' with the C parser (columns 0 and 2), lean on memory
+        raw = pd.read_csv(path, sep=":", header=None, usecols=[0, 2], dtype=np.int64,
+                          engine="c").to_numpy()
         return _positives_matrix(raw[:, 0], raw[:, 1], np.ones(len(raw), dtype=bool))
     raise ValueError(f"dataset={name!r}: expected one of {DATASETS}")
 
@@ -60,30 +61,29 @@ def load_positives_local(name: str, data_dir: Path) -> sp.csr_matrix:
 def load_positives(name: str, data_dir: Path) -> tuple[sp.csr_matrix, str]:
     """The dataset's positives as CSR float32 0/1, and which implementation loaded it."""
     try:
-        from tensorrec_explore.data import load_movielens  # noqa: F401
+        from tensorrec_explore.data import load_movielens
     except ImportError:
         return load_positives_local(name, data_dir), "benchmarks._protocol (local)"
-    ds = _load_with_package(name, data_dir)
-    if ds is None:
-        return load_positives_local(name, data_dir), "benchmarks._protocol (local)"
-    return ds, "tensorrec_explore.data"
+    import warnings
 
-
-def _load_with_package(name: str, data_dir: Path) -> sp.csr_matrix | None:
-    """Load through ``tensorrec_explore.data.load_movielens``; None if its API does not fit."""
-    from tensorrec_explore.data import load_movielens
-
-    variant = {"ml-100k": "ml-100k", "ml-1m-all": "ml-1m"}[name]
-    try:
-        ds = load_movielens(variant, data_dir=data_dir)
-    except TypeError:
-        return None
-    if name == "ml-100k" and hasattr(ds, "to_implicit"):
+    variant = {"ml-100k": "100k", "ml-1m-all": "1m"}.get(name)
+    if variant is None:
+        raise ValueError(f"dataset={name!r}: expected one of {DATASETS}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "ml-1m-all: no ratings.dat" is expected
+        ds = load_movielens(variant, path=data_dir)
+    if name == "ml-100k":
         ds = ds.to_implicit(4)
+    elif ds.name != "ml-1m-all":
+        raise ValueError(
+            f"{data_dir}/ml-1m holds ratings.dat, so the package loads rated ml-1m; ml-1m-all "
+            "needs interactions.dat only. Point --data-dir at the shared folder."
+        )
     m = sp.csr_matrix(ds.interactions, dtype=np.float32)
     m.eliminate_zeros()
     m.data[:] = 1.0
-    return m
+    m.sort_indices()
+    return m, "tensorrec_explore.data.load_movielens"
 
 
 def random_holdout_local(interactions: sp.csr_matrix, seed: int = 42):
@@ -124,7 +124,7 @@ def split(interactions: sp.csr_matrix, seed: int = 42):
     s = random_holdout(interactions, seed=seed)
     train = sp.csr_matrix(s.train, dtype=np.float32)
     test = sp.csr_matrix(s.test, dtype=np.float32)
-    return train, test, "tensorrec_explore.data"
+    return train, test, "tensorrec_explore.data.random_holdout"
 
 
 # --------------------------------------------------------------------------- ranking
@@ -198,4 +198,4 @@ def evaluate(scorer, test, train, k: int = 10) -> tuple[dict, str]:
     report = pkg_evaluate(scorer, test, train=train, k=k)
     summary = {name: float(v) for name, v in report.summary.items()}
     summary["n_users_evaluated"] = int(len(report.users))
-    return summary, "tensorrec_explore.metrics"
+    return summary, "tensorrec_explore.metrics.evaluate"

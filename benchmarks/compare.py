@@ -1,0 +1,276 @@
+"""Side-by-side comparison under ../shared/BENCHMARK.md: this project vs LightFM, implicit, popularity.
+
+    python benchmarks/compare.py --dataset ml-100k
+    python benchmarks/compare.py --dataset ml-1m-all --json results-ml-1m.json
+    python benchmarks/compare.py --dataset ml-100k --models tensorrec --check-identical
+    python benchmarks/compare.py --dataset ml-100k --models lightfm-warp,implicit-als,tensorrec \\
+        --tensorrec-variant 'bpr={"loss": "bpr"}'
+
+One invocation runs every model in its own subprocess (benchmarks/_run_one.py), one after the
+other, all with the same thread count, and reports each figure as a ratio against LightFM-WARP and
+implicit-ALS from this same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+import _protocol  # noqa: E402
+
+PEERS = ["popularity", "lightfm-warp", "lightfm-bpr", "lightfm-logistic", "implicit-als",
+         "implicit-bpr"]
+DEFAULT_MODELS = PEERS + ["tensorrec"]
+REFERENCES = ("lightfm-warp", "implicit-als")
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+RATIO_FIELDS = {
+    "ndcg@10": lambda r: r["metrics"]["ndcg@10"],
+    "precision@10": lambda r: r["metrics"]["precision@10"],
+    "recall@10": lambda r: r["metrics"]["recall@10"],
+    "auc": lambda r: r["metrics"]["auc"],
+    "coverage@10": lambda r: r["metrics"]["coverage@10"],
+    "fit_seconds": lambda r: r["fit_seconds"],
+    "scoring_seconds": lambda r: r["scoring_seconds"],
+    "peak_mb": lambda r: r["peak_mb"],
+}
+
+
+# --------------------------------------------------------------------------- environment
+def machine_info() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_gb = round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem_gb,
+            "platform": platform.platform(), "python": platform.python_version(),
+            "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+
+
+def versions() -> dict:
+    out = {}
+    for dist in ("tensorrec_explore", "tensorflow", "keras", "numpy", "scipy", "lightfm",
+                 "implicit", "threadpoolctl"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    try:
+        out["git_commit"] = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        out["git_commit"] = None
+    return out
+
+
+# --------------------------------------------------------------------------- running
+def run_model(model: str, args, params: dict | None = None) -> dict:
+    """One model in its own subprocess; returns its JSON, or an error record."""
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env[var] = str(args.threads)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    cmd = [sys.executable, str(HERE / "_run_one.py"), model, "--dataset", args.dataset,
+           "--data-dir", str(args.data_dir), "--seed", str(args.seed),
+           "--threads", str(args.threads)]
+    if params:
+        cmd += ["--params", json.dumps(params)]
+    if args.check_identical and model.startswith("tensorrec"):
+        cmd.append("--check-identical")
+    if args.profile_dir:
+        Path(args.profile_dir).mkdir(parents=True, exist_ok=True)
+        safe = model.replace("[", "_").replace("]", "")
+        cmd += ["--profile", str(Path(args.profile_dir) / f"{args.dataset}-{safe}.prof")]
+    with tempfile.TemporaryFile(mode="w+") as err:
+        try:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+                                  timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            return {"model": model, "error": f"timed out after {args.timeout} s"}
+        err.seek(0)
+        log = err.read()
+    if proc.returncode != 0 or not proc.stdout.strip():
+        tail = "\n".join(log.strip().splitlines()[-6:])
+        return {"model": model, "error": f"exit code {proc.returncode}: {tail}"}
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["model"] = model
+    return result
+
+
+def add_ratios(results: list[dict]) -> None:
+    refs = {r["model"]: r for r in results if r["model"] in REFERENCES and "error" not in r}
+    for r in results:
+        if "error" in r:
+            continue
+        r["ratios"] = {}
+        for ref_name, ref in refs.items():
+            r["ratios"][f"vs_{ref_name}"] = {
+                field: (round(get(r) / get(ref), 4) if get(ref) else None)
+                for field, get in RATIO_FIELDS.items()
+            }
+
+
+# --------------------------------------------------------------------------- reporting
+def _f(x, nd=3):
+    return "—" if x is None else f"{x:.{nd}f}"
+
+
+def markdown_tables(results: list[dict]) -> str:
+    head = ("| model | P@10 | R@10 | NDCG@10 | AUC | cov@10 | fit s | score s | peak MB |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = [head]
+    for r in results:
+        if "error" in r:
+            rows.append(f"| {r['model']} | error: {r['error'].splitlines()[-1][:80]} "
+                        "| | | | | | | |")
+            continue
+        m = r["metrics"]
+        rows.append(
+            f"| {r['model']} | {_f(m['precision@10'])} | {_f(m['recall@10'])} | "
+            f"{_f(m['ndcg@10'])} | {_f(m['auc'])} | {_f(m['coverage@10'])} | "
+            f"{_f(r['fit_seconds'], 2)} | {_f(r['scoring_seconds'], 3)} | {_f(r['peak_mb'], 0)} |")
+    ratio_head = ("| model | NDCG / WARP | NDCG / ALS | fit / WARP | fit / ALS | score / WARP | "
+                  "score / ALS | peak / WARP | peak / ALS |\n"
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ratio_rows = [ratio_head]
+    for r in results:
+        if "error" in r:
+            continue
+        w = r["ratios"].get("vs_lightfm-warp", {})
+        a = r["ratios"].get("vs_implicit-als", {})
+        ratio_rows.append(
+            f"| {r['model']} | {_f(w.get('ndcg@10'), 2)} | {_f(a.get('ndcg@10'), 2)} | "
+            f"{_f(w.get('fit_seconds'), 2)} | {_f(a.get('fit_seconds'), 2)} | "
+            f"{_f(w.get('scoring_seconds'), 2)} | {_f(a.get('scoring_seconds'), 2)} | "
+            f"{_f(w.get('peak_mb'), 2)} | {_f(a.get('peak_mb'), 2)} |")
+    return "\n".join(rows) + "\n\nRatios (same run):\n\n" + "\n".join(ratio_rows)
+
+
+def targets(results: list[dict], dataset: str) -> list[dict]:
+    """Issue #6's targets for every tensorrec run (default settings are the ones that count)."""
+    out = []
+    for r in results:
+        if not r["model"].startswith("tensorrec") or "error" in r:
+            continue
+        w = r["ratios"].get("vs_lightfm-warp", {})
+        a = r["ratios"].get("vs_implicit-als", {})
+        checks = [
+            ("NDCG@10 >= 1.0x implicit-ALS", a.get("ndcg@10"), lambda x: x >= 1.0),
+            ("fit time <= 1.0x LightFM-WARP", w.get("fit_seconds"), lambda x: x <= 1.0),
+            ("top-10 scoring <= 0.5x LightFM predict+top-10", w.get("scoring_seconds"),
+             lambda x: x <= 0.5),
+        ]
+        if dataset == "ml-1m-all":
+            checks.append(("peak memory < 2 GB (MB)", r["peak_mb"], lambda x: x < 2048))
+        for name, value, ok in checks:
+            out.append({"model": r["model"], "target": name, "value": value,
+                        "met": None if value is None else bool(ok(value))})
+        if "check_identical" in r.get("extra", {}):
+            out.append({"model": r["model"], "target": "recommend == ranking predict()",
+                        "value": r["extra"].get("top10_rows_identical_to_scores"),
+                        "met": r["extra"]["check_identical"]})
+    return out
+
+
+# --------------------------------------------------------------------------- main
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", default="ml-100k", choices=_protocol.DATASETS)
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="folder holding ml-100k/ and ml-1m/ (default: $TENSORREC_EXPLORE_DATA "
+                        "or ../shared/data next to the repository)")
+    p.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                   help=f"comma separated, in run order (default: {','.join(DEFAULT_MODELS)}); "
+                        "'peers' expands to every peer")
+    p.add_argument("--tensorrec-variant", action="append", default=[], metavar="NAME=JSON",
+                   help="extra TensorRec run 'tensorrec[NAME]' with these constructor arguments "
+                        "on top of n_components=64, random_state=SEED; repeatable")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", type=Path, default=None, help="write the full results here")
+    p.add_argument("--check-identical", action="store_true",
+                   help="tensorrec: verify recommend()'s top-10 equals ranking predict()'s scores")
+    p.add_argument("--profile-dir", type=Path, default=None,
+                   help="write a cProfile (.prof) of every fit call into this folder")
+    p.add_argument("--timeout", type=float, default=3600, help="seconds per model")
+    args = p.parse_args(argv)
+    args.data_dir = (args.data_dir or _protocol.default_data_dir()).resolve()
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    runs: list[tuple[str, dict | None]] = []
+    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+        if name == "peers":
+            runs += [(p, None) for p in PEERS]
+        else:
+            runs.append((name, None))
+    for spec in args.tensorrec_variant:
+        name, _, params = spec.partition("=")
+        runs.append((f"tensorrec[{name.strip()}]", json.loads(params or "{}")))
+
+    started = _dt.datetime.now(_dt.timezone.utc)
+    load_at_start = machine_info()["loadavg"]
+    results = []
+    for model, params in runs:
+        print(f"[compare] {args.dataset}: {model} ...", file=sys.stderr, flush=True)
+        r = run_model(model, args, params)
+        if "error" in r:
+            print(f"[compare]   FAILED: {r['error']}", file=sys.stderr, flush=True)
+        else:
+            print(f"[compare]   ndcg@10={r['metrics']['ndcg@10']:.4f} fit={r['fit_seconds']:.2f}s"
+                  f" score={r['scoring_seconds']:.3f}s peak={r['peak_mb']:.0f}MB",
+                  file=sys.stderr, flush=True)
+        results.append(r)
+    add_ratios(results)
+
+    machine = machine_info()
+    machine["loadavg_at_start"] = load_at_start
+    vers = versions()
+    header = (f"## {args.dataset} — {started:%Y-%m-%d %H:%M} UTC, {machine['cpu']} "
+              f"({machine['cores']} cores), threads={args.threads}, seed={args.seed}")
+    table = markdown_tables(results)
+    tgt = targets(results, args.dataset)
+    print(header + "\n\n" + table)
+    if tgt:
+        print("\nTargets (issue #6):\n")
+        for t in tgt:
+            mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
+            print(f"- {t['model']}: {t['target']}: {t['value']} -> {mark}")
+    if args.json:
+        doc = {"date": started.isoformat(timespec="seconds"), "dataset": args.dataset,
+               "protocol": "../shared/BENCHMARK.md", "seed": args.seed, "threads": args.threads,
+               "machine": machine, "versions": vers, "command": " ".join(sys.argv),
+               "results": results, "targets": tgt, "markdown": header + "\n\n" + table}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=2))
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

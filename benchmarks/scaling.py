@@ -1,0 +1,216 @@
+"""Scaling curve: fit seconds per epoch and top-10 scoring seconds against the number of interactions.
+
+    python benchmarks/scaling.py                       # 1e4, 3e4, 1e5, 3e5, 1e6 interactions
+    python benchmarks/scaling.py --sizes 10000,100000 --models tensorrec,lightfm-warp --json s.json
+
+Synthetic implicit data (low-rank taste + popularity skew, ~40 interactions per user, items ~ 3
+sqrt(n_interactions)). Every (size, model) point runs in its own subprocess with the same thread
+count, like compare.py, so peak memory belongs to that point alone. Per-epoch time excludes the
+first epoch (graph tracing, warm-up), which is reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+MODELS = ("tensorrec", "lightfm-warp", "implicit-als")
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def synthetic_interactions(n_interactions: int, seed: int = 0):
+    """CSR (n_users, n_items) 0/1 with exactly ``n_interactions`` positives, ~40 per user."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    per_user = 40
+    n_users = max(50, n_interactions // per_user)
+    n_items = max(100, int(3 * np.sqrt(n_interactions)))
+    counts = np.full(n_users, n_interactions // n_users)
+    counts[: n_interactions - counts.sum()] += 1
+    rank = 16
+    u = rng.normal(size=(n_users, rank)).astype(np.float32)
+    v = rng.normal(size=(n_items, rank)).astype(np.float32) / np.sqrt(rank)
+    pop = np.log(1.0 / np.arange(1, n_items + 1) ** 0.8).astype(np.float32)
+    rng.shuffle(pop)
+    rows, cols = [], []
+    for start in range(0, n_users, 2048):
+        stop = min(n_users, start + 2048)
+        logits = 2.0 * u[start:stop] @ v.T + pop
+        logits += rng.gumbel(size=logits.shape).astype(np.float32)  # Gumbel top-k = sampling
+        order = np.argsort(-logits, axis=1)                           # without replacement
+        for r in range(stop - start):
+            c = order[r, : counts[start + r]]
+            rows.append(np.full(len(c), start + r))
+            cols.append(c)
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_users, n_items))
+    m.sort_indices()
+    return m
+
+
+# --------------------------------------------------------------------------- one point
+def _peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _top10_masked(scores, train):
+    import numpy as np
+
+    r, c = train.nonzero()
+    scores[r, c] = -np.inf
+    part = np.argpartition(-scores, 10, axis=1)[:, :10]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def run_point(model: str, n: int, epochs: int, seed: int, threads: int) -> dict:
+    import numpy as np
+
+    train = synthetic_interactions(n, seed=0)
+    users = np.arange(train.shape[0])
+    out = {"model": model, "n_interactions": int(train.nnz), "n_users": int(train.shape[0]),
+           "n_items": int(train.shape[1]), "epochs": epochs}
+    if model == "tensorrec":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        from tensorrec_explore import TensorRec
+
+        m = TensorRec(n_components=64, random_state=seed)
+        t0 = time.perf_counter()
+        m.fit(train, epochs=epochs)
+        fit_s = time.perf_counter() - t0
+        secs = [lg.get("epoch_seconds") for lg in getattr(m.history_, "logs", [])]
+        secs = [s for s in secs if s is not None]
+        t0 = time.perf_counter()
+        m.recommend(users, k=10, exclude=train)
+        score_s = time.perf_counter() - t0
+    elif model == "lightfm-warp":
+        from lightfm import LightFM
+
+        m = LightFM(no_components=64, learning_rate=0.05, loss="warp", random_state=seed)
+        coo = train.tocoo()
+        secs = []
+        t_all = time.perf_counter()
+        for _ in range(epochs):
+            t0 = time.perf_counter()
+            m.fit_partial(coo, epochs=1, num_threads=threads)
+            secs.append(time.perf_counter() - t0)
+        fit_s = time.perf_counter() - t_all
+        n_users, n_items = train.shape
+        uids = np.repeat(np.arange(n_users, dtype=np.int32), n_items)
+        iids = np.tile(np.arange(n_items, dtype=np.int32), n_users)
+        t0 = time.perf_counter()
+        scores = m.predict(uids, iids, num_threads=threads).reshape(n_users, n_items)
+        _top10_masked(scores, train)
+        score_s = time.perf_counter() - t0
+    elif model == "implicit-als":
+        from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
+
+        m = AlternatingLeastSquares(factors=64, iterations=epochs, num_threads=threads,
+                                    random_state=seed)
+        cumulative = []  # implicit's callback gets seconds since fit began
+        t0 = time.perf_counter()
+        with threadpool_limits(1, "blas"):
+            m.fit(train, show_progress=False,
+                  callback=lambda it, elapsed, *a: cumulative.append(elapsed))
+        fit_s = time.perf_counter() - t0
+        secs = list(np.diff([0.0] + cumulative))
+        t0 = time.perf_counter()
+        m.recommend(users, train, N=10, filter_already_liked_items=True)
+        score_s = time.perf_counter() - t0
+    else:
+        raise SystemExit(f"model={model!r}: expected one of {MODELS}")
+    steady = secs[1:] if len(secs) > 1 else secs
+    out.update({
+        "fit_seconds": round(fit_s, 4),
+        "first_epoch_seconds": round(float(secs[0]), 4) if secs else None,
+        "epoch_seconds": round(float(np.median(steady)), 4) if steady else round(fit_s / epochs, 4),
+        "scoring_seconds": round(score_s, 4),
+        "peak_mb": round(_peak_mb(), 1),
+    })
+    return out
+
+
+# --------------------------------------------------------------------------- driver
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="10000,30000,100000,300000,1000000")
+    p.add_argument("--models", default=",".join(MODELS))
+    p.add_argument("--epochs", type=int, default=3,
+                   help="epochs per point (the first one is reported apart)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--timeout", type=float, default=1800)
+    p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--point", default=None, help=argparse.SUPPRESS)  # "model:n", internal
+    args = p.parse_args(argv)
+
+    if args.point:
+        model, n = args.point.split(":")
+        result = run_point(model, int(n), args.epochs, args.seed, args.threads)
+        sys.__stdout__.write(json.dumps(result) + "\n")
+        return 0
+
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env[var] = str(args.threads)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    rows = []
+    for n in sizes:
+        for model in models:
+            print(f"[scaling] {model} @ {n:,} ...", file=sys.stderr, flush=True)
+            cmd = [sys.executable, __file__, "--point", f"{model}:{n}", "--epochs",
+                   str(args.epochs), "--seed", str(args.seed), "--threads", str(args.threads)]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                                      timeout=args.timeout)
+            except subprocess.TimeoutExpired:
+                rows.append({"model": model, "n_interactions": n, "error": "timeout"})
+                continue
+            lines = proc.stdout.strip().splitlines()
+            if proc.returncode != 0 or not lines:
+                err = (proc.stderr.strip().splitlines() or ["?"])[-1]
+                rows.append({"model": model, "n_interactions": n, "error": err})
+                print(f"[scaling]   FAILED: {err}", file=sys.stderr, flush=True)
+                continue
+            rows.append(json.loads(lines[-1]))
+
+    print("| interactions | users x items | model | s / epoch | first epoch s | top-10 all users s "
+          "| peak MB |\n|---:|---|---|---:|---:|---:|---:|")
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['n_interactions']:,} | | {r['model']} | error: {r['error'][:60]} | | | |")
+            continue
+        print(f"| {r['n_interactions']:,} | {r['n_users']:,} x {r['n_items']:,} | {r['model']} | "
+              f"{r['epoch_seconds']:.3f} | {r['first_epoch_seconds'] or 0:.3f} | "
+              f"{r['scoring_seconds']:.3f} | {r['peak_mb']:.0f} |")
+    if args.json:
+        sys.path.insert(0, str(HERE))
+        from compare import machine_info, versions
+
+        args.json.write_text(json.dumps({
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "threads": args.threads,
+            "machine": machine_info(), "versions": versions(), "results": rows}, indent=2))
+    return 1 if any("error" in r for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
