@@ -158,6 +158,16 @@ def _add_serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
         help="serve this notebook instead of the built-in explorer app (advanced).",
     )
     group.add_argument(
+        "--kernel-timeout",
+        type=_int_in(1),
+        default=default if suppress else 60,
+        metavar="SECONDS",
+        help=(
+            "each browser tab runs its own kernel; free a kernel once its tab has been closed "
+            "(and the kernel idle) for this long (default 60)."
+        ),
+    )
+    group.add_argument(
         "--verbose",
         action="store_true",
         default=default if suppress else False,
@@ -287,6 +297,7 @@ def _serve(args: argparse.Namespace) -> int:
         open_browser=not args.no_browser,
         notebook=notebook,
         verbose=args.verbose,
+        kernel_timeout=args.kernel_timeout,
     )
 
 

@@ -72,14 +72,18 @@ def voila_command(
     host: str = DEFAULT_HOST,
     port: int,
     log_level: str = "WARN",
-    cull_idle_seconds: int = 3600,
+    kernel_timeout: int = 60,
 ) -> list[str]:
     """Return the argument list that serves ``notebook`` with Voila on ``host:port``.
 
     Voila must not try another port (the URL is printed before the browser opens), must not open a
-    browser itself, and shows tracebacks in the page so that a kernel error is visible. Kernels
-    whose page went away without saying so (a crashed browser) are culled after
-    ``cull_idle_seconds`` without a connection.
+    browser itself, and shows tracebacks in the page so that a kernel error is visible.
+
+    A closed tab's kernel is freed by culling: a kernel with no page connected and idle for
+    ``kernel_timeout`` seconds is shut down (checked every few seconds). Voila's own "shut down on
+    page unload" request is refused by its XSRF check (voila-dashboards/voila#1458, open in Voila
+    0.5.13), and would miss crashed browsers anyway. Connected or busy (training) kernels are
+    never culled.
     """
     return [
         sys.executable,
@@ -93,9 +97,10 @@ def voila_command(
         "--theme=light",
         f"--Voila.log_level={log_level}",
         "--VoilaConfiguration.show_tracebacks=True",
-        f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",
-        "--MappingKernelManager.cull_interval=60",
+        f"--MappingKernelManager.cull_idle_timeout={kernel_timeout}",
+        f"--MappingKernelManager.cull_interval={max(1, min(10, kernel_timeout // 3))}",
         "--MappingKernelManager.cull_connected=False",
+        "--MappingKernelManager.cull_busy=False",
     ]
 
 
@@ -212,6 +217,7 @@ class AppServer:
         host: str = DEFAULT_HOST,
         port: int | None = None,
         log_level: str = "WARN",
+        kernel_timeout: int = 60,
         log: IO | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
@@ -221,6 +227,7 @@ class AppServer:
         self.host = host
         self.port = port
         self.log_level = log_level
+        self.kernel_timeout = kernel_timeout
         self.extra_env = dict(env or {})
         self._log = log
         self.log_path: Path | None = None
@@ -272,7 +279,13 @@ class AppServer:
         else:
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         self.proc = subprocess.Popen(
-            voila_command(self.notebook, host=self.host, port=self.port, log_level=self.log_level),
+            voila_command(
+                self.notebook,
+                host=self.host,
+                port=self.port,
+                log_level=self.log_level,
+                kernel_timeout=self.kernel_timeout,
+            ),
             env=self.environment(),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -361,6 +374,7 @@ def serve(
     open_browser: bool = True,
     notebook: str | None = None,
     verbose: bool = False,
+    kernel_timeout: int = 60,
     timeout: float = 120.0,
     out: IO = sys.stdout,
 ) -> int:
@@ -373,6 +387,7 @@ def serve(
         host=host,
         port=port,
         log_level="INFO" if verbose else "WARN",
+        kernel_timeout=kernel_timeout,
         log=sys.stderr if verbose else None,
     )
 

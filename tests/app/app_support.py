@@ -1,0 +1,117 @@
+"""Helpers of the app tests: start the app by its real command, stop it clean, browser settings.
+
+The server is started as ``python -m tensorrec_explore.cli serve --no-browser --port <free>`` in
+a process group of its own, waited for by TCP connect (a ``GET /`` would start a kernel), and
+stopped whatever happened: SIGINT to the command (which stops Voila and its kernels), then
+SIGTERM / SIGKILL, then any process of the tree still alive is killed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tensorrec_explore.app.server import (
+    _alive,
+    _descendants,
+    accepts_connections,
+    free_port,
+    stop_process_tree,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOST = "127.0.0.1"
+HERE = Path(__file__).parent
+PLACEHOLDER = HERE / "placeholder_app.ipynb"
+
+#: Timings measured by the tests, printed at the end of the session (see pytest_terminal_summary).
+TIMINGS: dict[str, float] = {}
+
+
+@dataclass
+class RunningApp:
+    """A ``tensorrec-explore serve`` process started by a test."""
+
+    proc: subprocess.Popen
+    port: int
+    log_path: Path
+    started: float  # time.monotonic() just before the command was started
+    tree: list[int] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def processes(self) -> list[int]:
+        """Living processes under the command: Voila and its kernels."""
+        return _descendants(self.proc.pid)
+
+    def kernel_pids(self) -> list[int]:
+        found = []
+        for pid in self.processes():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"ipykernel" in cmdline:
+                found.append(pid)
+        return found
+
+    def stop(self) -> list[int]:
+        """Stop the command and everything under it; return ids still alive after (none!)."""
+        self.tree = sorted(set(self.tree) | set(self.processes()))
+        stop_process_tree(self.proc, grace=15.0)
+        deadline = time.monotonic() + 5
+        while any(_alive(p) for p in self.tree) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return [p for p in self.tree if _alive(p)]
+
+
+def start_app(tmp_path: Path, *args: str, timeout: float = 60.0, env=None) -> RunningApp:
+    """Run ``python -m tensorrec_explore.cli serve --no-browser --port <free> *args``."""
+    port = free_port(HOST)
+    log_path = tmp_path / f"app-{port}.log"
+    log = open(log_path, "w")  # noqa: SIM115 - the child writes to it; closed by the OS at exit
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tensorrec_explore.cli", "serve", "--no-browser",
+         "--port", str(port), "--verbose", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+        cwd=str(tmp_path),
+    )
+    log.close()
+    app = RunningApp(proc=proc, port=port, log_path=log_path, started=started)
+    deadline = time.monotonic() + timeout
+    try:
+        while not accepts_connections(HOST, port):
+            if proc.poll() is not None:
+                raise RuntimeError(f"the app exited with code {proc.returncode}:\n{app.log()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not listen within {timeout} s:\n{app.log()}")
+            time.sleep(0.1)
+    except BaseException:
+        app.stop()
+        raise
+    app.tree = app.processes()
+    return app
