@@ -17,7 +17,17 @@ import scipy.sparse as sp
 
 from ..errors import InputError, describe
 from .features import FeatureTable
-from .frames import FeatureSide, build_side, read_interaction_frame
+from .frames import (
+    FeatureSide,
+    build_side,
+    check_aligned_timestamps,
+    check_aligned_weights,
+    check_ids,
+    check_labels,
+    check_metadata,
+    check_names,
+    read_interaction_frame,
+)
 from .interactions import as_features, as_interactions, from_triples, identity
 
 __all__ = ["InteractionDataset"]
@@ -59,18 +69,20 @@ class InteractionDataset:
         self.interactions = as_interactions(interactions)
         self.n_users, self.n_items = self.interactions.shape
         self.name = name
-        self.user_ids = _ids(user_ids, self.n_users, "user_ids")
-        self.item_ids = _ids(item_ids, self.n_items, "item_ids")
+        self.user_ids = check_ids(user_ids, self.n_users, "user_ids")
+        self.item_ids = check_ids(item_ids, self.n_items, "item_ids")
         self.user_features = as_features(user_features, "user_features", self.n_users)
         self.item_features = as_features(item_features, "item_features", self.n_items)
-        self.user_feature_names = _names(user_feature_names, self.user_features, "user")
-        self.item_feature_names = _names(item_feature_names, self.item_features, "item")
-        self.user_labels = _labels(user_labels, self.user_ids, "user_labels")
-        self.item_titles = _labels(item_titles, self.item_ids, "item_titles")
-        self._user_meta = _metadata(user_metadata, self.n_users, "user_metadata")
-        self._item_meta = _metadata(item_metadata, self.n_items, "item_metadata")
-        self.weights = None if weights is None else _aligned_weights(weights, self.interactions)
-        self.timestamps = _aligned_timestamps(timestamps, self.interactions)
+        self.user_feature_names = check_names(user_feature_names, self.user_features, "user")
+        self.item_feature_names = check_names(item_feature_names, self.item_features, "item")
+        self.user_labels = check_labels(user_labels, self.user_ids, "user_labels")
+        self.item_titles = check_labels(item_titles, self.item_ids, "item_titles")
+        self._user_meta = check_metadata(user_metadata, self.n_users, "user_metadata")
+        self._item_meta = check_metadata(item_metadata, self.n_items, "item_metadata")
+        self.weights = (
+            None if weights is None else check_aligned_weights(weights, self.interactions)
+        )
+        self.timestamps = check_aligned_timestamps(timestamps, self.interactions)
         self._user_side: FeatureSide | None = None
         self._item_side: FeatureSide | None = None
         self._user_lookup = pd.Index(self.user_ids)
@@ -339,73 +351,6 @@ def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     except TypeError:  # mixed, unorderable raw ids: order of first appearance
         codes, uniques = pd.factorize(column, sort=False)
     return codes.astype(np.int64), np.asarray(uniques)
-
-
-def _ids(ids: Sequence[Any] | None, n: int, name: str) -> np.ndarray:
-    if ids is None:
-        return np.arange(n)
-    ids = np.asarray(ids)
-    if ids.shape != (n,):
-        raise InputError(f"{name} has shape {ids.shape}, expected ({n},): one raw id per index.")
-    if len(pd.unique(ids)) != n:
-        raise InputError(f"{name} holds repeated raw ids; each index needs a distinct raw id.")
-    return ids
-
-
-def _names(names: Sequence[str] | None, features: sp.csr_matrix | None, kind: str) -> list[str]:
-    if features is None:
-        return []
-    if names is None:
-        return [f"{kind}_feature_{j}" for j in range(features.shape[1])]
-    if len(names) != features.shape[1]:
-        raise InputError(
-            f"{kind}_feature_names has {len(names)} names for {features.shape[1]} feature columns."
-        )
-    return list(names)
-
-
-def _labels(labels: Sequence[str] | None, ids: np.ndarray, name: str) -> np.ndarray:
-    if labels is None:
-        return ids.astype(str)
-    labels = np.asarray(labels, dtype=str)
-    if labels.shape != ids.shape:
-        raise InputError(f"{name} has shape {labels.shape}, expected {ids.shape}.")
-    return labels
-
-
-def _metadata(meta: pd.DataFrame | None, n: int, name: str) -> pd.DataFrame:
-    if meta is None:
-        return pd.DataFrame(index=pd.RangeIndex(n))
-    if len(meta) != n:
-        raise InputError(f"{name} has {len(meta)} rows, expected {n} (one per index).")
-    return meta.reset_index(drop=True)
-
-
-def _aligned_weights(weights: Any, interactions: sp.csr_matrix) -> sp.csr_matrix:
-    matrix = as_interactions(
-        weights, "weights", n_users=interactions.shape[0], n_items=interactions.shape[1]
-    )
-    same = np.array_equal(matrix.indptr, interactions.indptr) and np.array_equal(
-        matrix.indices, interactions.indices
-    )
-    if not same:
-        raise InputError(
-            "weights must have a nonzero entry exactly where interactions have one "
-            f"(weights: {matrix.nnz} entries, interactions: {interactions.nnz})."
-        )
-    return matrix
-
-
-def _aligned_timestamps(timestamps: np.ndarray | None, interactions: sp.csr_matrix) -> Any:
-    if timestamps is None:
-        return None
-    timestamps = np.asarray(timestamps)
-    if timestamps.shape != (interactions.nnz,):
-        raise InputError(
-            f"timestamps has shape {timestamps.shape}, expected ({interactions.nnz},): one per "
-            "stored interaction, in CSR (user, item) order."
-        )
-    return timestamps
 
 
 def _lookup(index: pd.Index, raw: Any, kind: str) -> Any:

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 
-__all__ = ["FeatureTable", "FeatureEncoder"]
+__all__ = ["FeatureEncoder", "FeatureTable"]
 
 
 @dataclass(frozen=True)

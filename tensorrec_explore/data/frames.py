@@ -1,4 +1,4 @@
-"""Validation of interaction DataFrames and alignment of feature tables to a dataset's index.
+"""Checks of a dataset's parts: interaction frames, feature tables, ids, labels, metadata.
 
 Helpers of :meth:`InteractionDataset.from_frame`; they turn user mistakes (unknown columns,
 empty frames, NaN ratings, duplicate ids with conflicting features) into clear InputErrors.
@@ -17,8 +17,19 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 from .features import FeatureEncoder, FeatureTable
+from .interactions import as_interactions
 
-__all__ = ["read_interaction_frame", "FeatureSide", "build_side"]
+__all__ = [
+    "FeatureSide",
+    "build_side",
+    "check_aligned_timestamps",
+    "check_aligned_weights",
+    "check_ids",
+    "check_labels",
+    "check_metadata",
+    "check_names",
+    "read_interaction_frame",
+]
 
 
 def _as_frame(df: pd.DataFrame | Iterable[Sequence[Any]], columns: list[str]) -> pd.DataFrame:
@@ -198,3 +209,78 @@ def build_side(table: FeatureTable, ids: np.ndarray, what: str) -> FeatureSide:
         titles=titles,
         metadata=meta.reset_index(drop=True),
     )
+
+
+def check_ids(ids: Sequence[Any] | None, n: int, name: str) -> np.ndarray:
+    """Return raw ids as an array of n distinct values (0..n-1 when None)."""
+    if ids is None:
+        return np.arange(n)
+    ids = np.asarray(ids)
+    if ids.shape != (n,):
+        raise InputError(f"{name} has shape {ids.shape}, expected ({n},): one raw id per index.")
+    if len(pd.unique(ids)) != n:
+        raise InputError(f"{name} holds repeated raw ids; each index needs a distinct raw id.")
+    return ids
+
+
+def check_names(
+    names: Sequence[str] | None, features: sp.csr_matrix | None, kind: str
+) -> list[str]:
+    """Return one name per feature column (generated when None, [] without features)."""
+    if features is None:
+        return []
+    if names is None:
+        return [f"{kind}_feature_{j}" for j in range(features.shape[1])]
+    if len(names) != features.shape[1]:
+        raise InputError(
+            f"{kind}_feature_names has {len(names)} names for {features.shape[1]} feature columns."
+        )
+    return list(names)
+
+
+def check_labels(labels: Sequence[str] | None, ids: np.ndarray, name: str) -> np.ndarray:
+    """Return display labels as str array (the raw ids when None)."""
+    if labels is None:
+        return ids.astype(str)
+    labels = np.asarray(labels, dtype=str)
+    if labels.shape != ids.shape:
+        raise InputError(f"{name} has shape {labels.shape}, expected {ids.shape}.")
+    return labels
+
+
+def check_metadata(meta: pd.DataFrame | None, n: int, name: str) -> pd.DataFrame:
+    """Return metadata with n rows indexed 0..n-1 (empty columns when None)."""
+    if meta is None:
+        return pd.DataFrame(index=pd.RangeIndex(n))
+    if len(meta) != n:
+        raise InputError(f"{name} has {len(meta)} rows, expected {n} (one per index).")
+    return meta.reset_index(drop=True)
+
+
+def check_aligned_weights(weights: Any, interactions: sp.csr_matrix) -> sp.csr_matrix:
+    """Return weights as CSR with exactly the sparsity of ``interactions``."""
+    matrix = as_interactions(
+        weights, "weights", n_users=interactions.shape[0], n_items=interactions.shape[1]
+    )
+    same = np.array_equal(matrix.indptr, interactions.indptr) and np.array_equal(
+        matrix.indices, interactions.indices
+    )
+    if not same:
+        raise InputError(
+            "weights must have a nonzero entry exactly where interactions have one "
+            f"(weights: {matrix.nnz} entries, interactions: {interactions.nnz})."
+        )
+    return matrix
+
+
+def check_aligned_timestamps(timestamps: np.ndarray | None, interactions: sp.csr_matrix) -> Any:
+    """Return timestamps as an array with one entry per stored interaction."""
+    if timestamps is None:
+        return None
+    timestamps = np.asarray(timestamps)
+    if timestamps.shape != (interactions.nnz,):
+        raise InputError(
+            f"timestamps has shape {timestamps.shape}, expected ({interactions.nnz},): one per "
+            "stored interaction, in CSR (user, item) order."
+        )
+    return timestamps

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from ..errors import InputError, describe
 
-__all__ = ["as_interactions", "as_features", "identity", "from_triples"]
+__all__ = ["as_features", "as_interactions", "from_triples", "identity"]
 
 
 def _to_sparse(value: Any, name: str) -> sp.csr_matrix:
@@ -71,7 +71,11 @@ def _check_shape(matrix: sp.csr_matrix, name: str, n_rows: int | None, n_cols: i
 
 
 def as_interactions(
-    value: Any, name: str = "interactions", *, n_users: int | None = None, n_items: int | None = None
+    value: Any,
+    name: str = "interactions",
+    *,
+    n_users: int | None = None,
+    n_items: int | None = None,
 ) -> sp.csr_matrix:
     """Return ``value`` as a canonical CSR ``float32`` (n_users, n_items) interaction matrix.
 

@@ -26,7 +26,7 @@ from ..errors import DataNotFoundError, InputError, describe
 from .dataset import InteractionDataset
 from .features import FeatureTable
 
-__all__ = ["load_movielens", "cache_dir", "DATA_ENV"]
+__all__ = ["DATA_ENV", "cache_dir", "load_movielens"]
 
 DATA_ENV = "TENSORREC_EXPLORE_DATA"
 _URL = "https://files.grouplens.org/datasets/movielens/{folder}.zip"
@@ -37,19 +37,64 @@ _SHA256 = {
 # file sets that make a usable folder; ml-1m may have full ratings or bare interactions
 _NEEDED = {
     "ml-100k": [("u.data", "u.item", "u.user")],
-    "ml-1m": [("ratings.dat", "movies.dat", "users.dat"), ("interactions.dat", "movies.dat", "users.dat")],
+    "ml-1m": [
+        ("ratings.dat", "movies.dat", "users.dat"),
+        ("interactions.dat", "movies.dat", "users.dat"),
+    ],
 }
-_GENRES_100K = (
-    "unknown Action Adventure Animation Children's Comedy Crime Documentary Drama Fantasy "
-    "Film-Noir Horror Musical Mystery Romance Sci-Fi Thriller War Western"
-).split()
-_AGE_1M = {1: "Under 18", 18: "18-24", 25: "25-34", 35: "35-44", 45: "45-49", 50: "50-55", 56: "56+"}
-_OCCUPATION_1M = (
-    "other|academic/educator|artist|clerical/admin|college/grad student|customer service|"
-    "doctor/health care|executive/managerial|farmer|homemaker|K-12 student|lawyer|programmer|"
-    "retired|sales/marketing|scientist|self-employed|technician/engineer|tradesman/craftsman|"
-    "unemployed|writer"
-).split("|")
+_GENRES_100K = [
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
+_AGE_1M = {
+    1: "Under 18",
+    18: "18-24",
+    25: "25-34",
+    35: "35-44",
+    45: "45-49",
+    50: "50-55",
+    56: "56+",
+}
+_OCCUPATION_1M = [
+    "other",
+    "academic/educator",
+    "artist",
+    "clerical/admin",
+    "college/grad student",
+    "customer service",
+    "doctor/health care",
+    "executive/managerial",
+    "farmer",
+    "homemaker",
+    "K-12 student",
+    "lawyer",
+    "programmer",
+    "retired",
+    "sales/marketing",
+    "scientist",
+    "self-employed",
+    "technician/engineer",
+    "tradesman/craftsman",
+    "unemployed",
+    "writer",
+]
 
 
 def cache_dir() -> Path:
@@ -176,8 +221,10 @@ def _movie_table(ids: list, titles: list, genres: list, years: np.ndarray) -> Fe
 def _user_table(frame: pd.DataFrame) -> FeatureTable:
     frame = frame.assign(
         age_group=frame["age"].map(_age_group),
-        label=[f"User {u} ({a}, {g}, {o})" for u, a, g, o in
-               frame[["user", "age", "gender", "occupation"]].itertuples(index=False)],
+        label=[
+            f"User {u} ({a}, {g}, {o})"
+            for u, a, g, o in frame[["user", "age", "gender", "occupation"]].itertuples(index=False)
+        ],
     )
     return FeatureTable(
         frame, "user", categorical=["age_group", "gender", "occupation"], title_col="label"
@@ -198,19 +245,29 @@ def _load_100k(folder: Path) -> InteractionDataset:
         years,
     )
     users = pd.read_csv(
-        folder / "u.user", sep="|", header=None, names=["user", "age", "gender", "occupation", "zip"]
+        folder / "u.user",
+        sep="|",
+        header=None,
+        names=["user", "age", "gender", "occupation", "zip"],
     )
     return InteractionDataset.from_frame(
-        ratings, "user", "item", value_col="rating", timestamp_col="timestamp",
-        user_features=_user_table(users), item_features=movies, name="ml-100k",
+        ratings,
+        "user",
+        "item",
+        value_col="rating",
+        timestamp_col="timestamp",
+        user_features=_user_table(users),
+        item_features=movies,
+        name="ml-100k",
     )
 
 
 def _read_colons(file: Path, names: list[str]) -> pd.DataFrame:
     """Read a '::'-separated GroupLens file fast (the C parser splits on ':', skipping blanks)."""
     columns = list(range(0, 2 * len(names), 2))
-    return pd.read_csv(file, sep=":", header=None, usecols=columns, names=None,
-                       encoding="latin-1").set_axis(names, axis=1)
+    return pd.read_csv(
+        file, sep=":", header=None, usecols=columns, names=None, encoding="latin-1"
+    ).set_axis(names, axis=1)
 
 
 def _load_1m(folder: Path) -> InteractionDataset:
@@ -237,6 +294,12 @@ def _load_1m(folder: Path) -> InteractionDataset:
     users = _read_colons(folder / "users.dat", ["user", "gender", "age", "occupation", "zip"])
     users["occupation"] = users["occupation"].map(dict(enumerate(_OCCUPATION_1M)))
     return InteractionDataset.from_frame(
-        ratings, "user", "item", value_col=value_col, timestamp_col=timestamp_col,
-        user_features=_user_table(users), item_features=movies, name=name,
+        ratings,
+        "user",
+        "item",
+        value_col=value_col,
+        timestamp_col=timestamp_col,
+        user_features=_user_table(users),
+        item_features=movies,
+        name=name,
     )

@@ -7,8 +7,9 @@ Every function takes a CSR interaction matrix or an :class:`InteractionDataset` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,15 +20,15 @@ from .interactions import as_interactions, from_triples
 
 __all__ = [
     "Split",
-    "random_holdout",
-    "leave_last_out",
+    "check_no_leakage",
     "cold_start_items",
     "cold_start_users",
-    "check_no_leakage",
+    "leave_last_out",
+    "random_holdout",
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Split:
     """Train and test CSR float32 matrices of the same (n_users, n_items) shape.
 
@@ -181,11 +182,13 @@ def leave_last_out(
 def _cold_split(data: Any, fraction: float, seed: int, binary: bool, axis: int) -> Split:
     _check_fraction(fraction, "fraction")
     matrix = _matrix(data, binary)
-    counts = np.diff(matrix.indptr) if axis == 0 else np.bincount(
-        matrix.indices, minlength=matrix.shape[1]
+    counts = (
+        np.diff(matrix.indptr)
+        if axis == 0
+        else np.bincount(matrix.indices, minlength=matrix.shape[1])
     )
     candidates = np.flatnonzero(counts)
-    n_cold = max(1, int(round(fraction * len(candidates))))
+    n_cold = max(1, round(fraction * len(candidates)))
     if n_cold >= len(candidates):
         raise InputError(
             f"fraction={fraction} would hold out all {len(candidates)} active "

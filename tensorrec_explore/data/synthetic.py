@@ -28,7 +28,7 @@ from ..errors import InputError, describe
 from .dataset import InteractionDataset
 from .interactions import from_triples
 
-__all__ = ["make_synthetic", "SyntheticDataset", "SyntheticTruth", "FLAVOURS"]
+__all__ = ["FLAVOURS", "SyntheticDataset", "SyntheticTruth", "make_synthetic"]
 
 FLAVOURS = ("clean", "redundant", "correlated", "imbalanced", "nonlinear")
 
@@ -144,8 +144,9 @@ def make_synthetic(
     cols = np.concatenate([ranked[u, : counts[u]] for u in range(n_users)])
     interactions = from_triples(rows, cols, np.ones(len(rows)), (n_users, n_items))
 
-    user_x, user_names = _features("clean" if flavour == "nonlinear" else flavour,
-                                   user_clusters, codes, rng, n_copies)
+    user_x, user_names = _features(
+        "clean" if flavour == "nonlinear" else flavour, user_clusters, codes, rng, n_copies
+    )
     if flavour == "nonlinear":
         item_x, item_names = _xor_bits(item_clusters, codes, rng, n_noise=2)
     else:

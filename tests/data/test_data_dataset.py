@@ -66,7 +66,13 @@ def test_item_features_match_hand_built_matrix(ratings, items):
     )
     ds = InteractionDataset.from_frame(ratings, "user", "item", "rating", item_features=table)
     assert ds.item_feature_names == [
-        "genre=comedy", "genre=drama", "genre=horror", "tags=a", "tags=b", "tags=c", "length",
+        "genre=comedy",
+        "genre=drama",
+        "genre=horror",
+        "tags=a",
+        "tags=b",
+        "tags=c",
+        "length",
     ]
     expected = np.array(
         [

@@ -75,8 +75,13 @@ def test_random_holdout_sizes_determinism_and_no_leak():
 
 
 def test_random_holdout_accepts_a_dataset_and_can_keep_values():
-    frame = pd.DataFrame({"u": np.repeat([1, 2], 10), "i": np.tile(np.arange(10), 2),
-                          "r": np.tile([1.0, 2, 3, 4, 5], 4)})
+    frame = pd.DataFrame(
+        {
+            "u": np.repeat([1, 2], 10),
+            "i": np.tile(np.arange(10), 2),
+            "r": np.tile([1.0, 2, 3, 4, 5], 4),
+        }
+    )
     ds = InteractionDataset.from_frame(frame, "u", "i", "r")
     split = random_holdout(ds, binary=False)
     assert split.test.nnz == 4 and set(split.train.data) | set(split.test.data) <= {1, 2, 3, 4, 5}
