@@ -1,0 +1,138 @@
+"""Training events: the model calls these hooks; the explorer is one subscriber among others.
+
+Epoch ``logs`` always hold ``"loss"`` (mean data loss of the epoch), ``"regularization"``,
+``"total"``, ``"elapsed"`` (seconds since the fit call began) and ``"epoch_seconds"``; epochs
+on which :class:`ValidationMetrics` ran add ``"val_precision@k"``, ``"val_recall@k"`` and
+``"val_ndcg@k"``. A callback stops training by setting ``model.stop_training = True``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import InputError
+
+
+class Callback:
+    """Base class: override any hook. Hooks run in the training thread, in list order."""
+
+    def on_train_begin(self, model: Any, logs: dict) -> None:
+        """Called when ``fit``/``fit_partial`` starts; ``logs`` has ``"epochs"`` (planned)."""
+
+    def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
+        """Called after each epoch with that epoch's logs (may add keys for later callbacks)."""
+
+    def on_train_end(self, model: Any, logs: dict) -> None:
+        """Called when training ends, normally or stopped; ``logs`` has ``"stopped"``."""
+
+
+class History(Callback):
+    """Records every epoch's logs; ``model.history_`` is one (kept across ``fit_partial``)."""
+
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+        self.logs: list[dict] = []
+
+    def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
+        self.epochs.append(epoch)
+        self.logs.append(dict(logs))
+
+    def series(self, key: str) -> np.ndarray:
+        """Return the values of ``key`` over epochs (NaN where an epoch lacks it)."""
+        return np.array([log.get(key, math.nan) for log in self.logs], dtype=np.float64)
+
+
+class ValidationMetrics(Callback):
+    """Adds validation precision / recall / NDCG @k to the logs every ``every`` epochs.
+
+    ``test`` is a (n_users, n_items) matrix of held-out positives; the training interactions are
+    excluded from the ranking automatically.
+    """
+
+    def __init__(self, test: Any, k: int = 10, every: int = 1) -> None:
+        if not sp.issparse(test) and not isinstance(test, np.ndarray):
+            raise InputError(
+                f"validation must be a sparse (n_users, n_items) matrix of held-out positives, "
+                f"got {type(test).__name__}."
+            )
+        if int(k) <= 0 or int(every) <= 0:
+            raise InputError(f"k and every must be positive, got k={k!r}, every={every!r}.")
+        self.test = sp.csr_matrix(test)
+        self.k = int(k)
+        self.every = int(every)
+
+    def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
+        if (epoch + 1) % self.every:
+            return
+        from .metrics import evaluate
+
+        report = evaluate(model, self.test, train=model.train_interactions_, k=self.k)
+        for name in ("precision", "recall", "ndcg"):
+            logs[f"val_{name}@{self.k}"] = float(report.summary[f"{name}@{self.k}"])
+
+
+class EarlyStopping(Callback):
+    """Stops when ``monitor`` has not improved by ``min_delta`` for ``patience`` checks.
+
+    ``monitor`` is a logs key; keys starting with ``val_`` are maximised (metrics), others
+    minimised (losses). Epochs without the key (validation skipped) are ignored.
+    """
+
+    def __init__(self, monitor: str = "loss", patience: int = 3, min_delta: float = 0.0) -> None:
+        self.monitor = monitor
+        self.patience = int(patience)
+        self.min_delta = float(min_delta)
+        self.best = math.inf
+        self.waited = 0
+
+    def on_train_begin(self, model: Any, logs: dict) -> None:
+        self.best, self.waited = math.inf, 0
+
+    def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
+        if self.monitor not in logs:
+            return
+        value = -logs[self.monitor] if self.monitor.startswith("val_") else logs[self.monitor]
+        if value < self.best - self.min_delta:
+            self.best, self.waited = value, 0
+            return
+        self.waited += 1
+        if self.waited >= self.patience:
+            model.stop_training = True
+
+
+class ProgressBar(Callback):
+    """A ``tqdm.auto`` bar over epochs showing the loss and the latest validation metrics."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def on_train_begin(self, model: Any, logs: dict) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=logs.get("epochs"), unit="epoch", desc="TensorRec")
+
+    def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
+        shown = {key: f"{value:.4g}" for key, value in logs.items()
+                 if key == "loss" or key.startswith("val_")}
+        self.bar.set_postfix(shown, refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, model: Any, logs: dict) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class Timer:
+    """Wall-clock helper for epoch timing."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def seconds(self) -> float:
+        """Return the seconds elapsed since creation."""
+        return time.perf_counter() - self.start

@@ -1,0 +1,459 @@
+"""The TensorRec estimator: fit / fit_partial / predict / predict_rank / recommend and friends.
+
+Hyperparameters are stored as given in ``__init__``; ``fit`` starts over, ``fit_partial``
+continues, both return ``self``; learned state ends in ``_``. Plug-ins take a registry name or
+an object (see :mod:`tensorrec_explore.registry`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+import scipy.sparse as sp
+import tensorflow as tf
+
+from . import persistence
+from .callbacks import Callback, History, ProgressBar, ValidationMetrics
+from .errors import InputError, NotFittedError, TrainingError
+from .feature_table import FeatureTable
+from .inputs import check_features, check_ids, check_interactions, check_k
+from .losses import make_loss
+from .network import TwoTower
+from .predictions import make_prediction
+from .representations import make_representation
+from .scoring import block_scores, top_k_blocks, user_blocks
+from .training import Trainer
+from .fold_in import NewUsers, fold_in_users
+
+#: Catalogues larger than this use the sampled softmax when ``n_sampled_items`` is None.
+FULL_SOFTMAX_LIMIT = 50_000
+
+
+class TensorRec:
+    """A recommender built from a user representation, an item representation, a prediction
+    function and a loss (TensorRec's vocabulary), trained with Adam in TensorFlow 2.
+
+    Parameters
+    ----------
+    n_components: width of the representations (the embedding size).
+    user_representation, item_representation: ``"linear"``, ``"normalized_linear"``,
+        ``"pass_through"``, ``"weighted_pass_through"``, ``"relu"``, a registered custom name, a
+        representation instance, any Keras layer/model or a callable.
+    prediction: ``"dot"``, ``"cosine"``, ``"euclidean"`` or a custom prediction.
+    loss: ``"softmax"`` (default), ``"wmrb"``, ``"balanced_wmrb"``, ``"bpr"``, ``"warp"``,
+        ``"logistic"``, ``"rmse"``, ``"rmse_dense"``, ``"separation"``, ``"separation_dense"`` or
+        a custom :class:`~tensorrec_explore.losses.Loss`.
+    biased: learn a bias per user and per item (as linear functions of their features).
+    n_tastes: user taste vectors; a score is the best taste's score.
+    learning_rate, l2: Adam's step size and the weight of the L2 penalty on representation
+        weights.
+    epochs: passes over the data per ``fit``.
+    batch_size: users per step for dense losses (None = as many as fit a 2M-float score block,
+        at most 256), interactions per step for sampled and observed losses (None = 1024).
+    n_sampled_items: items sampled per step by sampled losses (None = min(n_items, 512)); with
+        ``loss="softmax"``, setting it below the catalogue size switches to the sampled softmax.
+    random_state: seed for weights, batches and samples (also seeds Keras globally so custom
+        layers are reproducible).
+    """
+
+    def __init__(
+        self,
+        n_components: int = 64,
+        user_representation: Any = "linear",
+        item_representation: Any = "linear",
+        prediction: Any = "dot",
+        loss: Any = "softmax",
+        biased: bool = True,
+        n_tastes: int = 1,
+        learning_rate: float = 0.02,
+        l2: float = 1e-4,
+        epochs: int = 40,
+        batch_size: int | None = None,
+        n_sampled_items: int | None = None,
+        random_state: int | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.user_representation = user_representation
+        self.item_representation = item_representation
+        self.prediction = prediction
+        self.loss = loss
+        self.biased = biased
+        self.n_tastes = n_tastes
+        self.learning_rate = learning_rate
+        self.l2 = l2
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.n_sampled_items = n_sampled_items
+        self.random_state = random_state
+        self.stop_training = False
+
+    # ------------------------------------------------------------------ config
+    def get_params(self) -> dict[str, Any]:
+        """Return the constructor arguments as given (scikit-learn convention)."""
+        names = TensorRec.__init__.__code__.co_varnames[1:TensorRec.__init__.__code__.co_argcount]
+        return {name: getattr(self, name) for name in names}
+
+    def set_params(self, **params: Any) -> "TensorRec":
+        """Set constructor arguments; takes effect at the next ``fit``. Returns self."""
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise InputError(f"Unknown parameter {name!r}; valid: {', '.join(valid)}.")
+            setattr(self, name, value)
+        return self
+
+    def _check_params(self) -> None:
+        for name in ("n_components", "n_tastes", "epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise InputError(f"{name} must be a positive integer, got {value!r}.")
+        for name in ("batch_size", "n_sampled_items"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (int, np.integer)) or value <= 0):
+                raise InputError(f"{name} must be a positive integer or None, got {value!r}.")
+        if not np.isfinite(self.learning_rate) or self.learning_rate <= 0:
+            raise InputError(f"learning_rate must be positive, got {self.learning_rate!r}.")
+        if not np.isfinite(self.l2) or self.l2 < 0:
+            raise InputError(f"l2 must be >= 0, got {self.l2!r}.")
+
+    # -------------------------------------------------------------- training
+    def fit(
+        self, interactions: Any, user_features: Any = None, item_features: Any = None, *,
+        epochs: int | None = None, callbacks: Sequence[Callback] | None = None,
+        verbose: bool = False, validation: Any = None,
+    ) -> "TensorRec":
+        """Train from scratch on ``interactions`` (n_users x n_items; > 0 liked, < 0 disliked).
+
+        ``user_features`` / ``item_features``: one row per user / item (None = identity, as in
+        LightFM). ``validation``: held-out positives (metrics every epoch) or a
+        :class:`~tensorrec_explore.callbacks.ValidationMetrics`. Returns self.
+        """
+        self._check_params()
+        for attribute in [a for a in vars(self) if a.endswith("_")]:
+            delattr(self, attribute)
+        return self.fit_partial(
+            interactions, user_features, item_features, epochs=epochs, callbacks=callbacks,
+            verbose=verbose, validation=validation,
+        )
+
+    def fit_partial(
+        self, interactions: Any, user_features: Any = None, item_features: Any = None, *,
+        epochs: int | None = None, callbacks: Sequence[Callback] | None = None,
+        verbose: bool = False, validation: Any = None,
+    ) -> "TensorRec":
+        """Continue training (or start, if unfitted) for ``epochs`` more epochs. Returns self."""
+        self._check_params()
+        started = time.perf_counter()
+        interactions = check_interactions(interactions)
+        n_users, n_items = interactions.shape
+        if hasattr(self, "network_") and (n_users, n_items) != (self.n_users_, self.n_items_):
+            raise InputError(
+                f"fit_partial got interactions of shape {(n_users, n_items)} but the model was "
+                f"fitted on {(self.n_users_, self.n_items_)}; call fit() to start over."
+            )
+        user_features = check_features(user_features, n_users, "user_features")
+        item_features = check_features(item_features, n_items, "item_features")
+        if not hasattr(self, "network_"):
+            self._build(interactions, user_features, item_features)
+        else:
+            self._check_same_features(user_features, item_features)
+        self.train_interactions_ = interactions
+        trainer = self._trainer(interactions)
+        epochs = self.epochs if epochs is None else int(epochs)
+        callbacks = self._callbacks(callbacks, verbose, validation)
+        self.stop_training = False
+        for callback in callbacks:
+            callback.on_train_begin(self, {"epochs": epochs})
+        try:
+            for _ in range(epochs):
+                epoch_start = time.perf_counter()
+                try:
+                    data, reg = trainer.run_epoch(self._rng)
+                except tf.errors.OpError as error:
+                    raise TrainingError(f"TensorFlow failed during training: {error.message}") from error
+                self._item_cache = None
+                if not (np.isfinite(data) and np.isfinite(reg)):
+                    raise TrainingError(
+                        f"Training diverged (loss={data}, regularization={reg}) at epoch "
+                        f"{self.epochs_done_}; lower the learning_rate (now {self.learning_rate})."
+                    )
+                logs = {
+                    "loss": data, "regularization": reg, "total": data + reg,
+                    "elapsed": time.perf_counter() - started,
+                    "epoch_seconds": time.perf_counter() - epoch_start,
+                }
+                epoch = self.epochs_done_
+                self.epochs_done_ += 1
+                for callback in callbacks:
+                    callback.on_epoch_end(self, epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            for callback in callbacks:
+                callback.on_train_end(self, {"stopped": self.stop_training})
+        return self
+
+    def _callbacks(self, callbacks: Any, verbose: bool, validation: Any) -> list[Callback]:
+        chain: list[Callback] = []
+        if validation is not None:
+            chain.append(validation if isinstance(validation, ValidationMetrics)
+                         else ValidationMetrics(validation))
+            self._check_validation(chain[-1])
+        chain.append(self.history_)
+        chain.extend(callbacks or [])
+        if verbose:
+            chain.append(ProgressBar())
+        return chain
+
+    def _check_validation(self, validation: ValidationMetrics) -> None:
+        if validation.test.shape != (self.n_users_, self.n_items_):
+            raise InputError(
+                f"validation has shape {validation.test.shape} but the interactions have "
+                f"{(self.n_users_, self.n_items_)}."
+            )
+
+    def _build(self, interactions: sp.csr_matrix, user_features: Any, item_features: Any) -> None:
+        seed = self.random_state
+        if seed is not None:
+            keras.utils.set_random_seed(int(seed))
+        self._rng = np.random.default_rng(seed)
+        self.n_users_, self.n_items_ = interactions.shape
+        self.loss_ = make_loss(self.loss)
+        self.prediction_ = make_prediction(self.prediction)
+        self.network_ = TwoTower(
+            make_representation(self.user_representation),
+            make_representation(self.item_representation),
+            self.prediction_, int(self.n_components), int(self.n_tastes), bool(self.biased), seed,
+        )
+        self.user_table_ = FeatureTable(user_features, self.n_users_)
+        self.item_table_ = FeatureTable(item_features, self.n_items_)
+        try:
+            self.network_.build(self.user_table_, self.item_table_)
+        except (ValueError, TypeError, tf.errors.OpError) as error:
+            if isinstance(error, InputError):
+                raise
+            raise InputError(f"Could not build the representations: {error}") from error
+        self.optimizer_ = keras.optimizers.Adam(learning_rate=self.learning_rate)
+        self.history_ = History()
+        self.epochs_done_ = 0
+        self._item_cache = None
+
+    def _check_same_features(self, user_features: Any, item_features: Any) -> None:
+        for given, table, name in ((user_features, self.user_table_, "user_features"),
+                                   (item_features, self.item_table_, "item_features")):
+            same = (given is None) if table.is_identity else (
+                given is not None and given.shape == table.matrix.shape
+                and (given != table.matrix).nnz == 0
+            )
+            if not same:
+                raise InputError(f"fit_partial must use the same {name} as fit; call fit() to start over.")
+
+    def _trainer(self, interactions: sp.csr_matrix) -> Trainer:
+        loss = self.loss_
+        n_sampled = self.n_sampled_items or min(self.n_items_, 512)
+        if loss.inputs == "dense" and type(loss).__name__ == "Softmax" and (
+            (self.n_sampled_items is not None and self.n_sampled_items < self.n_items_)
+            or (self.n_sampled_items is None and self.n_items_ > FULL_SOFTMAX_LIMIT)
+        ):
+            from .losses import SampledSoftmax
+            loss, n_sampled = SampledSoftmax(), self.n_sampled_items or 2048
+        positives, negatives = int((interactions.data > 0).sum()), int((interactions.data < 0).sum())
+        if loss.inputs in ("dense", "sampled") and positives == 0 and not loss.needs_negatives:
+            raise TrainingError(
+                f"The {self._name(self.loss)} loss ranks liked items above others, but the "
+                "interactions hold no positive value. Convert your data (e.g. ratings >= 4 -> 1) "
+                "or use loss='rmse'."
+            )
+        if loss.needs_negatives and negatives == 0 and not (interactions.data <= 0).any():
+            raise TrainingError(
+                f"The {self._name(self.loss)} loss needs disliked (negative) interactions among the "
+                "observed ones, and there are none. Use 'separation_dense' for implicit data."
+            )
+        if loss.inputs == "dense" and self.n_items_ > FULL_SOFTMAX_LIMIT * 4:
+            raise InputError(
+                f"The {self._name(self.loss)} loss scores every item per step, too costly for "
+                f"{self.n_items_} items; use a sampled loss (wmrb, bpr, warp, logistic) or "
+                "softmax with n_sampled_items."
+            )
+        return Trainer(
+            self.network_, loss, self.optimizer_, self.user_table_, self.item_table_,
+            interactions, None, self.l2, self.batch_size, n_sampled,
+        )
+
+    @staticmethod
+    def _name(plugin: Any) -> str:
+        return plugin if isinstance(plugin, str) else type(plugin).__name__
+
+    # --------------------------------------------------------------- scoring
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise NotFittedError("This TensorRec model is not fitted yet; call fit() first.")
+
+    def _table(self, features: Any, kind: str) -> FeatureTable:
+        fitted = self.user_table_ if kind == "user" else self.item_table_
+        if features is None:
+            return fitted
+        n_rows = sp.csr_matrix(features).shape[0] if sp.issparse(features) else np.shape(features)[0]
+        csr = check_features(features, n_rows, f"{kind}_features", fitted.n_features)
+        if csr is None and not fitted.is_identity:
+            raise InputError(f"{kind}_features is an identity matrix but the model was fitted with features.")
+        return FeatureTable(csr, n_rows)
+
+    def _users(self, table: FeatureTable) -> tuple[np.ndarray, np.ndarray]:
+        vectors, biases = [], []
+        for block in user_blocks(table.n_rows, 4096):
+            rows = tf.range(block.start, block.stop, dtype=tf.int64)
+            features = table.rows(rows)
+            vectors.append(self.network_.users(features).numpy())
+            biases.append(self.network_.user_biases(features).numpy())
+        return np.concatenate(vectors), np.concatenate(biases)
+
+    def _items(self, table: FeatureTable | None = None) -> tuple[tf.Tensor, tf.Tensor]:
+        if table is None or table is self.item_table_:
+            if self._item_cache is None:
+                self._item_cache = self._items(FeatureTable(
+                    None if self.item_table_.is_identity else self.item_table_.matrix,
+                    self.n_items_))
+            return self._item_cache
+        features = table.all()
+        return self.network_.items(features), self.network_.item_biases(features)
+
+    def predict(self, user_features: Any = None, item_features: Any = None) -> np.ndarray:
+        """Return dense ``[n_users, n_items]`` float32 scores (for small problems).
+
+        None = the features used in ``fit`` (an explicit identity matrix means the same).
+        """
+        self._check_fitted()
+        users, user_biases = self._users(self._table(user_features, "user"))
+        items, item_biases = self._items(self._table(item_features, "item"))
+        return np.concatenate([
+            block_scores(self.network_, tf.constant(users[b]), tf.constant(user_biases[b]),
+                         items, item_biases).numpy()
+            for b in user_blocks(users.shape[0], int(items.shape[0]))
+        ])
+
+    def score_users(self, users: Any) -> np.ndarray:
+        """Return ``[len(users), n_items]`` float32 scores of fitted users (metrics' scorer)."""
+        self._check_fitted()
+        users = check_ids(users, self.n_users_, "users")
+        vectors, biases = self._users(FeatureTable(self.user_table_.matrix[users], len(users))) \
+            if not self.user_table_.is_identity else self._user_rows(users)
+        items, item_biases = self._items()
+        return block_scores(self.network_, tf.constant(vectors), tf.constant(biases),
+                            items, item_biases).numpy()
+
+    def _user_rows(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        features = self.user_table_.rows(tf.constant(users))
+        return self.network_.users(features).numpy(), self.network_.user_biases(features).numpy()
+
+    def predict_rank(self, user_features: Any = None, item_features: Any = None,
+                     exclude: Any = None) -> np.ndarray:
+        """Return ``[n_users, n_items]`` int32 ranks (1 = best); excluded items rank last."""
+        scores = self.predict(user_features, item_features)
+        if exclude is not None:
+            scores[sp.csr_matrix(exclude).nonzero()] = -np.inf
+        order = np.argsort(-scores, axis=1, kind="stable")
+        ranks = np.empty_like(order, dtype=np.int32)
+        np.put_along_axis(ranks, order, np.arange(1, scores.shape[1] + 1, dtype=np.int32), axis=1)
+        return ranks
+
+    def recommend(self, users: Any, k: int = 10, exclude: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return the top-``k`` item indices ``[n, k]`` and scores for ``users``, in blocks.
+
+        ``users``: fitted user indices, or the :class:`NewUsers` from :meth:`fold_in`.
+        ``exclude``: a matrix whose non-zeros are never recommended, with one row per fitted
+        user (or per new user); e.g. the training interactions.
+        """
+        self._check_fitted()
+        k = check_k(k, self.n_items_)
+        if isinstance(users, NewUsers):
+            vectors, biases, n_rows = users.representations, users.biases, users.n_users
+            rows = np.arange(n_rows)
+        else:
+            rows = check_ids(users, self.n_users_, "users")
+            vectors, biases = self._user_rows(rows) if self.user_table_.is_identity else \
+                self._users(FeatureTable(self.user_table_.matrix[rows], len(rows)))
+            n_rows = self.n_users_
+        if exclude is not None:
+            exclude = check_interactions_shape(exclude, (n_rows, self.n_items_))[rows]
+        items, item_biases = self._items()
+        return top_k_blocks(self.network_, vectors, biases, items, item_biases, k, exclude)
+
+    def fold_in(self, interactions: Any, user_features: Any = None, *, epochs: int = 100) -> NewUsers:
+        """Return representations for users not seen in training, without retraining.
+
+        With identity user features, each new user's vector is fitted to their interactions
+        (one row each, ``n_items`` columns) with item representations held fixed; with user
+        features, pass ``user_features`` for the new users (they are simply new feature rows).
+        """
+        self._check_fitted()
+        interactions = check_interactions(interactions, "interactions (new users)")
+        if interactions.shape[1] != self.n_items_:
+            raise InputError(
+                f"fold_in interactions have {interactions.shape[1]} columns; expected {self.n_items_} items."
+            )
+        if not self.user_table_.is_identity:
+            if user_features is None:
+                raise InputError("The model uses user features: pass user_features for the new users.")
+            vectors, biases = self._users(self._table(user_features, "user"))
+            return NewUsers(vectors, biases, interactions)
+        items, item_biases = self._items()
+        return fold_in_users(self, interactions, items, item_biases, epochs)
+
+    # --------------------------------------------------------- inspection
+    def user_representations(self, user_features: Any = None) -> np.ndarray:
+        """Return ``[n_users, n_components]`` (``[n_users, n_tastes, n_components]`` if tastes > 1)."""
+        self._check_fitted()
+        vectors, _ = self._users(self._table(user_features, "user"))
+        return vectors[:, 0, :] if vectors.shape[1] == 1 else vectors
+
+    def item_representations(self, item_features: Any = None) -> np.ndarray:
+        """Return ``[n_items, n_components]`` item representations."""
+        self._check_fitted()
+        return self._items(self._table(item_features, "item"))[0].numpy()
+
+    def user_biases(self, user_features: Any = None) -> np.ndarray:
+        """Return ``[n_users]`` user biases (zeros when ``biased=False``)."""
+        self._check_fitted()
+        return self._users(self._table(user_features, "user"))[1]
+
+    def item_biases(self, item_features: Any = None) -> np.ndarray:
+        """Return ``[n_items]`` item biases (zeros when ``biased=False``)."""
+        self._check_fitted()
+        return self._items(self._table(item_features, "item"))[1].numpy()
+
+    def similar_items(self, item_ids: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Return the ``k`` items most cosine-similar to each of ``item_ids`` (itself excluded)."""
+        self._check_fitted()
+        ids = check_ids(item_ids, self.n_items_, "item_ids")
+        k = check_k(k, self.n_items_ - 1)
+        vectors = tf.math.l2_normalize(self._items()[0], axis=1)
+        scores = tf.matmul(tf.gather(vectors, ids), vectors, transpose_b=True)
+        scores = tf.tensor_scatter_nd_update(
+            scores, np.stack([np.arange(len(ids)), ids], axis=1), tf.fill([len(ids)], -np.inf))
+        top = tf.math.top_k(scores, k=k)
+        return top.indices.numpy().astype(np.int64), top.values.numpy()
+
+    # --------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> Path:
+        """Save the model to the folder ``path`` atomically (temp folder, then rename)."""
+        self._check_fitted()
+        return persistence.save(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TensorRec":
+        """Load a model saved by :meth:`save`; custom plug-ins must be importable."""
+        return persistence.load(cls, Path(path))
+
+
+def check_interactions_shape(matrix: Any, shape: tuple[int, int]) -> sp.csr_matrix:
+    """Return ``matrix`` as CSR, checking it has ``shape``."""
+    csr = sp.csr_matrix(matrix)
+    if csr.shape != shape:
+        raise InputError(f"exclude has shape {csr.shape}; expected {shape} (users x items).")
+    return csr

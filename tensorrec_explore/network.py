@@ -1,0 +1,142 @@
+"""The two-tower network: user/item representations, biases and the prediction function.
+
+Scores are ``prediction(user_taste, item) + user_bias + item_bias``, maximised over a user's
+tastes when ``n_tastes > 1``. Everything here works on TensorFlow tensors; the estimator in
+``model.py`` owns validation, batching and numpy conversions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from .errors import InputError
+from .feature_table import FeatureTable
+from .predictions import Prediction
+from .representations import clone_representation
+
+
+class Bias(keras.layers.Layer):
+    """A learned scalar per feature row: ``features @ w`` with ``w`` of shape ``[n_features]``."""
+
+    def build(self, input_shape: Any) -> None:
+        self.kernel = self.add_weight(
+            name="kernel", shape=(int(input_shape[-1]), 1), initializer="zeros"
+        )
+
+    def call(self, features: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
+        if isinstance(features, tf.SparseTensor):
+            return tf.sparse.sparse_dense_matmul(features, self.kernel)[:, 0]
+        return tf.matmul(features, self.kernel)[:, 0]
+
+
+class TwoTower:
+    """User and item towers plus the prediction function; built on the first feature shapes."""
+
+    def __init__(
+        self,
+        user_representation: keras.layers.Layer,
+        item_representation: keras.layers.Layer,
+        prediction: Prediction,
+        n_components: int,
+        n_tastes: int,
+        biased: bool,
+        seed: int | None,
+    ) -> None:
+        for offset, layer in enumerate((user_representation, item_representation)):
+            configure = getattr(layer, "configure", None)
+            if configure is not None:
+                configure(n_components, None if seed is None else seed + 1000 * offset)
+        self.user_layers = [user_representation]
+        for taste in range(1, n_tastes):
+            clone = clone_representation(user_representation)
+            if getattr(clone, "seed", None) is not None:
+                clone.seed = clone.seed + 7919 * taste
+            self.user_layers.append(clone)
+        self.item_layer = item_representation
+        self.prediction = prediction
+        self.n_tastes = n_tastes
+        self.biased = biased
+        self.user_bias = Bias(name="user_bias")
+        self.item_bias = Bias(name="item_bias")
+
+    def build(self, users: FeatureTable, items: FeatureTable) -> None:
+        """Create every weight by running each tower once on a single row."""
+        first = tf.constant([0], tf.int64)
+        user_rows, item_rows = users.rows(first), items.rows(first)
+        user_widths = {int(layer(user_rows).shape[-1]) for layer in self.user_layers}
+        item_width = int(self.item_layer(item_rows).shape[-1])
+        if user_widths != {item_width}:
+            raise InputError(
+                f"User and item representations must have the same width to be compared: "
+                f"users give {sorted(user_widths)}, items give {item_width}. Make custom "
+                "representations output n_components columns."
+            )
+        self.user_bias(user_rows)
+        self.item_bias(item_rows)
+
+    @property
+    def trainable_variables(self) -> list[tf.Variable]:
+        """Every trained weight: representations first, then biases when ``biased``."""
+        variables = [v for layer in self.user_layers for v in layer.trainable_variables]
+        variables += list(self.item_layer.trainable_variables)
+        if self.biased:
+            variables += list(self.user_bias.trainable_variables)
+            variables += list(self.item_bias.trainable_variables)
+        return variables
+
+    @property
+    def all_variables(self) -> list[tf.Variable]:
+        """Every weight, in a fixed order (what save/load stores)."""
+        layers = [*self.user_layers, self.item_layer, self.user_bias, self.item_bias]
+        return [v for layer in layers for v in layer.weights]
+
+    def regularization(self) -> tf.Tensor:
+        """Return the sum of squares of the representation weights (biases excluded)."""
+        layers = [*self.user_layers, self.item_layer]
+        weights = [v for layer in layers for v in layer.trainable_variables]
+        if not weights:
+            return tf.constant(0.0)
+        return tf.add_n([tf.reduce_sum(tf.square(w)) for w in weights])
+
+    def users(self, features: tf.SparseTensor, training: bool = False) -> tf.Tensor:
+        """Return user representations ``[b, n_tastes, d]``."""
+        return tf.stack([_call(layer, features, training) for layer in self.user_layers], axis=1)
+
+    def items(self, features: tf.SparseTensor, training: bool = False) -> tf.Tensor:
+        """Return item representations ``[n, d]``."""
+        return _call(self.item_layer, features, training)
+
+    def user_biases(self, features: tf.SparseTensor) -> tf.Tensor:
+        """Return user biases ``[b]`` (zeros when unbiased)."""
+        return self.user_bias(features) if self.biased else tf.zeros([features.dense_shape[0]])
+
+    def item_biases(self, features: tf.SparseTensor) -> tf.Tensor:
+        """Return item biases ``[n]`` (zeros when unbiased)."""
+        return self.item_bias(features) if self.biased else tf.zeros([features.dense_shape[0]])
+
+    def pairwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
+        """Return ``[b, n]`` scores without biases: best taste of each user against each item."""
+        batch, tastes, width = tf.shape(users)[0], tf.shape(users)[1], tf.shape(users)[2]
+        flat = self.prediction.pairwise(tf.reshape(users, [batch * tastes, width]), items)
+        return tf.reduce_max(tf.reshape(flat, [batch, tastes, -1]), axis=1)
+
+    def elementwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
+        """Return ``[p]`` scores without biases for row-aligned users ``[p, T, d]`` and items."""
+        tiled = tf.repeat(items[:, None, :], tf.shape(users)[1], axis=1)
+        return tf.reduce_max(self.prediction.elementwise(users, tiled), axis=1)
+
+    def taste_scores(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
+        """Return the ``[b, T, n]`` score of each taste (for explaining multi-taste models)."""
+        batch, tastes, width = tf.shape(users)[0], tf.shape(users)[1], tf.shape(users)[2]
+        flat = self.prediction.pairwise(tf.reshape(users, [batch * tastes, width]), items)
+        return tf.reshape(flat, [batch, tastes, -1])
+
+
+def _call(layer: Any, features: tf.SparseTensor, training: bool) -> tf.Tensor:
+    try:
+        return layer(features, training=training)
+    except TypeError:
+        return layer(features)

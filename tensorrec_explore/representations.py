@@ -1,0 +1,298 @@
+"""Representation functions: Keras layers mapping features to representations.
+
+A representation turns a batch of feature rows ``[batch, n_features]`` (a ``tf.SparseTensor``
+for the built-ins, which stay sparse; identity features arrive as one non-zero per row, so they
+never become an ``n x n`` dense matrix) into ``[batch, n_components]``. Any of them serves users
+or items. Custom representations are any Keras layer, Keras model or callable, wrapped by
+:class:`KerasRepresentation` (which densifies the batch, since most Keras layers expect dense
+input). Built-ins receive ``n_components`` from the model when it is left as ``None``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Sequence
+
+import keras
+import tensorflow as tf
+
+from .errors import InputError, ModelFileError
+
+_PACKAGE = "tensorrec_explore"
+
+
+def features_matmul(features: tf.Tensor | tf.SparseTensor, kernel: tf.Tensor) -> tf.Tensor:
+    """Return ``features @ kernel``, staying sparse when ``features`` is a SparseTensor."""
+    if isinstance(features, tf.SparseTensor):
+        return tf.sparse.sparse_dense_matmul(features, kernel)
+    return tf.matmul(features, kernel)
+
+
+def _input_width(input_shape: Any) -> int:
+    width = input_shape[-1]
+    if width is None:
+        raise InputError("A representation needs a known number of feature columns.")
+    return int(width)
+
+
+class Representation(keras.layers.Layer):
+    """Base class of the built-in representations (sets ``n_components`` and an init seed)."""
+
+    #: True when the layer's output width is the feature width (``n_components`` is not free).
+    output_is_features = False
+
+    def __init__(self, n_components: int | None = None, seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.n_components = n_components
+        self.seed = seed
+
+    def configure(self, n_components: int, seed: int | None) -> None:
+        """Fill in ``n_components`` and the seed when the user left them unset (before build)."""
+        if self.n_components is None:
+            self.n_components = int(n_components)
+        if self.seed is None:
+            self.seed = seed
+
+    def _normal(self, stddev: float, offset: int = 0) -> keras.initializers.Initializer:
+        seed = None if self.seed is None else int(self.seed) + offset
+        return keras.initializers.RandomNormal(stddev=stddev, seed=seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "n_components": self.n_components, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Linear(Representation):
+    """A linear embedding of the features: ``features @ W``.
+
+    The classic matrix-factorisation / LightFM representation: with identity features it is one
+    free vector per id; with metadata features each feature gets a vector and a row is the
+    weighted sum. Pick it as the fast, interpretable baseline; it cannot express interactions
+    between features (use :class:`ReLU` for that).
+    """
+
+    def build(self, input_shape: Any) -> None:
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(_input_width(input_shape), self.n_components),
+            initializer=self._normal(1.0 / max(self.n_components, 1) ** 0.5),
+        )
+
+    def call(self, features: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
+        return features_matmul(features, self.kernel)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class NormalizedLinear(Linear):
+    """A linear embedding whose outputs are L2-normalised (all representations have length 1).
+
+    Useful for user tastes in mixture-of-tastes models, where one long taste vector would
+    otherwise dominate; with ``dot`` prediction it behaves like cosine similarity on one side.
+    """
+
+    def call(self, features: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
+        return tf.math.l2_normalize(super().call(features), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PassThrough(Representation):
+    """The features are the representation (no weights).
+
+    Assumes the features already live in the embedding space (e.g. pre-trained vectors), so the
+    model's ``n_components`` must equal the number of feature columns.
+    """
+
+    output_is_features = True
+
+    def build(self, input_shape: Any) -> None:
+        width = _input_width(input_shape)
+        if self.n_components is not None and width != self.n_components:
+            raise InputError(
+                f"pass_through representations output their features, so n_components must equal "
+                f"the number of feature columns: got n_components={self.n_components} and "
+                f"{width} feature columns. Set n_components={width} or pick another representation."
+            )
+
+    def call(self, features: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
+        if isinstance(features, tf.SparseTensor):
+            return tf.sparse.to_dense(features)
+        return tf.convert_to_tensor(features)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class WeightedPassThrough(PassThrough):
+    """The features times one learned weight per feature column (initialised to 1).
+
+    Like :class:`PassThrough`, but the model learns how much each feature dimension matters.
+    """
+
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)
+        self.feature_weights = self.add_weight(
+            name="feature_weights", shape=(_input_width(input_shape),), initializer="ones"
+        )
+
+    def call(self, features: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
+        return super().call(features) * self.feature_weights
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ReLU(Representation):
+    """A deep representation: sparse-aware ReLU hidden layers, then a linear output layer.
+
+    Learns non-linear combinations of features (redundant, correlated, badly scaled or
+    interacting features) that a linear embedding cannot express. ``hidden_units`` defaults to
+    one layer of ``4 * n_components`` (as in TensorRec); ``dropout`` is applied after each hidden
+    layer while training.
+    """
+
+    def __init__(
+        self,
+        n_components: int | None = None,
+        hidden_units: Sequence[int] | None = None,
+        dropout: float = 0.0,
+        seed: int | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(n_components=n_components, seed=seed, **kwargs)
+        if dropout < 0 or dropout >= 1:
+            raise InputError(f"dropout must be in [0, 1), got {dropout!r}.")
+        if hidden_units is not None and (
+            len(hidden_units) == 0 or any(int(h) <= 0 for h in hidden_units)
+        ):
+            raise InputError(
+                f"hidden_units must be a non-empty list of positive sizes, got {hidden_units!r}."
+            )
+        self.hidden_units = None if hidden_units is None else [int(h) for h in hidden_units]
+        self.dropout = float(dropout)
+
+    def build(self, input_shape: Any) -> None:
+        sizes = self.hidden_units or [4 * self.n_components]
+        widths = [_input_width(input_shape), *sizes, self.n_components]
+        self.kernels, self.biases = [], []
+        for layer, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
+            self.kernels.append(
+                self.add_weight(
+                    name=f"kernel_{layer}",
+                    shape=(fan_in, fan_out),
+                    initializer=self._normal((2.0 / fan_in) ** 0.5, offset=layer),
+                )
+            )
+            self.biases.append(
+                self.add_weight(name=f"bias_{layer}", shape=(fan_out,), initializer="zeros")
+            )
+        self.dropout_layer = keras.layers.Dropout(self.dropout, seed=self.seed)
+
+    def call(self, features: tf.Tensor | tf.SparseTensor, training: bool = False) -> tf.Tensor:
+        hidden = features_matmul(features, self.kernels[0]) + self.biases[0]
+        for kernel, bias in zip(self.kernels[1:], self.biases[1:]):
+            hidden = tf.nn.relu(hidden)
+            if self.dropout:
+                hidden = self.dropout_layer(hidden, training=training)
+            hidden = tf.matmul(hidden, kernel) + bias
+        return hidden
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "hidden_units": self.hidden_units, "dropout": self.dropout}
+
+
+def _callable_path(function: Callable) -> str:
+    module = getattr(function, "__module__", None)
+    qualname = getattr(function, "__qualname__", "")
+    if not module or "<" in qualname:
+        raise ModelFileError(
+            f"Cannot save the custom representation {function!r}: a plain callable is saved by "
+            "its import path, so it must be a module-level function (not a lambda or a local "
+            "function). Move it to a module, or wrap it in a Keras layer."
+        )
+    return f"{module}:{qualname}"
+
+
+def _import_callable(path: str) -> Callable:
+    module_name, qualname = path.split(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as error:
+        raise ModelFileError(
+            f"The saved model uses the custom representation function {path!r}, which cannot be "
+            f"imported ({error}). Import or define it before TensorRec.load()."
+        ) from error
+    return target
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class KerasRepresentation(keras.layers.Layer):
+    """Adapter that makes any Keras layer/model, or any callable, a representation.
+
+    The wrapped object receives a dense ``[batch, n_features]`` float32 tensor and must return
+    ``[batch, n_components]``; the model checks the width on first use. Keras objects are saved
+    through Keras serialization (register custom classes with
+    ``keras.saving.register_keras_serializable``); plain callables by their import path.
+    """
+
+    output_is_features = False
+
+    def __init__(self, inner: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        if isinstance(inner, dict):
+            inner = keras.saving.deserialize_keras_object(inner)
+        elif isinstance(inner, str):
+            inner = _import_callable(inner)
+        if not callable(inner):
+            raise InputError(
+                f"A custom representation must be a Keras layer, a Keras model or a callable; "
+                f"got {type(inner).__name__}."
+            )
+        self.inner = inner
+
+    def configure(self, n_components: int, seed: int | None) -> None:
+        """Custom layers choose their own width; the model validates it after the first call."""
+
+    def call(self, features: tf.Tensor | tf.SparseTensor, training: bool = False) -> tf.Tensor:
+        if isinstance(features, tf.SparseTensor):
+            features = tf.sparse.to_dense(features)
+        if isinstance(self.inner, keras.layers.Layer):
+            return self.inner(features, training=training)
+        return self.inner(features)
+
+    def get_config(self) -> dict[str, Any]:
+        if isinstance(self.inner, keras.layers.Layer):
+            try:
+                inner = keras.saving.serialize_keras_object(self.inner)
+            except Exception as error:
+                raise ModelFileError(
+                    f"Cannot serialize the custom representation {type(self.inner).__name__}: "
+                    f"{error}. Give it a get_config() and decorate the class with "
+                    "@keras.saving.register_keras_serializable()."
+                ) from error
+        else:
+            inner = _callable_path(self.inner)
+        return {**super().get_config(), "inner": inner}
+
+
+def make_representation(spec: Any) -> keras.layers.Layer:
+    """Return a fresh representation layer for ``spec``: a registry name, a class or an instance.
+
+    Unknown names raise :class:`~tensorrec_explore.errors.UnknownPluginError` listing valid ones.
+    Keras layers and callables that are not built-ins are wrapped in :class:`KerasRepresentation`.
+    """
+    from .registry import REPRESENTATIONS
+
+    if isinstance(spec, str):
+        spec = REPRESENTATIONS.get(spec)
+    if isinstance(spec, type):
+        spec = spec()
+    if isinstance(spec, (Representation, KerasRepresentation)):
+        return spec
+    if isinstance(spec, keras.layers.Layer) or callable(spec):
+        return KerasRepresentation(spec)
+    raise InputError(
+        f"A representation must be a registry name, a Keras layer or a callable; got {spec!r}."
+    )
+
+
+def clone_representation(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """Return an unbuilt copy of ``layer`` with the same configuration (one per extra taste)."""
+    return type(layer).from_config(layer.get_config())

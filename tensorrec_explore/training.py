@@ -1,0 +1,238 @@
+"""One epoch of training: batches laid out for what the loss declared, and compiled steps.
+
+``dense`` losses get batches of users scored against the whole catalogue; ``sampled`` losses get
+batches of liked interactions plus ``s`` uniformly sampled items shared by the batch (and the
+batch's share of disliked interactions); ``observed`` losses get batches of observed
+interactions. Each step is one ``tf.function`` traced once per batch layout.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import keras
+import numpy as np
+import scipy.sparse as sp
+import tensorflow as tf
+
+from .feature_table import FeatureTable
+from .losses import Loss, LossInputs
+from .network import TwoTower
+
+#: Dense losses score ``users x items`` per step: cap the block at this many floats.
+DENSE_BLOCK = 1 << 21
+
+
+class Trainer:
+    """Holds the training data on the TensorFlow side and runs epochs of optimizer steps."""
+
+    def __init__(
+        self,
+        network: TwoTower,
+        loss: Loss,
+        optimizer: keras.optimizers.Optimizer,
+        users: FeatureTable,
+        items: FeatureTable,
+        interactions: sp.csr_matrix,
+        weights: sp.csr_matrix | None,
+        l2: float,
+        batch_size: int | None,
+        n_sampled_items: int,
+    ) -> None:
+        self.network, self.loss, self.optimizer = network, loss, optimizer
+        self.users, self.items = users, items
+        self.l2 = tf.constant(float(l2), tf.float32)
+        self.n_items = interactions.shape[1]
+        self.n_sampled = int(min(n_sampled_items, self.n_items))
+        coo = interactions.tocoo()
+        weight_values = (
+            np.ones(coo.nnz, np.float32) if weights is None
+            else np.asarray(weights.tocsr()[coo.row, coo.col]).ravel().astype(np.float32)
+        )
+        self.positive = np.flatnonzero(coo.data > 0)
+        self.negative = np.flatnonzero(coo.data < 0)
+        self.observed = np.arange(coo.nnz)
+        self.rows = tf.constant(coo.row.astype(np.int64))
+        self.cols = tf.constant(coo.col.astype(np.int64))
+        self.values = tf.constant(coo.data.astype(np.float32))
+        self.weights = tf.constant(weight_values)
+        keys = np.sort(coo.row[self.positive].astype(np.int64) * self.n_items + coo.col[self.positive])
+        self.positive_keys = tf.constant(keys if keys.size else np.array([-1], np.int64))
+        counts = np.bincount(coo.col[self.positive], minlength=self.n_items).astype(np.float32)
+        self.item_counts = tf.constant(counts)
+        self.active_users = np.unique(coo.row)
+        if loss.inputs == "dense":
+            self.targets = FeatureTable(interactions, interactions.shape[0])
+            weight_matrix = sp.csr_matrix((weight_values, (coo.row, coo.col)), shape=interactions.shape)
+            self.target_weights = FeatureTable(weight_matrix, interactions.shape[0])
+            self.has_weights = weights is not None
+            self.batch_size = batch_size or max(1, min(256, DENSE_BLOCK // max(self.n_items, 1)))
+        else:
+            self.batch_size = batch_size or 1024
+        self._steps = {
+            "dense": tf.function(self._dense_step, reduce_retracing=True),
+            "sampled": tf.function(self._sampled_step, reduce_retracing=True),
+            "observed": tf.function(self._observed_step, reduce_retracing=True),
+        }
+
+    # ----------------------------------------------------------------- epochs
+    def run_epoch(self, rng: np.random.Generator) -> tuple[float, float]:
+        """Run one pass over the data; return (mean data loss, mean regularisation loss)."""
+        step = self._steps[self.loss.inputs]
+        data_total, reg_total, n_steps = tf.constant(0.0), tf.constant(0.0), 0
+        for batch in self._batches(rng):
+            data, reg = step(*batch)
+            data_total += data
+            reg_total += reg
+            n_steps += 1
+        n_steps = max(n_steps, 1)
+        return float(data_total) / n_steps, float(reg_total) / n_steps
+
+    def _batches(self, rng: np.random.Generator) -> Iterator[tuple[tf.Tensor, ...]]:
+        if self.loss.inputs == "dense":
+            order = rng.permutation(self.active_users)
+            for start in range(0, order.size, self.batch_size):
+                yield (tf.constant(order[start:start + self.batch_size].astype(np.int64)),)
+            return
+        if self.loss.inputs == "observed":
+            order = rng.permutation(self.observed)
+            for start in range(0, order.size, self.batch_size):
+                yield (tf.constant(order[start:start + self.batch_size].astype(np.int64)),)
+            return
+        positives = rng.permutation(self.positive)
+        n_batches = max(1, -(-positives.size // self.batch_size))
+        negatives = np.array_split(rng.permutation(self.negative), n_batches)
+        for index in range(n_batches):
+            start = index * self.batch_size
+            sampled = rng.integers(0, self.n_items, self.n_sampled)
+            yield (
+                tf.constant(positives[start:start + self.batch_size].astype(np.int64)),
+                tf.constant(sampled.astype(np.int64)),
+                tf.constant(negatives[index].astype(np.int64)),
+            )
+
+    # ------------------------------------------------------------------ steps
+    def _apply(self, tape: tf.GradientTape, total: tf.Tensor) -> None:
+        variables = self.network.trainable_variables
+        gradients = tape.gradient(total, variables)
+        pairs = [
+            (tf.zeros_like(v) if g is None else tf.convert_to_tensor(g), v)
+            for g, v in zip(gradients, variables)
+        ]
+        self.optimizer.apply_gradients(pairs)
+
+    def _regularization(self) -> tf.Tensor:
+        return self.l2 * self.network.regularization()
+
+    def _dense_step(self, users: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        net = self.network
+        with tf.GradientTape() as tape:
+            user_features, item_features = self.users.rows(users), self.items.all()
+            scores = (
+                net.pairwise(net.users(user_features, True), net.items(item_features, True))
+                + net.user_biases(user_features)[:, None]
+                + net.item_biases(item_features)[None, :]
+            )
+            targets = self.targets.dense_rows(users)
+            weights = (
+                tf.where(tf.equal(targets, 0), 1.0, self.target_weights.dense_rows(users))
+                if self.has_weights else tf.ones_like(targets)
+            )
+            data = self.loss(LossInputs(scores=scores, targets=targets, weights=weights))
+            reg = self._regularization()
+            total = data + reg
+        self._apply(tape, total)
+        return data, reg
+
+    def _user_vectors(self, users: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        unique, where = tf.unique(users)
+        features = self.users.rows(unique)
+        vectors = self.network.users(features, training)
+        return tf.gather(vectors, where), tf.gather(self.network.user_biases(features), where)
+
+    def _item_vectors(self, items: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        unique, where = tf.unique(items)
+        features = self.items.rows(unique)
+        vectors = self.network.items(features, training)
+        return tf.gather(vectors, where), tf.gather(self.network.item_biases(features), where)
+
+    def _is_positive(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
+        keys = users[:, None] * self.n_items + items[None, :]
+        flat = tf.reshape(keys, [-1])
+        found = tf.searchsorted(self.positive_keys, flat)
+        found = tf.minimum(found, tf.size(self.positive_keys, out_type=found.dtype) - 1)
+        hits = tf.equal(tf.gather(self.positive_keys, found), flat)
+        return tf.reshape(hits, tf.shape(keys))
+
+    def _sampled_scores(
+        self, users: tf.Tensor, sampled_vectors: tf.Tensor, sampled_biases: tf.Tensor,
+        training: bool,
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        user_vectors, user_biases = self._user_vectors(users, training)
+        scores = (
+            self.network.pairwise(user_vectors, sampled_vectors)
+            + user_biases[:, None] + sampled_biases[None, :]
+        )
+        return user_vectors, user_biases, scores
+
+    def _sampled_step(
+        self, positives: tf.Tensor, sampled: tf.Tensor, negatives: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        net = self.network
+        users, items = tf.gather(self.rows, positives), tf.gather(self.cols, positives)
+        disliked_users = tf.gather(self.rows, negatives)
+        disliked_items = tf.gather(self.cols, negatives)
+        n_pos, n_sampled = tf.size(items), tf.size(sampled)
+        with tf.GradientTape() as tape:
+            all_items = tf.concat([items, sampled, disliked_items], axis=0)
+            item_vectors, item_biases = self._item_vectors(all_items, True)
+            sampled_vectors = item_vectors[n_pos:n_pos + n_sampled]
+            sampled_biases = item_biases[n_pos:n_pos + n_sampled]
+            user_vectors, user_biases, sampled_scores = self._sampled_scores(
+                users, sampled_vectors, sampled_biases, True
+            )
+            positive_scores = (
+                net.elementwise(user_vectors, item_vectors[:n_pos])
+                + user_biases + item_biases[:n_pos]
+            )
+            disliked_vectors, disliked_user_biases, disliked_sampled = self._sampled_scores(
+                disliked_users, sampled_vectors, sampled_biases, True
+            )
+            disliked_scores = (
+                net.elementwise(disliked_vectors, item_vectors[n_pos + n_sampled:])
+                + disliked_user_biases + item_biases[n_pos + n_sampled:]
+            )
+            valid = 1.0 - tf.cast(self._is_positive(users, sampled), tf.float32)
+            disliked_valid = 1.0 - tf.cast(self._is_positive(disliked_users, sampled), tf.float32)
+            data = self.loss(LossInputs(
+                positive_scores=positive_scores,
+                positive_weights=tf.gather(self.weights, positives),
+                sampled_scores=sampled_scores,
+                sampled_valid=valid,
+                n_items=tf.constant(self.n_items, tf.float32),
+                item_counts=tf.gather(self.item_counts, items),
+                disliked_scores=disliked_scores,
+                disliked_sampled_scores=disliked_sampled * disliked_valid
+                + (disliked_valid - 1.0) * -1e4,
+            ))
+            reg = self._regularization()
+            total = data + reg
+        self._apply(tape, total)
+        return data, reg
+
+    def _observed_step(self, observed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        net = self.network
+        users, items = tf.gather(self.rows, observed), tf.gather(self.cols, observed)
+        with tf.GradientTape() as tape:
+            user_vectors, user_biases = self._user_vectors(users, True)
+            item_vectors, item_biases = self._item_vectors(items, True)
+            predictions = net.elementwise(user_vectors, item_vectors) + user_biases + item_biases
+            data = self.loss(LossInputs(
+                predictions=predictions,
+                values=tf.gather(self.values, observed),
+                weights=tf.gather(self.weights, observed),
+            ))
+            reg = self._regularization()
+            total = data + reg
+        self._apply(tape, total)
+        return data, reg
