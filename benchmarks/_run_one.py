@@ -204,6 +204,7 @@ def main(args) -> dict:
     positives, loaded_by = _protocol.load_positives(args.dataset, data_dir)
     train, test, split_by = _protocol.split(positives, seed=args.seed)
     rss_data = peak_mb()
+    load_at_start = os.getloadavg()[0]
 
     if args.model == "popularity":
         fit_s, score_s, top, scorer, extra = run_popularity(train, args)
@@ -251,6 +252,7 @@ def main(args) -> dict:
         "peak_mb": round(peak_after_scoring, 1),
         "peak_mb_with_evaluation": round(peak_mb(), 1),
         "rss_mb_after_data_load": round(rss_data, 1),
+        "loadavg_1min_at_start": load_at_start,
         "data_loaded_by": loaded_by,
         "split_by": split_by,
         "metrics_by": metrics_by,

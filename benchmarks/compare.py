@@ -121,6 +121,23 @@ def run_model(model: str, args, params: dict | None = None) -> dict:
     return result
 
 
+def median_of(runs: list[dict]) -> dict:
+    """One record per model: the median of every figure over the repeats (all runs kept)."""
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return runs[-1]
+    import statistics
+
+    out = json.loads(json.dumps(ok[0]))
+    for key in ("fit_seconds", "scoring_seconds", "peak_mb", "peak_mb_with_evaluation"):
+        out[key] = statistics.median(r[key] for r in ok)
+    for key in out["metrics"]:
+        out["metrics"][key] = statistics.median(r["metrics"][key] for r in ok)
+    if len(runs) > 1:
+        out["runs"] = runs
+    return out
+
+
 def add_ratios(results: list[dict]) -> None:
     refs = {r["model"]: r for r in results if r["model"] in REFERENCES and "error" not in r}
     for r in results:
@@ -217,6 +234,9 @@ def parse_args(argv=None):
     p.add_argument("--profile-dir", type=Path, default=None,
                    help="write a cProfile (.prof) of every fit call into this folder")
     p.add_argument("--timeout", type=float, default=3600, help="seconds per model")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="run the whole model sequence this many times (interleaved) and report "
+                        "the median of every figure; use >1 on a busy machine")
     args = p.parse_args(argv)
     args.data_dir = (args.data_dir or _protocol.default_data_dir()).resolve()
     return args
@@ -236,17 +256,21 @@ def main(argv=None) -> int:
 
     started = _dt.datetime.now(_dt.timezone.utc)
     load_at_start = machine_info()["loadavg"]
-    results = []
-    for model, params in runs:
-        print(f"[compare] {args.dataset}: {model} ...", file=sys.stderr, flush=True)
-        r = run_model(model, args, params)
-        if "error" in r:
-            print(f"[compare]   FAILED: {r['error']}", file=sys.stderr, flush=True)
-        else:
-            print(f"[compare]   ndcg@10={r['metrics']['ndcg@10']:.4f} fit={r['fit_seconds']:.2f}s"
-                  f" score={r['scoring_seconds']:.3f}s peak={r['peak_mb']:.0f}MB",
+    raw: dict[str, list[dict]] = {model: [] for model, _ in runs}
+    for rep in range(args.repeats):
+        for model, params in runs:
+            print(f"[compare] {args.dataset}: {model} (run {rep + 1}/{args.repeats}) ...",
                   file=sys.stderr, flush=True)
-        results.append(r)
+            r = run_model(model, args, params)
+            r["loadavg_1min_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+            if "error" in r:
+                print(f"[compare]   FAILED: {r['error']}", file=sys.stderr, flush=True)
+            else:
+                print(f"[compare]   ndcg@10={r['metrics']['ndcg@10']:.4f} "
+                      f"fit={r['fit_seconds']:.2f}s score={r['scoring_seconds']:.3f}s "
+                      f"peak={r['peak_mb']:.0f}MB", file=sys.stderr, flush=True)
+            raw[model].append(r)
+    results = [median_of(raw[model]) for model, _ in runs]
     add_ratios(results)
 
     machine = machine_info()
