@@ -57,6 +57,9 @@ def test_deterministic_per_seed():
     assert (a.item_features != b.item_features).nnz == 0
     np.testing.assert_array_equal(a.truth.affinity, b.truth.affinity)
     assert (a.interactions != c.interactions).nnz > 0
+    clean = make_synthetic("clean", 3)  # flavours differ in features only
+    assert (clean.interactions != a.interactions).nnz == 0
+    np.testing.assert_array_equal(clean.truth.item_clusters, a.truth.item_clusters)
 
 
 def test_clean_features_are_cluster_indicators():
