@@ -43,6 +43,7 @@ RATIO_FIELDS = {
     "coverage@10": lambda r: r["metrics"]["coverage@10"],
     "fit_seconds": lambda r: r["fit_seconds"],
     "scoring_seconds": lambda r: r["scoring_seconds"],
+    "fit_cpu_seconds": lambda r: r.get("fit_cpu_seconds"),
     "peak_mb": lambda r: r["peak_mb"],
 }
 
@@ -129,7 +130,8 @@ def median_of(runs: list[dict]) -> dict:
     import statistics
 
     out = json.loads(json.dumps(ok[0]))
-    for key in ("fit_seconds", "scoring_seconds", "peak_mb", "peak_mb_with_evaluation"):
+    for key in ("fit_seconds", "scoring_seconds", "fit_cpu_seconds", "scoring_cpu_seconds",
+                "peak_mb", "peak_mb_with_evaluation"):
         out[key] = statistics.median(r[key] for r in ok)
     for key in out["metrics"]:
         out["metrics"][key] = statistics.median(r["metrics"][key] for r in ok)
@@ -146,7 +148,8 @@ def add_ratios(results: list[dict]) -> None:
         r["ratios"] = {}
         for ref_name, ref in refs.items():
             r["ratios"][f"vs_{ref_name}"] = {
-                field: (round(get(r) / get(ref), 4) if get(ref) else None)
+                field: (round(get(r) / get(ref), 4) if get(ref) and get(r) is not None
+                        else None)
                 for field, get in RATIO_FIELDS.items()
             }
 
@@ -157,19 +160,20 @@ def _f(x, nd=3):
 
 
 def markdown_tables(results: list[dict]) -> str:
-    head = ("| model | P@10 | R@10 | NDCG@10 | AUC | cov@10 | fit s | score s | peak MB |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    head = ("| model | P@10 | R@10 | NDCG@10 | AUC | cov@10 | fit s | fit CPU s | score s | "
+            "peak MB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = [head]
     for r in results:
         if "error" in r:
             rows.append(f"| {r['model']} | error: {r['error'].splitlines()[-1][:80]} "
-                        "| | | | | | | |")
+                        "| | | | | | | | |")
             continue
         m = r["metrics"]
         rows.append(
             f"| {r['model']} | {_f(m['precision@10'])} | {_f(m['recall@10'])} | "
             f"{_f(m['ndcg@10'])} | {_f(m['auc'])} | {_f(m['coverage@10'])} | "
-            f"{_f(r['fit_seconds'], 2)} | {_f(r['scoring_seconds'], 3)} | {_f(r['peak_mb'], 0)} |")
+            f"{_f(r['fit_seconds'], 2)} | {_f(r.get('fit_cpu_seconds'), 2)} | "
+            f"{_f(r['scoring_seconds'], 3)} | {_f(r['peak_mb'], 0)} |")
     ratio_head = ("| model | NDCG / WARP | NDCG / ALS | fit / WARP | fit / ALS | score / WARP | "
                   "score / ALS | peak / WARP | peak / ALS |\n"
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
