@@ -70,7 +70,7 @@ class ExplorerState(t.HasTraits):
     user_representation = t.Unicode("linear")
     item_representation = t.Unicode("linear")
     prediction = t.Unicode("dot")
-    loss = t.Unicode("wmrb")
+    loss = t.Unicode("softmax")
     biased = t.Bool(True)
     n_components = t.Int(16, min=1)
     n_tastes = t.Int(1, min=1)
@@ -85,7 +85,7 @@ class ExplorerState(t.HasTraits):
     val_every = t.Int(1, min=1)
     k = t.Int(10, min=1)
     random_state = t.Int(0)
-    snapshot_every = t.Int(1, min=1)
+    snapshot_every = t.Int(0, min=0)  # 0 = auto: about 25 snapshots per run
 
     #: Human-readable explanations of why the current configuration cannot train ([] = fine).
     config_problems = t.List(t.Unicode())

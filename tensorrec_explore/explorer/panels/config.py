@@ -58,7 +58,9 @@ class ConfigPanel:
                                           style=_STYLE, layout=_WIDE)
         self.k = w.BoundedIntText(min=1, max=1000, description="k (metrics @k)", style=_STYLE,
                                   layout=_WIDE)
-        self.snapshot_every = w.BoundedIntText(min=1, max=10_000, description="Snapshot every",
+        self.snapshot_every = w.BoundedIntText(min=0, max=10_000, description="Snapshot every",
+                                               tooltip="epochs between embedding snapshots "
+                                                       "(0 = auto, about 25 per run)",
                                                style=_STYLE, layout=_WIDE)
         self.problems = w.HTML()
         self.problems.add_class("tre-config-problems")

@@ -66,6 +66,7 @@ class RunsPanel:
         self.widget = w.VBox([self.table, w.HBox([self.select, self.curve]), self.figure])
         self.widget.add_class("tre-runs")
         self._seen: set[int] = set()
+        self._syncing = False
         self._on_runs()
 
     def _on_runs(self, change: Any = None) -> None:
@@ -73,7 +74,11 @@ class RunsPanel:
         self.frame = runs_frame(runs)
         self.table.value = frame_html(self.frame) if runs else \
             "<i>finished runs appear here</i>"
-        self.select.options = [(run_label(run), run["run"]) for run in runs]
+        self._syncing = True
+        try:
+            self.select.options = [(run_label(run), run["run"]) for run in runs]
+        finally:
+            self._syncing = False
         ids = [run["run"] for run in runs]
         # a new run is overlaid by default, with the ones already chosen
         new = [i for i in ids if i not in self._seen]
@@ -83,13 +88,19 @@ class RunsPanel:
         self._on_overlay()
 
     def _on_select(self, change: Any) -> None:
+        if self._syncing:
+            return
         self.state.overlay_runs = list(change["new"])
 
     def _on_overlay(self, change: Any = None) -> None:
         valid = [i for i in self.state.overlay_runs if i in dict(
             (v, v) for _, v in self.select.options)]
         if tuple(self.select.value) != tuple(valid):
-            self.select.value = tuple(valid)
+            self._syncing = True
+            try:
+                self.select.value = tuple(valid)
+            finally:
+                self._syncing = False
         self._redraw()
 
     def _redraw(self, change: Any = None) -> None:

@@ -1,0 +1,216 @@
+"""Drive the explorer like a user: set widgets, click buttons, check what the figures show."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from explorer_support import train, wait_for
+
+import tensorrec_explore
+from tensorrec_explore.explorer import Explorer
+
+
+def classes(widget) -> set[str]:
+    return set(widget._dom_classes)
+
+
+def test_explorer_displays_as_one_widget_tree(explorer):
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == \
+        explorer.widget.model_id
+    p = explorer.panels
+    assert "tre-config" in classes(p.config.widget)
+    assert "tre-train" in classes(p.curves.train_button)
+    assert "tre-stop" in classes(p.curves.stop_button)
+    assert "tre-loss-curve" in classes(p.curves.loss_figure)
+    assert "tre-val-curve" in classes(p.curves.val_figure)
+    assert "tre-embedding" in classes(p.embeddings.figure)
+    assert "tre-inspector" in classes(p.inspector.widget)
+    assert "tre-user-select" in classes(p.inspector.user_select)
+    assert "tre-ranked-table" in classes(p.inspector.ranked_table)
+    assert "tre-runs" in classes(p.runs.widget)
+    assert explorer.state.status == "idle"
+
+
+def test_default_dataset_is_the_synthetic_one():
+    ex = Explorer(warm_umap=False)
+    try:
+        assert ex.state.dataset_name.startswith("synthetic")
+        assert ex.state.n_users == ex.dataset.n_users > 0
+    finally:
+        ex.close()
+
+
+def test_train_draws_one_curve_point_per_epoch(explorer):
+    p = explorer.panels
+    p.config.epochs.value = 4
+    p.config.val_every.value = 2
+    train(explorer)
+    s = explorer.state
+    assert s.status == "finished", s.error
+    loss, reg = p.curves.loss_figure.data
+    assert len(loss.x) == len(loss.y) == 4
+    assert len(reg.y) == 4
+    assert loss.y.dtype == np.float32  # sent as binary
+    assert np.isfinite(loss.y).all()
+    assert [len(t.y) for t in p.curves.val_figure.data] == [2, 2, 2]
+    assert list(p.curves.val_figure.data[0].x) == [2, 4]
+    assert p.curves.progress.value == p.curves.progress.max == 4
+    assert s.epochs_per_second > 0
+    assert "first_point" in explorer.controller.timings
+    # the run is kept for comparison
+    assert len(p.runs.frame) == 1
+    assert p.runs.frame.loc[0, "loss"] == s.loss
+    assert "ndcg@10" in p.runs.frame.columns
+
+
+def test_embeddings_show_every_user_and_item(explorer):
+    train(explorer)
+    p = explorer.panels.embeddings
+    assert len(p.items_trace.x) == explorer.state.n_items
+    assert len(p.users_trace.x) == explorer.state.n_users
+    assert len(p.items_trace.hovertext) == explorer.state.n_items
+    # one snapshot before training plus the last epoch at least, each with a PCA frame
+    epochs = [snap["epoch"] for snap in explorer.state.snapshots]
+    assert epochs[0] == 0 and epochs[-1] == 3
+    assert all((e, "pca") in explorer.state.projections for e in epochs)
+    # scrubbing to epoch 0 shows that frame
+    p.epoch_slider.value = 0
+    assert explorer.state.frame_epoch == 0
+    assert p.current_frame()[0] == 0
+    assert "PCA of epoch 0" in p.info.value
+
+
+def test_each_taste_vector_is_a_point(explorer):
+    explorer.panels.config.n_tastes.value = 2
+    train(explorer)
+    assert explorer.state.status == "finished", explorer.state.error
+    assert len(explorer.panels.embeddings.users_trace.x) == 2 * explorer.state.n_users
+    explorer.panels.embeddings.select_point("users", 7)  # taste 1 of user 3
+    assert explorer.state.selected_user == 3
+
+
+def test_stop_mid_run_then_resume(explorer):
+    p = explorer.panels
+    p.config.epochs.value = 500
+    p.curves.train_button.click()
+    assert wait_for(lambda: explorer.state.epoch >= 2, timeout=120)
+    assert p.curves.train_button.disabled and not p.curves.stop_button.disabled
+    p.curves.stop_button.click()
+    assert explorer.controller.join(60)
+    s = explorer.state
+    assert s.status == "stopped", s.error
+    stopped_at = s.epoch
+    assert 2 <= stopped_at < 500
+    assert len(p.curves.loss_figure.data[0].y) == stopped_at
+    assert not p.curves.resume_button.disabled
+    # resume continues the same model for 'epochs' more epochs
+    p.config.epochs.value = 2
+    p.curves.resume_button.click()
+    assert explorer.controller.join(120)
+    assert s.status == "finished", s.error
+    assert s.epoch == stopped_at + 2
+    assert len(p.curves.loss_figure.data[0].y) == stopped_at + 2
+    assert len(explorer.state.runs) == 1  # a resumed run updates its record
+    # reset forgets the model and the curves
+    p.curves.reset_button.click()
+    assert s.model is None and s.status == "idle"
+    assert len(p.curves.loss_figure.data[0].y) == 0
+    assert len(p.embeddings.items_trace.x) == 0
+
+
+def test_invalid_combination_is_explained_not_raised(explorer):
+    p = explorer.panels
+    p.config.user_representation.value = "pass_through"
+    s = explorer.state
+    assert s.config_problems
+    assert "pass_through" in p.config.problems.value
+    assert "n_components" in p.config.problems.value
+    p.curves.train_button.click()
+    explorer.controller.join(10)
+    assert s.status == "error"
+    assert "Cannot train" in s.error and "pass_through" in p.status.error.value
+    assert s.error_detail == "" and "Traceback" not in p.status.error.value
+    # n_tastes > 1 with pass-through users is explained too
+    p.config.n_tastes.value = 3
+    assert any("n_tastes" in problem for problem in s.config_problems)
+    # fixing it clears the explanation
+    p.config.user_representation.value = "linear"
+    p.config.n_tastes.value = 1
+    assert s.config_problems == []
+    assert p.config.problems.value == ""
+
+
+def test_model_errors_show_their_message_without_traceback(explorer):
+    p = explorer.panels
+    p.config.learning_rate.value = 0.0  # the model refuses it when fit starts
+    train(explorer)
+    s = explorer.state
+    assert s.status == "error"
+    assert "learning_rate" in s.error
+    assert s.error_detail == ""  # a tensorrec_explore error: its message is enough
+    assert "learning_rate" in p.status.error.value
+    assert p.status.details.layout.display == "none"
+
+
+def test_feature_sets_without_features_are_explained(small_dataset):
+    from tensorrec_explore.data import InteractionDataset
+
+    plain = InteractionDataset(small_dataset.interactions, name="plain")
+    ex = Explorer(plain, warm_umap=False)
+    try:
+        ex.panels.config.item_feature_set.value = "features"
+        assert any("no item features" in problem for problem in ex.state.config_problems)
+    finally:
+        ex.close()
+
+
+def test_custom_keras_representation_appears_in_dropdowns_and_trains(explorer):
+    import keras
+
+    class TanhDense(keras.layers.Layer):
+        def __init__(self, n_components=8, **kwargs):
+            super().__init__(**kwargs)
+            self.n_components = n_components
+            self.dense = keras.layers.Dense(n_components, activation="tanh")
+
+        def call(self, x):
+            return self.dense(x)
+
+        def get_config(self):
+            return {**super().get_config(), "n_components": self.n_components}
+
+    name = f"test_tanh_{id(explorer)}"
+    tensorrec_explore.register_representation(name, TanhDense)
+    p = explorer.panels.config
+    assert name in p.user_representation.options
+    assert name in p.item_representation.options
+    p.item_representation.value = name
+    p.epochs.value = 2
+    train(explorer)
+    assert explorer.state.status == "finished", explorer.state.error + explorer.state.error_detail
+    assert len(explorer.panels.curves.loss_figure.data[0].y) == 2
+    assert explorer.state.runs[-1]["config"]["item_representation"] == name
+
+
+def test_runs_are_compared_in_a_table_and_overlaid(explorer):
+    p = explorer.panels
+    train(explorer)
+    p.config.loss.value = "bpr"
+    train(explorer)
+    assert explorer.state.status == "finished", explorer.state.error
+    frame = p.runs.frame
+    assert list(frame["loss"]) == ["softmax", "bpr"]
+    assert {"precision@10", "recall@10", "ndcg@10", "auc", "seconds"} <= set(frame.columns)
+    assert len(p.runs.figure.data) == 2
+    p.runs.curve.value = "data loss"
+    assert len(p.runs.figure.data[0].y) == 3
+    p.runs.select.value = (2,)
+    assert len(p.runs.figure.data) == 1
+
+
+@pytest.mark.parametrize("name", ["linear", "relu"])
+def test_every_builtin_choice_is_in_the_dropdowns(explorer, name):
+    assert name in explorer.panels.config.user_representation.options
+    assert set(tensorrec_explore.LOSSES.names()) <= set(explorer.panels.config.loss.options)
