@@ -253,6 +253,12 @@ class InspectorPanel:
             self.sandbox_table.value = "<i>train a model first</i>"
             return
         s.sandbox_liked, s.sandbox_disliked = liked, disliked
+        if s.data.get("user_features") is not None:
+            self.sandbox_table.value = (
+                "<i>The sandbox folds a new user in from their likes alone, which needs users "
+                "represented by ids (User features = 'ids'); this model learned users from "
+                "their features. Retrain with User features = 'ids' to use it.</i>")
+            return
         try:
             frame, rep = analysis.sandbox(s.model, liked, disliked, s.n_items,
                                           int(self.k.value), s.item_titles)
