@@ -383,12 +383,13 @@ def _rowwise_searchsorted(
 ) -> np.ndarray:
     """``searchsorted(ordered[rows[i]], values[i])`` for every i at once (NaN sorts last)."""
     width = ordered.shape[1]
+    flat, start = ordered.ravel(), rows * width
     lo = np.zeros(values.size, np.int64)
     hi = np.full(values.size, width, np.int64)
     for _ in range(width.bit_length()):
         active = lo < hi
         mid = (lo + hi) // 2
-        probe = ordered[rows, np.minimum(mid, width - 1)]
+        probe = flat[start + np.minimum(mid, width - 1)]
         after = probe <= values if right else probe < values
         lo = np.where(active & after, mid + 1, lo)
         hi = np.where(active & ~after, mid, hi)
