@@ -6,7 +6,8 @@ prepared for the model (``train``, ``test``, ``dislikes``, ``user_features``, ``
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import html
 import weakref
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import ipywidgets as w
 
@@ -18,8 +19,14 @@ from ..registry import LOSSES, PREDICTIONS, REPRESENTATIONS
 from .controller import Controller
 from .datasets import default_dataset
 from .messages import error_text
-from .panels import (ConfigPanel, CurvesPanel, EmbeddingsPanel, InspectorPanel, RunsPanel,
-                     StatusPanel)
+from .panels import (
+    ConfigPanel,
+    CurvesPanel,
+    EmbeddingsPanel,
+    InspectorPanel,
+    RunsPanel,
+    StatusPanel,
+)
 from .projector import Projector
 from .state import CONFIG_TRAITS, ExplorerState
 
@@ -87,7 +94,7 @@ class Explorer:
         def on_click(_button: Any) -> None:
             try:
                 command()
-            except Exception as exc:  # a click never raises into the kernel unseen
+            except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
                 message, detail = error_text(exc)
                 state.error, state.error_detail, state.status = message, detail, "error"
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -155,7 +156,7 @@ class Controller:
                     model = s.model
                 else:
                     model = self.model_factory(**s.model_kwargs())
-            except Exception as exc:  # shown in the status bar, not raised into the kernel
+            except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
                 return self._fail(*error_text(exc))
             if not resume:
                 self._history = None
@@ -226,7 +227,7 @@ class Controller:
                              f"({done} epochs in {fit_seconds:.1f} s, "
                              f"{done / max(fit_seconds, 1e-9):.1f} epochs/s).")
             self._record_run(config, metrics, fit_seconds, callback.epoch)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
             message, detail = error_text(exc)
             if callback is not None and callback.epoch > callback.first_epoch:
                 with s.hold_trait_notifications():  # what was learned can still be inspected

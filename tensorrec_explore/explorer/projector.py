@@ -138,7 +138,7 @@ class Projector:
                     self._warm()
                 else:
                     self._project(job, method)
-            except Exception as exc:  # shown under the plot, never lost
+            except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
                 self.state.projection_status = (
                     f"{method.upper()} projection failed: {type(exc).__name__}: {exc}")
                 self.last_error = traceback.format_exc()

@@ -71,7 +71,7 @@ class ConfigPanel:
             "loss": "loss_names",
             "prediction": "prediction_names",
         }
-        for trait, names in self._option_lists.items():
+        for trait in self._option_lists:
             self._set_options(trait)
         state.observe(self._on_names, names=sorted(set(self._option_lists.values())))
         self.links = []
@@ -85,7 +85,7 @@ class ConfigPanel:
         state.observe(self._show_problems, names=["config_problems", "config_notes", "status"])
         self._show_problems()
 
-        section = lambda title: w.HTML(f"<b>{title}</b>")  # noqa: E731
+        section = lambda title: w.HTML(f"<b>{title}</b>")
         self.widget = w.VBox([
             section("Model"), self.user_representation, self.item_representation,
             self.prediction, self.loss, self.n_components, self.n_tastes, self.biased,

@@ -37,7 +37,7 @@ def colour_values(values: Any) -> tuple[Any, bool, list[str]]:
     series = pd.Series(values)
     if pd.api.types.is_numeric_dtype(series) and series.nunique() > 12:
         return _f32(series.to_numpy(dtype=np.float64)), True, [f"{v:.4g}" for v in series]
-    codes, uniques = pd.factorize(series.astype(str), sort=True)
+    codes, _ = pd.factorize(series.astype(str), sort=True)
     colours = [PALETTE[c % len(PALETTE)] if c >= 0 else "#cccccc" for c in codes]
     return colours, False, [str(v) for v in series.astype(str)]
 

@@ -12,7 +12,6 @@ import html
 from typing import Any
 
 import ipywidgets as w
-import numpy as np
 import pandas as pd
 
 from .. import analysis
@@ -100,7 +99,7 @@ class InspectorPanel:
             tags.observe(self._on_sandbox, names="value")
         self.clear_sandbox.on_click(self._on_clear)
 
-        heading = lambda text: w.HTML(f"<b>{text}</b>")  # noqa: E731
+        heading = lambda text: w.HTML(f"<b>{text}</b>")
         self.widget = w.VBox([
             w.HBox([self.user_select, self.k, self.hide_train]),
             self.error,
@@ -182,7 +181,7 @@ class InspectorPanel:
                                                       exclude_train=self.hide_train.value)
             self.test_frame = analysis.test_items_table(s.model, u, s.data, s.item_titles)
             self.metrics = analysis.user_metrics(s.model, u, s.data, s.k)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
             self._show_error(exc)
             return
         self.ranked_table.value = frame_html(self.ranked_frame)
@@ -205,7 +204,7 @@ class InspectorPanel:
         try:
             self.similar_frame = analysis.similar_items_table(s.model, i, int(self.k.value),
                                                               s.item_titles)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
             self._show_error(exc)
             return
         self.similar_table.value = frame_html(self.similar_frame, "16em")
@@ -232,7 +231,7 @@ class InspectorPanel:
                 s.model, u, i, s.data,
                 feature_names(s.dataset, "user", s.data["user_feature_set"]),
                 feature_names(s.dataset, "item", s.data["item_feature_set"]))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
             self._show_error(exc)
             return
         self.why_table.value = (f"<b>why {html.escape(s.item_titles[i])} for "
@@ -262,7 +261,7 @@ class InspectorPanel:
         try:
             frame, rep = analysis.sandbox(s.model, liked, disliked, s.n_items,
                                           int(self.k.value), s.item_titles)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
             self.sandbox_table.value = (f"<div style='color:#cf222e'>"
                                         f"{html.escape(error_message(exc))}</div>")
             return

@@ -93,8 +93,8 @@ class RunsPanel:
         self.state.overlay_runs = list(change["new"])
 
     def _on_overlay(self, change: Any = None) -> None:
-        valid = [i for i in self.state.overlay_runs if i in dict(
-            (v, v) for _, v in self.select.options)]
+        known = {value for _, value in self.select.options}
+        valid = [i for i in self.state.overlay_runs if i in known]
         if tuple(self.select.value) != tuple(valid):
             self._syncing = True
             try:
