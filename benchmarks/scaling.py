@@ -157,6 +157,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--nice", type=int, default=None,
+                   help="priority of the point processes (see compare.py --nice)")
     p.add_argument("--point", default=None, help=argparse.SUPPRESS)  # "model:n", internal
     args = p.parse_args(argv)
 
@@ -165,6 +167,9 @@ def main(argv=None) -> int:
         result = run_point(model, int(n), args.epochs, args.seed, args.threads)
         sys.__stdout__.write(json.dumps(result) + "\n")
         return 0
+
+    sys.path.insert(0, str(HERE))
+    from compare import _priority
 
     env = dict(os.environ)
     for var in THREAD_VARS:
@@ -181,7 +186,7 @@ def main(argv=None) -> int:
                    str(args.epochs), "--seed", str(args.seed), "--threads", str(args.threads)]
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                                      timeout=args.timeout)
+                                      timeout=args.timeout, preexec_fn=_priority(args.nice))
             except subprocess.TimeoutExpired:
                 rows.append({"model": model, "n_interactions": n, "error": "timeout"})
                 continue
