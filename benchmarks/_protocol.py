@@ -127,6 +127,42 @@ def split(interactions: sp.csr_matrix, seed: int = 42):
     return train, test, "tensorrec_explore.data.random_holdout"
 
 
+def save_split(path, train: sp.csr_matrix, test: sp.csr_matrix, loaded_by: str,
+               split_by: str) -> None:
+    """Write train/test CSR parts to one .npz (how compare.py hands the split to each model)."""
+    np.savez(path, shape=np.array(train.shape), loaded_by=loaded_by, split_by=split_by,
+             **{f"{name}_{part}": getattr(m, part) for name, m in (("train", train), ("test", test))
+                for part in ("data", "indices", "indptr")})
+
+
+def load_split(path):
+    """(train, test, loaded_by, split_by) from :func:`save_split`'s file."""
+    with np.load(path) as z:
+        shape = tuple(int(x) for x in z["shape"])
+        train, test = (sp.csr_matrix((z[f"{n}_data"], z[f"{n}_indices"], z[f"{n}_indptr"]),
+                                     shape=shape) for n in ("train", "test"))
+        return train, test, str(z["loaded_by"]), str(z["split_by"])
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MB (BENCHMARK.md's "peak memory").
+
+    VmHWM (Linux) is the high-water mark of this process's own address space, reset by exec.
+    getrusage's ru_maxrss is the fallback elsewhere; on Linux it also keeps the parent's RSS at
+    fork time, which would charge compare.py's loaded data to every model.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 # --------------------------------------------------------------------------- ranking
 def top_k_from_scores(scores: np.ndarray, exclude_rows: sp.csr_matrix | None, k: int):
     """Top-k per row; excluded items never returned; ties: higher score, then lower index."""
@@ -185,7 +221,7 @@ def evaluate_local(scorer, test: sp.csr_matrix, train: sp.csr_matrix | None, k: 
         f"ndcg@{k}": float(np.mean(ndcg)),
         "auc": float(np.mean(auc)),
         f"coverage@{k}": len(seen) / n_items,
-        "n_users_evaluated": int(len(users)),
+        "n_users_evaluated": len(users),
     }
 
 
@@ -197,5 +233,5 @@ def evaluate(scorer, test, train, k: int = 10) -> tuple[dict, str]:
         return evaluate_local(scorer, test, train, k), "benchmarks._protocol (local)"
     report = pkg_evaluate(scorer, test, train=train, k=k)
     summary = {name: float(v) for name, v in report.summary.items()}
-    summary["n_users_evaluated"] = int(len(report.users))
+    summary["n_users_evaluated"] = len(report.users)
     return summary, "tensorrec_explore.metrics.evaluate"

@@ -28,6 +28,9 @@ def _parse(argv=None):
                    help="JSON dict of extra TensorRec constructor arguments (variants)")
     p.add_argument("--check-identical", action="store_true",
                    help="tensorrec: compare recommend()'s top-10 with ranking predict()'s scores")
+    p.add_argument("--split", default=None,
+                   help="a .npz with train/test CSR parts written by compare.py (skips loading "
+                        "and splitting here, so peak memory is the model's, not the loader's)")
     p.add_argument("--profile", default=None,
                    help="write a cProfile of the fit call to this path (.prof)")
     return p.parse_args(argv)
@@ -45,29 +48,21 @@ _RESULT_FD = os.dup(1)
 os.dup2(2, 1)
 sys.stdout = sys.stderr
 
-import resource  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import resource
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
+import numpy as np
+import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _protocol  # noqa: E402
+import _protocol
 
 K = 10
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def current_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
+    return _protocol.peak_rss_mb()
 
 
 def top_k_masked(scores: np.ndarray, train: sp.csr_matrix, k: int = K) -> np.ndarray:
@@ -211,9 +206,13 @@ def run_tensorrec(train, test, args):
 
 # --------------------------------------------------------------------------- main
 def main(args) -> dict:
-    data_dir = Path(args.data_dir) if args.data_dir else _protocol.default_data_dir()
-    positives, loaded_by = _protocol.load_positives(args.dataset, data_dir)
-    train, test, split_by = _protocol.split(positives, seed=args.seed)
+    if args.split:
+        train, test, loaded_by, split_by = _protocol.load_split(args.split)
+    else:
+        data_dir = Path(args.data_dir) if args.data_dir else _protocol.default_data_dir()
+        positives, loaded_by = _protocol.load_positives(args.dataset, data_dir)
+        train, test, split_by = _protocol.split(positives, seed=args.seed)
+        del positives
     rss_data = peak_mb()
     load_at_start = os.getloadavg()[0]
 
@@ -264,6 +263,7 @@ def main(args) -> dict:
         "scoring_cpu_seconds": round(CPU.get("scoring", float("nan")), 4),
         "peak_mb": round(peak_after_scoring, 1),
         "peak_mb_with_evaluation": round(peak_mb(), 1),
+        "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
         "rss_mb_after_data_load": round(rss_data, 1),
         "loadavg_1min_at_start": load_at_start,
         "data_loaded_by": loaded_by,

@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-import _protocol  # noqa: E402
+import _protocol
 
 PEERS = ["popularity", "lightfm-warp", "lightfm-bpr", "lightfm-logistic", "implicit-als",
          "implicit-bpr"]
@@ -82,6 +82,10 @@ def versions() -> dict:
         out["git_commit"] = subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
             capture_output=True, text=True, check=True).stdout.strip()
+        # the checkout is shared: say which package files differed from that commit
+        out["package_files_modified"] = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "tensorrec_explore"],
+            capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
     except (OSError, subprocess.CalledProcessError):
         out["git_commit"] = None
     return out
@@ -98,6 +102,8 @@ def run_model(model: str, args, params: dict | None = None) -> dict:
     cmd = [sys.executable, str(HERE / "_run_one.py"), model, "--dataset", args.dataset,
            "--data-dir", str(args.data_dir), "--seed", str(args.seed),
            "--threads", str(args.threads)]
+    if args.split_file:
+        cmd += ["--split", str(args.split_file)]
     if params:
         cmd += ["--params", json.dumps(params)]
     if args.check_identical and model.startswith("tensorrec"):
@@ -108,7 +114,7 @@ def run_model(model: str, args, params: dict | None = None) -> dict:
         cmd += ["--profile", str(Path(args.profile_dir) / f"{args.dataset}-{safe}.prof")]
     with tempfile.TemporaryFile(mode="w+") as err:
         try:
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+            proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
                                   timeout=args.timeout, preexec_fn=_priority(args.nice))
         except subprocess.TimeoutExpired:
             return {"model": model, "error": f"timed out after {args.timeout} s"}
@@ -284,6 +290,13 @@ def main(argv=None) -> int:
 
     started = _dt.datetime.now(_dt.timezone.utc)
     load_at_start = machine_info()["loadavg"]
+    # Load and split once here; every model process reads the same split from a small .npz.
+    positives, loaded_by = _protocol.load_positives(args.dataset, args.data_dir)
+    train, test, split_by = _protocol.split(positives, seed=args.seed)
+    tmp = tempfile.TemporaryDirectory(prefix="tensorrec-bench-")
+    args.split_file = Path(tmp.name) / f"{args.dataset}-seed{args.seed}.npz"
+    _protocol.save_split(args.split_file, train, test, loaded_by, split_by)
+    del positives, train, test
     raw: dict[str, list[dict]] = {model: [] for model, _ in runs}
     for rep in range(args.repeats):
         for model, params in runs:
@@ -298,6 +311,7 @@ def main(argv=None) -> int:
                       f"fit={r['fit_seconds']:.2f}s score={r['scoring_seconds']:.3f}s "
                       f"peak={r['peak_mb']:.0f}MB", file=sys.stderr, flush=True)
             raw[model].append(r)
+    tmp.cleanup()
     results = [median_of(raw[model]) for model, _ in runs]
     add_ratios(results)
 

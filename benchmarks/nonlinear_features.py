@@ -47,12 +47,12 @@ if ARGS is not None:
         os.environ[_v] = str(ARGS.threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
+import numpy as np
+import scipy.sparse as sp
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import _protocol  # noqa: E402
+import _protocol
 
 
 def _tensorrec_scores(train, item_x, representation, threads):
@@ -112,7 +112,7 @@ def run_seed(seed: int, models: list[str], args) -> list[dict]:
             raise SystemExit(f"model={name!r}: expected one of {MODELS}")
         cold_scores = np.ascontiguousarray(np.asarray(scores)[:, cold], dtype=np.float32)
         summary, _ = _protocol.evaluate(cold_scores, test[:, cold], train[:, cold], k=10)
-        rows.append({"model": name, "seed": seed, "n_cold_items": int(len(cold)),
+        rows.append({"model": name, "seed": seed, "n_cold_items": len(cold),
                      "n_users_evaluated": summary["n_users_evaluated"],
                      "ndcg@10": summary["ndcg@10"], "auc": summary["auc"],
                      "precision@10": summary["precision@10"],
@@ -138,7 +138,7 @@ def main(args) -> int:
             print(f"| {name} | error: {err[:70]} | | | |")
             continue
 
-        def cell(key, nd=3):
+        def cell(key, nd=3, ok=ok):
             v = np.array([r[key] for r in ok], dtype=float)
             return f"{v.mean():.{nd}f} ({v.min():.{nd}f}..{v.max():.{nd}f})"
 

@@ -60,9 +60,10 @@ def synthetic_interactions(n_interactions: int, seed: int = 0):
 
 # --------------------------------------------------------------------------- one point
 def _peak_mb() -> float:
-    import resource
+    sys.path.insert(0, str(HERE))
+    from _protocol import peak_rss_mb
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return peak_rss_mb()
 
 
 def _top10_masked(scores, train):
@@ -185,7 +186,7 @@ def main(argv=None) -> int:
             cmd = [sys.executable, __file__, "--point", f"{model}:{n}", "--epochs",
                    str(args.epochs), "--seed", str(args.seed), "--threads", str(args.threads)]
             try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env,
                                       timeout=args.timeout, preexec_fn=_priority(args.nice))
             except subprocess.TimeoutExpired:
                 rows.append({"model": model, "n_interactions": n, "error": "timeout"})

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
-import _protocol  # noqa: E402
+import _protocol
 
 
 def _random_positives(seed=0, shape=(60, 40), density=0.2):
