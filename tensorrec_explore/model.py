@@ -162,8 +162,7 @@ class TensorRec:
             self._build(interactions, user_features, item_features)
         else:
             self._check_same_features(user_features, item_features)
-        self.train_interactions_ = interactions
-        trainer = self._trainer(interactions)
+        trainer = self._trainer_for(interactions)
         epochs = self.epochs if epochs is None else int(epochs)
         callbacks = self._callbacks(callbacks, verbose, validation)
         self.stop_training = False
@@ -242,6 +241,7 @@ class TensorRec:
         self.history_ = History()
         self.epochs_done_ = 0
         self._item_cache = None
+        self._trainer = None
 
     def _check_same_features(self, user_features: Any, item_features: Any) -> None:
         for given, table, name in ((user_features, self.user_table_, "user_features"),
@@ -253,7 +253,16 @@ class TensorRec:
             if not same:
                 raise InputError(f"fit_partial must use the same {name} as fit; call fit() to start over.")
 
-    def _trainer(self, interactions: sp.csr_matrix) -> Trainer:
+    def _trainer_for(self, interactions: sp.csr_matrix) -> Trainer:
+        """Return the trainer for ``interactions``, reusing (and not retracing) the last one."""
+        previous = getattr(self, "train_interactions_", None)
+        if self._trainer is None or previous is None or previous.shape != interactions.shape \
+                or (previous != interactions).nnz:
+            self._trainer = self._make_trainer(interactions)
+        self.train_interactions_ = interactions
+        return self._trainer
+
+    def _make_trainer(self, interactions: sp.csr_matrix) -> Trainer:
         loss = self.loss_
         n_sampled = self.n_sampled_items or min(self.n_items_, 512)
         if loss.inputs == "dense" and type(loss).__name__ == "Softmax" and (

@@ -69,16 +69,20 @@ class Trainer:
             self.batch_size = batch_size or max(1, min(256, DENSE_BLOCK // max(self.n_items, 1)))
         else:
             self.batch_size = batch_size or 1024
-        self._steps = {
-            "dense": tf.function(self._dense_step, reduce_retracing=True),
-            "sampled": tf.function(self._sampled_step, reduce_retracing=True),
-            "observed": tf.function(self._observed_step, reduce_retracing=True),
-        }
+        # Create the optimizer's slots now, so the first call traces once instead of twice;
+        # autograph is only needed for custom losses that branch on tensors in Python.
+        optimizer.build(network.trainable_variables)
+        autograph = type(loss).__module__ != Loss.__module__
+        ids = tf.TensorSpec([None], tf.int64)
+        signatures = {"dense": [ids], "sampled": [ids, ids, ids], "observed": [ids]}
+        step = {"dense": self._dense_step, "sampled": self._sampled_step,
+                "observed": self._observed_step}[loss.inputs]
+        self._step = tf.function(step, input_signature=signatures[loss.inputs], autograph=autograph)
 
     # ----------------------------------------------------------------- epochs
     def run_epoch(self, rng: np.random.Generator) -> tuple[float, float]:
         """Run one pass over the data; return (mean data loss, mean regularisation loss)."""
-        step = self._steps[self.loss.inputs]
+        step = self._step
         data_total, reg_total, n_steps = tf.constant(0.0), tf.constant(0.0), 0
         for batch in self._batches(rng):
             data, reg = step(*batch)
