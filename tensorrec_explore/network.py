@@ -119,9 +119,7 @@ class TwoTower:
 
     def pairwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         """Return ``[b, n]`` scores without biases: best taste of each user against each item."""
-        batch, tastes, width = tf.shape(users)[0], tf.shape(users)[1], tf.shape(users)[2]
-        flat = self.prediction.pairwise(tf.reshape(users, [batch * tastes, width]), items)
-        return tf.reduce_max(tf.reshape(flat, [batch, tastes, -1]), axis=1)
+        return tf.reduce_max(self.taste_scores(users, items), axis=1)
 
     def elementwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         """Return ``[p]`` scores without biases for row-aligned users ``[p, T, d]`` and items."""
@@ -132,7 +130,7 @@ class TwoTower:
         """Return the ``[b, T, n]`` score of each taste (for explaining multi-taste models)."""
         batch, tastes, width = tf.shape(users)[0], tf.shape(users)[1], tf.shape(users)[2]
         flat = self.prediction.pairwise(tf.reshape(users, [batch * tastes, width]), items)
-        return tf.reshape(flat, [batch, tastes, -1])
+        return tf.reshape(flat, [batch, tastes, tf.shape(items)[0]])
 
 
 def _call(layer: Any, features: tf.SparseTensor, training: bool) -> tf.Tensor:
