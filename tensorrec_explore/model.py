@@ -20,7 +20,7 @@ import tensorflow as tf
 from . import persistence
 from .callbacks import Callback, History, ProgressBar, ValidationMetrics
 from .errors import InputError, NotFittedError, TrainingError
-from .feature_table import FeatureTable
+from .sparse_rows import SparseRows
 from .inputs import check_features, check_ids, check_interactions, check_k
 from .losses import make_loss
 from .network import TwoTower
@@ -229,8 +229,8 @@ class TensorRec:
             make_representation(self.item_representation),
             self.prediction_, int(self.n_components), int(self.n_tastes), bool(self.biased), seed,
         )
-        self.user_table_ = FeatureTable(user_features, self.n_users_)
-        self.item_table_ = FeatureTable(item_features, self.n_items_)
+        self.user_table_ = SparseRows(user_features, self.n_users_)
+        self.item_table_ = SparseRows(item_features, self.n_items_)
         try:
             self.network_.build(self.user_table_, self.item_table_)
         except (ValueError, TypeError, tf.errors.OpError) as error:
@@ -303,7 +303,7 @@ class TensorRec:
         if not hasattr(self, "network_"):
             raise NotFittedError("This TensorRec model is not fitted yet; call fit() first.")
 
-    def _table(self, features: Any, kind: str) -> FeatureTable:
+    def _table(self, features: Any, kind: str) -> SparseRows:
         fitted = self.user_table_ if kind == "user" else self.item_table_
         if features is None:
             return fitted
@@ -311,9 +311,9 @@ class TensorRec:
         csr = check_features(features, n_rows, f"{kind}_features", fitted.n_features)
         if csr is None and not fitted.is_identity:
             raise InputError(f"{kind}_features is an identity matrix but the model was fitted with features.")
-        return FeatureTable(csr, n_rows)
+        return SparseRows(csr, n_rows)
 
-    def _users(self, table: FeatureTable) -> tuple[np.ndarray, np.ndarray]:
+    def _users(self, table: SparseRows) -> tuple[np.ndarray, np.ndarray]:
         vectors, biases = [], []
         for block in user_blocks(table.n_rows, 4096):
             rows = tf.range(block.start, block.stop, dtype=tf.int64)
@@ -322,10 +322,10 @@ class TensorRec:
             biases.append(self.network_.user_biases(features).numpy())
         return np.concatenate(vectors), np.concatenate(biases)
 
-    def _items(self, table: FeatureTable | None = None) -> tuple[tf.Tensor, tf.Tensor]:
+    def _items(self, table: SparseRows | None = None) -> tuple[tf.Tensor, tf.Tensor]:
         if table is None or table is self.item_table_:
             if self._item_cache is None:
-                self._item_cache = self._items(FeatureTable(
+                self._item_cache = self._items(SparseRows(
                     None if self.item_table_.is_identity else self.item_table_.matrix,
                     self.n_items_))
             return self._item_cache
@@ -350,7 +350,7 @@ class TensorRec:
         """Return ``[len(users), n_items]`` float32 scores of fitted users (metrics' scorer)."""
         self._check_fitted()
         users = check_ids(users, self.n_users_, "users")
-        vectors, biases = self._users(FeatureTable(self.user_table_.matrix[users], len(users))) \
+        vectors, biases = self._users(SparseRows(self.user_table_.matrix[users], len(users))) \
             if not self.user_table_.is_identity else self._user_rows(users)
         items, item_biases = self._items()
         return block_scores(self.network_, tf.constant(vectors), tf.constant(biases),
@@ -386,7 +386,7 @@ class TensorRec:
         else:
             rows = check_ids(users, self.n_users_, "users")
             vectors, biases = self._user_rows(rows) if self.user_table_.is_identity else \
-                self._users(FeatureTable(self.user_table_.matrix[rows], len(rows)))
+                self._users(SparseRows(self.user_table_.matrix[rows], len(rows)))
             n_rows = self.n_users_
         if exclude is not None:
             exclude = check_interactions_shape(exclude, (n_rows, self.n_items_))[rows]

@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 
 from .errors import InputError
-from .feature_table import FeatureTable
+from .sparse_rows import SparseRows
 from .predictions import Prediction
 from .representations import clone_representation
 
@@ -62,7 +62,7 @@ class TwoTower:
         self.user_bias = Bias(name="user_bias")
         self.item_bias = Bias(name="item_bias")
 
-    def build(self, users: FeatureTable, items: FeatureTable) -> None:
+    def build(self, users: SparseRows, items: SparseRows) -> None:
         """Create every weight by running each tower once on a single row."""
         first = tf.constant([0], tf.int64)
         user_rows, item_rows = users.rows(first), items.rows(first)

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from .feature_table import FeatureTable
+from .sparse_rows import SparseRows
 from .losses import Loss, LossInputs
 from .network import TwoTower
 
@@ -31,8 +31,8 @@ class Trainer:
         network: TwoTower,
         loss: Loss,
         optimizer: keras.optimizers.Optimizer,
-        users: FeatureTable,
-        items: FeatureTable,
+        users: SparseRows,
+        items: SparseRows,
         interactions: sp.csr_matrix,
         weights: sp.csr_matrix | None,
         l2: float,
@@ -62,9 +62,9 @@ class Trainer:
         self.item_counts = tf.constant(counts)
         self.active_users = np.unique(coo.row)
         if loss.inputs == "dense":
-            self.targets = FeatureTable(interactions, interactions.shape[0])
+            self.targets = SparseRows(interactions, interactions.shape[0])
             weight_matrix = sp.csr_matrix((weight_values, (coo.row, coo.col)), shape=interactions.shape)
-            self.target_weights = FeatureTable(weight_matrix, interactions.shape[0])
+            self.target_weights = SparseRows(weight_matrix, interactions.shape[0])
             self.has_weights = weights is not None
             self.batch_size = batch_size or max(1, min(256, DENSE_BLOCK // max(self.n_items, 1)))
         else:

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 
-class FeatureTable:
+class SparseRows:
     """Rows of a ``(n_rows, n_features)`` feature matrix, gatherable inside ``tf.function``."""
 
     def __init__(self, matrix: sp.csr_matrix | None, n_rows: int) -> None:
