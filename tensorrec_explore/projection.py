@@ -1,0 +1,242 @@
+"""2-D projections of embeddings for plots: PCA (numpy SVD) and UMAP, aligned across frames.
+
+PCA is instant and deterministic: show it first. UMAP (``umap-learn``, the ``explorer`` extra) is
+imported only inside :func:`umap_2d` and :func:`warm_up_umap`; ``import umap`` itself takes
+seconds (it imports TensorFlow) and a process's first fit compiles numba code (~25 s), so keep it
+off the UI path: call :func:`warm_up_umap` from a background thread, and start each new frame
+from the previous layout (``init=``) before :func:`align`-ing it to that layout.
+
+Every function takes one point per row, ``[n, d]``. Multi-taste user representations
+``[n, tastes, d]`` must be flattened by the caller: ``X.reshape(-1, X.shape[-1])`` gives one point
+per (user, taste), rows ordered user 0 taste 0, user 0 taste 1, ...; or pick one taste ``X[:, t]``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Literal
+
+import numpy as np
+
+from .errors import InputError, MissingExtraError, describe
+
+__all__ = ["Projection", "align", "pca_2d", "project", "umap_2d", "warm_up_umap"]
+
+_UMAP_MIN_POINTS = 4  # UMAP's spectral initialisation needs more points than 2 + 1
+_WARM_UP_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One frame: ``coords`` float32 ``[n, 2]``, the ``method`` that made it ("pca" or "umap")
+    and the wall-clock ``seconds`` it took (alignment included)."""
+
+    coords: np.ndarray
+    method: str
+    seconds: float
+
+
+def pca_2d(X: np.ndarray) -> np.ndarray:
+    """Return the first two principal-component scores of the rows of ``X``, float32 ``[n, 2]``.
+
+    Computed by SVD of the centred data's small Gram matrix (``d x d``, or ``n x n`` when there
+    are fewer points than dimensions): milliseconds for thousands of points, where a thin SVD of
+    the data itself can take seconds on a busy multi-threaded BLAS. Signs are deterministic: each
+    component's largest absolute loading is positive. A column beyond the data's rank (e.g. for
+    fewer than 3 points) is zero up to rounding.
+    """
+    data = _as_points(X, "X")
+    n, d = data.shape
+    coords = np.zeros((n, 2))
+    rank = min(2, n, d)
+    if rank == 0:
+        return coords.astype(np.float32)
+    centred = data - data.mean(axis=0)
+    if d <= n:
+        _, _, vt = np.linalg.svd(centred.T @ centred, hermitian=True)
+        coords[:, :rank] = centred @ vt[:rank].T
+    else:
+        u, squares, _ = np.linalg.svd(centred @ centred.T, hermitian=True)
+        coords[:, :rank] = u[:, :rank] * np.sqrt(squares[:rank])
+    loadings = coords[:, :rank].T @ centred
+    signs = np.sign(loadings[np.arange(rank), np.argmax(np.abs(loadings), axis=1)])
+    signs[signs == 0] = 1.0
+    coords[:, :rank] *= signs
+    return coords.astype(np.float32)
+
+
+def umap_2d(
+    X: np.ndarray,
+    init: np.ndarray | None = None,
+    n_neighbors: int = 15,
+    n_epochs: int | None = None,
+    random_state: int | None = None,
+) -> np.ndarray:
+    """Return a UMAP layout of the rows of ``X``, float32 ``[n, 2]`` (coordinates span ~0-10).
+
+    ``init``: a previous ``[n, 2]`` layout of the same points (any scale) to start from, so the
+    new frame stays close to it; pass the result through :func:`align` to match its frame
+    exactly. Without it UMAP's spectral initialisation is used. ``n_neighbors`` is capped at
+    n - 1; ``n_epochs=None`` is UMAP's default (500 epochs below 10k points; ~100 is enough
+    from a previous layout). ``random_state``: an int makes the layout reproducible but runs on
+    one thread. Fewer than 4 points: returns :func:`pca_2d`. Uses approximate nearest
+    neighbours at every size (UMAP's exact path below 4,096 points is a slow Python loop) and
+    ``low_memory=True``.
+
+    Raises ``MissingExtraError`` if umap-learn is not installed.
+    """
+    data = _as_points(X, "X")
+    n = data.shape[0]
+    start = None if init is None else _scaled_init(init, n, random_state)
+    if (
+        isinstance(n_neighbors, bool)
+        or not isinstance(n_neighbors, (int, np.integer))
+        or (n_neighbors < 2)
+    ):
+        raise InputError(f"n_neighbors must be an integer >= 2; got {describe(n_neighbors)}.")
+    if n_epochs is not None and (
+        isinstance(n_epochs, bool) or not isinstance(n_epochs, (int, np.integer)) or n_epochs < 1
+    ):
+        raise InputError(f"n_epochs must be None or a positive integer; got {describe(n_epochs)}.")
+    if n < _UMAP_MIN_POINTS:
+        return pca_2d(data)
+    umap = _import_umap()
+    model = umap.UMAP(
+        n_components=2,
+        n_neighbors=int(min(n_neighbors, n - 1)),
+        n_epochs=n_epochs,
+        init="spectral" if start is None else start,
+        random_state=random_state,
+        n_jobs=1 if random_state is not None else -1,  # umap forces 1 (with a warning) if seeded
+        low_memory=True,
+        force_approximation_algorithm=True,
+    )
+    return np.asarray(model.fit_transform(data.astype(np.float32)), dtype=np.float32)
+
+
+def align(new: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Return ``new`` moved onto ``previous`` (same points, same row order), float32 ``[n, 2]``.
+
+    Orthogonal Procrustes with uniform scale and translation: the rotation/reflection ``R``,
+    scale ``s`` and shift ``t`` minimising ``||s * new @ R + t - previous||``. Distances within
+    the layout keep their ratios, so an animation from ``previous`` to the result moves only
+    what really changed. A layout whose points all coincide lands on ``previous``'s centroid.
+    """
+    moving = _as_points(new, "new")
+    fixed = _as_points(previous, "previous")
+    if moving.shape != fixed.shape:
+        raise InputError(
+            f"new has shape {moving.shape} but previous has shape {fixed.shape}; align needs two "
+            "layouts of the same points in the same row order."
+        )
+    if moving.shape[0] == 0:
+        return moving.astype(np.float32)
+    moving_centre, fixed_centre = moving.mean(axis=0), fixed.mean(axis=0)
+    a, b = moving - moving_centre, fixed - fixed_centre
+    spread = float((a**2).sum())
+    if spread == 0.0:
+        return np.broadcast_to(fixed_centre, moving.shape).astype(np.float32)
+    u, s, vt = np.linalg.svd(a.T @ b)
+    rotation = u @ vt
+    scale = s.sum() / spread
+    return (scale * a @ rotation + fixed_centre).astype(np.float32)
+
+
+def project(
+    X: np.ndarray,
+    method: Literal["pca", "umap"] = "pca",
+    previous: np.ndarray | None = None,
+    *,
+    n_neighbors: int = 15,
+    n_epochs: int | None = None,
+    random_state: int | None = None,
+) -> Projection:
+    """Project ``X`` with ``method`` and, given the ``previous`` frame, align to it.
+
+    For "umap", ``previous`` is also the initial layout. The UMAP keywords are ignored by
+    "pca". Returns a :class:`Projection` timed over the whole call.
+    """
+    started = time.perf_counter()
+    if method == "pca":
+        coords = pca_2d(X)
+    elif method == "umap":
+        coords = umap_2d(
+            X, init=previous, n_neighbors=n_neighbors, n_epochs=n_epochs, random_state=random_state
+        )
+    else:
+        raise InputError(f"method must be 'pca' or 'umap'; got {describe(method)}.")
+    if previous is not None:
+        coords = align(coords, previous)
+    return Projection(coords=coords, method=method, seconds=time.perf_counter() - started)
+
+
+def warm_up_umap(random_state: int | None = None) -> float:
+    """Import umap and compile its numba code with a tiny fit; return the seconds it took.
+
+    Meant for a background thread at start-up, so the first real :func:`umap_2d` call is fast.
+    Pass the same kind of ``random_state`` (None or an int) as the later calls: seeded and
+    unseeded fits use separately compiled (serial / parallel) code. Concurrent calls wait for
+    each other; a later call returns quickly once the code is compiled.
+    Raises ``MissingExtraError`` if umap-learn is not installed.
+    """
+    with _WARM_UP_LOCK:
+        started = time.perf_counter()
+        points = np.random.default_rng(0).standard_normal((64, 8))
+        umap_2d(points, n_neighbors=5, n_epochs=20, random_state=random_state)
+        return time.perf_counter() - started
+
+
+def _import_umap() -> ModuleType:
+    try:
+        import umap
+    except ImportError as error:
+        raise MissingExtraError(
+            "UMAP projections need umap-learn, which is not installed; install the explorer "
+            'extra: pip install "tensorrec_explore[explorer]" (or use pca_2d).'
+        ) from error
+    return umap
+
+
+def _as_points(X: np.ndarray, name: str) -> np.ndarray:
+    """``X`` as a float64 ``[n, d]`` array with finite values, or an InputError saying why not."""
+    array = np.asarray(X)
+    if array.ndim == 3:
+        raise InputError(
+            f"{name} has shape {array.shape}: one [tastes, d] block per point (multi-taste "
+            "representations?). Flatten it to one point per (user, taste) with "
+            f"{name}.reshape(-1, {name}.shape[-1]), or project one taste with {name}[:, t]."
+        )
+    if array.ndim != 2:
+        raise InputError(f"{name} must be a 2-D array [n_points, n_dims]; got shape {array.shape}.")
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"{name} must hold real numbers; got dtype {array.dtype}.")
+    array = array.astype(np.float64)
+    bad = ~np.isfinite(array).all(axis=1)
+    if bad.any():
+        raise InputError(
+            f"{name} has {int(bad.sum())} row(s) with NaN or infinite values, e.g. rows "
+            f"{np.flatnonzero(bad)[:10].tolist()}; a model that diverged gives NaN embeddings: "
+            "lower the learning rate, or drop those rows before projecting."
+        )
+    return array
+
+
+def _scaled_init(init: np.ndarray, n: int, random_state: int | None) -> np.ndarray:
+    """A previous layout in UMAP's own initial scale: centred, max |coordinate| = 10, plus
+    1e-4 noise (as UMAP does for its own initialisations) so duplicate points and flat axes
+    do not break UMAP's per-axis min-max rescaling."""
+    layout = _as_points(init, "init")
+    if layout.shape != (n, 2):
+        raise InputError(
+            f"init has shape {layout.shape}; expected ({n}, 2): a previous 2-D layout of the "
+            "same points in the same order."
+        )
+    layout = layout - layout.mean(axis=0)
+    extent = np.abs(layout).max(initial=0.0)
+    if extent > 0:
+        layout *= 10.0 / extent
+    noise = np.random.default_rng(random_state).normal(scale=1e-4, size=layout.shape)
+    return (layout + noise).astype(np.float32)
