@@ -147,13 +147,11 @@ class Projector:
                     self._busy = False
 
     def _warm(self) -> None:
-        from ..projection import umap_2d
+        from ..projection import warm_up_umap
 
-        t0 = time.perf_counter()
-        X = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
-        umap_2d(X, **self.umap_kwargs)
+        seconds = warm_up_umap(random_state=self.umap_kwargs.get("random_state"))
         self._warmed = True
-        self.timings["umap_warmup"].append(time.perf_counter() - t0)
+        self.timings["umap_warmup"].append(seconds)
 
     def _neighbour(self, epoch: int, method: str) -> np.ndarray | None:
         frames = {e: v for (e, m), v in self.state.projections.items() if m == method}
@@ -178,7 +176,10 @@ class Projector:
             if init is None:
                 pca = self.state.projections.get((epoch, "pca"))
                 init = None if pca is None else np.vstack([pca["users"], pca["items"]])
-            Y = umap_2d(X, init=init, **self.umap_kwargs)
+            kwargs = dict(self.umap_kwargs)
+            if init is not None:  # starting from a layout, ~100 epochs are enough
+                kwargs.setdefault("n_epochs", 100)
+            Y = umap_2d(X, init=init, **kwargs)
             self._warmed = True
         if previous is not None and previous.shape == Y.shape:
             Y = align(Y, previous)
