@@ -268,6 +268,13 @@ def _run(
     test_csr = _as_csr("test", test)
     test_pos = _positives(test_csr)
     n_items = test_pos.shape[1]
+    n_test = np.diff(test_pos.indptr)
+    users = np.flatnonzero(n_test).astype(np.int64)
+    if users.size == 0:
+        raise InputError(
+            f"test (shape {test_pos.shape}) has no positive entry (value > 0), so no user can be "
+            "evaluated; pass the held-out interactions, e.g. split.test."
+        )
     train_pos = None
     if train is not None:
         train_csr = _as_csr("train", train, test_pos.shape)
@@ -279,13 +286,6 @@ def _run(
         raise InputError(
             f"scorer is an array of shape {scorer.shape} but test has shape {test_pos.shape}; "
             "pass a score matrix with one row per user and one column per item of test."
-        )
-    n_test = np.diff(test_pos.indptr)
-    users = np.flatnonzero(n_test).astype(np.int64)
-    if users.size == 0:
-        raise InputError(
-            f"test (shape {test_pos.shape}) has no positive entry (value > 0), so no user can be "
-            "evaluated; pass the held-out interactions, e.g. split.test."
         )
 
     out = {name: np.empty(users.size) for name in _names(k, ranked, auc, mrr)}
