@@ -1,6 +1,7 @@
 """Validation of what users pass to the model: interactions, features, user ids and ``k``.
 
-Every check raises :class:`~tensorrec_explore.errors.InputError` naming the argument, what was
+Matrices go through the data layer's :mod:`~tensorrec_explore.data.interactions` checks. Every
+check raises :class:`~tensorrec_explore.errors.InputError` naming the argument, what was
 received and how to fix it, before any TensorFlow code runs.
 """
 
@@ -11,47 +12,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .data.interactions import as_features, as_interactions
 from .errors import InputError
 
 
-def as_csr(matrix: Any, name: str) -> sp.csr_matrix:
-    """Return ``matrix`` (scipy sparse, numpy array or DataFrame) as a float32 CSR matrix."""
-    if hasattr(matrix, "to_numpy") and not sp.issparse(matrix):
-        matrix = matrix.to_numpy()
-    if sp.issparse(matrix):
-        csr = sp.csr_matrix(matrix, dtype=np.float32)
-    else:
-        try:
-            array = np.asarray(matrix, dtype=np.float32)
-        except (TypeError, ValueError) as error:
-            raise InputError(
-                f"{name} must be a 2-D numeric matrix (scipy.sparse or numpy), got "
-                f"{type(matrix).__name__}."
-            ) from error
-        if array.ndim != 2:
-            raise InputError(f"{name} must be 2-D, got an array of shape {array.shape}.")
-        csr = sp.csr_matrix(array)
-    if not np.all(np.isfinite(csr.data)):
-        bad = np.flatnonzero(~np.isfinite(csr.data))[:5]
-        rows = np.searchsorted(csr.indptr, bad, side="right") - 1
-        raise InputError(
-            f"{name} contains NaN or infinite values (first in rows {rows.tolist()}); "
-            "drop or fill them before fitting."
-        )
-    csr.sum_duplicates()
-    csr.eliminate_zeros()
-    csr.sort_indices()
-    return csr
-
-
 def check_interactions(interactions: Any, name: str = "interactions") -> sp.csr_matrix:
-    """Return validated interactions as CSR: non-empty, finite, with at least one row and column."""
-    csr = as_csr(interactions, name)
-    if csr.shape[0] == 0 or csr.shape[1] == 0 or csr.nnz == 0:
-        raise InputError(
-            f"{name} is empty (shape {csr.shape}, {csr.nnz} non-zero values); a model needs at "
-            "least one observed interaction."
-        )
+    """Return validated interactions as sorted CSR: non-empty, finite, 2-D."""
+    csr = as_interactions(interactions, name)
+    csr.sort_indices()
     return csr
 
 
@@ -59,21 +27,16 @@ def check_features(
     features: Any, n_rows: int, name: str, n_columns: int | None = None
 ) -> sp.csr_matrix | None:
     """Return features as CSR, or None for identity features (None or an identity matrix)."""
-    if features is None:
+    csr = as_features(features, name, n_rows)
+    if csr is None:
         return None
-    csr = as_csr(features, name)
-    if csr.shape[0] != n_rows:
-        raise InputError(
-            f"{name} has {csr.shape[0]} rows but the interactions have {n_rows}; pass one "
-            f"feature row per {'user' if 'user' in name else 'item'}."
-        )
     if n_columns is not None and csr.shape[1] != n_columns:
         raise InputError(
-            f"{name} has {csr.shape[1]} columns but the model was fitted with {n_columns}."
+            f"{name} has {csr.shape[1]} columns but the model was fitted with {n_columns}; "
+            "build new rows with the same feature encoding as in fit."
         )
-    if is_identity(csr):
-        return None
-    return csr
+    csr.sort_indices()
+    return None if is_identity(csr) else csr
 
 
 def is_identity(csr: sp.csr_matrix) -> bool:

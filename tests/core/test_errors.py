@@ -21,19 +21,19 @@ def fitted() -> tuple[TensorRec, object]:
 
 def test_shape_mismatch_between_interactions_and_features() -> None:
     data = make_planted()
-    with pytest.raises(InputError, match="rows but the interactions have"):
+    with pytest.raises(InputError, match=r"shape \(5, 8\), expected 30 rows"):
         TensorRec(epochs=1).fit(data.interactions, user_features=data.user_features[:5])
 
 
 def test_empty_interactions() -> None:
-    with pytest.raises(InputError, match="empty"):
+    with pytest.raises(InputError, match="no nonzero entry"):
         TensorRec(epochs=1).fit(sp.csr_matrix((4, 5)))
 
 
 def test_infinite_values() -> None:
     dense = np.ones((3, 3))
     dense[1, 2] = np.inf
-    with pytest.raises(InputError, match=r"NaN or infinite.*rows \[1\]"):
+    with pytest.raises(InputError, match=r"NaN or infinite.*\(1, 2\)"):
         TensorRec(epochs=1).fit(dense)
 
 
