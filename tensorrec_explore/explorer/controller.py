@@ -202,7 +202,7 @@ class Controller:
             callback = ExplorerCallback(
                 s, self.stop_event, k=config["k"], history=self._history,
                 snapshots=self._snapshots, first_epoch=s.epoch,
-                snapshot_every=s.snapshot_every or max(1, config["epochs"] // 25),
+                snapshot_every=s.snapshot_every,
                 user_features=data["user_features"],
                 item_features=data["item_features"], push_interval=self.push_interval,
                 clock_start=time.perf_counter())

@@ -21,12 +21,21 @@ HISTORY_KEYS = ("epoch", "loss", "regularization", "total", "val_epoch", "val_pr
                 "val_recall", "val_ndcg")
 
 
+#: In automatic mode (``snapshot_every=0``), the share of training time snapshots may take.
+SNAPSHOT_BUDGET = 0.03
+
+
 def empty_history() -> dict[str, list]:
     return {key: [] for key in HISTORY_KEYS}
 
 
 class ExplorerCallback(Callback):
-    """Records epoch logs and embedding snapshots, throttles pushes to ``state``, honours Stop."""
+    """Records epoch logs and embedding snapshots, throttles pushes to ``state``, honours Stop.
+
+    ``snapshot_every``: epochs between snapshots, or 0 for automatic (a snapshot whenever the
+    previous one cost at most ``SNAPSHOT_BUDGET`` of the training time since, plus the last
+    epoch), so snapshots never slow training noticeably whatever the data size.
+    """
 
     def __init__(self, state: Any, stop_event: threading.Event, *, k: int, history: dict,
                  snapshots: list, first_epoch: int, snapshot_every: int, user_features: Any,
@@ -46,6 +55,8 @@ class ExplorerCallback(Callback):
         self.t_first_point: float | None = None
         self._last_push = -np.inf
         self._snapshots_dirty = False
+        self._last_snapshot = -np.inf
+        self._snapshot_cost = 0.0
 
     # ---- Callback API ----
     def on_train_begin(self, model: Any, logs: dict) -> None:
@@ -65,7 +76,7 @@ class ExplorerCallback(Callback):
             h["val_precision"].append(float(logs[key]))
             h["val_recall"].append(float(logs.get(f"val_recall@{self.k}", np.nan)))
             h["val_ndcg"].append(float(logs.get(f"val_ndcg@{self.k}", np.nan)))
-        if self.epoch % self.snapshot_every == 0:
+        if self._snapshot_due():
             self._snapshot(model)
         if self.stop_event.is_set():
             model.stop_training = True
@@ -81,11 +92,20 @@ class ExplorerCallback(Callback):
             self.push(time.perf_counter())
 
     # ---- helpers ----
+    def _snapshot_due(self) -> bool:
+        if self.snapshot_every:
+            return self.epoch % self.snapshot_every == 0
+        # auto: snapshots may cost at most SNAPSHOT_BUDGET of the training time
+        return time.perf_counter() - self._last_snapshot >= self._snapshot_cost / SNAPSHOT_BUDGET
+
     def _snapshot(self, model: Any) -> None:
+        t0 = time.perf_counter()
         users = np.asarray(model.user_representations(self.user_features), dtype=np.float32)
         items = np.asarray(model.item_representations(self.item_features), dtype=np.float32)
         self.snapshots.append({"epoch": self.epoch, "users": users, "items": items})
         self._snapshots_dirty = True
+        self._last_snapshot = time.perf_counter()
+        self._snapshot_cost = self._last_snapshot - t0
 
     def push(self, now: float) -> None:
         """Copy what was recorded into the state (one notification per trait)."""

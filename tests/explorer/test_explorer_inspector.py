@@ -81,6 +81,7 @@ def test_sandbox_folds_a_new_user_in_without_retraining(trained):
     version = s.model_version
     p.liked.value = [p.item_select.options[0], p.item_select.options[1]]
     p.disliked.value = [p.item_select.options[2]]
+    p.wait_sandbox(120)  # folded in off the UI thread
     frame = p.sandbox_frame
     assert len(frame) == p.k.value
     assert not {0, 1, 2} & set(frame["item"])  # rated items are not recommended

@@ -60,7 +60,7 @@ class ConfigPanel:
                                   layout=_WIDE)
         self.snapshot_every = w.BoundedIntText(min=0, max=10_000, description="Snapshot every",
                                                tooltip="epochs between embedding snapshots "
-                                                       "(0 = auto, about 25 per run)",
+                                                       "(0 = auto: at most 3% of the training time)",
                                                style=_STYLE, layout=_WIDE)
         self.problems = w.HTML()
         self.problems.add_class("tre-config-problems")

@@ -9,6 +9,7 @@ Errors from the model are shown in the panel, by their message.
 from __future__ import annotations
 
 import html
+import threading
 from typing import Any
 
 import ipywidgets as w
@@ -85,6 +86,10 @@ class InspectorPanel:
                                       layout=w.Layout(width="7em"))
         self.sandbox_table = w.HTML()
         self.sandbox_table.add_class("tre-sandbox-table")
+        self.sandbox_status = w.HTML()
+        self._sandbox_generation = 0
+        self._sandbox_lock = threading.Lock()
+        self._sandbox_thread: threading.Thread | None = None
 
         self._set_options()
         state.observe(self._set_options, names=["user_labels", "item_titles"])
@@ -112,7 +117,8 @@ class InspectorPanel:
             w.HBox([w.VBox([self.similar_table], layout=w.Layout(width="55%")),
                     w.VBox([self.why_table], layout=w.Layout(width="45%"))]),
             heading("New-user sandbox: likes and dislikes, folded in without retraining"),
-            self.liked, self.disliked, self.clear_sandbox, self.sandbox_table,
+            self.liked, self.disliked, w.HBox([self.clear_sandbox, self.sandbox_status]),
+            self.sandbox_table,
         ], layout=w.Layout(min_width="28em"))
         self.widget.add_class("tre-inspector")
 
@@ -239,10 +245,14 @@ class InspectorPanel:
                                 + frame_html(self.why_frame, "16em"))
 
     def _on_sandbox(self, change: Any = None) -> None:
+        """Fold the sandbox user in off the UI thread (it takes a second or two); the latest
+        choice wins."""
         s = self.state
         liked = [self._item_options[t] for t in self.liked.value if t in self._item_options]
         disliked = [self._item_options[t] for t in self.disliked.value
                     if t in self._item_options]
+        self._sandbox_generation += 1
+        generation = self._sandbox_generation
         if not liked and not disliked:
             self.sandbox_frame = None
             self.sandbox_table.value = "<i>add items this new person likes</i>"
@@ -258,18 +268,37 @@ class InspectorPanel:
                 "represented by ids (User features = 'ids'); this model learned users from "
                 "their features. Retrain with User features = 'ids' to use it.</i>")
             return
-        try:
-            frame, rep = analysis.sandbox(s.model, liked, disliked, s.n_items,
-                                          int(self.k.value), s.item_titles)
-        except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
-            self.sandbox_table.value = (f"<div style='color:#cf222e'>"
-                                        f"{html.escape(error_message(exc))}</div>")
-            return
-        self.sandbox_frame = frame
-        self.sandbox_table.value = frame_html(frame)
-        s.sandbox_items = [int(i) for i in frame["item"]]
-        s.highlighted_items = list(s.sandbox_items)
-        s.sandbox_representation = rep
+        model, k, titles, n_items = s.model, int(self.k.value), s.item_titles, s.n_items
+        self.sandbox_status.value = "<i>folding the new user in...</i>"
+
+        def work() -> None:
+            with self._sandbox_lock:
+                if generation != self._sandbox_generation:
+                    return  # a newer choice is waiting
+                try:
+                    frame, rep = analysis.sandbox(model, liked, disliked, n_items, k, titles)
+                except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
+                    self.sandbox_status.value = ""
+                    self.sandbox_table.value = (f"<div style='color:#cf222e'>"
+                                                f"{html.escape(error_message(exc))}</div>")
+                    return
+                if generation != self._sandbox_generation:
+                    return
+                self.sandbox_frame = frame
+                self.sandbox_table.value = frame_html(frame)
+                self.sandbox_status.value = ""
+                s.sandbox_items = [int(i) for i in frame["item"]]
+                s.highlighted_items = list(s.sandbox_items)
+                s.sandbox_representation = rep
+
+        self._sandbox_thread = threading.Thread(target=work, name="tensorrec-explorer-sandbox",
+                                                daemon=True)
+        self._sandbox_thread.start()
+
+    def wait_sandbox(self, timeout: float | None = None) -> None:
+        """Wait for the sandbox computation in flight (tests, scripts)."""
+        if self._sandbox_thread is not None:
+            self._sandbox_thread.join(timeout)
 
     def _on_clear(self, button: Any = None) -> None:
         self.liked.value = []
