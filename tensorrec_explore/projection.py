@@ -75,7 +75,7 @@ def umap_2d(
     n_epochs: int | None = None,
     random_state: int | None = None,
 ) -> np.ndarray:
-    """Return a UMAP layout of the rows of ``X``, float32 ``[n, 2]`` (coordinates span ~0-10).
+    """Return a UMAP layout of the rows of ``X``, float32 ``[n, 2]``, in UMAP's own scale.
 
     ``init``: a previous ``[n, 2]`` layout of the same points (any scale) to start from, so the
     new frame stays close to it; pass the result through :func:`align` to match its frame
@@ -91,16 +91,9 @@ def umap_2d(
     data = _as_points(X, "X")
     n = data.shape[0]
     start = None if init is None else _scaled_init(init, n, random_state)
-    if (
-        isinstance(n_neighbors, bool)
-        or not isinstance(n_neighbors, (int, np.integer))
-        or (n_neighbors < 2)
-    ):
-        raise InputError(f"n_neighbors must be an integer >= 2; got {describe(n_neighbors)}.")
-    if n_epochs is not None and (
-        isinstance(n_epochs, bool) or not isinstance(n_epochs, (int, np.integer)) or n_epochs < 1
-    ):
-        raise InputError(f"n_epochs must be None or a positive integer; got {describe(n_epochs)}.")
+    _check_count("n_neighbors", n_neighbors, minimum=2)
+    if n_epochs is not None:
+        _check_count("n_epochs", n_epochs, minimum=1)
     if n < _UMAP_MIN_POINTS:
         return pca_2d(data)
     umap = _import_umap()
@@ -222,6 +215,11 @@ def _as_points(X: np.ndarray, name: str) -> np.ndarray:
             "lower the learning rate, or drop those rows before projecting."
         )
     return array
+
+
+def _check_count(name: str, value: object, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}; got {describe(value)}.")
 
 
 def _scaled_init(init: np.ndarray, n: int, random_state: int | None) -> np.ndarray:
