@@ -125,8 +125,8 @@ def _add_data_options(parser: argparse.ArgumentParser, default=None) -> None:
         metavar="DIR",
         default=None if default is None else default,
         help=(
-            "folder holding the MovieLens files (ml-100k/, ml-1m/); default: the places the "
-            "MovieLens loader searches by itself."
+            "folder holding the MovieLens files (ml-100k/ or ml-1m/, or the files themselves); "
+            "default: $TENSORREC_EXPLORE_DATA, then ~/.cache/tensorrec_explore."
         ),
     )
 
@@ -319,7 +319,7 @@ def _prepare(args: argparse.Namespace):
 
 
 def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _metrics(model, split, k: int) -> dict[str, float]:

@@ -52,6 +52,48 @@ def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, *, seed: 
     if spec == "synthetic":
         return data.make_synthetic(seed=seed)
     if spec in _MOVIELENS:
-        kwargs = {} if data_dir is None else {"data_dir": str(data_dir)}
-        return data.load_movielens(_MOVIELENS[spec], **kwargs)
-    return data.load_interactions_file(spec)
+        return data.load_movielens(_MOVIELENS[spec], path=None if data_dir is None else data_dir)
+    return data.load_interactions_file(spec, **file_columns(spec))
+
+
+def file_columns(path: str | os.PathLike) -> dict[str, str | None]:
+    """Guess the user / item / value / timestamp columns of an interactions file from its header.
+
+    ``user``/``item`` (any case) or names containing "user" and "item"/"movie"/"product"
+    (e.g. MovieLens' ``userId,movieId,rating,timestamp``); the value is ``value``/``rating``/
+    ``score``/``weight`` when present. Without a recognisable header the data layer's defaults
+    apply, and its error names the columns found.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            columns = [str(c) for c in pd.read_parquet(path).columns]
+        else:
+            sep = "\t" if suffix in (".tsv", ".tab") else ","
+            columns = [str(c) for c in pd.read_csv(path, sep=sep, nrows=0).columns]
+    except Exception:  # noqa: BLE001 - unreadable here: let the data layer report it properly
+        return {}
+
+    def pick(*candidates: str, contains: tuple[str, ...] = ()) -> str | None:
+        lowered = {c.lower(): c for c in columns}
+        for name in candidates:
+            if name in lowered:
+                return lowered[name]
+        for column in columns:
+            if any(part in column.lower() for part in contains):
+                return column
+        return None
+
+    found = {
+        "user_col": pick("user", "user_id", "userid", contains=("user",)),
+        "item_col": pick("item", "item_id", "itemid", "movie", "movieid",
+                         contains=("item", "movie", "product")),
+        "value_col": pick("value", "rating", "score", "weight"),
+        "timestamp_col": pick("timestamp", "time", "date"),
+    }
+    if found["user_col"] is None or found["item_col"] is None:
+        return {}
+    return {key: value for key, value in found.items() if value is not None}

@@ -14,6 +14,7 @@ Nothing here imports TensorFlow or the widget stack; the CLI imports this module
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +34,37 @@ DEFAULT_HOST = "127.0.0.1"
 
 class ServerError(TensorRecError, RuntimeError):
     """The Voila server could not start, or stopped on its own."""
+
+
+#: The Voila template of the app: Voila's "lab" page plus one script, written to a temporary
+#: folder that the server's JUPYTER_PATH points to (so no template file needs packaging).
+TEMPLATE_NAME = "tensorrec"
+_TEMPLATE_CONF = '{"base_template": "lab"}\n'
+_TEMPLATE_INDEX = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}
+<script>
+// anywidget 0.11 gives each widget's ES module 2 s to load (AbortSignal.timeout(2000)). Plotly's
+// FigureWidget module is ~5 MB and the explorer shows four figures, so on a slow or busy machine
+// that deadline passes, the figures' models fail ("[anywidget] Failed to initialize model.") and
+// the live curves never update. Allow two minutes instead; nothing else is changed.
+(function () {
+  var original = window.AbortSignal && AbortSignal.timeout && AbortSignal.timeout.bind(AbortSignal);
+  if (!original) { return; }
+  AbortSignal.timeout = function (ms) { return original(ms === 2000 ? 120000 : ms); };
+})();
+</script>
+{{ super() }}
+{%- endblock html_head_js -%}
+"""
+
+
+def write_template(root: Path) -> Path:
+    """Write the app's Voila template under ``root`` (a JUPYTER_PATH entry); return ``root``."""
+    folder = root / "voila" / "templates" / TEMPLATE_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "conf.json").write_text(_TEMPLATE_CONF, encoding="utf-8")
+    (folder / "index.html.j2").write_text(_TEMPLATE_INDEX, encoding="utf-8")
+    return root
 
 
 def app_notebook() -> Path:
@@ -95,6 +127,7 @@ def voila_command(
         "--Voila.port_retries=0",
         "--no-browser",
         "--theme=light",
+        f"--template={TEMPLATE_NAME}",
         f"--Voila.log_level={log_level}",
         "--VoilaConfiguration.show_tracebacks=True",
         f"--MappingKernelManager.cull_idle_timeout={kernel_timeout}",
@@ -232,6 +265,7 @@ class AppServer:
         self._log = log
         self.log_path: Path | None = None
         self.proc: subprocess.Popen | None = None
+        self._template_root: Path | None = None
 
     @property
     def url(self) -> str:
@@ -245,6 +279,9 @@ class AppServer:
         else:
             env.pop(ENV_DATA_DIR, None)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        if self._template_root is not None:
+            paths = [str(self._template_root), env.get("JUPYTER_PATH", "")]
+            env["JUPYTER_PATH"] = os.pathsep.join(p for p in paths if p)
         env.update(self.extra_env)
         return env
 
@@ -262,6 +299,9 @@ class AppServer:
                 f"port {self.port} on {self.host} is already in use; choose another --port "
                 f"or omit --port to pick a free one."
             )
+        self._template_root = write_template(
+            Path(tempfile.mkdtemp(prefix="tensorrec-explore-voila-template-"))
+        )
         if self._log is None:
             handle, name = tempfile.mkstemp(prefix="tensorrec-explore-voila-", suffix=".log")
             os.close(handle)
@@ -344,6 +384,9 @@ class AppServer:
             killed = stop_process_tree(self.proc, grace=grace)
         if self._log is not None and getattr(self, "_own_log", False):
             self._log.close()
+        if self._template_root is not None:
+            shutil.rmtree(self._template_root, ignore_errors=True)
+            self._template_root = None
         return killed
 
     def __enter__(self) -> "AppServer":

@@ -115,3 +115,86 @@ def start_app(tmp_path: Path, *args: str, timeout: float = 60.0, env=None) -> Ru
         raise
     app.tree = app.processes()
     return app
+
+
+# ---------------------------------------------------------------------------------------------
+# page helpers (plotly figures are counted from the element's ``data``, never from SVG paths:
+# plotly simplifies line paths; a widget's CSS class sits on the ``.js-plotly-plot`` element)
+
+PAGE_TIMEOUT_MS = 240_000  # a page load runs the app notebook and imports TensorFlow (~20-40 s)
+
+_TRACE_LENGTHS_JS = """
+(selector) => {
+  const el = document.querySelector(selector + '.js-plotly-plot');
+  if (!el || !el.data) return null;
+  return el.data.map(t => {
+    const x = t.x;
+    if (x == null) return 0;
+    if (typeof x.length === 'number') return x.length;
+    if (x.bdata !== undefined) {                      // plotly's base64 typed-array form
+      const size = {f8: 8, f4: 4, i4: 4, u4: 4, i2: 2, u2: 2, i1: 1, u1: 1}[x.dtype] || 8;
+      return Math.floor(atob(x.bdata).length / size);
+    }
+    return 0;
+  });
+}
+"""
+
+_TRACE_NAMES_JS = """
+(selector) => {
+  const el = document.querySelector(selector + '.js-plotly-plot');
+  return el && el.data ? el.data.map(t => t.name || '') : null;
+}
+"""
+
+
+def trace_lengths(page, css_class: str) -> list[int]:
+    """Points per trace of the plotly figure carrying ``css_class`` ([] before it renders)."""
+    return page.evaluate(_TRACE_LENGTHS_JS, f".{css_class}") or []
+
+
+def trace_names(page, css_class: str) -> list[str]:
+    return page.evaluate(_TRACE_NAMES_JS, f".{css_class}") or []
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
+    """Poll ``predicate`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+def kernel_status(base_url: str, kernel_id: str) -> int:
+    """HTTP status of ``/api/kernels/<id>``: 200 while the kernel lives, 404 once it is gone."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{base_url}api/kernels/{kernel_id}", timeout=5) as response:
+            json.load(response)
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def kernel_id_of(page) -> str:
+    """The id of the kernel behind a served page (the app writes it in ``.tre-app-meta``)."""
+    return page.locator(".tre-app-meta").first.get_attribute("data-kernel-id") or ""
+
+
+def status_text(page) -> str:
+    return page.locator(".tre-status").first.inner_text().strip()
+
+
+def set_number(page, css_class: str, value) -> None:
+    """Type into an ipywidgets number box and commit it (they sync on Enter / blur)."""
+    box = page.locator(f".{css_class} input").first
+    box.fill(str(value))
+    box.press("Enter")
+    box.blur()

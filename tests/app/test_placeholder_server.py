@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
 import urllib.request
 
 import pytest
 
-from app_support import PLACEHOLDER, TIMINGS
-
-
-def kernel_status(app, kernel_id: str) -> int:
-    """HTTP status of Voila's /api/kernels/<id>: 200 while the kernel lives, 404 once freed."""
-    try:
-        with urllib.request.urlopen(f"{app.url}api/kernels/{kernel_id}", timeout=5) as response:
-            json.load(response)
-            return response.status
-    except urllib.error.HTTPError as e:
-        return e.code
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+from app_support import PLACEHOLDER, TIMINGS, kernel_status, wait_until
 
 
 def test_server_starts_fast_and_stops_clean(app_factory):
@@ -53,19 +31,19 @@ def test_tabs_get_own_kernels_and_closing_frees_them(app_factory, context):
         tab.locator(".tre-train").wait_for(state="visible")
     ids = [tab.locator(".tre-app-meta").get_attribute("data-kernel-id") for tab in tabs]
     assert ids[0] and ids[1] and ids[0] != ids[1]
-    assert all(kernel_status(app, k) == 200 for k in ids)
+    assert all(kernel_status(app.url, k) == 200 for k in ids)
     # A click in the first tab changes only the first tab's kernel.
     tabs[0].locator(".tre-train").click()
     tabs[0].locator(".tre-train").click()
     clicks = [tab.locator(".tre-clicks input") for tab in tabs]
-    wait_for(lambda: clicks[0].input_value() == "2", 10, "two clicks in tab 1")
+    wait_until(lambda: clicks[0].input_value() == "2", 10, "two clicks in tab 1")
     assert clicks[1].input_value() == "0"
     tabs[0].close(run_before_unload=True)
-    wait_for(lambda: kernel_status(app, ids[0]) == 404, 30, "the closed tab's kernel to stop")
-    assert kernel_status(app, ids[1]) == 200
+    wait_until(lambda: kernel_status(app.url, ids[0]) == 404, 30, "the closed tab's kernel to stop")
+    assert kernel_status(app.url, ids[1]) == 200
     assert len(app.kernel_pids()) == 1
     tabs[1].locator(".tre-train").click()
-    wait_for(lambda: clicks[1].input_value() == "1", 10, "the remaining tab to still work")
+    wait_until(lambda: clicks[1].input_value() == "1", 10, "the remaining tab to still work")
 
 
 @pytest.mark.browser

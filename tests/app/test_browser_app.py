@@ -1,0 +1,153 @@
+"""The served explorer in a real headless Chromium: train, stop, embeddings, inspector; tabs.
+
+Each test starts ``tensorrec-explore serve`` itself (see ``app_support.start_app``) and stops it
+at teardown, checking that no Voila or kernel process is left.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from app_support import (
+    PAGE_TIMEOUT_MS,
+    TIMINGS,
+    kernel_id_of,
+    kernel_status,
+    set_number,
+    status_text,
+    trace_lengths,
+    trace_names,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PANELS = ("tre-config", "tre-train", "tre-stop", "tre-loss-curve", "tre-val-curve",
+          "tre-embedding", "tre-inspector", "tre-user-select", "tre-ranked-table", "tre-runs")
+N_USERS, N_ITEMS = 600, 400  # make_synthetic()'s default size, the app's default dataset
+
+
+def open_explorer(page, url: str):
+    page.goto(url, timeout=PAGE_TIMEOUT_MS)
+    page.locator(".tre-explorer").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    # figures are drawn by plotly.js after the widget views exist
+    page.locator(".tre-loss-curve.js-plotly-plot").wait_for(timeout=60_000)
+
+
+def start_training(page, *, epochs: int = 500) -> None:
+    """Configure a long run (stopped by the test) and press Train."""
+    set_number(page, "tre-epochs", epochs)
+    set_number(page, "tre-val-every", 1)
+    page.locator(".tre-train").click()
+    wait_until(lambda: status_text(page).startswith("training"), 60, "status 'training'")
+
+
+def test_explorer_trains_stops_and_inspects(app_factory, context, tmp_path):
+    started = time.monotonic()
+    app = app_factory()
+    page = context.new_page()
+    open_explorer(page, app.url)
+    TIMINGS["command to usable explorer page"] = time.monotonic() - app.started
+
+    for cls in PANELS:
+        assert page.locator(f".{cls}").count() >= 1, f"panel .{cls} is missing"
+    for cls in PANELS:
+        if cls != "tre-ranked-table":  # empty until a user is chosen
+            assert page.locator(f".{cls}").first.is_visible(), f".{cls} is not visible"
+    assert status_text(page).startswith("idle")
+
+    # choose a loss and a representation (they reach the kernel: the run record names them)
+    page.locator(".tre-loss select").select_option("warp")
+    page.locator(".tre-item-representation select").select_option("normalized_linear")
+    set_number(page, "tre-n-components", 8)
+    start_training(page)
+
+    wait_until(lambda: max(trace_lengths(page, "tre-loss-curve") or [0]) >= 3, 240,
+               "the loss curve to hold 3 epochs")
+    wait_until(lambda: max(trace_lengths(page, "tre-val-curve") or [0]) >= 1, 120,
+               "the validation curve to hold a point")
+    page.locator(".tre-stop").click()
+    wait_until(lambda: status_text(page).split()[0] in ("stopped", "finished"), 120,
+               "training to stop")
+    epochs_drawn = max(trace_lengths(page, "tre-loss-curve"))
+    assert 3 <= epochs_drawn < 500
+
+    runs = page.locator(".tre-runs").first.inner_text()
+    assert "warp" in runs and "normalized_linear" in runs, runs
+
+    # one embedding point per item and per user (snapshots come after the run)
+    def embedding_counts():
+        names = trace_names(page, "tre-embedding")
+        lengths = trace_lengths(page, "tre-embedding")
+        return dict(zip(names, lengths)) if lengths and lengths[0] else None
+
+    counts = wait_until(embedding_counts, 120, "the embedding scatter to fill")
+    assert sorted(counts.values())[-2:] == [N_ITEMS, N_USERS], counts
+
+    # pick a user, see their ranked list
+    user_box = page.locator(".tre-user-select input").first
+    first_user = page.locator(".tre-user-select datalist option").first.get_attribute("value")
+    user_box.fill(first_user)
+    user_box.press("Enter")
+    rows = page.locator(".tre-ranked-table tr")
+    wait_until(lambda: rows.count() >= 10, 60, "the ranked list of the chosen user")
+
+    shot = tmp_path / "explorer.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    TIMINGS["browser test 1 (train/stop/inspect)"] = time.monotonic() - started
+
+
+def test_tabs_have_own_kernels_closing_frees_one_errors_show(app_factory, context):
+    started = time.monotonic()
+    app = app_factory("--kernel-timeout", "6")
+    first, second = context.new_page(), context.new_page()
+    # both pages execute the app notebook at the same time
+    first.goto(app.url, wait_until="commit", timeout=PAGE_TIMEOUT_MS)
+    second.goto(app.url, wait_until="commit", timeout=PAGE_TIMEOUT_MS)
+    for page in (first, second):
+        page.locator(".tre-explorer").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+        page.locator(".tre-loss-curve.js-plotly-plot").wait_for(timeout=60_000)
+    ids = kernel_id_of(first), kernel_id_of(second)
+    assert all(ids) and ids[0] != ids[1], ids
+    assert kernel_status(app.url, ids[0]) == kernel_status(app.url, ids[1]) == 200
+
+    # training in the first tab leaves the second untouched
+    set_number(first, "tre-n-components", 8)
+    start_training(first)
+    wait_until(lambda: max(trace_lengths(first, "tre-loss-curve") or [0]) >= 2, 240,
+               "the first tab's loss curve")
+    assert max(trace_lengths(second, "tre-loss-curve") or [0]) == 0
+    assert status_text(second).startswith("idle")
+    first.locator(".tre-stop").click()
+
+    # closing the first tab frees its kernel; the second keeps working
+    first.close(run_before_unload=True)
+    wait_until(lambda: kernel_status(app.url, ids[0]) == 404, 60, "the closed tab's kernel to go")
+    assert kernel_status(app.url, ids[1]) == 200
+    assert len(app.kernel_pids()) == 1, app.kernel_pids()
+    set_number(second, "tre-n-components", 8)
+    start_training(second, epochs=2)
+    wait_until(lambda: max(trace_lengths(second, "tre-loss-curve") or [0]) >= 1, 240,
+               "the second tab to train after the first closed")
+
+    # an error in a kernel shows in its page (one line, no traceback)
+    third = context.new_page()
+    third.goto(app.url + "?dataset=no-such-dataset", timeout=PAGE_TIMEOUT_MS)
+    error = third.locator(".tre-app-error")
+    error.wait_for(state="visible", timeout=60_000)
+    assert "no-such-dataset" in error.inner_text()
+    assert third.locator(".tre-explorer").count() == 0
+    TIMINGS["browser test 3 (tabs/kernels/errors)"] = time.monotonic() - started
+
+
+def test_a_bad_dataset_file_shows_its_error_in_the_page(app_factory, context, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user,item,value\n1,10,5\n2,11,not-a-number\n")
+    app = app_factory("--dataset", str(bad))
+    page = context.new_page()
+    page.goto(app.url, timeout=PAGE_TIMEOUT_MS)
+    error = page.locator(".tre-app-error")
+    error.wait_for(state="visible", timeout=60_000)
+    assert "bad.csv" in error.inner_text() or "value" in error.inner_text()
