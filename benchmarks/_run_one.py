@@ -25,7 +25,8 @@ def _parse(argv=None):
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--params", default="{}",
-                   help="JSON dict of extra TensorRec constructor arguments (variants)")
+                   help="JSON dict of constructor arguments overriding the reference "
+                        "configuration (variants such as 'implicit-als[reg10]')")
     p.add_argument("--check-identical", action="store_true",
                    help="tensorrec: compare recommend()'s top-10 with ranking predict()'s scores")
     p.add_argument("--split", default=None,
@@ -118,7 +119,9 @@ def run_popularity(train, args):
 def run_lightfm(train, args, loss):
     from lightfm import LightFM
 
-    model = LightFM(no_components=64, learning_rate=0.05, loss=loss, random_state=args.seed)
+    settings = {"no_components": 64, "learning_rate": 0.05, "loss": loss,
+                "random_state": args.seed} | json.loads(args.params)
+    model = LightFM(**settings)
     train_coo = train.tocoo()
     fit_s = _timed_fit(lambda: model.fit(train_coo, epochs=30, num_threads=args.threads),
                        args.profile)
@@ -134,7 +137,7 @@ def run_lightfm(train, args, loss):
     r, c = train.nonzero()
     scores[r, c] = model.predict(r.astype(np.int32), c.astype(np.int32),
                                  num_threads=args.threads)
-    return fit_s, score_s, top, scores, {"epochs": 30}
+    return fit_s, score_s, top, scores, {"epochs": 30, "params": json.loads(args.params)}
 
 
 def run_implicit(train, args, kind):
@@ -143,13 +146,15 @@ def run_implicit(train, args, kind):
     if kind == "als":
         from implicit.cpu.als import AlternatingLeastSquares
 
-        model = AlternatingLeastSquares(factors=64, iterations=15, num_threads=args.threads,
-                                        random_state=args.seed)
+        model = AlternatingLeastSquares(**{
+            "factors": 64, "iterations": 15, "num_threads": args.threads,
+            "random_state": args.seed} | json.loads(args.params))
     else:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        model = BayesianPersonalizedRanking(factors=64, num_threads=args.threads,
-                                            random_state=args.seed)
+        model = BayesianPersonalizedRanking(**{
+            "factors": 64, "num_threads": args.threads, "random_state": args.seed}
+            | json.loads(args.params))
     user_items = sp.csr_matrix(train, dtype=np.float32)
 
     # implicit parallelises with its own `num_threads` pool and asks for a single-threaded BLAS
@@ -165,7 +170,7 @@ def run_implicit(train, args, kind):
     score_s = time.perf_counter() - t0
     CPU["scoring"] = time.process_time() - c0
     scores = np.asarray(model.user_factors @ model.item_factors.T, dtype=np.float32)
-    extra = {"iterations": int(model.iterations)}
+    extra = {"iterations": int(model.iterations), "params": json.loads(args.params)}
     return fit_s, score_s, np.asarray(top), scores, extra
 
 
@@ -216,13 +221,14 @@ def main(args) -> dict:
     rss_data = peak_mb()
     load_at_start = os.getloadavg()[0]
 
-    if args.model == "popularity":
+    base = args.model.split("[", 1)[0]  # "implicit-als[reg10]" -> "implicit-als"
+    if base == "popularity":
         fit_s, score_s, top, scorer, extra = run_popularity(train, args)
-    elif args.model.startswith("lightfm-"):
-        fit_s, score_s, top, scorer, extra = run_lightfm(train, args, args.model.split("-", 1)[1])
-    elif args.model in ("implicit-als", "implicit-bpr"):
-        fit_s, score_s, top, scorer, extra = run_implicit(train, args, args.model.split("-")[1])
-    elif args.model == "tensorrec" or args.model.startswith("tensorrec["):
+    elif base in ("lightfm-warp", "lightfm-bpr", "lightfm-logistic"):
+        fit_s, score_s, top, scorer, extra = run_lightfm(train, args, base.split("-", 1)[1])
+    elif base in ("implicit-als", "implicit-bpr"):
+        fit_s, score_s, top, scorer, extra = run_implicit(train, args, base.split("-")[1])
+    elif base == "tensorrec":
         fit_s, score_s, top, scorer, extra = run_tensorrec(train, test, args)
     else:
         raise SystemExit(f"model={args.model!r}: unknown; see --help for the list")

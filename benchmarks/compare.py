@@ -5,6 +5,8 @@
     python benchmarks/compare.py --dataset ml-100k --models tensorrec --check-identical
     python benchmarks/compare.py --dataset ml-100k --models lightfm-warp,implicit-als,tensorrec \\
         --tensorrec-variant 'bpr={"loss": "bpr"}'
+    python benchmarks/compare.py --dataset ml-100k --models lightfm-warp,implicit-als \
+        --variant 'implicit-als[reg10]={"regularization": 10}'
 
 One invocation runs every model in its own subprocess (benchmarks/_run_one.py), one after the
 other, all with the same thread count, and reports each figure as a ratio against LightFM-WARP and
@@ -257,6 +259,9 @@ def parse_args(argv=None):
     p.add_argument("--tensorrec-variant", action="append", default=[], metavar="NAME=JSON",
                    help="extra TensorRec run 'tensorrec[NAME]' with these constructor arguments "
                         "on top of n_components=64, random_state=SEED; repeatable")
+    p.add_argument("--variant", action="append", default=[], metavar="MODEL[NAME]=JSON",
+                   help="extra run of any model with constructor arguments overriding its "
+                        "reference configuration (reported apart from the reference); repeatable")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path, default=None, help="write the full results here")
@@ -287,6 +292,12 @@ def main(argv=None) -> int:
     for spec in args.tensorrec_variant:
         name, _, params = spec.partition("=")
         runs.append((f"tensorrec[{name.strip()}]", json.loads(params or "{}")))
+    for spec in args.variant:
+        name, _, params = spec.partition("=")
+        if "[" not in name or name.split("[", 1)[0] not in DEFAULT_MODELS:
+            raise SystemExit(f"--variant {spec!r}: expected MODEL[NAME]=JSON with MODEL one of "
+                             f"{DEFAULT_MODELS}, e.g. 'implicit-als[reg10]={{\"regularization\": 10}}'")
+        runs.append((name.strip(), json.loads(params or "{}")))
 
     started = _dt.datetime.now(_dt.timezone.utc)
     load_at_start = machine_info()["loadavg"]
