@@ -62,6 +62,7 @@ class ExplorerCallback(Callback):
     def on_train_begin(self, model: Any, logs: dict) -> None:
         if not self.snapshots:  # the untrained space, so the slider starts at epoch 0
             self._snapshot(model)
+            self._snapshot_cost = 0.0  # the first call also traces the graph: not its cost
 
     def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
         self.epoch += 1
