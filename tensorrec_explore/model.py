@@ -26,7 +26,8 @@ from .losses import make_loss
 from .network import TwoTower
 from .predictions import make_prediction
 from .representations import make_representation
-from .scoring import block_scores, top_k_blocks, user_blocks
+from .metrics import top_k
+from .scoring import block_scores, user_blocks
 from .training import Trainer
 from .fold_in import NewUsers, fold_in_users
 
@@ -349,16 +350,19 @@ class TensorRec:
     def score_users(self, users: Any) -> np.ndarray:
         """Return ``[len(users), n_items]`` float32 scores of fitted users (metrics' scorer)."""
         self._check_fitted()
-        users = check_ids(users, self.n_users_, "users")
-        vectors, biases = self._users(SparseRows(self.user_table_.matrix[users], len(users))) \
-            if not self.user_table_.is_identity else self._user_rows(users)
+        return self._scores(*self._user_rows(check_ids(users, self.n_users_, "users")))
+
+    def _user_rows(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the vectors ``[n, T, d]`` and biases of the fitted users ``users``."""
+        if not self.user_table_.is_identity:
+            return self._users(SparseRows(self.user_table_.matrix[users], len(users)))
+        features = self.user_table_.rows(tf.constant(users))
+        return self.network_.users(features).numpy(), self.network_.user_biases(features).numpy()
+
+    def _scores(self, vectors: np.ndarray, biases: np.ndarray) -> np.ndarray:
         items, item_biases = self._items()
         return block_scores(self.network_, tf.constant(vectors), tf.constant(biases),
                             items, item_biases).numpy()
-
-    def _user_rows(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        features = self.user_table_.rows(tf.constant(users))
-        return self.network_.users(features).numpy(), self.network_.user_biases(features).numpy()
 
     def predict_rank(self, user_features: Any = None, item_features: Any = None,
                      exclude: Any = None) -> np.ndarray:
@@ -381,17 +385,15 @@ class TensorRec:
         self._check_fitted()
         k = check_k(k, self.n_items_)
         if isinstance(users, NewUsers):
-            vectors, biases, n_rows = users.representations, users.biases, users.n_users
-            rows = np.arange(n_rows)
+            new = users
+            rows, n_rows = np.arange(new.n_users), new.n_users
+            scorer = lambda block: self._scores(new.representations[block], new.biases[block])  # noqa: E731
         else:
-            rows = check_ids(users, self.n_users_, "users")
-            vectors, biases = self._user_rows(rows) if self.user_table_.is_identity else \
-                self._users(SparseRows(self.user_table_.matrix[rows], len(rows)))
-            n_rows = self.n_users_
+            rows, n_rows = check_ids(users, self.n_users_, "users"), self.n_users_
+            scorer = lambda block: self._scores(*self._user_rows(block))  # noqa: E731
         if exclude is not None:
-            exclude = check_interactions_shape(exclude, (n_rows, self.n_items_))[rows]
-        items, item_biases = self._items()
-        return top_k_blocks(self.network_, vectors, biases, items, item_biases, k, exclude)
+            exclude = check_interactions_shape(exclude, (n_rows, self.n_items_))
+        return top_k(scorer, rows, k, exclude=exclude)
 
     def fold_in(self, interactions: Any, user_features: Any = None, *, epochs: int = 100) -> NewUsers:
         """Return representations for users not seen in training, without retraining.
