@@ -212,6 +212,8 @@ class Controller:
                 epochs=config["epochs"], callbacks=[callback], validation=validation)
             fit_seconds = time.perf_counter() - t0
             self.timings["fit_seconds"] = fit_seconds
+            self.timings["callback_seconds"] = callback.seconds_inside
+            self.timings["snapshot_seconds"] = callback.seconds_snapshots
             if callback.t_first_point is not None:
                 self.timings["first_point"] = callback.t_first_point - t_click
             stopped = self.stop_event.is_set()

@@ -1,7 +1,7 @@
 """Projects embedding snapshots to 2-D off the UI thread: PCA at once, UMAP when asked.
 
 One worker thread serves two kinds of job: a PCA projection of every new snapshot (fast, done
-first) and a UMAP projection of the frame on screen when the embeddings panel shows UMAP
+first; while training only the newest, at most once a second, the rest when training ends) and a UMAP projection of the frame on screen when the embeddings panel shows UMAP
 (latest request wins, so scrubbing never queues a backlog). Users (each taste vector) and items
 are projected together, so a user lands near the items they score highly. Each UMAP frame starts
 from the previous UMAP layout (or this epoch's PCA layout), and every frame is aligned
@@ -37,8 +37,10 @@ class Projector:
     ``state.projection_status``."""
 
     def __init__(self, state: ExplorerState, *, warm_umap: str | bool = "idle",
-                 umap_kwargs: dict | None = None):
+                 umap_kwargs: dict | None = None, live_interval: float = 1.0):
         self.state = state
+        self.live_interval = live_interval
+        self._last_live = -np.inf
         self.warm_umap = warm_umap
         self.umap_kwargs = dict(umap_kwargs or {})
         self.timings: dict[str, list[float]] = {"pca": [], "umap": [], "umap_warmup": []}
@@ -91,6 +93,8 @@ class Projector:
         s.projection_status = f"UMAP: computing epoch {snap['epoch']} (PCA shown meanwhile)..."
 
     def _on_status(self, change: Any) -> None:
+        with self._cond:  # deferred projections may run now
+            self._cond.notify()
         if change["new"] in ("finished", "stopped"):
             if self.warm_umap == "idle" and not self._warmed:
                 self.warm_up()
@@ -118,20 +122,41 @@ class Projector:
             self._cond.notify()
 
     # ---- worker ----
+    def _next_job(self) -> tuple[str | None, Any]:
+        """Pick the next job (called with the lock held): ``(kind, job)``, or ``(None, wait)``.
+
+        While training, only the newest snapshot is projected, at most every ``live_interval``
+        seconds, so projections take little CPU from training; the older ones (for the epoch
+        slider) are projected once training ends. UMAP warm-up waits for an idle CPU too.
+        """
+        if self._closed:
+            return "close", None
+        training = self.state.training
+        if self._pca_jobs:
+            wait = self._last_live + self.live_interval - time.perf_counter()
+            if not training or wait <= 0:
+                if training:
+                    self._last_live = time.perf_counter()
+                return "pca", self._pca_jobs.pop()  # newest first: the frame on screen
+        else:
+            wait = None
+        if self._umap_job is not None:
+            job, self._umap_job = self._umap_job, None
+            return "umap", job
+        if self._warm_wanted and not training:
+            self._warm_wanted = False
+            return "warmup", None
+        return None, wait
+
     def _work(self) -> None:
         while True:
             with self._cond:
-                while not (self._closed or self._pca_jobs or self._umap_job
-                           or self._warm_wanted):
-                    self._cond.wait()
-                if self._closed:
+                method, job = self._next_job()
+                while method is None:
+                    self._cond.wait(job)
+                    method, job = self._next_job()
+                if method == "close":
                     return
-                if self._pca_jobs:  # newest first: it is the frame on screen while training
-                    job, method = self._pca_jobs.pop(), "pca"
-                elif self._umap_job is not None:
-                    job, method, self._umap_job = self._umap_job, "umap", None
-                else:
-                    job, method, self._warm_wanted = None, "warmup", False
                 self._busy = True
             try:
                 if method == "warmup":

@@ -56,6 +56,9 @@ class ExplorerCallback(Callback):
         self._last_push = -np.inf
         self._snapshots_dirty = False
         self._last_snapshot = -np.inf
+        #: Wall time spent in this callback (recording, snapshots, pushes): the UI's cost.
+        self.seconds_inside = 0.0
+        self.seconds_snapshots = 0.0
         self._snapshot_cost = 0.0
 
     # ---- Callback API ----
@@ -65,6 +68,13 @@ class ExplorerCallback(Callback):
             self._snapshot_cost = 0.0  # the first call also traces the graph: not its cost
 
     def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._on_epoch_end(model, logs)
+        finally:
+            self.seconds_inside += time.perf_counter() - t0
+
+    def _on_epoch_end(self, model: Any, logs: dict) -> None:
         self.epoch += 1
         h = self.history
         h["epoch"].append(self.epoch)
@@ -107,6 +117,7 @@ class ExplorerCallback(Callback):
         self._snapshots_dirty = True
         self._last_snapshot = time.perf_counter()
         self._snapshot_cost = self._last_snapshot - t0
+        self.seconds_snapshots += self._snapshot_cost
 
     def push(self, now: float) -> None:
         """Copy what was recorded into the state (one notification per trait)."""
