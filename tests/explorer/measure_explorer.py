@@ -64,9 +64,8 @@ def main() -> None:
                                                    np.median(speeds["headless"]))
     results["snapshots_per_run"] = len(ex.state.snapshots)
 
-    from tensorrec_explore.projection import align, pca_2d, umap_2d
-
     from tensorrec_explore.explorer.projector import stack
+    from tensorrec_explore.projection import align, pca_2d, umap_2d
 
     X, n_users = stack(ex.state.snapshots[-1])
     previous, _ = stack(ex.state.snapshots[-2])
