@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import __version__
 from .app.datasets import NAMED_DATASETS, check_dataset_spec, dataset_label
@@ -79,7 +80,7 @@ def _float_min(low: float, *, strict: bool):
             number = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
-        if number != number or number < low or (strict and number == low):
+        if math.isnan(number) or number < low or (strict and number == low):
             raise argparse.ArgumentTypeError(
                 f"expected a number {'>' if strict else '>='} {low:g}, got {value}"
             )

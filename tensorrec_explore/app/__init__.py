@@ -10,4 +10,4 @@ from __future__ import annotations
 
 from .server import ENV_DATA_DIR, ENV_DATASET, AppServer, app_notebook
 
-__all__ = ["AppServer", "app_notebook", "ENV_DATASET", "ENV_DATA_DIR"]
+__all__ = ["ENV_DATASET", "ENV_DATA_DIR", "AppServer", "app_notebook"]

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qs
 
 from ..errors import InputError, TensorRecError, describe
@@ -48,14 +49,17 @@ def kernel_id() -> str:
         name = Path(get_connection_file()).stem
     except Exception:  # noqa: BLE001 - not in a kernel: no id to report
         return ""
-    return name[len("kernel-") :] if name.startswith("kernel-") else name
+    return name.removeprefix("kernel-")
 
 
 def _meta_html(spec: str, error: str | None = None) -> str:
     """A hidden marker with the kernel id and dataset (for tests and support), plus any error."""
     parts = [
-        f'<div class="tre-app-meta" style="display:none" data-kernel-id="{html.escape(kernel_id())}"'
-        f' data-dataset="{html.escape(dataset_label(spec))}"></div>'
+        (
+            f'<div class="tre-app-meta" style="display:none" '
+            f'data-kernel-id="{html.escape(kernel_id())}" '
+            f'data-dataset="{html.escape(dataset_label(spec))}"></div>'
+        )
     ]
     if error is not None:
         parts.append(

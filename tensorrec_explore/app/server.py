@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import TensorRecError, describe
+from .processes import default_sigint, descendants, stop_process_tree
 
 ENV_DATASET = "TENSORREC_EXPLORE_DATASET"
 ENV_DATA_DIR = "TENSORREC_EXPLORE_DATA_DIR"
@@ -137,99 +138,6 @@ def voila_command(
     ]
 
 
-def _descendants(pid: int) -> list[int]:
-    """Return the ids of every living descendant of ``pid`` (Linux /proc; [] elsewhere)."""
-    children: dict[int, list[int]] = {}
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ..." where comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 1:
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) counts as gone.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return state[state.rfind(")") + 2 :].split()[:1] != ["Z"]
-
-
-def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    try:
-        if os.name == "posix":
-            os.killpg(proc.pid, sig)
-        elif sig == signal.SIGINT:
-            proc.send_signal(signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
-        else:
-            proc.kill()
-    except (ProcessLookupError, PermissionError, OSError):
-        pass
-
-
-def stop_process_tree(
-    proc: subprocess.Popen, *, grace: float = 10.0, term_grace: float = 5.0
-) -> list[int]:
-    """Stop ``proc`` and everything it started: SIGINT, then SIGTERM, then SIGKILL.
-
-    ``proc`` must have been started in its own process group. Returns the ids of descendants that
-    had to be killed after Voila itself had stopped (normally none).
-    """
-    kernels = _descendants(proc.pid)
-    kill = getattr(signal, "SIGKILL", signal.SIGTERM)
-    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, term_grace), (kill, 5.0)):
-        if proc.poll() is not None:
-            break
-        _signal_group(proc, sig)
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-    # Kernels live in sessions of their own: give them a moment to follow their parent.
-    deadline = time.monotonic() + 3.0
-    while any(_alive(k) for k in kernels) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    killed = []
-    for pid in kernels:
-        if _alive(pid):
-            killed.append(pid)
-            for sig in (signal.SIGTERM, kill):
-                try:
-                    os.kill(pid, sig)
-                except OSError:
-                    break
-                time.sleep(0.5)
-                if not _alive(pid):
-                    break
-    return killed
-
-
 class AppServer:
     """One Voila server for the explorer app (or any notebook), as a context manager.
 
@@ -285,7 +193,7 @@ class AppServer:
         env.update(self.extra_env)
         return env
 
-    def start(self, timeout: float = 60.0) -> "AppServer":
+    def start(self, timeout: float = 60.0) -> AppServer:
         """Start Voila and return once its port accepts connections (no page is requested)."""
         if not self.notebook.is_file():
             raise ServerError(
@@ -315,7 +223,7 @@ class AppServer:
             kwargs["start_new_session"] = True
             if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
                 # Inherited from a shell's background job: Voila must still stop on SIGINT.
-                kwargs["preexec_fn"] = _default_sigint
+                kwargs["preexec_fn"] = default_sigint
         else:
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         self.proc = subprocess.Popen(
@@ -372,7 +280,7 @@ class AppServer:
 
     def kernel_pids(self) -> list[int]:
         """Return the process ids of the kernels (and their children) Voila runs right now."""
-        return [] if self.proc is None else _descendants(self.proc.pid)
+        return [] if self.proc is None else descendants(self.proc.pid)
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -389,7 +297,7 @@ class AppServer:
             self._template_root = None
         return killed
 
-    def __enter__(self) -> "AppServer":
+    def __enter__(self) -> AppServer:  # noqa: PYI034 - start() returns self
         return self.start() if self.proc is None else self
 
     def __exit__(self, *exc) -> None:

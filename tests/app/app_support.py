@@ -15,13 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tensorrec_explore.app.server import (
-    _alive,
-    _descendants,
-    accepts_connections,
-    free_port,
-    stop_process_tree,
-)
+from tensorrec_explore.app.processes import alive, descendants, stop_process_tree
+from tensorrec_explore.app.server import accepts_connections, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -61,7 +56,7 @@ class RunningApp:
 
     def processes(self) -> list[int]:
         """Living processes under the command: Voila and its kernels."""
-        return _descendants(self.proc.pid)
+        return descendants(self.proc.pid)
 
     def kernel_pids(self) -> list[int]:
         found = []
@@ -79,42 +74,48 @@ class RunningApp:
         self.tree = sorted(set(self.tree) | set(self.processes()))
         stop_process_tree(self.proc, grace=15.0)
         deadline = time.monotonic() + 5
-        while any(_alive(p) for p in self.tree) and time.monotonic() < deadline:
+        while any(alive(p) for p in self.tree) and time.monotonic() < deadline:
             time.sleep(0.1)
-        return [p for p in self.tree if _alive(p)]
+        return [p for p in self.tree if alive(p)]
 
 
-def start_app(tmp_path: Path, *args: str, timeout: float = 60.0, env=None) -> RunningApp:
-    """Run ``python -m tensorrec_explore.cli serve --no-browser --port <free> *args``."""
-    port = free_port(HOST)
-    log_path = tmp_path / f"app-{port}.log"
-    log = open(log_path, "w")  # noqa: SIM115 - the child writes to it; closed by the OS at exit
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tensorrec_explore.cli", "serve", "--no-browser",
-         "--port", str(port), "--verbose", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, **(env or {})},
-        cwd=str(tmp_path),
-    )
-    log.close()
+def start_server(command: list[str], port: int, tmp_path: Path, *, timeout: float = 60.0,
+                 env=None, name: str = "app") -> RunningApp:
+    """Start ``command`` (which serves on ``port``) in its own session; wait by TCP connect."""
+    log_path = tmp_path / f"{name}-{port}.log"
+    with open(log_path, "w") as log:
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+            cwd=str(tmp_path),
+        )
     app = RunningApp(proc=proc, port=port, log_path=log_path, started=started)
     deadline = time.monotonic() + timeout
     try:
         while not accepts_connections(HOST, port):
             if proc.poll() is not None:
-                raise RuntimeError(f"the app exited with code {proc.returncode}:\n{app.log()}")
+                raise RuntimeError(f"{name} exited with code {proc.returncode}:\n{app.log()}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not listen within {timeout} s:\n{app.log()}")
+                raise RuntimeError(f"{name} did not listen within {timeout} s:\n{app.log()}")
             time.sleep(0.1)
     except BaseException:
         app.stop()
         raise
     app.tree = app.processes()
     return app
+
+
+def start_app(tmp_path: Path, *args: str, timeout: float = 60.0, env=None) -> RunningApp:
+    """Run ``python -m tensorrec_explore.cli serve --no-browser --port <free> *args``."""
+    port = free_port(HOST)
+    command = [sys.executable, "-m", "tensorrec_explore.cli", "serve", "--no-browser",
+               "--port", str(port), "--verbose", *args]
+    return start_server(command, port, tmp_path, timeout=timeout, env=env)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import time
 import urllib.request
 
 import pytest
-
 from app_support import PLACEHOLDER, TIMINGS, kernel_status, wait_until
 
 

@@ -1,0 +1,172 @@
+"""The ``tensorrec-explore`` command without a browser: help, argument errors, fit, evaluate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tensorrec_explore import cli
+from tensorrec_explore.app.datasets import file_columns, load_dataset
+from tensorrec_explore.app.kernel import dataset_choice
+from tensorrec_explore.app.server import voila_command
+from tensorrec_explore.errors import InputError
+
+
+def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the command in a fresh interpreter, as a user would."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "tensorrec_explore.cli", *args],
+                          capture_output=True, text=True, timeout=timeout, env=env,
+                          check=False)
+
+
+def test_help_is_fast_and_explains_every_option():
+    started = time.monotonic()
+    result = run("--help")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0
+    for option in ("--dataset", "--data-dir", "--port", "--no-browser", "--kernel-timeout",
+                   "serve", "fit", "evaluate", "synthetic", "movielens-100k", "JupyterLab"):
+        assert option in result.stdout, option
+    assert elapsed < 10, f"--help took {elapsed:.1f} s (TensorFlow imported?)"
+    for command in ("fit", "evaluate", "serve"):
+        sub = run(command, "--help")
+        assert sub.returncode == 0 and "usage: tensorrec-explore " + command in sub.stdout
+
+
+def test_help_does_not_import_tensorflow_or_widgets():
+    code = ("import sys\nfrom tensorrec_explore import cli\ntry:\n    cli.main(['--help'])\n"
+            "except SystemExit:\n    pass\n"
+            "bad = [m for m in ('tensorflow', 'ipywidgets', 'plotly', 'voila') if m in sys.modules]\n"
+            "print('LOADED', bad)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=False)
+    assert "LOADED []" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--port", "0"], "--port"),
+    (["--port", "http"], "--port"),
+    (["--dataset", "no-such-file.csv"], "--dataset"),
+    (["--data-dir", "/no/such/folder"], "--data-dir"),
+    (["bogus"], "invalid choice"),
+    (["fit", "--loss", "nope"], "unknown loss 'nope'"),
+    (["fit", "--user-representation", "deep_magic"], "unknown representation"),
+    (["fit", "--epochs", "0"], "--epochs"),
+    (["fit", "--learning-rate", "-1"], "--learning-rate"),
+    (["fit", "--user-features", "pixels"], "--user-features"),
+    (["evaluate"], "MODEL"),
+    (["--no-such-option"], "unrecognized arguments"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(args, fragment, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(args)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("tensorrec-explore") and "error:" in lines[0]
+    assert fragment in lines[0]
+    assert "Traceback" not in captured.err
+
+
+def test_bad_arguments_exit_2_from_the_console_script():
+    result = run("fit", "--loss", "nope")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_library_errors_give_one_line_and_exit_1(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user,item,value\n1,10,5\n2,11,not-a-number\n")
+    code = cli.main(["fit", "--dataset", str(bad), "--epochs", "1"])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tensorrec-explore: error:"), err
+    assert cli.main(["evaluate", str(tmp_path / "missing.tre")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "missing.tre" in err[0], err
+
+
+def test_movielens_missing_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TENSORREC_EXPLORE_DATA", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    code = cli.main(["fit", "--dataset", "movielens-1m", "--data-dir", str(tmp_path)])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ml-1m" in err[0], err
+
+
+def test_port_in_use_is_a_one_line_error(capsys):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        code = cli.main(["serve", "--no-browser", "--port", str(port)])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"port {port}" in err[0], err
+
+
+def test_serve_options_work_before_and_after_the_command():
+    parser = cli.build_parser()
+    top = parser.parse_args(["--port", "9000", "--no-browser"])
+    assert (top.command, top.port, top.no_browser, top.dataset) == (None, 9000, True, "synthetic")
+    sub = parser.parse_args(["--port", "9000", "serve", "--dataset", "movielens-100k"])
+    assert (sub.command, sub.port, sub.dataset, sub.no_browser) == (
+        "serve", 9000, "movielens-100k", False)
+
+
+def test_dataset_choice_reaches_the_kernel_environment():
+    assert dataset_choice({}) == ("synthetic", None)
+    env = {"TENSORREC_EXPLORE_DATASET": "movielens-100k", "TENSORREC_EXPLORE_DATA_DIR": "/d"}
+    assert dataset_choice(env) == ("movielens-100k", "/d")
+    assert dataset_choice({**env, "QUERY_STRING": "dataset=synthetic"})[0] == "synthetic"
+    with pytest.raises(InputError, match="a URL may choose only"):
+        dataset_choice({"QUERY_STRING": "dataset=/etc/passwd"})
+
+
+def test_voila_command_binds_localhost_and_a_fixed_port():
+    command = voila_command("app.ipynb", port=8123)
+    assert "--Voila.ip=127.0.0.1" in command and "--port=8123" in command
+    assert "--Voila.port_retries=0" in command and "--no-browser" in command
+
+
+def test_interaction_files_columns_are_guessed(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("userId,movieId,rating,timestamp\n1,10,5,1\n1,11,3,2\n2,10,4,3\n")
+    assert file_columns(path) == {"user_col": "userId", "item_col": "movieId",
+                                  "value_col": "rating", "timestamp_col": "timestamp"}
+    dataset = load_dataset(str(path))
+    assert (dataset.n_users, dataset.n_items) == (2, 2)
+
+
+@pytest.mark.slow
+def test_fit_then_evaluate_round_trip(tmp_path):
+    model = tmp_path / "model.tre"
+    fitted = run("fit", "--epochs", "2", "--n-components", "8", "--loss", "warp",
+                 "--validate-every", "1", "--save", str(model), "--json")
+    assert fitted.returncode == 0, fitted.stderr[-3000:]
+    fit_report = json.loads(fitted.stdout.strip().splitlines()[-1])
+    assert fit_report["dataset"] == "synthetic" and fit_report["model"]["loss"] == "warp"
+    assert 0.0 <= fit_report["metrics"]["precision@10"] <= 1.0
+    assert "epoch" in fitted.stderr  # the tqdm progress bar
+    assert model.exists()
+
+    evaluated = run("evaluate", str(model), "--json")
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    report = json.loads(evaluated.stdout.strip().splitlines()[-1])
+    for name, value in fit_report["metrics"].items():
+        assert report["metrics"][name] == pytest.approx(value, abs=1e-6), name
+
+    table = run("evaluate", str(model))
+    assert table.returncode == 0
+    assert "precision@10" in table.stdout and "ndcg@10" in table.stdout
+    assert "Traceback" not in table.stderr
