@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import keras
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
@@ -59,36 +58,71 @@ def _loss_inputs(kind: str, scores: tf.Tensor, targets: tf.Tensor, sampled: tf.T
     )
 
 
+class FoldIn:
+    """Fits new users' vectors with Adam in one compiled loop, traced once per model."""
+
+    LEARNING_RATE = 0.05
+
+    def __init__(self, model: Any) -> None:
+        self.network, self.loss = model.network_, model.loss_
+        self.l2 = model._l2_for(self.loss)
+        train = model.train_interactions_
+        self.n_items = train.shape[1]
+        self.item_counts = tf.constant(
+            np.bincount(train.indices[train.data > 0], minlength=self.n_items).astype(np.float32))
+        matrix, vector = tf.TensorSpec([None, None, None], tf.float32), tf.TensorSpec([None], tf.float32)
+        self.fit = tf.function(self._fit, autograph=False, input_signature=[
+            matrix, tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None], tf.float32),
+            vector, tf.TensorSpec([None], tf.int64), tf.TensorSpec([], tf.int32),
+        ])
+
+    def _objective(self, vectors, biases, items, item_biases, targets, sampled):
+        scores = self.network.pairwise(vectors, items) + biases[:, None] + item_biases[None, :]
+        inputs = _loss_inputs(self.loss.inputs, scores, targets, sampled, self.item_counts,
+                              self.n_items)
+        return self.loss(inputs) + self.l2 * tf.reduce_sum(tf.square(vectors))
+
+    def _fit(self, vectors, targets, items, item_biases, sampled, steps):
+        biases = tf.zeros([tf.shape(vectors)[0]])
+        state = [vectors, biases, tf.zeros_like(vectors), tf.zeros_like(biases),
+                 tf.zeros_like(vectors), tf.zeros_like(biases)]
+
+        def body(step, vectors, biases, m_v, m_b, s_v, s_b):
+            with tf.GradientTape() as tape:
+                tape.watch([vectors, biases])
+                value = self._objective(vectors, biases, items, item_biases, targets, sampled)
+            g_v, g_b = tape.gradient(value, [vectors, biases],
+                                     unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            if not self.network.biased:
+                g_b = tf.zeros_like(g_b)
+            t = tf.cast(step + 1, tf.float32)
+            m_v, m_b = 0.9 * m_v + 0.1 * g_v, 0.9 * m_b + 0.1 * g_b
+            s_v, s_b = 0.999 * s_v + 0.001 * g_v**2, 0.999 * s_b + 0.001 * g_b**2
+            rate = self.LEARNING_RATE * tf.sqrt(1.0 - 0.999**t) / (1.0 - 0.9**t)
+            vectors = vectors - rate * m_v / (tf.sqrt(s_v) + 1e-7)
+            biases = biases - rate * m_b / (tf.sqrt(s_b) + 1e-7)
+            return step + 1, vectors, biases, m_v, m_b, s_v, s_b
+
+        result = tf.while_loop(lambda step, *_: step < steps, body, [tf.constant(0), *state])
+        return result[1], result[2]
+
+
 def fold_in_users(model: Any, interactions: sp.csr_matrix, items: tf.Tensor,
                   item_biases: tf.Tensor, epochs: int) -> NewUsers:
-    """Return :class:`NewUsers` fitted to ``interactions`` (one row per new user)."""
-    network, loss = model.network_, model.loss_
+    """Return :class:`NewUsers` fitted to ``interactions`` (one row per new user).
+
+    Each new user's ``n_tastes`` vectors and bias are fitted by Adam for ``epochs`` steps to the
+    model's own loss (plus its L2 penalty), every trained weight held fixed.
+    """
+    if getattr(model, "_fold_in", None) is None:
+        model._fold_in = FoldIn(model)
     n_new, n_items = interactions.shape
     width = int(items.shape[1])
     rng = np.random.default_rng(model.random_state)
-    vectors = tf.Variable(rng.normal(0.0, 0.1 / np.sqrt(width), (n_new, network.n_tastes, width))
-                          .astype(np.float32))
-    biases = tf.Variable(tf.zeros([n_new]))
-    targets = tf.constant(interactions.toarray().astype(np.float32))
-    item_counts = tf.constant(
-        np.bincount(model.train_interactions_.indices[model.train_interactions_.data > 0],
-                    minlength=n_items).astype(np.float32))
-    sampled = tf.constant(
-        np.sort(rng.choice(n_items, min(n_items, FOLD_IN_SAMPLES), replace=False)).astype(np.int64))
-    optimizer = keras.optimizers.Adam(learning_rate=0.05)
-    variables = [vectors, biases] if network.biased else [vectors]
-
-    @tf.function
-    def step() -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            scores = network.pairwise(vectors, items) + biases[:, None] + item_biases[None, :]
-            value = loss(_loss_inputs(loss.inputs, scores, targets, sampled, item_counts, n_items))
-            value += model.l2 * tf.reduce_sum(tf.square(vectors))
-        gradients = tape.gradient(value, variables)
-        optimizer.apply_gradients(
-            [(tf.zeros_like(v) if g is None else g, v) for g, v in zip(gradients, variables)])
-        return value
-
-    for _ in range(int(epochs)):
-        step()
+    start = rng.normal(0.0, 0.1 / np.sqrt(width), (n_new, model.network_.n_tastes, width))
+    sampled = np.sort(rng.choice(n_items, min(n_items, FOLD_IN_SAMPLES), replace=False))
+    vectors, biases = model._fold_in.fit(
+        tf.constant(start.astype(np.float32)), tf.constant(interactions.toarray(), tf.float32),
+        items, item_biases, tf.constant(sampled.astype(np.int64)), tf.constant(int(epochs)),
+    )
     return NewUsers(vectors.numpy(), biases.numpy(), interactions)

@@ -33,6 +33,9 @@ from .fold_in import NewUsers, fold_in_users
 
 #: Catalogues larger than this use the sampled softmax when ``n_sampled_items`` is None.
 FULL_SOFTMAX_LIMIT = 50_000
+#: ``l2`` when left as None: dense losses (softmax) penalise the representations per liked
+#: interaction; sampled and observed losses penalise the sum of squares of the weights.
+DEFAULT_L2 = {"dense": 1e-2, "other": 1e-4}
 
 
 class TensorRec:
@@ -51,8 +54,11 @@ class TensorRec:
         a custom :class:`~tensorrec_explore.losses.Loss`.
     biased: learn a bias per user and per item (as linear functions of their features).
     n_tastes: user taste vectors; a score is the best taste's score.
-    learning_rate, l2: Adam's step size and the weight of the L2 penalty on representation
-        weights.
+    learning_rate, l2: Adam's step size and the weight of the L2 penalty. For dense losses
+        (softmax) the penalty is on the representations, per liked interaction (see
+        :meth:`Trainer.dense_regularization <tensorrec_explore.training.Trainer>`); for the others
+        it is ``l2 *`` the sum of squares of the representation weights. None = 1e-2 for dense
+        losses, 1e-4 for the others (the value used is kept as ``l2_``).
     epochs: passes over the data per ``fit``.
     batch_size: users per step for dense losses (None = as many as fit a 2M-float score block,
         at most 256), interactions per step for sampled and observed losses (None = 1024).
@@ -71,8 +77,8 @@ class TensorRec:
         loss: Any = "softmax",
         biased: bool = True,
         n_tastes: int = 1,
-        learning_rate: float = 0.02,
-        l2: float = 1e-4,
+        learning_rate: float = 0.03,
+        l2: float | None = None,
         epochs: int = 40,
         batch_size: int | None = None,
         n_sampled_items: int | None = None,
@@ -119,7 +125,7 @@ class TensorRec:
                 raise InputError(f"{name} must be a positive integer or None, got {value!r}.")
         if not np.isfinite(self.learning_rate) or self.learning_rate <= 0:
             raise InputError(f"learning_rate must be positive, got {self.learning_rate!r}.")
-        if not np.isfinite(self.l2) or self.l2 < 0:
+        if self.l2 is not None and (not np.isfinite(self.l2) or self.l2 < 0):
             raise InputError(f"l2 must be >= 0, got {self.l2!r}.")
 
     # -------------------------------------------------------------- training
@@ -243,6 +249,7 @@ class TensorRec:
         self.epochs_done_ = 0
         self._item_cache = None
         self._trainer = None
+        self._fold_in = None
 
     def _check_same_features(self, user_features: Any, item_features: Any) -> None:
         for given, table, name in ((user_features, self.user_table_, "user_features"),
@@ -292,8 +299,14 @@ class TensorRec:
             )
         return Trainer(
             self.network_, loss, self.optimizer_, self.user_table_, self.item_table_,
-            interactions, None, self.l2, self.batch_size, n_sampled,
+            interactions, None, self._l2_for(loss), self.batch_size, n_sampled,
         )
+
+    def _l2_for(self, loss: Any) -> float:
+        """Return ``l2``, or its default for ``loss``'s kind when None (kept as ``l2_``)."""
+        self.l2_ = float(self.l2) if self.l2 is not None else (
+            DEFAULT_L2["dense" if loss.inputs == "dense" else "other"])
+        return self.l2_
 
     @staticmethod
     def _name(plugin: Any) -> str:

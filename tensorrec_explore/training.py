@@ -21,6 +21,8 @@ from .network import TwoTower
 
 #: Dense losses score ``users x items`` per step: cap the block at this many floats.
 DENSE_BLOCK = 1 << 21
+#: Weight of the item term against the user term in the dense (per-interaction) L2 penalty.
+ITEM_PENALTY = 50.0
 
 
 class Trainer:
@@ -60,6 +62,8 @@ class Trainer:
         self.positive_keys = tf.constant(keys if keys.size else np.array([-1], np.int64))
         counts = np.bincount(coo.col[self.positive], minlength=self.n_items).astype(np.float32)
         self.item_counts = tf.constant(counts)
+        # Dense losses: each item's share of all likes weights its representation's penalty.
+        self.item_penalty_weights = tf.constant(ITEM_PENALTY * counts / max(counts.sum(), 1.0))
         self.active_users = np.unique(coo.row)
         if loss.inputs == "dense":
             self.targets = SparseRows(interactions, interactions.shape[0])
@@ -132,8 +136,9 @@ class Trainer:
         net = self.network
         with tf.GradientTape() as tape:
             user_features, item_features = self.users.rows(users), self.items.all()
+            user_vectors, item_vectors = net.users(user_features, True), net.items(item_features, True)
             scores = (
-                net.pairwise(net.users(user_features, True), net.items(item_features, True))
+                net.pairwise(user_vectors, item_vectors)
                 + net.user_biases(user_features)[:, None]
                 + net.item_biases(item_features)[None, :]
             )
@@ -143,10 +148,29 @@ class Trainer:
                 if self.has_weights else tf.ones_like(targets)
             )
             data = self.loss(LossInputs(scores=scores, targets=targets, weights=weights))
-            reg = self._regularization()
+            reg = self.dense_regularization(targets, user_vectors, item_vectors)
             total = data + reg
         self._apply(tape, total)
         return data, reg
+
+    def dense_regularization(
+        self, targets: tf.Tensor, user_vectors: tf.Tensor, item_vectors: tf.Tensor
+    ) -> tf.Tensor:
+        """Per-interaction L2 on the representations (the classic matrix-factorisation form).
+
+        ``l2 * (sum_u n_u |u|^2 / sum_u n_u + ITEM_PENALTY * sum_i (likes_i / likes) |v_i|^2)``:
+        the step's users weighted by their liked count and every item by its share of all likes,
+        so the representations the data term pulls hardest are held back most while rare ones
+        are not shrunk to zero, independently of the dataset's size. The penalty is on the
+        representations (outputs), so it applies to feature-based and custom towers alike.
+        """
+        liked = tf.reduce_sum(tf.cast(targets > 0, tf.float32), axis=1)
+        user_norms = tf.reduce_sum(tf.square(user_vectors), axis=[1, 2])
+        item_norms = tf.reduce_sum(tf.square(item_vectors), axis=1)
+        return self.l2 * (
+            tf.math.divide_no_nan(tf.reduce_sum(liked * user_norms), tf.reduce_sum(liked))
+            + tf.reduce_sum(self.item_penalty_weights * item_norms)
+        )
 
     def _user_vectors(self, users: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
         unique, where = tf.unique(users)
