@@ -237,7 +237,8 @@ def where_things_land(scores, split):
     }
 
 
-settings = dict(n_components=32, loss="bpr", epochs=5, n_sampled_items=64, random_state=42)
+settings = {"n_components": 32, "loss": "bpr", "epochs": 5, "n_sampled_items": 64,
+            "random_state": 42}
 likes_only = (signed.train > 0).astype(np.float32)
 implicit_model = TensorRec(**settings).fit(likes_only)
 explicit_model = TensorRec(**settings).fit(signed.train)  # +1 liked, -1 disliked

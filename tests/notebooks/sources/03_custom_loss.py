@@ -16,7 +16,6 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up logs quiet
 
 import numpy as np
-import pandas as pd
 import tensorflow as tf
 
 import tensorrec_explore
