@@ -158,4 +158,7 @@ def test_04_why_deep_representations(monkeypatch):
     purity = r["cold_neighbour_purity"]
     assert purity["relu"] > 0.6 and purity["relu"] > purity["linear"] + 0.3
     assert abs(purity["linear"] - purity["raw features"]) < 0.1
+    assert purity["relu (2-D picture)"] > purity["linear (2-D picture)"] + 0.3
+    relu_variance = r["variance_first_4_pcs"]["relu"]
+    assert sum(relu_variance[:3]) > 0.85 and relu_variance[3] < 0.05
     assert r["projection"] == "PCA"
