@@ -66,12 +66,12 @@ else:
           "folder that holds ml-100k/.")
     synthetic = make_synthetic("clean", seed=0)
     pairs = synthetic.interactions.tocoo()
-    noise = np.random.default_rng(0).normal(0.0, 0.7, pairs.nnz)
+    noise = np.random.default_rng(0).normal(0.0, 0.5, pairs.nnz)
     affinity = synthetic.truth.affinity[pairs.row, pairs.col]  # 1 = the user's own cluster
     ratings = pd.DataFrame({
         "user": pairs.row + 1,
         "movie": pairs.col + 1,
-        "stars": np.clip(np.rint(3.0 + 1.5 * affinity + noise), 1, 5).astype(int),
+        "stars": np.clip(np.rint(3.0 + 2.0 * affinity + noise), 1, 5).astype(int),
         "timestamp": np.arange(pairs.nnz),
     })
     movies = pd.DataFrame({
