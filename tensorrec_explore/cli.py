@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import __version__
 from .app.datasets import NAMED_DATASETS, check_dataset_spec, dataset_label
-from .errors import InputError, TensorRecError
+from .errors import InputError, MissingExtraError, TensorRecError
 from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS
 
 PROG = "tensorrec-explore"
@@ -286,11 +286,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import importlib.util
+
     from .app.server import serve
 
+    for module in ("voila", "ipywidgets", "plotly", "anywidget"):
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtraError(
+                f"serving the explorer needs {module}, which is not installed; install the "
+                f'explorer extra: pip install "tensorrec_explore[explorer]"'
+            )
     notebook = args.notebook
     if notebook is not None and not Path(notebook).is_file():
         raise InputError(f"--notebook {notebook!r} does not exist; pass an existing .ipynb file.")
+    if notebook is None:
+        # Fail here, in one line, rather than in every page: load the dataset once up front.
+        from .app.datasets import load_dataset
+
+        load_dataset(args.dataset, args.data_dir)
     return serve(
         dataset=args.dataset,
         data_dir=args.data_dir,

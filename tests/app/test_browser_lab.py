@@ -27,7 +27,7 @@ from app_support import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "explorer.ipynb"
 
@@ -67,6 +67,8 @@ def lab(tmp_path):
 
 
 def test_explorer_notebook_in_jupyterlab(lab, context):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     started = time.monotonic()
     page = context.new_page()
     page.goto(f"{lab.url}lab/tree/{NOTEBOOK.name}", timeout=PAGE_TIMEOUT_MS)
@@ -88,7 +90,7 @@ def test_explorer_notebook_in_jupyterlab(lab, context):
             first_code.locator(".jp-InputPrompt").filter(has_text="[*]").or_(
                 first_code.locator(".jp-OutputArea-output")).first.wait_for(timeout=30_000)
             break
-        except Exception:  # noqa: BLE001 - not started yet: select the cell and run it again
+        except PlaywrightTimeout:  # not started yet: select the cell and run it again
             if attempt == 2:
                 raise
     page.locator(".tre-explorer").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)

@@ -102,6 +102,14 @@ def test_movielens_missing_is_a_one_line_error(tmp_path, capsys, monkeypatch):
     assert len(err) == 1 and "ml-1m" in err[0], err
 
 
+def test_serve_checks_the_dataset_before_starting(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user,item,value\n1,10,5\n2,11,not-a-number\n")
+    assert cli.main(["serve", "--no-browser", "--dataset", str(bad)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "value" in err[0], err
+
+
 def test_port_in_use_is_a_one_line_error(capsys):
     import socket
 

@@ -16,8 +16,10 @@ def test_server_starts_fast_and_stops_clean(app_factory):
     with urllib.request.urlopen(app.url, timeout=60) as response:
         assert b"placeholder" in response.read()
     assert app.kernel_pids(), "the page request should have started a kernel"
+    # app.stop() sends SIGINT (Ctrl-C) to the command first: it must stop Voila and its kernel
     assert app.stop() == []
     assert app.proc.returncode == 0, app.log()
+    assert "Stopped." in app.log() and "Traceback" not in app.log()
 
 
 @pytest.mark.browser
