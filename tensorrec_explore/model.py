@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from . import persistence
+from . import distributed, persistence
 from .callbacks import Callback, History, ProgressBar, ValidationMetrics
 from .errors import InputError, NotFittedError, TrainingError
 from .sparse_rows import SparseRows
@@ -66,6 +66,10 @@ class TensorRec:
         ``loss="softmax"``, setting it below the catalogue size switches to the sampled softmax.
     random_state: seed for weights, batches and samples (also seeds Keras globally so custom
         layers are reproducible).
+    distribute: None (one device) or a ``tf.distribute.Strategy`` (``MirroredStrategy`` for
+        several GPUs/CPUs, ``MultiWorkerMirroredStrategy`` for several machines, which needs the
+        same ``random_state`` on every worker). Each global batch of ``batch_size`` is split
+        across the replicas; see :mod:`tensorrec_explore.distributed`. Not saved.
     """
 
     def __init__(
@@ -83,6 +87,7 @@ class TensorRec:
         batch_size: int | None = None,
         n_sampled_items: int | None = None,
         random_state: int | None = None,
+        distribute: Any = None,
     ) -> None:
         self.n_components = n_components
         self.user_representation = user_representation
@@ -97,6 +102,7 @@ class TensorRec:
         self.batch_size = batch_size
         self.n_sampled_items = n_sampled_items
         self.random_state = random_state
+        self.distribute = distribute
         self.stop_training = False
 
     # ------------------------------------------------------------------ config
@@ -127,6 +133,7 @@ class TensorRec:
             raise InputError(f"learning_rate must be positive, got {self.learning_rate!r}.")
         if self.l2 is not None and (not np.isfinite(self.l2) or self.l2 < 0):
             raise InputError(f"l2 must be >= 0, got {self.l2!r}.")
+        distributed.require_seed(distributed.check_strategy(self.distribute), self.random_state)
 
     # -------------------------------------------------------------- training
     def fit(
@@ -170,6 +177,11 @@ class TensorRec:
         else:
             self._check_same_features(user_features, item_features)
         trainer = self._trainer_for(interactions)
+        return self._run(trainer, started, epochs, callbacks, verbose, validation)
+
+    def _run(self, trainer: Any, started: float, epochs: int | None, callbacks: Any,
+             verbose: bool, validation: Any) -> "TensorRec":
+        """Run ``epochs`` epochs of ``trainer`` (anything with ``run_epoch(rng)``) with callbacks."""
         epochs = self.epochs if epochs is None else int(epochs)
         callbacks = self._callbacks(callbacks, verbose, validation)
         self.stop_training = False
@@ -238,13 +250,14 @@ class TensorRec:
         )
         self.user_table_ = SparseRows(user_features, self.n_users_)
         self.item_table_ = SparseRows(item_features, self.n_items_)
-        try:
-            self.network_.build(self.user_table_, self.item_table_)
-        except (ValueError, TypeError, tf.errors.OpError) as error:
-            if isinstance(error, InputError):
-                raise
-            raise InputError(f"Could not build the representations: {error}") from error
-        self.optimizer_ = keras.optimizers.Adam(learning_rate=self.learning_rate)
+        with distributed.scope(self.distribute):  # variables and slots mirrored on replicas
+            try:
+                self.network_.build(self.user_table_, self.item_table_)
+            except (ValueError, TypeError, tf.errors.OpError) as error:
+                if isinstance(error, InputError):
+                    raise
+                raise InputError(f"Could not build the representations: {error}") from error
+            self.optimizer_ = keras.optimizers.Adam(learning_rate=self.learning_rate)
         self.history_ = History()
         self.epochs_done_ = 0
         self._item_cache = None
@@ -297,10 +310,12 @@ class TensorRec:
                 f"{self.n_items_} items; use a sampled loss (wmrb, bpr, warp, logistic) or "
                 "softmax with n_sampled_items."
             )
-        return Trainer(
-            self.network_, loss, self.optimizer_, self.user_table_, self.item_table_,
-            interactions, None, self._l2_for(loss), self.batch_size, n_sampled,
-        )
+        with distributed.scope(self.distribute):
+            return Trainer(
+                self.network_, loss, self.optimizer_, self.user_table_, self.item_table_,
+                interactions, None, self._l2_for(loss), self.batch_size, n_sampled,
+                strategy=self.distribute,
+            )
 
     def _l2_for(self, loss: Any) -> float:
         """Return ``l2``, or its default for ``loss``'s kind when None (kept as ``l2_``)."""

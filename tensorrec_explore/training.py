@@ -40,8 +40,13 @@ class Trainer:
         l2: float,
         batch_size: int | None,
         n_sampled_items: int,
+        strategy: tf.distribute.Strategy | None = None,
     ) -> None:
         self.network, self.loss, self.optimizer = network, loss, optimizer
+        # Under a tf.distribute strategy the optimizer sums the replicas' gradients: each
+        # replica's (local mean) loss counts 1 / replicas (see distributed.py).
+        self.strategy = strategy
+        self.replica_scale = 1.0 / (strategy.num_replicas_in_sync if strategy else 1)
         self.users, self.items = users, items
         self.l2 = tf.constant(float(l2), tf.float32)
         self.n_items = interactions.shape[1]
@@ -81,6 +86,11 @@ class Trainer:
         signatures = {"dense": [ids], "sampled": [ids, ids, ids], "observed": [ids]}
         step = {"dense": self._dense_step, "sampled": self._sampled_step,
                 "observed": self._observed_step}[loss.inputs]
+        if strategy is not None:
+            from .distributed import replicated
+
+            step = replicated(step, strategy, {"dense": (True,), "sampled": (True, False, True),
+                                               "observed": (True,)}[loss.inputs])
         self._step = tf.function(step, input_signature=signatures[loss.inputs], autograph=autograph)
 
     # ----------------------------------------------------------------- epochs
@@ -124,7 +134,7 @@ class Trainer:
         variables = self.network.trainable_variables
         gradients = tape.gradient(total, variables)
         pairs = [
-            (tf.zeros_like(v) if g is None else tf.convert_to_tensor(g), v)
+            (tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) * self.replica_scale, v)
             for g, v in zip(gradients, variables)
         ]
         self.optimizer.apply_gradients(pairs)
@@ -206,61 +216,79 @@ class Trainer:
     def _sampled_step(
         self, positives: tf.Tensor, sampled: tf.Tensor, negatives: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        net = self.network
         users, items = tf.gather(self.rows, positives), tf.gather(self.cols, positives)
         disliked_users = tf.gather(self.rows, negatives)
         disliked_items = tf.gather(self.cols, negatives)
-        n_pos, n_sampled = tf.size(items), tf.size(sampled)
+        valid = 1.0 - tf.cast(self._is_positive(users, sampled), tf.float32)
+        disliked_valid = 1.0 - tf.cast(self._is_positive(disliked_users, sampled), tf.float32)
         with tf.GradientTape() as tape:
-            all_items = tf.concat([items, sampled, disliked_items], axis=0)
-            item_vectors, item_biases = self._item_vectors(all_items, True)
-            sampled_vectors = item_vectors[n_pos:n_pos + n_sampled]
-            sampled_biases = item_biases[n_pos:n_pos + n_sampled]
-            user_vectors, user_biases, sampled_scores = self._sampled_scores(
-                users, sampled_vectors, sampled_biases, True
-            )
-            positive_scores = (
-                net.elementwise(user_vectors, item_vectors[:n_pos])
-                + user_biases + item_biases[:n_pos]
-            )
-            disliked_vectors, disliked_user_biases, disliked_sampled = self._sampled_scores(
-                disliked_users, sampled_vectors, sampled_biases, True
-            )
-            disliked_scores = (
-                net.elementwise(disliked_vectors, item_vectors[n_pos + n_sampled:])
-                + disliked_user_biases + item_biases[n_pos + n_sampled:]
-            )
-            valid = 1.0 - tf.cast(self._is_positive(users, sampled), tf.float32)
-            disliked_valid = 1.0 - tf.cast(self._is_positive(disliked_users, sampled), tf.float32)
-            data = self.loss(LossInputs(
-                positive_scores=positive_scores,
-                positive_weights=tf.gather(self.weights, positives),
-                sampled_scores=sampled_scores,
-                sampled_valid=valid,
-                n_items=tf.constant(self.n_items, tf.float32),
-                item_counts=tf.gather(self.item_counts, items),
-                disliked_scores=disliked_scores,
-                disliked_sampled_scores=disliked_sampled * disliked_valid
-                + (disliked_valid - 1.0) * -1e4,
-            ))
-            reg = self._regularization()
+            data, reg = self.sampled_objective(
+                users, items, tf.gather(self.weights, positives), sampled, disliked_users,
+                disliked_items, valid, disliked_valid, tf.gather(self.item_counts, items))
             total = data + reg
         self._apply(tape, total)
         return data, reg
 
-    def _observed_step(self, observed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def sampled_objective(
+        self, users: tf.Tensor, items: tf.Tensor, weights: tf.Tensor, sampled: tf.Tensor,
+        disliked_users: tf.Tensor, disliked_items: tf.Tensor, valid: tf.Tensor,
+        disliked_valid: tf.Tensor, item_counts: tf.Tensor,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Return (data loss, regularisation) of liked pairs, sampled items and dislikes.
+
+        ``valid`` / ``disliked_valid`` ``[p, s]`` / ``[q, s]``: 1.0 where a sampled item is not a
+        liked item of that row's user; ``item_counts [p]``: liked count of each liked item.
+        Call it under a ``GradientTape`` (the streamed trainer reuses it).
+        """
         net = self.network
+        n_pos, n_sampled = tf.size(items), tf.size(sampled)
+        all_items = tf.concat([items, sampled, disliked_items], axis=0)
+        item_vectors, item_biases = self._item_vectors(all_items, True)
+        sampled_vectors = item_vectors[n_pos:n_pos + n_sampled]
+        sampled_biases = item_biases[n_pos:n_pos + n_sampled]
+        user_vectors, user_biases, sampled_scores = self._sampled_scores(
+            users, sampled_vectors, sampled_biases, True
+        )
+        positive_scores = (
+            net.elementwise(user_vectors, item_vectors[:n_pos])
+            + user_biases + item_biases[:n_pos]
+        )
+        disliked_vectors, disliked_user_biases, disliked_sampled = self._sampled_scores(
+            disliked_users, sampled_vectors, sampled_biases, True
+        )
+        disliked_scores = (
+            net.elementwise(disliked_vectors, item_vectors[n_pos + n_sampled:])
+            + disliked_user_biases + item_biases[n_pos + n_sampled:]
+        )
+        data = self.loss(LossInputs(
+            positive_scores=positive_scores,
+            positive_weights=weights,
+            sampled_scores=sampled_scores,
+            sampled_valid=valid,
+            n_items=tf.constant(self.n_items, tf.float32),
+            item_counts=item_counts,
+            disliked_scores=disliked_scores,
+            disliked_sampled_scores=disliked_sampled * disliked_valid
+            + (disliked_valid - 1.0) * -1e4,
+        ))
+        return data, self._regularization()
+
+    def _observed_step(self, observed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         users, items = tf.gather(self.rows, observed), tf.gather(self.cols, observed)
         with tf.GradientTape() as tape:
-            user_vectors, user_biases = self._user_vectors(users, True)
-            item_vectors, item_biases = self._item_vectors(items, True)
-            predictions = net.elementwise(user_vectors, item_vectors) + user_biases + item_biases
-            data = self.loss(LossInputs(
-                predictions=predictions,
-                values=tf.gather(self.values, observed),
-                weights=tf.gather(self.weights, observed),
-            ))
-            reg = self._regularization()
+            data, reg = self.observed_objective(users, items, tf.gather(self.values, observed),
+                                                tf.gather(self.weights, observed))
             total = data + reg
         self._apply(tape, total)
         return data, reg
+
+    def observed_objective(
+        self, users: tf.Tensor, items: tf.Tensor, values: tf.Tensor, weights: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Return (data loss, regularisation) of observed pairs; call it under a tape."""
+        net = self.network
+        user_vectors, user_biases = self._user_vectors(users, True)
+        item_vectors, item_biases = self._item_vectors(items, True)
+        predictions = net.elementwise(user_vectors, item_vectors) + user_biases + item_biases
+        data = self.loss(LossInputs(predictions=predictions, values=values, weights=weights))
+        return data, self._regularization()
