@@ -65,7 +65,7 @@ class FoldIn:
 
     def __init__(self, model: Any) -> None:
         self.network, self.loss = model.network_, model.loss_
-        self.l2 = model._l2_for(self.loss)
+        self.l2 = model.l2_
         train = model.train_interactions_
         self.n_items = train.shape[1]
         self.item_counts = tf.constant(

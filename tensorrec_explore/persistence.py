@@ -95,6 +95,7 @@ def save(model: Any, path: Path) -> Path:
         "prediction": _object_path(model.prediction_),
         "loss": _object_path(model.loss_),
         "epochs_done": model.epochs_done_,
+        "l2_used": model.l2_,
     }
     text = json.dumps(config, indent=2, default=_json_default)
     path = path.expanduser().resolve()
@@ -169,4 +170,5 @@ def load(cls: type, path: Path) -> Any:
         variable.assign(weights[f"w{i}"])
     model.train_interactions_ = train
     model.epochs_done_ = int(config["epochs_done"])
+    model.l2_ = float(config["l2_used"])
     return model
