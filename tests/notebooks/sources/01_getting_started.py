@@ -11,9 +11,10 @@
 # 5. **save** the model, load it back and check that it scores exactly the same,
 # 6. use **explicit likes and dislikes**, so that what a user disliked sinks in their ranking.
 #
-# It runs in about a minute on a laptop CPU. It reads MovieLens 100k from disk (no download):
-# set the environment variable `TENSORREC_EXPLORE_DATA` to a folder holding `ml-100k/`, or keep
-# the project's layout (`../../shared/data/ml-100k`). Without the files it says so and uses
+# It is sized to run quickly on a laptop CPU (the last cell prints the seconds it took). It
+# reads MovieLens 100k from disk (no download): set the environment variable
+# `TENSORREC_EXPLORE_DATA` to a folder holding `ml-100k/`, or keep the project's layout
+# (`../../shared/data/ml-100k`). Without the files it says so and uses
 # built-in synthetic ratings instead, so every cell still runs.
 
 # %%

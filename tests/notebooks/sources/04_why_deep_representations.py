@@ -13,8 +13,8 @@
 # synthetic data, whose answer is planted, in four feature flavours, and put a linear and a
 # ReLU item representation side by side: metrics first, then pictures of both item spaces.
 #
-# It runs on built-in data (no download) in about a minute and a half; every claim below is
-# computed and checked in the cell above it.
+# It runs on built-in data (no download), sized to run quickly on a laptop CPU (the last cell
+# prints the seconds it took); every claim below is computed and checked in the cell above it.
 
 # %%
 import json
@@ -205,9 +205,10 @@ for representation in ("linear", "relu"):
 # the model never saw interactions for.
 #
 # We use PCA rather than UMAP here on purpose: PCA takes milliseconds and is deterministic,
-# while UMAP's first run in a kernel compiles numba code (about a minute on this machine,
-# measured), which would double the notebook's run time. Set `USE_UMAP = True` to see UMAP
-# (`tensorrec_explore.projection.umap_2d`); the explorer computes it in the background.
+# while UMAP's first run in a kernel imports umap and compiles numba code, which takes tens of
+# seconds on a 2-core machine (over a minute when it is busy), longer than all the training in
+# this notebook. Set `USE_UMAP = True` to see UMAP (`tensorrec_explore.projection.umap_2d`);
+# the explorer computes it in the background.
 #
 # Pictures can mislead (2 of 16 dimensions), so we also measure: for each cold item, the share
 # of its 10 nearest items (cosine similarity, in the full 16-D space) that belong to its own
