@@ -33,10 +33,8 @@ from .fold_in import NewUsers, fold_in_users
 
 #: Catalogues larger than this use the sampled softmax when ``n_sampled_items`` is None.
 FULL_SOFTMAX_LIMIT = 50_000
-#: ``l2`` when left as None. Dense losses (softmax) penalise the representations per liked
-#: interaction with ``DENSE_L2_SCALE / sqrt(mean likes per user)`` (denser data needs less:
-#: 0.0102 on ml-100k, 0.0061 on ml-1m); sampled and observed losses penalise the sum of squares
-#: of the weights with ``OTHER_L2``.
+#: ``l2`` when left as None: ``DENSE_L2_SCALE / sqrt(mean likes per user)`` for the softmax
+#: (denser data needs less: 0.0102 on ml-100k, 0.0061 on ml-1m), ``OTHER_L2`` for the others.
 DENSE_L2_SCALE = 0.07
 OTHER_L2 = 1e-4
 
@@ -61,7 +59,7 @@ class TensorRec:
         (softmax) the penalty is on the representations, per liked interaction (see
         :meth:`Trainer.dense_regularization <tensorrec_explore.training.Trainer>`); for the others
         it is ``l2 *`` the sum of squares of the representation weights. None = ``0.07 /
-        sqrt(mean likes per user)`` for dense losses, 1e-4 for the others (the value used is
+        sqrt(mean likes per user)`` for the softmax, 1e-4 for the others (the value used is
         kept as ``l2_``).
     epochs: passes over the data per ``fit``.
     batch_size: users per step for dense losses (None = as many as fit a 2M-float score block,
@@ -182,6 +180,27 @@ class TensorRec:
             self._check_same_features(user_features, item_features)
         trainer = self._trainer_for(interactions)
         return self._run(trainer, started, epochs, callbacks, verbose, validation)
+
+    def fit_stream(
+        self, dataset: Any, n_users: int, n_items: int, user_features: Any = None,
+        item_features: Any = None, *, epochs: int | None = None,
+        callbacks: Sequence[Callback] | None = None, verbose: bool = False,
+        validation: Any = None, steps_per_epoch: int | None = None, partial: bool = False,
+    ) -> "TensorRec":
+        """Train from a ``tf.data.Dataset`` of ``(user, item, value)`` records. Returns self.
+
+        For interactions that do not fit in memory (see
+        :func:`~tensorrec_explore.streaming.interaction_files_dataset`): each epoch is one pass
+        over ``dataset`` (or ``steps_per_epoch`` batches of ``batch_size`` records), with
+        sampled or observed losses only (dense losses raise :class:`InputError`; ``softmax``
+        needs ``n_sampled_items``). Starts over unless ``partial=True``. ``validation`` metrics
+        do not exclude the streamed training pairs (they are not kept).
+        """
+        from .streaming import fit_stream
+
+        return fit_stream(self, dataset, n_users, n_items, user_features, item_features,
+                          epochs=epochs, callbacks=callbacks, verbose=verbose,
+                          validation=validation, steps_per_epoch=steps_per_epoch, partial=partial)
 
     def _run(self, trainer: Any, started: float, epochs: int | None, callbacks: Any,
              verbose: bool, validation: Any) -> "TensorRec":
@@ -326,7 +345,7 @@ class TensorRec:
         """Return ``l2``, or its default for ``loss`` on ``interactions`` (kept as ``l2_``)."""
         if self.l2 is not None:
             self.l2_ = float(self.l2)
-        elif loss.inputs == "dense":
+        elif getattr(loss, "density_scaled_l2", False):
             likes = interactions.data > 0
             rows = np.repeat(np.arange(interactions.shape[0]), np.diff(interactions.indptr))
             per_user = likes.sum() / max(np.unique(rows[likes]).size, 1)

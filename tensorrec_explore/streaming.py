@@ -1,0 +1,405 @@
+"""Streamed training: interactions from a ``tf.data.Dataset`` or from files too large for memory.
+
+A stream holds ``(user, item, value)`` records (value > 0 liked, < 0 disliked), batched into
+``batch_size`` records per step. No step needs the whole catalogue or the whole interaction
+matrix: sampled losses (``wmrb``, ``bpr``, ``warp``, ``logistic``, ``balanced_wmrb``, and
+``softmax`` with ``n_sampled_items``, i.e. the sampled softmax) compare each liked record with
+``n_sampled_items`` uniformly sampled items shared by the batch; observed losses (``rmse``,
+``separation``) see the batch's records. Dense losses need each user's complete row and refuse.
+
+Difference from in-memory training: a sampled item counts as "not liked" unless the batch itself
+holds that (user, item) like; the in-memory path checks every like. With catalogues where a user
+likes a small share of the items, this changes almost nothing.
+
+Files: :func:`write_interaction_shards` writes a matrix (or chunks of records) as ``n_shards``
+TFRecord or CSV files plus ``interactions.json`` (sizes); :func:`interaction_files_dataset`
+reads them back as a shuffled stream, never holding more than the shuffle buffer in memory.
+
+Under a ``tf.distribute`` strategy every worker reads the same stream in the same seeded order
+and each replica takes its shard of each global batch (see :mod:`.distributed`): compute is
+split, reading is not.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import scipy.sparse as sp
+import tensorflow as tf
+
+from .errors import InputError
+from .losses import Loss
+from .training import Trainer
+
+#: Records per ``tf.train.Example`` in TFRecord shards (one Example per record is ~50x slower).
+RECORDS_PER_EXAMPLE = 4096
+INFO_FILE = "interactions.json"
+_DENSE_HELP = (
+    "Use loss='softmax' with n_sampled_items (e.g. 2048: the sampled softmax) or a sampled loss "
+    "such as loss='wmrb' ('bpr', 'warp', 'logistic'); or fit() an in-memory matrix."
+)
+
+
+# ----------------------------------------------------------------------------- files
+def _chunks(interactions: Any, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    if sp.issparse(interactions):
+        coo = sp.coo_matrix(interactions)
+        for start in range(0, coo.nnz, chunk):
+            yield (coo.row[start:start + chunk], coo.col[start:start + chunk],
+                   coo.data[start:start + chunk])
+        return
+    for piece in interactions:
+        users, items, values = (np.asarray(part) for part in piece)
+        yield users, items, values
+
+
+def write_interaction_shards(
+    interactions: Any, folder: str | Path, n_shards: int, format: str = "tfrecord", *,
+    n_users: int | None = None, n_items: int | None = None, seed: int | None = 0,
+) -> list[Path]:
+    """Write interactions as ``n_shards`` files in ``folder``; return their paths.
+
+    ``interactions``: a scipy sparse ``(n_users, n_items)`` matrix, or an iterable of
+    ``(users, items, values)`` array chunks (for data that never fits in memory; then pass
+    ``n_users`` / ``n_items``). Records go to shards at random (``seed``), so each shard is a
+    sample of the whole. ``format``: ``"tfrecord"`` (Examples holding ``user``/``item`` int64 and
+    ``value`` float lists, :data:`RECORDS_PER_EXAMPLE` records each) or ``"csv"`` (header
+    ``user,item,value``). ``interactions.json`` records the sizes.
+    """
+    if format not in ("tfrecord", "csv"):
+        raise InputError(f"format must be 'tfrecord' or 'csv', got {format!r}.")
+    if isinstance(n_shards, bool) or not isinstance(n_shards, (int, np.integer)) or n_shards < 1:
+        raise InputError(f"n_shards must be a positive integer, got {n_shards!r}.")
+    if sp.issparse(interactions):
+        n_users, n_items = interactions.shape
+    elif n_users is None or n_items is None:
+        raise InputError("Pass n_users and n_items when interactions is an iterable of chunks.")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"part-{i:05d}-of-{n_shards:05d}.{format}" for i in range(n_shards)]
+    rng = np.random.default_rng(seed)
+    count = 0
+    writers = [tf.io.TFRecordWriter(str(p)) if format == "tfrecord" else open(p, "w")
+               for p in paths]
+    try:
+        if format == "csv":
+            for writer in writers:
+                writer.write("user,item,value\n")
+        for users, items, values in _chunks(interactions, 1 << 20):
+            _check_chunk(users, items, values, n_users, n_items)
+            shard_of = rng.integers(0, n_shards, users.size)
+            for shard, writer in enumerate(writers):
+                mask = shard_of == shard
+                _write(writer, format, users[mask], items[mask], values[mask])
+            count += int(users.size)
+    finally:
+        for writer in writers:
+            writer.close()
+    info = {"n_users": int(n_users), "n_items": int(n_items), "n_interactions": count,
+            "format": format, "n_shards": int(n_shards)}
+    (folder / INFO_FILE).write_text(json.dumps(info, indent=2))
+    return paths
+
+
+def _check_chunk(users: np.ndarray, items: np.ndarray, values: np.ndarray, n_users: int,
+                 n_items: int) -> None:
+    if not users.shape == items.shape == values.shape or users.ndim != 1:
+        raise InputError(
+            f"Each chunk must be three 1-D arrays of one length (users, items, values); got "
+            f"shapes {users.shape}, {items.shape}, {values.shape}.")
+    if users.size and (users.min() < 0 or users.max() >= n_users or items.min() < 0
+                       or items.max() >= n_items):
+        raise InputError(
+            f"User ids must be in [0, {n_users}) and item ids in [0, {n_items}); got users in "
+            f"[{users.min()}, {users.max()}], items in [{items.min()}, {items.max()}].")
+    if not np.isfinite(values).all():
+        raise InputError("interactions hold NaN or infinite values; drop or fill them first.")
+
+
+def _write(writer: Any, format: str, users: np.ndarray, items: np.ndarray,
+           values: np.ndarray) -> None:
+    if format == "csv":
+        if users.size:
+            lines = np.char.add(np.char.add(users.astype(np.int64).astype(str), ","),
+                                items.astype(np.int64).astype(str))
+            lines = np.char.add(np.char.add(lines, ","), np.char.mod("%.7g", values))
+            writer.write("\n".join(lines.tolist()) + "\n")
+        return
+    for start in range(0, users.size, RECORDS_PER_EXAMPLE):
+        stop = start + RECORDS_PER_EXAMPLE
+        example = tf.train.Example(features=tf.train.Features(feature={
+            "user": tf.train.Feature(int64_list=tf.train.Int64List(value=users[start:stop])),
+            "item": tf.train.Feature(int64_list=tf.train.Int64List(value=items[start:stop])),
+            "value": tf.train.Feature(float_list=tf.train.FloatList(value=values[start:stop])),
+        }))
+        writer.write(example.SerializeToString())
+
+
+def read_shard_info(folder: str | Path) -> dict[str, Any]:
+    """Return the sizes written by :func:`write_interaction_shards` (``n_users``, ``n_items``...)."""
+    path = Path(folder) / INFO_FILE
+    if not path.exists():
+        raise InputError(f"No {INFO_FILE} in {folder}; write the shards with write_interaction_shards.")
+    return json.loads(path.read_text())
+
+
+_TFRECORD_SPEC = {"user": tf.io.RaggedFeature(tf.int64), "item": tf.io.RaggedFeature(tf.int64),
+                  "value": tf.io.RaggedFeature(tf.float32)}
+
+
+def _tfrecord_records(path: tf.Tensor) -> tf.data.Dataset:
+    def parse(serialized: tf.Tensor) -> tf.data.Dataset:
+        block = tf.io.parse_single_example(serialized, _TFRECORD_SPEC)
+        return tf.data.Dataset.from_tensor_slices((block["user"], block["item"], block["value"]))
+
+    return tf.data.TFRecordDataset(path).flat_map(parse)
+
+
+def _csv_records(path: tf.Tensor) -> tf.data.Dataset:
+    return tf.data.experimental.CsvDataset(
+        path, [tf.int64, tf.int64, tf.float32], header=True)
+
+
+def interaction_files_dataset(
+    pattern: str | list[str], *, shuffle_buffer: int = 100_000, seed: int | None = 0,
+    cycle_length: int = 4,
+) -> tf.data.Dataset:
+    """Return a ``tf.data.Dataset`` of ``(user int64, item int64, value float32)`` records.
+
+    ``pattern``: a glob (``"shards/*.tfrecord"``), a folder written by
+    :func:`write_interaction_shards`, or a list of files; ``.tfrecord`` and ``.csv`` files are
+    recognised by their extension. Files are read ``cycle_length`` at a time, interleaved, in an
+    order shuffled each epoch, and records pass through a ``shuffle_buffer`` (0 = no shuffling).
+    The same ``seed`` gives the same order (every worker of a cluster needs that).
+    """
+    if isinstance(pattern, (str, Path)) and Path(pattern).is_dir():
+        info = read_shard_info(pattern)
+        pattern = str(Path(pattern) / f"part-*.{info['format']}")
+    files = sorted(str(p) for p in tf.io.gfile.glob(pattern)) if isinstance(pattern, (str, Path)) \
+        else [str(p) for p in pattern]
+    if not files:
+        raise InputError(f"No interaction files match {pattern!r}.")
+    kinds = {Path(f).suffix for f in files}
+    if len(kinds) != 1 or not kinds <= {".tfrecord", ".csv"}:
+        raise InputError(f"Files must all be .tfrecord or all .csv; got extensions {sorted(kinds)}.")
+    reader = _tfrecord_records if kinds == {".tfrecord"} else _csv_records
+    dataset = tf.data.Dataset.from_tensor_slices(files)
+    if len(files) > 1:
+        dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.interleave(reader, cycle_length=min(cycle_length, len(files)),
+                                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    return dataset
+
+
+# --------------------------------------------------------------------------- training
+def _records(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Normalise elements to ``(user int64, item int64, value float32)`` scalars."""
+    if not isinstance(dataset, tf.data.Dataset):
+        raise InputError(f"dataset must be a tf.data.Dataset of (user, item, value) records, got "
+                         f"{type(dataset).__name__}.")
+    spec = dataset.element_spec
+    if isinstance(spec, dict):
+        missing = {"user", "item"} - set(spec)
+        if missing:
+            raise InputError(f"dataset dict elements need keys 'user', 'item' (and 'value'); "
+                             f"missing {sorted(missing)}.")
+        dataset = dataset.map(lambda r: (r["user"], r["item"], r.get("value", 1.0)))
+        spec = dataset.element_spec
+    if not isinstance(spec, tuple) or len(spec) not in (2, 3):
+        raise InputError(f"dataset elements must be (user, item) or (user, item, value); got {spec}.")
+    if len(spec) == 2:
+        dataset = dataset.map(lambda u, i: (u, i, tf.ones_like(u, tf.float32)))
+        spec = dataset.element_spec
+    if any(s.shape.rank not in (0, None) for s in spec):
+        raise InputError(f"dataset elements must be scalar records (unbatch it first); got {spec}.")
+    return dataset.map(lambda u, i, v: (tf.cast(u, tf.int64), tf.cast(i, tf.int64),
+                                        tf.cast(v, tf.float32)))
+
+
+def _in_batch_like(keys: tf.Tensor, users: tf.Tensor, sampled: tf.Tensor,
+                   n_items: int) -> tf.Tensor:
+    """``[p, s]`` True where (user, sampled item) is among the sorted like ``keys``."""
+    keys = tf.concat([keys, tf.constant([np.iinfo(np.int64).max], tf.int64)], axis=0)
+    wanted = tf.reshape(users[:, None] * n_items + sampled[None, :], [-1])
+    found = tf.minimum(tf.searchsorted(keys, wanted), tf.size(keys, out_type=tf.int32) - 1)
+    hits = tf.equal(tf.gather(keys, found), wanted)
+    return tf.reshape(hits, [tf.size(users), tf.size(sampled)])
+
+
+class StreamTrainer(Trainer):
+    """Runs epochs over a stream; reuses :class:`Trainer`'s objectives, steps and scaling."""
+
+    def __init__(self, model: Any, dataset: tf.data.Dataset, loss: Loss, n_sampled: int,
+                 steps_per_epoch: int | None) -> None:
+        self.network, self.loss, self.optimizer = model.network_, loss, model.optimizer_
+        self.users, self.items = model.user_table_, model.item_table_
+        # Streamed losses are never dense, so the default l2 does not depend on the data.
+        empty = sp.csr_matrix((model.n_users_, model.n_items_), dtype=np.float32)
+        self.l2 = tf.constant(model._l2_for(loss, empty), tf.float32)
+        self.n_users, self.n_items = model.n_users_, model.n_items_
+        self.n_sampled = int(min(n_sampled, self.n_items))
+        self.strategy = model.distribute
+        self.replica_scale = 1.0 / (self.strategy.num_replicas_in_sync if self.strategy else 1)
+        self.batch_size = int(model.batch_size or 1024)
+        self.steps_per_epoch = steps_per_epoch
+        self.batches = dataset.batch(self.batch_size).prefetch(tf.data.AUTOTUNE)
+        self.item_counts = tf.constant(self._item_counts(loss), tf.float32)
+        self.optimizer.build(self.network.trainable_variables)
+        ids = tf.TensorSpec([None], tf.int64)
+        values = tf.TensorSpec([None], tf.float32)
+        if loss.inputs == "sampled":
+            step, signature, sharded = self._stream_sampled_step, [ids, ids, values, ids], (
+                True, True, True, False)
+        else:
+            step, signature, sharded = self._stream_observed_step, [ids, ids, values], (
+                True, True, True)
+        if self.strategy is not None:
+            from .distributed import replicated
+
+            step = replicated(step, self.strategy, sharded)
+        autograph = type(loss).__module__ != Loss.__module__
+        self._step = tf.function(step, input_signature=signature, autograph=autograph)
+
+    def _item_counts(self, loss: Loss) -> np.ndarray:
+        """Liked count per item: one pass over the stream, only for losses that read it."""
+        counts = np.zeros(self.n_items, np.float64)
+        if loss.inputs != "sampled" or type(loss).__name__ in (
+                "WMRB", "BPR", "WARP", "Logistic", "SampledSoftmax"):
+            return counts
+        for _, items, values in self._epoch_batches():
+            items, values = items.numpy(), values.numpy()
+            counts += np.bincount(items[values > 0], minlength=self.n_items)[:self.n_items]
+        return counts
+
+    def _epoch_batches(self) -> Iterable[tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
+        batches = self.batches if self.steps_per_epoch is None else self.batches.take(
+            self.steps_per_epoch)
+        return iter(batches)
+
+    def run_epoch(self, rng: np.random.Generator) -> tuple[float, float]:
+        """Run one pass over the stream; return (mean data loss, mean regularisation loss)."""
+        data_total, reg_total, n_steps = tf.constant(0.0), tf.constant(0.0), 0
+        for users, items, values in self._epoch_batches():
+            if self.loss.inputs == "sampled":
+                sampled = tf.constant(rng.integers(0, self.n_items, self.n_sampled), tf.int64)
+                data, reg = self._step(users, items, values, sampled)
+            else:
+                data, reg = self._step(users, items, values)
+            data_total += data
+            reg_total += reg
+            n_steps += 1
+        if n_steps == 0:
+            raise InputError("The dataset yielded no interactions; check the files or the pattern.")
+        return float(data_total) / n_steps, float(reg_total) / n_steps
+
+    def _check_ids(self, users: tf.Tensor, items: tf.Tensor, values: tf.Tensor) -> list[Any]:
+        return [
+            tf.debugging.assert_less(users, tf.constant(self.n_users, tf.int64),
+                                     message=f"a user id is >= n_users={self.n_users}"),
+            tf.debugging.assert_less(items, tf.constant(self.n_items, tf.int64),
+                                     message=f"an item id is >= n_items={self.n_items}"),
+            tf.debugging.assert_non_negative(tf.concat([users, items], 0),
+                                             message="a user or item id is negative"),
+            tf.debugging.assert_all_finite(values, "an interaction value is NaN or infinite"),
+        ]
+
+    def _stream_sampled_step(self, users: tf.Tensor, items: tf.Tensor, values: tf.Tensor,
+                             sampled: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.control_dependencies(self._check_ids(users, items, values)):
+            liked, disliked = values > 0, values < 0
+        liked_users, liked_items = tf.boolean_mask(users, liked), tf.boolean_mask(items, liked)
+        disliked_users = tf.boolean_mask(users, disliked)
+        keys = tf.sort(liked_users * self.n_items + liked_items)
+        valid = 1.0 - tf.cast(_in_batch_like(keys, liked_users, sampled, self.n_items), tf.float32)
+        disliked_valid = 1.0 - tf.cast(
+            _in_batch_like(keys, disliked_users, sampled, self.n_items), tf.float32)
+        with tf.GradientTape() as tape:
+            data, reg = self.sampled_objective(
+                liked_users, liked_items, tf.ones([tf.size(liked_items)]), sampled,
+                disliked_users, tf.boolean_mask(items, disliked), valid, disliked_valid,
+                tf.gather(self.item_counts, liked_items))
+            total = data + reg
+        self._apply(tape, total)
+        return data, reg
+
+    def _stream_observed_step(self, users: tf.Tensor, items: tf.Tensor,
+                              values: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.control_dependencies(self._check_ids(users, items, values)):
+            values = tf.identity(values)
+        with tf.GradientTape() as tape:
+            data, reg = self.observed_objective(users, items, values, tf.ones_like(values))
+            total = data + reg
+        self._apply(tape, total)
+        return data, reg
+
+
+def stream_loss(model: Any) -> tuple[Loss, int]:
+    """Return the loss to stream with (the sampled softmax for ``softmax``) and ``n_sampled``."""
+    from .losses import SampledSoftmax
+    from .model import FULL_SOFTMAX_LIMIT
+
+    loss = model.loss_
+    n_sampled = model.n_sampled_items or min(model.n_items_, 512)
+    if type(loss).__name__ == "Softmax" and loss.inputs == "dense" and (
+            model.n_sampled_items is not None or model.n_items_ > FULL_SOFTMAX_LIMIT):
+        return SampledSoftmax(), model.n_sampled_items or 2048
+    if loss.inputs == "dense":
+        raise InputError(
+            f"loss={model._name(model.loss)!r} scores every item for each user of a batch and "
+            f"needs each user's complete row of interactions, which a stream cannot give. "
+            + _DENSE_HELP)
+    return loss, n_sampled
+
+
+def fit_stream(model: Any, dataset: tf.data.Dataset, n_users: int, n_items: int,
+               user_features: Any, item_features: Any, *, epochs: int | None,
+               callbacks: Any, verbose: bool, validation: Any, steps_per_epoch: int | None,
+               partial: bool) -> Any:
+    """Implementation of :meth:`TensorRec.fit_stream <tensorrec_explore.model.TensorRec>`."""
+    import time
+
+    from .inputs import check_features
+
+    started = time.perf_counter()
+    model._check_params()
+    for name, value in (("n_users", n_users), ("n_items", n_items)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InputError(f"{name} must be a positive integer, got {value!r}.")
+    if steps_per_epoch is not None and (not isinstance(steps_per_epoch, (int, np.integer))
+                                        or steps_per_epoch < 1):
+        raise InputError(f"steps_per_epoch must be a positive integer or None, got "
+                         f"{steps_per_epoch!r}.")
+    records = _records(dataset)
+    n_users, n_items = int(n_users), int(n_items)
+    if not partial:
+        for attribute in [a for a in vars(model) if a.endswith("_")]:
+            delattr(model, attribute)
+    user_features = check_features(user_features, n_users, "user_features")
+    item_features = check_features(item_features, n_items, "item_features")
+    if hasattr(model, "network_"):
+        if (n_users, n_items) != (model.n_users_, model.n_items_):
+            raise InputError(
+                f"fit_stream(partial=True) got n_users, n_items = {(n_users, n_items)} but the "
+                f"model was fitted on {(model.n_users_, model.n_items_)}; use partial=False.")
+        model._check_same_features(user_features, item_features)
+    else:
+        model._build(sp.csr_matrix((n_users, n_items), dtype=np.float32), user_features,
+                     item_features)
+    key = (id(dataset), id(model.network_), steps_per_epoch)
+    cached = getattr(model, "_stream", None)
+    if cached is None or cached[0] != key:  # a new trainer traces its step again
+        loss, n_sampled = stream_loss(model)
+        from .distributed import scope
+
+        with scope(model.distribute):
+            model._stream = (key, StreamTrainer(model, records, loss, n_sampled, steps_per_epoch),
+                             dataset)
+    # Nothing of the stream is kept: save/load and fold_in see an empty training matrix.
+    model.train_interactions_ = sp.csr_matrix((n_users, n_items), dtype=np.float32)
+    model._trainer = None
+    return model._run(model._stream[1], started, epochs, callbacks, verbose, validation)
