@@ -385,6 +385,8 @@ def serve(
             except KeyboardInterrupt:
                 server.stop(grace=0.5)
             print("Stopped.", file=out, flush=True)
+            if server.log_path is not None:  # a clean stop: the log is of no further use
+                server.log_path.unlink(missing_ok=True)
             return 0
         finally:
             server.stop()
