@@ -69,6 +69,9 @@ class Loss:
     needs_negatives = False
     #: Weight of the explicit-dislike penalty added by the built-ins.
     dislike_weight = 1.0
+    #: True when the model's default ``l2`` should scale with the data's density (tuned for
+    #: the softmax's per-like scale); otherwise the default is a small constant.
+    density_scaled_l2 = False
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         """Return the scalar loss of one batch."""
@@ -286,6 +289,8 @@ class Softmax(Loss):
     sampled form (:class:`SampledSoftmax`). Source: Covington et al., "Deep Neural Networks for
     YouTube Recommendations" (RecSys 2016); Jean et al. (ACL 2015) for the sampled form.
     """
+
+    density_scaled_l2 = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         liked = tf.cast(inputs.targets > 0, inputs.scores.dtype) * inputs.weights
