@@ -149,8 +149,8 @@ def test_04_why_deep_representations(monkeypatch):
     assert cold["nonlinear/relu"]["ndcg@10"] > 0.85 * cold["nonlinear/oracle"]["ndcg@10"]
     # linear is (nearly) enough for redundant and correlated features
     for flavour in ("redundant", "correlated"):
-        assert cold[f"{flavour}/linear"]["auc"] > 0.8 and cold[f"{flavour}/relu"]["auc"] > 0.8
-        assert abs(gap[flavour]) < 0.1
+        assert cold[f"{flavour}/linear"]["auc"] > 0.75 and cold[f"{flavour}/relu"]["auc"] > 0.75
+        assert abs(gap[flavour]) < gap["nonlinear"] / 3
     # badly scaled features defeat both; standardizing fixes both
     assert cold["imbalanced/linear"]["auc"] < 0.6 and cold["imbalanced/relu"]["auc"] < 0.6
     assert cold["imbalanced-standardized/linear"]["auc"] > 0.8
