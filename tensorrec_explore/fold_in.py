@@ -36,15 +36,23 @@ class NewUsers:
 
 def _loss_inputs(kind: str, scores: tf.Tensor, targets: tf.Tensor, sampled: tf.Tensor,
                  item_counts: tf.Tensor, n_items: int) -> LossInputs:
+    disliked = tf.where(targets < 0)
+    sampled_scores = tf.gather(scores, sampled, axis=1)
+    sampled_unobserved = tf.cast(tf.equal(tf.gather(targets, sampled, axis=1), 0), tf.float32)
+    valid = tf.gather(sampled_unobserved, disliked[:, 0])
+    dislikes = dict(
+        disliked_scores=tf.gather_nd(scores, disliked),
+        disliked_sampled_scores=tf.gather(sampled_scores, disliked[:, 0]) * valid
+        + (valid - 1.0) * -1e4,
+    )
     if kind == "dense":
-        return LossInputs(scores=scores, targets=targets, weights=tf.ones_like(targets))
+        return LossInputs(scores=scores, targets=targets, weights=tf.ones_like(targets), **dislikes)
     observed = tf.where(tf.not_equal(targets, 0))
     if kind == "observed":
         values = tf.gather_nd(targets, observed)
         return LossInputs(predictions=tf.gather_nd(scores, observed), values=values,
                           weights=tf.ones_like(values))
-    liked, disliked = tf.where(targets > 0), tf.where(targets < 0)
-    sampled_scores = tf.gather(scores, sampled, axis=1)
+    liked = tf.where(targets > 0)
     sampled_liked = tf.cast(tf.gather(targets, sampled, axis=1) > 0, tf.float32)
     return LossInputs(
         positive_scores=tf.gather_nd(scores, liked),
@@ -53,8 +61,7 @@ def _loss_inputs(kind: str, scores: tf.Tensor, targets: tf.Tensor, sampled: tf.T
         sampled_valid=1.0 - tf.gather(sampled_liked, liked[:, 0]),
         n_items=tf.constant(float(n_items)),
         item_counts=tf.gather(item_counts, liked[:, 1]),
-        disliked_scores=tf.gather_nd(scores, disliked),
-        disliked_sampled_scores=tf.gather(sampled_scores, disliked[:, 0]),
+        **dislikes,
     )
 
 

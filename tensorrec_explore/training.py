@@ -21,6 +21,8 @@ from .network import TwoTower
 
 #: Dense losses score ``users x items`` per step: cap the block at this many floats.
 DENSE_BLOCK = 1 << 21
+#: Unobserved items each dislike is compared with per step (dense losses).
+DISLIKE_SAMPLES = 64
 #: Weight of the item term against the user term in the dense (per-interaction) L2 penalty.
 ITEM_PENALTY = 50.0
 
@@ -70,6 +72,7 @@ class Trainer:
         # Dense losses: each item's share of all likes weights its representation's penalty.
         self.item_penalty_weights = tf.constant(ITEM_PENALTY * counts / max(counts.sum(), 1.0))
         self.active_users = np.unique(coo.row)
+        self.has_dislikes = bool(self.negative.size)
         if loss.inputs == "dense":
             self.targets = SparseRows(interactions, interactions.shape[0])
             weight_matrix = sp.csr_matrix((weight_values, (coo.row, coo.col)), shape=interactions.shape)
@@ -157,11 +160,33 @@ class Trainer:
                 tf.where(tf.equal(targets, 0), 1.0, self.target_weights.dense_rows(users))
                 if self.has_weights else tf.ones_like(targets)
             )
-            data = self.loss(LossInputs(scores=scores, targets=targets, weights=weights))
+            data = self.loss(LossInputs(scores=scores, targets=targets, weights=weights,
+                                        **self._dense_dislikes(scores, targets)))
             reg = self.dense_regularization(targets, user_vectors, item_vectors)
             total = data + reg
         self._apply(tape, total)
         return data, reg
+
+    def _dense_dislikes(self, scores: tf.Tensor, targets: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Scores of the batch's disliked pairs and of their users on sampled unobserved items.
+
+        Comparing each dislike with sampled items (rather than with a user's mean score) is what
+        ranks dislikes below the unobserved catalogue. The sample changes every step, drawn
+        statelessly from the optimizer's step count.
+        """
+        if not self.has_dislikes:
+            return {}
+        seed = tf.stack([tf.constant(0, tf.int64), tf.cast(self.optimizer.iterations, tf.int64)])
+        sampled = tf.random.stateless_uniform(
+            [DISLIKE_SAMPLES], seed=seed, minval=0, maxval=self.n_items, dtype=tf.int64)
+        disliked = tf.where(targets < 0)
+        valid = tf.cast(tf.equal(tf.gather(targets, sampled, axis=1), 0), tf.float32)
+        valid = tf.gather(valid, disliked[:, 0])
+        sampled_scores = tf.gather(tf.gather(scores, sampled, axis=1), disliked[:, 0])
+        return {
+            "disliked_scores": tf.gather_nd(scores, disliked),
+            "disliked_sampled_scores": sampled_scores * valid + (valid - 1.0) * -1e4,
+        }
 
     def dense_regularization(
         self, targets: tf.Tensor, user_vectors: tf.Tensor, item_vectors: tf.Tensor
