@@ -17,7 +17,8 @@ Works with ``MirroredStrategy`` (several GPUs or logical CPUs of one machine) an
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import tensorflow as tf
 

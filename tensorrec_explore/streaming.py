@@ -7,8 +7,8 @@ matrix: sampled losses (``wmrb``, ``bpr``, ``warp``, ``logistic``, ``balanced_wm
 ``n_sampled_items`` uniformly sampled items shared by the batch; observed losses (``rmse``,
 ``separation``) see the batch's records. Dense losses need each user's complete row and refuse.
 
-Difference from in-memory training: a sampled item counts as "not liked" unless the batch itself
-holds that (user, item) like; the in-memory path checks every like. With catalogues where a user
+Difference from in-memory training: a sampled item counts as "not liked" unless the (global)
+batch itself holds that (user, item) like; the in-memory path checks every like. With catalogues where a user
 likes a small share of the items, this changes almost nothing.
 
 Files: :func:`write_interaction_shards` writes a matrix (or chunks of records) as ``n_shards``
@@ -22,9 +22,11 @@ split, reading is not.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -82,9 +84,9 @@ def write_interaction_shards(
     paths = [folder / f"part-{i:05d}-of-{n_shards:05d}.{format}" for i in range(n_shards)]
     rng = np.random.default_rng(seed)
     count = 0
-    writers = [tf.io.TFRecordWriter(str(p)) if format == "tfrecord" else open(p, "w")
-               for p in paths]
-    try:
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(tf.io.TFRecordWriter(str(p)) if format == "tfrecord"
+                                       else open(p, "w")) for p in paths]  # noqa: SIM115
         if format == "csv":
             for writer in writers:
                 writer.write("user,item,value\n")
@@ -95,9 +97,6 @@ def write_interaction_shards(
                 mask = shard_of == shard
                 _write(writer, format, users[mask], items[mask], values[mask])
             count += int(users.size)
-    finally:
-        for writer in writers:
-            writer.close()
     info = {"n_users": int(n_users), "n_items": int(n_items), "n_interactions": count,
             "format": format, "n_shards": int(n_shards)}
     (folder / INFO_FILE).write_text(json.dumps(info, indent=2))
@@ -254,7 +253,7 @@ class StreamTrainer(Trainer):
         values = tf.TensorSpec([None], tf.float32)
         if loss.inputs == "sampled":
             step, signature, sharded = self._stream_sampled_step, [ids, ids, values, ids], (
-                True, True, True, False)
+                True, True, True, False, False)
         else:
             step, signature, sharded = self._stream_observed_step, [ids, ids, values], (
                 True, True, True)
@@ -262,6 +261,8 @@ class StreamTrainer(Trainer):
             from .distributed import replicated
 
             step = replicated(step, self.strategy, sharded)
+        if loss.inputs == "sampled":
+            step = self._with_like_keys(step)
         autograph = type(loss).__module__ != Loss.__module__
         self._step = tf.function(step, input_signature=signature, autograph=autograph)
 
@@ -308,13 +309,24 @@ class StreamTrainer(Trainer):
             tf.debugging.assert_all_finite(values, "an interaction value is NaN or infinite"),
         ]
 
+    def _with_like_keys(self, step: Any) -> Any:
+        """Give ``step`` the sorted (user, item) keys of the *global* batch's likes, so a
+        sampled item's validity is the same on one device or split across replicas."""
+        def with_keys(users: tf.Tensor, items: tf.Tensor, values: tf.Tensor,
+                      sampled: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            liked = values > 0
+            keys = tf.sort(tf.boolean_mask(users, liked) * self.n_items
+                           + tf.boolean_mask(items, liked))
+            return step(users, items, values, sampled, keys)
+
+        return with_keys
+
     def _stream_sampled_step(self, users: tf.Tensor, items: tf.Tensor, values: tf.Tensor,
-                             sampled: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+                             sampled: tf.Tensor, keys: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.control_dependencies(self._check_ids(users, items, values)):
             liked, disliked = values > 0, values < 0
         liked_users, liked_items = tf.boolean_mask(users, liked), tf.boolean_mask(items, liked)
         disliked_users = tf.boolean_mask(users, disliked)
-        keys = tf.sort(liked_users * self.n_items + liked_items)
         valid = 1.0 - tf.cast(_in_batch_like(keys, liked_users, sampled, self.n_items), tf.float32)
         disliked_valid = 1.0 - tf.cast(
             _in_batch_like(keys, disliked_users, sampled, self.n_items), tf.float32)
