@@ -40,11 +40,11 @@ def _loss_inputs(kind: str, scores: tf.Tensor, targets: tf.Tensor, sampled: tf.T
     sampled_scores = tf.gather(scores, sampled, axis=1)
     sampled_unobserved = tf.cast(tf.equal(tf.gather(targets, sampled, axis=1), 0), tf.float32)
     valid = tf.gather(sampled_unobserved, disliked[:, 0])
-    dislikes = dict(
-        disliked_scores=tf.gather_nd(scores, disliked),
-        disliked_sampled_scores=tf.gather(sampled_scores, disliked[:, 0]) * valid
+    dislikes = {
+        "disliked_scores": tf.gather_nd(scores, disliked),
+        "disliked_sampled_scores": tf.gather(sampled_scores, disliked[:, 0]) * valid
         + (valid - 1.0) * -1e4,
-    )
+    }
     if kind == "dense":
         return LossInputs(scores=scores, targets=targets, weights=tf.ones_like(targets), **dislikes)
     observed = tf.where(tf.not_equal(targets, 0))

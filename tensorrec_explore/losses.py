@@ -98,7 +98,7 @@ class Loss:
         return {}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
+    def from_config(cls, config: dict[str, Any]) -> Loss:
         return cls(**config)
 
 

@@ -8,9 +8,9 @@ an object (see :mod:`tensorrec_explore.registry`).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -20,16 +20,16 @@ import tensorflow as tf
 from . import distributed, persistence
 from .callbacks import Callback, History, ProgressBar, ValidationMetrics
 from .errors import InputError, NotFittedError, TrainingError
-from .sparse_rows import SparseRows
+from .fold_in import NewUsers, fold_in_users
 from .inputs import check_features, check_ids, check_interactions, check_k
 from .losses import make_loss
+from .metrics import top_k
 from .network import TwoTower
 from .predictions import make_prediction
 from .representations import make_representation
-from .metrics import top_k
 from .scoring import block_scores, user_blocks
+from .sparse_rows import SparseRows
 from .training import Trainer
-from .fold_in import NewUsers, fold_in_users
 
 #: Catalogues larger than this use the sampled softmax when ``n_sampled_items`` is None.
 FULL_SOFTMAX_LIMIT = 50_000
@@ -113,7 +113,7 @@ class TensorRec:
         names = TensorRec.__init__.__code__.co_varnames[1:TensorRec.__init__.__code__.co_argcount]
         return {name: getattr(self, name) for name in names}
 
-    def set_params(self, **params: Any) -> "TensorRec":
+    def set_params(self, **params: Any) -> TensorRec:
         """Set constructor arguments; takes effect at the next ``fit``. Returns self."""
         valid = self.get_params()
         for name, value in params.items():
@@ -142,7 +142,7 @@ class TensorRec:
         self, interactions: Any, user_features: Any = None, item_features: Any = None, *,
         epochs: int | None = None, callbacks: Sequence[Callback] | None = None,
         verbose: bool = False, validation: Any = None,
-    ) -> "TensorRec":
+    ) -> TensorRec:
         """Train from scratch on ``interactions`` (n_users x n_items; > 0 liked, < 0 disliked).
 
         ``user_features`` / ``item_features``: one row per user / item (None = identity, as in
@@ -161,7 +161,7 @@ class TensorRec:
         self, interactions: Any, user_features: Any = None, item_features: Any = None, *,
         epochs: int | None = None, callbacks: Sequence[Callback] | None = None,
         verbose: bool = False, validation: Any = None,
-    ) -> "TensorRec":
+    ) -> TensorRec:
         """Continue training (or start, if unfitted) for ``epochs`` more epochs. Returns self."""
         self._check_params()
         started = time.perf_counter()
@@ -186,7 +186,7 @@ class TensorRec:
         item_features: Any = None, *, epochs: int | None = None,
         callbacks: Sequence[Callback] | None = None, verbose: bool = False,
         validation: Any = None, steps_per_epoch: int | None = None, partial: bool = False,
-    ) -> "TensorRec":
+    ) -> TensorRec:
         """Train from a ``tf.data.Dataset`` of ``(user, item, value)`` records. Returns self.
 
         For interactions that do not fit in memory (see
@@ -203,7 +203,7 @@ class TensorRec:
                           validation=validation, steps_per_epoch=steps_per_epoch, partial=partial)
 
     def _run(self, trainer: Any, started: float, epochs: int | None, callbacks: Any,
-             verbose: bool, validation: Any) -> "TensorRec":
+             verbose: bool, validation: Any) -> TensorRec:
         """Run ``epochs`` epochs of ``trainer`` (anything with ``run_epoch(rng)``) with callbacks."""
         epochs = self.epochs if epochs is None else int(epochs)
         callbacks = self._callbacks(callbacks, verbose, validation)
@@ -446,10 +446,10 @@ class TensorRec:
         if isinstance(users, NewUsers):
             new = users
             rows, n_rows = np.arange(new.n_users), new.n_users
-            scorer = lambda block: self._scores(new.representations[block], new.biases[block])  # noqa: E731
+            scorer = lambda block: self._scores(new.representations[block], new.biases[block])
         else:
             rows, n_rows = check_ids(users, self.n_users_, "users"), self.n_users_
-            scorer = lambda block: self._scores(*self._user_rows(block))  # noqa: E731
+            scorer = lambda block: self._scores(*self._user_rows(block))
         if exclude is not None:
             exclude = check_interactions_shape(exclude, (n_rows, self.n_items_))
         return top_k(scorer, rows, k, exclude=exclude)
@@ -516,7 +516,7 @@ class TensorRec:
         return persistence.save(self, Path(path))
 
     @classmethod
-    def load(cls, path: str | Path) -> "TensorRec":
+    def load(cls, path: str | Path) -> TensorRec:
         """Load a model saved by :meth:`save`; custom plug-ins must be importable."""
         return persistence.load(cls, Path(path))
 

@@ -13,9 +13,9 @@ import keras
 import tensorflow as tf
 
 from .errors import InputError
-from .sparse_rows import SparseRows
 from .predictions import Prediction
 from .representations import clone_representation
+from .sparse_rows import SparseRows
 
 
 class Bias(keras.layers.Layer):

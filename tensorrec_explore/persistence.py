@@ -9,7 +9,6 @@ losses are stored by import path; a class that cannot be found raises
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import ModelFileError
+from .registry import import_path
 
 FORMAT_VERSION = 1
 _SCALARS = ("n_components", "biased", "n_tastes", "learning_rate", "l2", "epochs", "batch_size",
@@ -40,12 +40,9 @@ def _object_path(obj: Any) -> dict[str, Any]:
 
 
 def _import_object(spec: dict[str, Any], what: str) -> Any:
-    module_name, qualname = spec["class"].split(":")
     try:
-        target: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as error:
+        target = import_path(spec["class"])
+    except (ImportError, AttributeError, ValueError) as error:
         raise ModelFileError(
             f"The saved model's {what} is {spec['class']!r}, which cannot be imported ({error}). "
             "Import the module that defines it (or define the class) before TensorRec.load()."

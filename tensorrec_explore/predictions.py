@@ -29,7 +29,7 @@ class Prediction:
         return {}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Prediction":
+    def from_config(cls, config: dict[str, Any]) -> Prediction:
         return cls(**config)
 
 

@@ -9,9 +9,21 @@ own plug-ins with :func:`register_representation`, :func:`register_prediction` a
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import UnknownPluginError, describe
+
+
+def import_path(path: str) -> Any:
+    """Return the object named by ``"package.module:Qualified.name"`` (importing the module)."""
+    module_name, _, qualname = path.partition(":")
+    if not qualname:
+        raise ValueError(f"expected 'module:name', got {path!r}")
+    target: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
 
 
 class Registry:
@@ -56,9 +68,7 @@ class Registry:
             )
         entry = self._entries[name]
         if isinstance(entry, str):
-            module_name, attr = entry.split(":")
-            entry = getattr(importlib.import_module(module_name), attr)
-            self._entries[name] = entry
+            entry = self._entries[name] = import_path(entry)
         return entry
 
     def name_of(self, plugin: Any) -> str | None:

@@ -10,13 +10,15 @@ input). Built-ins receive ``n_components`` from the model when it is left as ``N
 
 from __future__ import annotations
 
-import importlib
-from typing import Any, Callable, Sequence
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
 
 from .errors import InputError, ModelFileError
+from .registry import import_path
 
 _PACKAGE = "tensorrec_explore"
 
@@ -170,7 +172,7 @@ class ReLU(Representation):
         sizes = self.hidden_units or [4 * self.n_components]
         widths = [_input_width(input_shape), *sizes, self.n_components]
         self.kernels, self.biases = [], []
-        for layer, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
+        for layer, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
             self.kernels.append(
                 self.add_weight(
                     name=f"kernel_{layer}",
@@ -209,17 +211,13 @@ def _callable_path(function: Callable) -> str:
 
 
 def _import_callable(path: str) -> Callable:
-    module_name, qualname = path.split(":")
     try:
-        target: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as error:
+        return import_path(path)
+    except (ImportError, AttributeError, ValueError) as error:
         raise ModelFileError(
             f"The saved model uses the custom representation function {path!r}, which cannot be "
             f"imported ({error}). Import or define it before TensorRec.load()."
         ) from error
-    return target
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

@@ -7,7 +7,7 @@ floats. Top-k selection is the metrics engine's (:func:`tensorrec_explore.metric
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import tensorflow as tf
 

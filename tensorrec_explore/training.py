@@ -8,16 +8,16 @@ interactions. Each step is one ``tf.function`` traced once per batch layout.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import keras
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from .sparse_rows import SparseRows
 from .losses import Loss, LossInputs
 from .network import TwoTower
+from .sparse_rows import SparseRows
 
 #: Dense losses score ``users x items`` per step: cap the block at this many floats.
 DENSE_BLOCK = 1 << 21

@@ -35,7 +35,7 @@ def _covering() -> list[tuple[str, str, str]]:
 
 def _fit(rep: str, pred: str, loss: str, seed: int = 3):
     data = make_planted(explicit=(loss == "separation"))
-    features = dict(user_features=data.user_features, item_features=data.item_features)
+    features = {"user_features": data.user_features, "item_features": data.item_features}
     model = _model(rep, pred, loss, seed)
     assert model.fit(data.interactions, **features) is model
     return model, data, features
@@ -73,7 +73,7 @@ def test_contract(rep: str, pred: str, loss: str) -> None:
 
 @pytest.mark.parametrize("rep,pred,loss", _covering())
 def test_reproducible_and_round_trips(rep: str, pred: str, loss: str, tmp_path) -> None:
-    model, data, features = _fit(rep, pred, loss)
+    model, _data, _features = _fit(rep, pred, loss)
     scores = model.predict()
     again, _, _ = _fit(rep, pred, loss)
     np.testing.assert_allclose(again.predict(), scores, rtol=1e-4, atol=1e-5)

@@ -7,7 +7,11 @@ import pytest
 import scipy.sparse as sp
 
 from tensorrec_explore import (
-    InputError, ModelFileError, NotFittedError, TensorRec, UnknownPluginError,
+    InputError,
+    ModelFileError,
+    NotFittedError,
+    TensorRec,
+    UnknownPluginError,
 )
 
 from .planted import make_planted
@@ -58,7 +62,7 @@ def test_predict_before_fit() -> None:
 
 
 def test_ids_out_of_range_and_bad_k(fitted) -> None:
-    model, data = fitted
+    model, _data = fitted
     with pytest.raises(InputError, match=r"out of range \[0, 30\): \[30\]"):
         model.recommend([0, 30])
     with pytest.raises(InputError, match="k must be a positive integer"):

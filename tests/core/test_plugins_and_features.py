@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 
-import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from tensorrec_explore import (
-    REPRESENTATIONS, EarlyStopping, ModelFileError, TensorRec, register_representation,
+    REPRESENTATIONS,
+    EarlyStopping,
+    ModelFileError,
+    TensorRec,
+    register_representation,
 )
 from tensorrec_explore.callbacks import Callback, ValidationMetrics
 from tensorrec_explore.representations import ReLU, WeightedPassThrough
@@ -29,7 +31,7 @@ def _fit(**params) -> tuple[TensorRec, object]:
 
 
 def test_custom_keras_layer_trains_saves_and_loads(tmp_path) -> None:
-    model, data = _fit(user_representation=SquareTower(8), item_representation="relu")
+    model, _data = _fit(user_representation=SquareTower(8), item_representation="relu")
     assert model.history_.series("loss")[-1] < model.history_.series("loss")[0]
     path = model.save(tmp_path / "custom")
     np.testing.assert_allclose(TensorRec.load(path).predict(), model.predict(), rtol=1e-5)
@@ -70,7 +72,7 @@ def test_registered_custom_representation_by_name() -> None:
 
 
 def test_several_tastes_score_is_the_best_taste() -> None:
-    model, data = _fit(n_tastes=3, user_representation="normalized_linear")
+    model, _data = _fit(n_tastes=3, user_representation="normalized_linear")
     users = model.user_representations()
     items = model.item_representations()
     assert users.shape == (30, 3, 8)
