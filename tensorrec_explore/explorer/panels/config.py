@@ -42,6 +42,7 @@ class ConfigPanel:
                                                 layout=_WIDE)
         self.l2 = w.BoundedFloatText(min=0.0, max=10.0, step=1e-5, description="L2",
                                      style=_STYLE, layout=_WIDE)
+        self.l2_auto = w.Checkbox(description="auto L2 (the model's default)", indent=False)
         self.epochs = w.BoundedIntText(min=1, max=100_000, description="Epochs", style=_STYLE,
                                        layout=_WIDE)
         self.batch_size = w.BoundedIntText(min=0, max=10_000_000, description="Batch size",
@@ -75,8 +76,11 @@ class ConfigPanel:
             self._set_options(trait)
         state.observe(self._on_names, names=sorted(set(self._option_lists.values())))
         self.links = []
+        self.l2.disabled = state.l2_auto
+        state.observe(lambda change: setattr(self.l2, "disabled", change["new"]), names=["l2_auto"])
         for trait in ("user_representation", "item_representation", "loss", "prediction",
-                      "biased", "n_components", "n_tastes", "learning_rate", "l2", "epochs",
+                      "biased", "n_components", "n_tastes", "learning_rate", "l2", "l2_auto",
+                      "epochs",
                       "batch_size", "n_sampled_items", "user_feature_set", "item_feature_set",
                       "split", "val_every", "k", "snapshot_every"):
             widget = getattr(self, trait)
@@ -89,7 +93,8 @@ class ConfigPanel:
         self.widget = w.VBox([
             section("Model"), self.user_representation, self.item_representation,
             self.prediction, self.loss, self.n_components, self.n_tastes, self.biased,
-            section("Optimiser"), self.learning_rate, self.l2, self.epochs, self.batch_size,
+            section("Optimiser"), self.learning_rate, self.l2, self.l2_auto, self.epochs,
+            self.batch_size,
             self.n_sampled_items,
             section("Data"), self.user_feature_set, self.item_feature_set, self.split,
             self.val_every, self.k, self.snapshot_every,
