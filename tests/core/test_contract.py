@@ -48,7 +48,7 @@ def test_contract(rep: str, pred: str, loss: str) -> None:
     assert scores.shape == data.interactions.shape and np.isfinite(scores).all()
 
     single = model.score_users([7])
-    np.testing.assert_allclose(single[0], scores[7], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(single[0], scores[7], rtol=1e-4, atol=1e-5)
 
     top, _ = model.recommend(np.arange(data.interactions.shape[0]), k=5, exclude=data.interactions)
     for user in range(data.interactions.shape[0]):
@@ -57,7 +57,7 @@ def test_contract(rep: str, pred: str, loss: str) -> None:
         allowed = np.setdiff1d(np.arange(scores.shape[1]), data.interactions[user].indices)
         best = allowed[np.argsort(-scores[user, allowed], kind="stable")[:5]]
         np.testing.assert_allclose(np.sort(scores[user, top[user]]), np.sort(scores[user, best]),
-                                   rtol=1e-5, atol=1e-6)
+                                   rtol=1e-4, atol=1e-5)
 
     before = model.predict()
     model.fit_partial(data.interactions, **features, epochs=1)
@@ -82,5 +82,5 @@ def test_reproducible_and_round_trips(rep: str, pred: str, loss: str, tmp_path) 
         assert not np.allclose(other.predict(), scores)
 
     loaded = TensorRec.load(model.save(tmp_path / "model"))
-    np.testing.assert_allclose(loaded.predict(), scores, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loaded.predict(), scores, rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(loaded.recommend([1, 2], k=4)[0], model.recommend([1, 2], k=4)[0])
