@@ -23,11 +23,10 @@ from .errors import InputError, NotFittedError, TrainingError
 from .fold_in import NewUsers, fold_in_users
 from .inputs import check_features, check_ids, check_interactions, check_k
 from .losses import make_loss
-from .metrics import top_k
 from .network import TwoTower
 from .predictions import make_prediction
 from .representations import make_representation
-from .scoring import block_scores, user_blocks
+from .scoring import block_scores, top_k_blocks, user_blocks
 from .sparse_rows import SparseRows
 from .training import Trainer
 
@@ -419,9 +418,12 @@ class TensorRec:
         return self.network_.users(features).numpy(), self.network_.user_biases(features).numpy()
 
     def _scores(self, vectors: np.ndarray, biases: np.ndarray) -> np.ndarray:
+        return self._score_tensor(vectors, biases).numpy()
+
+    def _score_tensor(self, vectors: np.ndarray, biases: np.ndarray) -> tf.Tensor:
         items, item_biases = self._items()
         return block_scores(self.network_, tf.constant(vectors), tf.constant(biases),
-                            items, item_biases).numpy()
+                            items, item_biases)
 
     def predict_rank(self, user_features: Any = None, item_features: Any = None,
                      exclude: Any = None) -> np.ndarray:
@@ -446,13 +448,14 @@ class TensorRec:
         if isinstance(users, NewUsers):
             new = users
             rows, n_rows = np.arange(new.n_users), new.n_users
-            scorer = lambda block: self._scores(new.representations[block], new.biases[block])
+            scores_of = lambda block: self._score_tensor(new.representations[block],
+                                                         new.biases[block])
         else:
             rows, n_rows = check_ids(users, self.n_users_, "users"), self.n_users_
-            scorer = lambda block: self._scores(*self._user_rows(block))
+            scores_of = lambda block: self._score_tensor(*self._user_rows(block))
         if exclude is not None:
             exclude = check_interactions_shape(exclude, (n_rows, self.n_items_))
-        return top_k(scorer, rows, k, exclude=exclude)
+        return top_k_blocks(scores_of, rows, self.n_items_, k, exclude)
 
     def fold_in(self, interactions: Any, user_features: Any = None, *, epochs: int = 100) -> NewUsers:
         """Return representations for users not seen in training, without retraining.
