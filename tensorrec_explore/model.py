@@ -382,14 +382,15 @@ class TensorRec:
         return np.concatenate(vectors), np.concatenate(biases)
 
     def _items(self, table: SparseRows | None = None) -> tuple[tf.Tensor, tf.Tensor]:
-        if table is None or table is self.item_table_:
-            if self._item_cache is None:
-                self._item_cache = self._items(SparseRows(
-                    None if self.item_table_.is_identity else self.item_table_.matrix,
-                    self.n_items_))
+        """Return item vectors and biases; those of the fitted items are cached until training."""
+        fitted = table is None or table is self.item_table_
+        if fitted and self._item_cache is not None:
             return self._item_cache
-        features = table.all()
-        return self.network_.items(features), self.network_.item_biases(features)
+        features = (self.item_table_ if fitted else table).all()
+        result = self.network_.items(features), self.network_.item_biases(features)
+        if fitted:
+            self._item_cache = result
+        return result
 
     def predict(self, user_features: Any = None, item_features: Any = None) -> np.ndarray:
         """Return dense ``[n_users, n_items]`` float32 scores (for small problems).
