@@ -9,7 +9,6 @@ on which :class:`ValidationMetrics` ran add ``"val_precision@k"``, ``"val_recall
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -125,14 +124,3 @@ class ProgressBar(Callback):
     def on_train_end(self, model: Any, logs: dict) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-class Timer:
-    """Wall-clock helper for epoch timing."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    def seconds(self) -> float:
-        """Return the seconds elapsed since creation."""
-        return time.perf_counter() - self.start

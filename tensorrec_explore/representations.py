@@ -40,9 +40,6 @@ def _input_width(input_shape: Any) -> int:
 class Representation(keras.layers.Layer):
     """Base class of the built-in representations (sets ``n_components`` and an init seed)."""
 
-    #: True when the layer's output width is the feature width (``n_components`` is not free).
-    output_is_features = False
-
     def __init__(self, n_components: int | None = None, seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.n_components = n_components
@@ -103,8 +100,6 @@ class PassThrough(Representation):
     Assumes the features already live in the embedding space (e.g. pre-trained vectors), so the
     model's ``n_components`` must equal the number of feature columns.
     """
-
-    output_is_features = True
 
     def build(self, input_shape: Any) -> None:
         width = _input_width(input_shape)
@@ -229,8 +224,6 @@ class KerasRepresentation(keras.layers.Layer):
     through Keras serialization (register custom classes with
     ``keras.saving.register_keras_serializable``); plain callables by their import path.
     """
-
-    output_is_features = False
 
     def __init__(self, inner: Any, **kwargs: Any):
         super().__init__(**kwargs)
