@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import InputError, LeakageError, describe
+from .errors import InputError, describe
+from .leakage import check_no_leakage
 
 if TYPE_CHECKING:
     import pandas
@@ -278,7 +279,7 @@ def _run(
     train_pos = None
     if train is not None:
         train_csr = _as_csr("train", train, test_pos.shape)
-        _check_leakage(test_csr, train_csr)
+        check_no_leakage(train_csr, test_csr)
         train_pos = _positives(train_csr)
     _check_k(k, n_items)
     _check_int("batch_size", batch_size, allow_none=True)
@@ -485,18 +486,6 @@ def _positives(csr: sp.csr_matrix) -> sp.csr_matrix:
     positive = sp.csr_matrix((csr.data > 0, csr.indices, csr.indptr), shape=csr.shape)
     positive.eliminate_zeros()
     return positive
-
-
-def _check_leakage(test: sp.csr_matrix, train: sp.csr_matrix) -> None:
-    """Raise LeakageError if ``test`` and ``train`` store entries at the same (user, item)."""
-    overlap = test.astype(bool).multiply(train.astype(bool)).tocoo()
-    if overlap.nnz:
-        pairs = list(zip(overlap.row[:5].tolist(), overlap.col[:5].tolist()))
-        raise LeakageError(
-            f"test and train share {overlap.nnz} (user, item) pairs, e.g. {pairs}; an evaluation "
-            "would be inflated. Split the interactions so each pair is in one matrix only "
-            "(tensorrec_explore.data.random_holdout)."
-        )
 
 
 def _as_users(users: np.ndarray, n_rows: int | None) -> np.ndarray:

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import InputError, LeakageError, describe
+from ..errors import InputError, describe
+from ..leakage import check_no_leakage
 from .dataset import InteractionDataset
 from .interactions import as_interactions, from_triples
 
@@ -54,27 +55,6 @@ class Split:
         if self.cold_items is not None:
             cold += f", {len(self.cold_items)} cold items"
         return f"<Split {self.train.shape}: train {self.train.nnz}, test {self.test.nnz}{cold}>"
-
-
-def check_no_leakage(train: Any, test: Any) -> None:
-    """Raise LeakageError if ``train`` and ``test`` share a stored (user, item) pair.
-
-    Also raises InputError if their shapes differ. Returns None when they are disjoint.
-    """
-    train, test = sp.csr_matrix(train), sp.csr_matrix(test)
-    if train.shape != test.shape:
-        raise InputError(
-            f"train has shape {train.shape} but test has shape {test.shape}; both must index "
-            "the same users and items."
-        )
-    overlap = (train != 0).multiply(test != 0).tocoo()
-    if overlap.nnz:
-        pairs = list(zip(overlap.row[:3].tolist(), overlap.col[:3].tolist()))
-        raise LeakageError(
-            f"train and test share {overlap.nnz} (user, item) pair(s), e.g. {pairs}; metrics "
-            "would be inflated. Build them with a split function (e.g. random_holdout) or remove "
-            "the test pairs from train: train = train - train.multiply(test != 0)."
-        )
 
 
 def _matrix(data: Any, binary: bool) -> sp.csr_matrix:
