@@ -197,7 +197,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-biases", dest="biased", action="store_false",
                        help="learn no biases.")
     group.add_argument("--learning-rate", type=_float_min(0.0, strict=True), metavar="LR",
-                       help="optimizer step size (> 0).")
+                       help="optimizer step size (> 0; default: the loss's, 0.2 for softmax).")
+    group.add_argument("--learning-rate-schedule", choices=("linear", "constant"),
+                       help="linear (default): the step size falls to 0 over the epochs.")
     group.add_argument("--l2", type=_float_min(0.0, strict=False), metavar="L2",
                        help="L2 regularisation weight (>= 0).")
     group.add_argument("--epochs", type=_int_in(1), metavar="N", help="number of training epochs.")
@@ -365,7 +367,7 @@ def _fit(args: argparse.Namespace) -> int:
     kwargs = {
         name: getattr(args, name)
         for name in ("loss", "user_representation", "item_representation", "prediction",
-                     "n_components", "n_tastes", "biased", "learning_rate", "l2", "epochs",
+                     "n_components", "n_tastes", "biased", "learning_rate", "learning_rate_schedule", "l2", "epochs",
                      "batch_size", "n_sampled_items")
         if getattr(args, name) is not None
     }

@@ -24,7 +24,7 @@ from .errors import ModelFileError
 from .registry import import_path
 
 FORMAT_VERSION = 1
-_SCALARS = ("n_components", "biased", "n_tastes", "learning_rate", "l2", "epochs", "batch_size",
+_SCALARS = ("n_components", "biased", "n_tastes", "learning_rate", "learning_rate_schedule", "l2", "epochs", "batch_size",
             "n_sampled_items", "random_state")
 
 

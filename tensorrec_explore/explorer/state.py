@@ -24,6 +24,7 @@ CONFIG_TRAITS = (
     "n_components",
     "n_tastes",
     "learning_rate",
+    "learning_rate_schedule",
     "l2",
     "l2_auto",
     "epochs",
@@ -47,6 +48,7 @@ MODEL_KWARGS = (
     "biased",
     "n_tastes",
     "learning_rate",
+    "learning_rate_schedule",
     "l2",
     "epochs",
     "batch_size",
@@ -75,10 +77,12 @@ class ExplorerState(t.HasTraits):
     biased = t.Bool(True)
     n_components = t.Int(16, min=1)
     n_tastes = t.Int(1, min=1)
-    learning_rate = t.Float(0.03, min=0.0)  # the library's defaults: users start from them
+    # The library's defaults: users start from them (learning rate 0 = the loss's default).
+    learning_rate = t.Float(0.0, min=0.0)
+    learning_rate_schedule = t.Enum(("linear", "constant"), default_value="linear")
     l2 = t.Float(1e-4, min=0.0)
     l2_auto = t.Bool(True)  # True = the model's default l2 (None), scaled to the data
-    epochs = t.Int(40, min=1)
+    epochs = t.Int(15, min=1)
     batch_size = t.Int(0, min=0)  # 0 = the model's default (None)
     n_sampled_items = t.Int(0, min=0)  # 0 = the model's default (None)
     user_feature_set = t.Enum(FEATURE_SETS, default_value="ids")
@@ -155,9 +159,9 @@ class ExplorerState(t.HasTraits):
         return {name: getattr(self, name) for name in CONFIG_TRAITS}
 
     def model_kwargs(self) -> dict[str, Any]:
-        """Return the keyword arguments for ``TensorRec(...)`` (0 sizes and auto L2 become None)."""
+        """Return the keyword arguments for ``TensorRec(...)`` (0 sizes / rate, auto L2 -> None)."""
         kwargs = {name: getattr(self, name) for name in MODEL_KWARGS}
-        for name in ("batch_size", "n_sampled_items"):
+        for name in ("learning_rate", "batch_size", "n_sampled_items"):
             if not kwargs[name]:
                 kwargs[name] = None
         if self.l2_auto:

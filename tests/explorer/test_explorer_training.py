@@ -144,13 +144,13 @@ def test_invalid_combination_is_explained_not_raised(explorer):
 
 def test_model_errors_show_their_message_without_traceback(explorer):
     p = explorer.panels
-    p.config.learning_rate.value = 0.0  # the model refuses it when fit starts
+    p.config.loss.value = "separation"  # needs dislikes: the model refuses when fit starts
     train(explorer)
     s = explorer.state
     assert s.status == "error"
-    assert "learning_rate" in s.error
+    assert "disliked" in s.error
     assert s.error_detail == ""  # a tensorrec_explore error: its message is enough
-    assert "learning_rate" in p.status.error.value
+    assert "disliked" in p.status.error.value
     assert p.status.details.layout.display == "none"
 
 

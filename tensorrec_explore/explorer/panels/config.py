@@ -39,7 +39,10 @@ class ConfigPanel:
                                          style=_STYLE, layout=_WIDE)
         self.learning_rate = w.BoundedFloatText(min=0.0, max=10.0, step=0.005,
                                                 description="Learning rate", style=_STYLE,
-                                                layout=_WIDE)
+                                                tooltip="0 = the loss's default (0.2 for softmax, "
+                                                        "0.03 for the others)", layout=_WIDE)
+        self.learning_rate_schedule = _dropdown("LR schedule", ("linear", "constant"),
+                                                tooltip="linear: falls to 0 over each run's epochs")
         self.l2 = w.BoundedFloatText(min=0.0, max=10.0, step=1e-5, description="L2",
                                      style=_STYLE, layout=_WIDE)
         self.l2_auto = w.Checkbox(description="auto L2 (the model's default)", indent=False)
@@ -79,8 +82,8 @@ class ConfigPanel:
         self.l2.disabled = state.l2_auto
         state.observe(lambda change: setattr(self.l2, "disabled", change["new"]), names=["l2_auto"])
         for trait in ("user_representation", "item_representation", "loss", "prediction",
-                      "biased", "n_components", "n_tastes", "learning_rate", "l2", "l2_auto",
-                      "epochs",
+                      "biased", "n_components", "n_tastes", "learning_rate",
+                      "learning_rate_schedule", "l2", "l2_auto", "epochs",
                       "batch_size", "n_sampled_items", "user_feature_set", "item_feature_set",
                       "split", "val_every", "k", "snapshot_every"):
             widget = getattr(self, trait)
@@ -93,7 +96,7 @@ class ConfigPanel:
         self.widget = w.VBox([
             section("Model"), self.user_representation, self.item_representation,
             self.prediction, self.loss, self.n_components, self.n_tastes, self.biased,
-            section("Optimiser"), self.learning_rate, self.l2, self.l2_auto, self.epochs,
+            section("Optimiser"), self.learning_rate, self.learning_rate_schedule, self.l2, self.l2_auto, self.epochs,
             self.batch_size,
             self.n_sampled_items,
             section("Data"), self.user_feature_set, self.item_feature_set, self.split,

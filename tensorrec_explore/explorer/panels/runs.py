@@ -17,7 +17,8 @@ CURVES = {"data loss": ("epoch", "loss"), "regularisation": ("epoch", "regulariz
           "precision@k": ("val_epoch", "val_precision"), "recall@k": ("val_epoch", "val_recall"),
           "NDCG@k": ("val_epoch", "val_ndcg")}
 CONFIG_COLUMNS = ("user_representation", "item_representation", "prediction", "loss",
-                  "n_components", "n_tastes", "learning_rate", "l2", "l2_auto", "epochs",
+                  "n_components", "n_tastes", "learning_rate", "learning_rate_schedule", "l2",
+                  "l2_auto", "epochs",
                   "batch_size",
                   "n_sampled_items", "user_feature_set", "item_feature_set", "split")
 
