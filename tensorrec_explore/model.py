@@ -438,20 +438,21 @@ class TensorRec:
         self._check_fitted()
         return self._scores(*self._user_rows(check_ids(users, self.n_users_, "users")))
 
-    def _user_rows(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _user_rows(self, users: np.ndarray) -> tuple[Any, Any]:
         """Return the vectors ``[n, T, d]`` and biases of the fitted users ``users``."""
         if not self.user_table_.is_identity:
             return self._users(SparseRows(self.user_table_.matrix[users], len(users)))
         features = self.user_table_.rows(tf.constant(users))
-        return self.network_.users(features).numpy(), self.network_.user_biases(features).numpy()
+        return self.network_.users(features), self.network_.user_biases(features)
 
-    def _scores(self, vectors: np.ndarray, biases: np.ndarray) -> np.ndarray:
+    def _scores(self, vectors: Any, biases: Any) -> np.ndarray:
         return self._score_tensor(vectors, biases).numpy()
 
-    def _score_tensor(self, vectors: np.ndarray, biases: np.ndarray) -> tf.Tensor:
+    def _score_tensor(self, vectors: Any, biases: Any) -> tf.Tensor:
+        """Scores of user ``vectors [b, T, d]`` and ``biases [b]`` (arrays or tensors)."""
         items, item_biases = self._items()
-        return block_scores(self.network_, tf.constant(vectors), tf.constant(biases),
-                            items, item_biases)
+        return block_scores(self.network_, tf.convert_to_tensor(vectors),
+                            tf.convert_to_tensor(biases), items, item_biases)
 
     def predict_rank(self, user_features: Any = None, item_features: Any = None,
                      exclude: Any = None) -> np.ndarray:

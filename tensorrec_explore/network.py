@@ -119,6 +119,8 @@ class TwoTower:
 
     def pairwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         """Return ``[b, n]`` scores without biases: best taste of each user against each item."""
+        if self.n_tastes == 1:
+            return self.prediction.pairwise(users[:, 0, :], items)
         return tf.reduce_max(self.taste_scores(users, items), axis=1)
 
     def elementwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:

@@ -50,11 +50,9 @@ def top_k_blocks(
         block_scores_ = scores_of(rows[block])
         if exclude is not None:
             excluded = exclude[rows[block]]
-            positions = np.stack([np.repeat(np.arange(excluded.shape[0]), np.diff(excluded.indptr)),
-                                  excluded.indices], axis=1).astype(np.int64)
-            mask = tf.scatter_nd(positions, tf.ones(len(positions), tf.bool),
-                                 tf.shape(block_scores_, tf.int64))
-            block_scores_ = tf.where(mask, tf.constant(-np.inf, tf.float32), block_scores_)
+            block_scores_ = np.array(block_scores_)  # masking in numpy beats a scatter op
+            block_scores_[np.repeat(np.arange(excluded.shape[0]), np.diff(excluded.indptr)),
+                          excluded.indices] = -np.inf
         top = tf.math.top_k(block_scores_, k=k, sorted=True)
         indices[block] = top.indices.numpy()
         scores[block] = top.values.numpy()
