@@ -28,8 +28,8 @@ class Bias(keras.layers.Layer):
 
     def call(self, features: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
         if isinstance(features, tf.SparseTensor):
-            return tf.sparse.sparse_dense_matmul(features, self.kernel)[:, 0]
-        return tf.matmul(features, self.kernel)[:, 0]
+            return tf.reshape(tf.sparse.sparse_dense_matmul(features, self.kernel), [-1])
+        return tf.reshape(tf.matmul(features, self.kernel), [-1])
 
 
 class TwoTower:
@@ -103,6 +103,8 @@ class TwoTower:
 
     def users(self, features: tf.SparseTensor, training: bool = False) -> tf.Tensor:
         """Return user representations ``[b, n_tastes, d]``."""
+        if self.n_tastes == 1:  # expand_dims: cheaper than stacking one tensor
+            return tf.expand_dims(_call(self.user_layers[0], features, training), 1)
         return tf.stack([_call(layer, features, training) for layer in self.user_layers], axis=1)
 
     def items(self, features: tf.SparseTensor, training: bool = False) -> tf.Tensor:
@@ -120,7 +122,7 @@ class TwoTower:
     def pairwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         """Return ``[b, n]`` scores without biases: best taste of each user against each item."""
         if self.n_tastes == 1:
-            return self.prediction.pairwise(users[:, 0, :], items)
+            return self.prediction.pairwise(tf.squeeze(users, 1), items)
         return tf.reduce_max(self.taste_scores(users, items), axis=1)
 
     def elementwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:

@@ -32,7 +32,7 @@ def block_scores(
     items: tf.Tensor, item_biases: tf.Tensor,
 ) -> tf.Tensor:
     """Return ``[b, n_items]`` scores of user vectors ``[b, T, d]`` against item vectors."""
-    return network.pairwise(users, items) + user_biases[:, None] + item_biases[None, :]
+    return network.pairwise(users, items) + tf.reshape(user_biases, [-1, 1]) + item_biases
 
 
 def top_k_blocks(

@@ -152,8 +152,8 @@ class Trainer:
             user_vectors, item_vectors = net.users(user_features, True), net.items(item_features, True)
             scores = (
                 net.pairwise(user_vectors, item_vectors)
-                + net.user_biases(user_features)[:, None]
-                + net.item_biases(item_features)[None, :]
+                + tf.reshape(net.user_biases(user_features), [-1, 1])
+                + net.item_biases(item_features)
             )
             targets = self.targets.dense_rows(users)
             weights = (
