@@ -201,7 +201,8 @@ def run_tensorrec(train, test, args):
             extra["first_epoch_seconds"] = round(float(secs[0]), 4)
             extra["median_epoch_seconds"] = round(float(np.median(secs)), 4)
         extra["final_loss"] = logs[-1].get("loss")
-    for name in ("epochs", "learning_rate", "loss", "batch_size", "l2", "n_sampled_items"):
+    for name in ("epochs_", "learning_rate_", "learning_rate_schedule_", "loss", "batch_size",
+                 "l2_", "n_sampled_items"):
         if hasattr(model, name):
             value = getattr(model, name)
             extra.setdefault("model_settings", {})[name] = (

@@ -69,8 +69,8 @@ class Loss:
     needs_negatives = False
     #: Weight of the explicit-dislike penalty added by the built-ins.
     dislike_weight = 1.0
-    #: Adam's step size when the model's ``learning_rate`` is None.
-    default_learning_rate = 0.03
+    #: True when the fast embedding recipe of :mod:`tensorrec_explore.defaults` suits the loss.
+    embedding_recipe = False
     #: True when the model's default ``l2`` should scale with the data's density (tuned for
     #: the softmax's per-like scale); otherwise the default is a small constant.
     density_scaled_l2 = False
@@ -285,9 +285,7 @@ class Softmax(Loss):
     """
 
     density_scaled_l2 = True
-    #: With the linear schedule over 15 epochs, measured on ml-100k (NDCG@10 0.309 at 0.2, 0.295
-    #: at 0.1, 0.293 at 0.3) and ml-1m (0.421 at 0.1).
-    default_learning_rate = 0.2
+    embedding_recipe = True
     #: Measured on ml-100k with +1/-1 feedback: 2 ranks dislikes at percentile 0.31 (unobserved
     #: 0.49) while liked items stay at 0.85 (1: dislikes barely below; 4: liked fall to 0.73).
     dislike_weight = 2.0

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from . import distributed, persistence
+from . import defaults, distributed, persistence
 from .callbacks import Callback, History, ProgressBar, ValidationMetrics
 from .errors import InputError, NotFittedError, TrainingError
 from .fold_in import NewUsers, fold_in_users
@@ -32,11 +32,6 @@ from .training import Trainer
 
 #: Catalogues larger than this use the sampled softmax when ``n_sampled_items`` is None.
 FULL_SOFTMAX_LIMIT = 50_000
-#: ``l2`` when left as None: ``DENSE_L2_SCALE / sqrt(mean likes per user)`` for the softmax
-#: (denser data needs less: 0.0102 on ml-100k, 0.0061 on ml-1m), ``OTHER_L2`` for the others.
-DENSE_L2_SCALE = 0.07
-OTHER_L2 = 1e-4
-LEARNING_RATE_SCHEDULES = ("linear", "constant")
 
 
 class TensorRec:
@@ -55,21 +50,19 @@ class TensorRec:
         a custom :class:`~tensorrec_explore.losses.Loss`.
     biased: learn a bias per user and per item (as linear functions of their features).
     n_tastes: user taste vectors; a score is the best taste's score.
-    learning_rate: Adam's (initial) step size. None = the loss's ``default_learning_rate``
-        (0.2 for the softmax, 0.03 for the others; the value used is kept as
-        ``learning_rate_``).
-    learning_rate_schedule: ``"linear"`` (default): the step size falls linearly from
-        ``learning_rate`` towards 0 over the epochs of each ``fit`` / ``fit_partial`` call
-        (epoch ``e`` of ``E`` uses ``learning_rate * (1 - e / E)``), which reaches a given
-        quality in far fewer epochs than a constant rate; ``"constant"``: it stays fixed.
+    learning_rate, learning_rate_schedule, epochs: Adam's starting step size; ``"linear"`` (the
+        rate falls linearly towards 0 over the epochs of each ``fit`` / ``fit_partial`` call:
+        epoch ``e`` of ``E`` uses ``learning_rate * (1 - e / E)``) or ``"constant"``; passes over
+        the data per ``fit``. None = the recipe of :mod:`tensorrec_explore.defaults` for the
+        model's parts: 0.2 / linear / 15 for the softmax over linear or pass-through towers,
+        0.03 / constant / 40 otherwise (deep towers need the smaller steps). The values used are
+        kept as ``learning_rate_``, ``learning_rate_schedule_`` and ``epochs_``.
     l2: the weight of the L2 penalty. For dense losses
         (softmax) the penalty is on the representations, per liked interaction (see
         :meth:`Trainer.dense_regularization <tensorrec_explore.training.Trainer>`); for the others
         it is ``l2 *`` the sum of squares of the representation weights. None = ``0.07 /
         sqrt(mean likes per user)`` for the softmax, 1e-4 for the others (the value used is
         kept as ``l2_``).
-    epochs: passes over the data per ``fit`` (15 with the schedule reach, on MovieLens, what 40
-        at a constant rate did).
     batch_size: users per step for dense losses (None = as many as fit a 2M-float score block,
         at most 256), interactions per step for sampled and observed losses (None = 1024).
     n_sampled_items: items sampled per step by sampled losses (None = min(n_items, 512)); with
@@ -92,9 +85,9 @@ class TensorRec:
         biased: bool = True,
         n_tastes: int = 1,
         learning_rate: float | None = None,
-        learning_rate_schedule: str = "linear",
+        learning_rate_schedule: str | None = None,
         l2: float | None = None,
-        epochs: int = 15,
+        epochs: int | None = None,
         batch_size: int | None = None,
         n_sampled_items: int | None = None,
         random_state: int | None = None,
@@ -133,11 +126,11 @@ class TensorRec:
         return self
 
     def _check_params(self) -> None:
-        for name in ("n_components", "n_tastes", "epochs"):
+        for name in ("n_components", "n_tastes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
                 raise InputError(f"{name} must be a positive integer, got {value!r}.")
-        for name in ("batch_size", "n_sampled_items"):
+        for name in ("epochs", "batch_size", "n_sampled_items"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, (int, np.integer)) or value <= 0):
                 raise InputError(f"{name} must be a positive integer or None, got {value!r}.")
@@ -145,9 +138,10 @@ class TensorRec:
                 not isinstance(self.learning_rate, (int, float, np.number))
                 or not np.isfinite(self.learning_rate) or self.learning_rate <= 0):
             raise InputError(f"learning_rate must be positive or None, got {self.learning_rate!r}.")
-        if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
+        if self.learning_rate_schedule not in (None, *defaults.LEARNING_RATE_SCHEDULES):
             raise InputError(
-                f"learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, got "
+                f"learning_rate_schedule must be None or one of "
+                f"{defaults.LEARNING_RATE_SCHEDULES}, got "
                 f"{self.learning_rate_schedule!r}."
             )
         if self.l2 is not None and (not np.isfinite(self.l2) or self.l2 < 0):
@@ -222,17 +216,17 @@ class TensorRec:
     def _run(self, trainer: Any, started: float, epochs: int | None, callbacks: Any,
              verbose: bool, validation: Any) -> TensorRec:
         """Run ``epochs`` epochs of ``trainer`` (anything with ``run_epoch(rng)``) with callbacks."""
-        epochs = self.epochs if epochs is None else int(epochs)
+        rate = self._resolve_recipe()
+        epochs = self.epochs_ if epochs is None else int(epochs)
         callbacks = self._callbacks(callbacks, verbose, validation)
         self.stop_training = False
-        rate = self._learning_rate()
         for callback in callbacks:
             callback.on_train_begin(self, {"epochs": epochs})
         try:
             for index in range(epochs):
                 epoch_start = time.perf_counter()
-                decay = 1.0 - index / epochs if self.learning_rate_schedule == "linear" else 1.0
-                self.optimizer_.learning_rate = rate * decay
+                self.optimizer_.learning_rate = defaults.learning_rate_at(
+                    rate, self.learning_rate_schedule_, index, epochs)
                 try:
                     data, reg = trainer.run_epoch(self._rng)
                 except tf.errors.OpError as error:
@@ -300,7 +294,7 @@ class TensorRec:
                 if isinstance(error, InputError):
                     raise
                 raise InputError(f"Could not build the representations: {error}") from error
-            self.optimizer_ = keras.optimizers.Adam(learning_rate=self._learning_rate())
+            self.optimizer_ = keras.optimizers.Adam(learning_rate=self._resolve_recipe())
         self.history_ = History()
         self.epochs_done_ = 0
         self._item_cache = None
@@ -361,23 +355,19 @@ class TensorRec:
                 strategy=self.distribute,
             )
 
-    def _learning_rate(self) -> float:
-        """Return ``learning_rate``, or the loss's default (kept as ``learning_rate_``)."""
-        given = self.learning_rate
-        self.learning_rate_ = float(self.loss_.default_learning_rate if given is None else given)
+    def _resolve_recipe(self) -> float:
+        """Fill ``learning_rate_``, ``learning_rate_schedule_``, ``epochs_``; return the rate."""
+        recipe = defaults.recipe_for(self.loss_, self.network_.user_layers[0],
+                                     self.network_.item_layer)
+        pick = lambda given, default: default if given is None else given
+        self.learning_rate_ = float(pick(self.learning_rate, recipe.learning_rate))
+        self.learning_rate_schedule_ = pick(self.learning_rate_schedule, recipe.schedule)
+        self.epochs_ = int(pick(self.epochs, recipe.epochs))
         return self.learning_rate_
 
     def _l2_for(self, loss: Any, interactions: sp.csr_matrix) -> float:
         """Return ``l2``, or its default for ``loss`` on ``interactions`` (kept as ``l2_``)."""
-        if self.l2 is not None:
-            self.l2_ = float(self.l2)
-        elif getattr(loss, "density_scaled_l2", False):
-            likes = interactions.data > 0
-            rows = np.repeat(np.arange(interactions.shape[0]), np.diff(interactions.indptr))
-            per_user = likes.sum() / max(np.unique(rows[likes]).size, 1)
-            self.l2_ = DENSE_L2_SCALE / float(np.sqrt(max(per_user, 1.0)))
-        else:
-            self.l2_ = OTHER_L2
+        self.l2_ = defaults.default_l2(loss, interactions) if self.l2 is None else float(self.l2)
         return self.l2_
 
     @staticmethod

@@ -40,6 +40,10 @@ def _input_width(input_shape: Any) -> int:
 class Representation(keras.layers.Layer):
     """Base class of the built-in representations (sets ``n_components`` and an init seed)."""
 
+    #: True for one vector per feature summed, no hidden layer: such tables take the large
+    #: steps of :data:`tensorrec_explore.defaults.EMBEDDING_RECIPE`.
+    embedding_like = False
+
     def __init__(self, n_components: int | None = None, seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.n_components = n_components
@@ -70,6 +74,8 @@ class Linear(Representation):
     between features (use :class:`ReLU` for that).
     """
 
+    embedding_like = True
+
     def build(self, input_shape: Any) -> None:
         self.kernel = self.add_weight(
             name="kernel",
@@ -89,6 +95,8 @@ class NormalizedLinear(Linear):
     otherwise dominate; with ``dot`` prediction it behaves like cosine similarity on one side.
     """
 
+    embedding_like = False  # not measured with the large steps
+
     def call(self, features: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
         return tf.math.l2_normalize(super().call(features), axis=-1)
 
@@ -100,6 +108,8 @@ class PassThrough(Representation):
     Assumes the features already live in the embedding space (e.g. pre-trained vectors), so the
     model's ``n_components`` must equal the number of feature columns.
     """
+
+    embedding_like = True
 
     def build(self, input_shape: Any) -> None:
         width = _input_width(input_shape)
@@ -122,6 +132,8 @@ class WeightedPassThrough(PassThrough):
 
     Like :class:`PassThrough`, but the model learns how much each feature dimension matters.
     """
+
+    embedding_like = False  # not measured with the large steps
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)

@@ -173,8 +173,9 @@ class Controller:
                 s.error = ""
                 s.error_detail = ""
                 s.status = "training"
-                s.target_epochs = s.epoch + s.epochs
-                s.message = ("Resuming" if resume else "Training") + f" for {s.epochs} epochs..."
+                s.target_epochs = s.epoch + s.epochs  # 0 = auto: set when training begins
+                s.message = ("Resuming" if resume else "Training") + (
+                    f" for {s.epochs} epochs..." if s.epochs else "...")
             config = s.config()
             if resume and s.model_config:  # the model keeps its hyperparameters
                 config = {**s.model_config, "epochs": s.epochs, "k": s.k,
@@ -209,7 +210,7 @@ class Controller:
             fit = model.fit_partial if resume else model.fit
             t0 = time.perf_counter()
             fit(data["train"], data["user_features"], data["item_features"],
-                epochs=config["epochs"], callbacks=[callback], validation=validation)
+                epochs=config["epochs"] or None, callbacks=[callback], validation=validation)
             fit_seconds = time.perf_counter() - t0
             self.timings["fit_seconds"] = fit_seconds
             self.timings["callback_seconds"] = callback.seconds_inside

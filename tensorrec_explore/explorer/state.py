@@ -79,10 +79,10 @@ class ExplorerState(t.HasTraits):
     n_tastes = t.Int(1, min=1)
     # The library's defaults: users start from them (learning rate 0 = the loss's default).
     learning_rate = t.Float(0.0, min=0.0)
-    learning_rate_schedule = t.Enum(("linear", "constant"), default_value="linear")
+    learning_rate_schedule = t.Enum(("auto", "linear", "constant"), default_value="auto")
     l2 = t.Float(1e-4, min=0.0)
     l2_auto = t.Bool(True)  # True = the model's default l2 (None), scaled to the data
-    epochs = t.Int(15, min=1)
+    epochs = t.Int(0, min=0)  # 0 = the model's recipe (15 or 40, see tensorrec_explore.defaults)
     batch_size = t.Int(0, min=0)  # 0 = the model's default (None)
     n_sampled_items = t.Int(0, min=0)  # 0 = the model's default (None)
     user_feature_set = t.Enum(FEATURE_SETS, default_value="ids")
@@ -159,11 +159,13 @@ class ExplorerState(t.HasTraits):
         return {name: getattr(self, name) for name in CONFIG_TRAITS}
 
     def model_kwargs(self) -> dict[str, Any]:
-        """Return the keyword arguments for ``TensorRec(...)`` (0 sizes / rate, auto L2 -> None)."""
+        """Return the keyword arguments for ``TensorRec(...)`` (0 / "auto" / auto L2 -> None)."""
         kwargs = {name: getattr(self, name) for name in MODEL_KWARGS}
-        for name in ("learning_rate", "batch_size", "n_sampled_items"):
+        for name in ("learning_rate", "epochs", "batch_size", "n_sampled_items"):
             if not kwargs[name]:
                 kwargs[name] = None
+        if kwargs["learning_rate_schedule"] == "auto":
+            kwargs["learning_rate_schedule"] = None
         if self.l2_auto:
             kwargs["l2"] = None
         return kwargs

@@ -63,6 +63,8 @@ class ExplorerCallback(Callback):
 
     # ---- Callback API ----
     def on_train_begin(self, model: Any, logs: dict) -> None:
+        # The model resolves "auto" epochs (0 in the form) into its recipe's number.
+        self.state.target_epochs = self.first_epoch + int(logs["epochs"])
         if not self.snapshots:  # the untrained space, so the slider starts at epoch 0
             self._snapshot(model)
             self._snapshot_cost = 0.0  # the first call also traces the graph: not its cost

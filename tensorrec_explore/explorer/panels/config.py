@@ -39,14 +39,16 @@ class ConfigPanel:
                                          style=_STYLE, layout=_WIDE)
         self.learning_rate = w.BoundedFloatText(min=0.0, max=10.0, step=0.005,
                                                 description="Learning rate", style=_STYLE,
-                                                tooltip="0 = the loss's default (0.2 for softmax, "
-                                                        "0.03 for the others)", layout=_WIDE)
-        self.learning_rate_schedule = _dropdown("LR schedule", ("linear", "constant"),
+                                                tooltip="0 = the model's recipe (0.2 for softmax "
+                                                        "over linear towers, else 0.03)",
+                                                layout=_WIDE)
+        self.learning_rate_schedule = _dropdown("LR schedule", ("auto", "linear", "constant"),
                                                 tooltip="linear: falls to 0 over each run's epochs")
         self.l2 = w.BoundedFloatText(min=0.0, max=10.0, step=1e-5, description="L2",
                                      style=_STYLE, layout=_WIDE)
         self.l2_auto = w.Checkbox(description="auto L2 (the model's default)", indent=False)
-        self.epochs = w.BoundedIntText(min=1, max=100_000, description="Epochs", style=_STYLE,
+        self.epochs = w.BoundedIntText(min=0, max=100_000, description="Epochs", style=_STYLE,
+                                       tooltip="0 = the model's recipe (15 or 40)",
                                        layout=_WIDE)
         self.batch_size = w.BoundedIntText(min=0, max=10_000_000, description="Batch size",
                                            tooltip="0 = the model's default", style=_STYLE,
@@ -96,7 +98,8 @@ class ConfigPanel:
         self.widget = w.VBox([
             section("Model"), self.user_representation, self.item_representation,
             self.prediction, self.loss, self.n_components, self.n_tastes, self.biased,
-            section("Optimiser"), self.learning_rate, self.learning_rate_schedule, self.l2, self.l2_auto, self.epochs,
+            section("Optimiser"), self.learning_rate, self.learning_rate_schedule, self.l2,
+            self.l2_auto, self.epochs,
             self.batch_size,
             self.n_sampled_items,
             section("Data"), self.user_feature_set, self.item_feature_set, self.split,
