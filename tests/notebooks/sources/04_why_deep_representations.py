@@ -93,7 +93,10 @@ share.round(2)
 # * **Split**: `cold_start_items` moves every interaction of 20% of the items (80 items, seed
 #   42) to the test set. Those cold items have no training data.
 # * **Models**: `TensorRec(n_components=16, item_representation=...)`, `"linear"` vs `"relu"`
-#   (one hidden layer of 64 units), softmax loss, 40 epochs, `random_state=42`. Items enter by
+#   (one hidden layer of 64 units), softmax loss, 40 epochs, `random_state=42`, and the same
+#   optimizer for both (Adam at a constant 0.03, the library's default for deep towers; left
+#   as `None`, a linear tower would get the faster embedding recipe, see
+#   `tensorrec_explore/defaults.py`, and the comparison would mix two changes). Items enter by
 #   their **features only** (no identity column, so warm and cold items are treated alike);
 #   users enter by identity.
 # * **Metrics**: precision, NDCG at 10 and AUC, computed over the **cold items only** (each
@@ -114,7 +117,7 @@ def run(dataset, representation, item_features=None):
     if item_features is None:
         item_features = dataset.features("item", mode="features")
     model = TensorRec(n_components=16, item_representation=representation, epochs=40,
-                      random_state=42)
+                      learning_rate=0.03, learning_rate_schedule="constant", random_state=42)
     model.fit(split.train, item_features=item_features)
     return model, cold_metrics(model.predict(item_features=item_features), split), split
 
