@@ -197,12 +197,15 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-biases", dest="biased", action="store_false",
                        help="learn no biases.")
     group.add_argument("--learning-rate", type=_float_min(0.0, strict=True), metavar="LR",
-                       help="optimizer step size (> 0; default: the loss's, 0.2 for softmax).")
+                       help="optimizer step size (> 0; default: the model's recipe, 0.2 for "
+                            "softmax over linear towers, else 0.03).")
     group.add_argument("--learning-rate-schedule", choices=("linear", "constant"),
-                       help="linear (default): the step size falls to 0 over the epochs.")
+                       help="linear: the step size falls to 0 over the epochs (default: the "
+                            "model's recipe).")
     group.add_argument("--l2", type=_float_min(0.0, strict=False), metavar="L2",
                        help="L2 regularisation weight (>= 0).")
-    group.add_argument("--epochs", type=_int_in(1), metavar="N", help="number of training epochs.")
+    group.add_argument("--epochs", type=_int_in(1), metavar="N",
+                       help="number of training epochs (default: the model's recipe, 15 or 40).")
     group.add_argument("--batch-size", type=_int_in(1), metavar="N", help="users per training step.")
     group.add_argument("--n-sampled-items", type=_int_in(1), metavar="N",
                        help="items sampled per step by sampling losses (warp, wmrb, bpr...).")

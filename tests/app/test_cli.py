@@ -59,6 +59,7 @@ def test_help_does_not_import_tensorflow_or_widgets():
     (["fit", "--user-representation", "deep_magic"], "unknown representation"),
     (["fit", "--epochs", "0"], "--epochs"),
     (["fit", "--learning-rate", "-1"], "--learning-rate"),
+    (["fit", "--learning-rate-schedule", "cosine"], "--learning-rate-schedule"),
     (["fit", "--user-features", "pixels"], "--user-features"),
     (["evaluate"], "MODEL"),
     (["--no-such-option"], "unrecognized arguments"),

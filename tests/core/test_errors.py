@@ -42,7 +42,7 @@ def test_infinite_values() -> None:
 
 
 @pytest.mark.parametrize("param,value", [("n_components", 0), ("epochs", -1), ("learning_rate", 0.0),
-                                         ("l2", -1.0), ("n_tastes", 1.5), ("batch_size", 0)])
+                                         ("learning_rate_schedule", "cosine"), ("l2", -1.0), ("n_tastes", 1.5), ("batch_size", 0)])
 def test_bad_hyperparameters(param: str, value: object) -> None:
     with pytest.raises(InputError, match=param):
         TensorRec(**{param: value}).fit(np.eye(3))

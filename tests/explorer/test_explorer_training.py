@@ -214,3 +214,22 @@ def test_runs_are_compared_in_a_table_and_overlaid(explorer):
 def test_every_builtin_choice_is_in_the_dropdowns(explorer, name):
     assert name in explorer.panels.config.user_representation.options
     assert set(tensorrec_explore.LOSSES.names()) <= set(explorer.panels.config.loss.options)
+
+
+def test_auto_settings_train_with_the_models_recipe(explorer):
+    from tensorrec_explore.defaults import EMBEDDING_RECIPE
+
+    p, s = explorer.panels, explorer.state
+    p.config.epochs.value = 0  # "auto", as in a fresh explorer
+    p.config.learning_rate.value = 0.0
+    p.config.learning_rate_schedule.value = "auto"
+    kwargs = s.model_kwargs()
+    assert kwargs["epochs"] is kwargs["learning_rate"] is kwargs["learning_rate_schedule"] is None
+    train(explorer)
+    assert s.status == "finished", s.error
+    model = s.model
+    assert (model.learning_rate_, model.learning_rate_schedule_, model.epochs_) == (
+        EMBEDDING_RECIPE.learning_rate, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)
+    assert s.target_epochs == s.epoch == EMBEDDING_RECIPE.epochs
+    assert p.curves.progress.max == EMBEDDING_RECIPE.epochs
+    assert len(s.history["loss"]) == EMBEDDING_RECIPE.epochs
