@@ -29,6 +29,9 @@ DENSE_L2_SCALE = 0.07
 #: ``l2`` for the other losses.
 OTHER_L2 = 1e-4
 LEARNING_RATE_SCHEDULES = ("linear", "constant")
+#: Catalogues larger than this use the sampled softmax when ``n_sampled_items`` is None; dense
+#: losses refuse catalogues over 4x this (every step scores users x all items).
+FULL_SOFTMAX_LIMIT = 50_000
 
 
 @dataclass(frozen=True)

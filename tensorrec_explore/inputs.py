@@ -1,4 +1,4 @@
-"""Validation of what users pass to the model: interactions, features, user ids and ``k``.
+"""Validation of what users pass to the model: hyperparameters, interactions, features, ids, ``k``.
 
 Matrices go through the data layer's :mod:`~tensorrec_explore.data.interactions` checks. Every
 check raises :class:`~tensorrec_explore.errors.InputError` naming the argument, what was
@@ -13,7 +13,59 @@ import numpy as np
 import scipy.sparse as sp
 
 from .data.interactions import as_features, as_interactions
-from .errors import InputError
+from .defaults import FULL_SOFTMAX_LIMIT, LEARNING_RATE_SCHEDULES
+from .errors import InputError, TrainingError
+
+
+def check_hyperparameters(params: dict[str, Any]) -> None:
+    """Check the numeric / named settings of ``TensorRec.get_params()`` (plug-ins apart)."""
+    for name in ("n_components", "n_tastes"):
+        value = params[name]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise InputError(f"{name} must be a positive integer, got {value!r}.")
+    for name in ("epochs", "batch_size", "n_sampled_items"):
+        value = params[name]
+        if value is not None and (not isinstance(value, (int, np.integer)) or value <= 0):
+            raise InputError(f"{name} must be a positive integer or None, got {value!r}.")
+    rate = params["learning_rate"]
+    if rate is not None and (not isinstance(rate, (int, float, np.number))
+                             or not np.isfinite(rate) or rate <= 0):
+        raise InputError(f"learning_rate must be positive or None, got {rate!r}.")
+    if params["learning_rate_schedule"] not in (None, *LEARNING_RATE_SCHEDULES):
+        raise InputError(f"learning_rate_schedule must be None or one of {LEARNING_RATE_SCHEDULES}, "
+                         f"got {params['learning_rate_schedule']!r}.")
+    l2 = params["l2"]
+    if l2 is not None and (not np.isfinite(l2) or l2 < 0):
+        raise InputError(f"l2 must be >= 0, got {l2!r}.")
+
+
+def check_loss_fits_data(loss: Any, name: str, interactions: sp.csr_matrix) -> None:
+    """Raise when ``loss`` (called ``name``) cannot learn from ``interactions`` (CSR)."""
+    positives = int((interactions.data > 0).sum())
+    if loss.inputs in ("dense", "sampled") and positives == 0 and not loss.needs_negatives:
+        raise TrainingError(
+            f"The {name} loss ranks liked items above others, but the interactions hold no "
+            "positive value. Convert your data (e.g. ratings >= 4 -> 1) or use loss='rmse'."
+        )
+    if loss.needs_negatives and not (interactions.data <= 0).any():
+        raise TrainingError(
+            f"The {name} loss needs disliked (negative) interactions among the observed ones, "
+            "and there are none. Use 'separation_dense' for implicit data."
+        )
+    n_items = interactions.shape[1]
+    if loss.inputs == "dense" and n_items > FULL_SOFTMAX_LIMIT * 4:
+        raise InputError(
+            f"The {name} loss scores every item per step, too costly for {n_items} items; use a "
+            "sampled loss (wmrb, bpr, warp, logistic) or softmax with n_sampled_items."
+        )
+
+
+def check_interactions_shape(matrix: Any, shape: tuple[int, int]) -> sp.csr_matrix:
+    """Return ``matrix`` (the ``exclude`` argument) as CSR, checking it has ``shape``."""
+    csr = sp.csr_matrix(matrix)
+    if csr.shape != shape:
+        raise InputError(f"exclude has shape {csr.shape}; expected {shape} (users x items).")
+    return csr
 
 
 def check_interactions(interactions: Any, name: str = "interactions") -> sp.csr_matrix:

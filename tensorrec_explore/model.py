@@ -21,7 +21,15 @@ from . import defaults, distributed, persistence
 from .callbacks import Callback, History, ProgressBar, ValidationMetrics
 from .errors import InputError, NotFittedError, TrainingError
 from .fold_in import NewUsers, fold_in_users
-from .inputs import check_features, check_ids, check_interactions, check_k
+from .inputs import (
+    check_features,
+    check_hyperparameters,
+    check_ids,
+    check_interactions,
+    check_interactions_shape,
+    check_k,
+    check_loss_fits_data,
+)
 from .losses import make_loss
 from .network import TwoTower
 from .predictions import make_prediction
@@ -29,9 +37,6 @@ from .representations import make_representation
 from .scoring import block_scores, top_k_blocks, user_blocks
 from .sparse_rows import SparseRows
 from .training import Trainer
-
-#: Catalogues larger than this use the sampled softmax when ``n_sampled_items`` is None.
-FULL_SOFTMAX_LIMIT = 50_000
 
 
 class TensorRec:
@@ -126,26 +131,7 @@ class TensorRec:
         return self
 
     def _check_params(self) -> None:
-        for name in ("n_components", "n_tastes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise InputError(f"{name} must be a positive integer, got {value!r}.")
-        for name in ("epochs", "batch_size", "n_sampled_items"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, np.integer)) or value <= 0):
-                raise InputError(f"{name} must be a positive integer or None, got {value!r}.")
-        if self.learning_rate is not None and (
-                not isinstance(self.learning_rate, (int, float, np.number))
-                or not np.isfinite(self.learning_rate) or self.learning_rate <= 0):
-            raise InputError(f"learning_rate must be positive or None, got {self.learning_rate!r}.")
-        if self.learning_rate_schedule not in (None, *defaults.LEARNING_RATE_SCHEDULES):
-            raise InputError(
-                f"learning_rate_schedule must be None or one of "
-                f"{defaults.LEARNING_RATE_SCHEDULES}, got "
-                f"{self.learning_rate_schedule!r}."
-            )
-        if self.l2 is not None and (not np.isfinite(self.l2) or self.l2 < 0):
-            raise InputError(f"l2 must be >= 0, got {self.l2!r}.")
+        check_hyperparameters(self.get_params())
         distributed.require_seed(distributed.check_strategy(self.distribute), self.random_state)
 
     # -------------------------------------------------------------- training
@@ -325,28 +311,11 @@ class TensorRec:
         n_sampled = self.n_sampled_items or min(self.n_items_, 512)
         if loss.inputs == "dense" and type(loss).__name__ == "Softmax" and (
             (self.n_sampled_items is not None and self.n_sampled_items < self.n_items_)
-            or (self.n_sampled_items is None and self.n_items_ > FULL_SOFTMAX_LIMIT)
+            or (self.n_sampled_items is None and self.n_items_ > defaults.FULL_SOFTMAX_LIMIT)
         ):
             from .losses import SampledSoftmax
             loss, n_sampled = SampledSoftmax(), self.n_sampled_items or 2048
-        positives, negatives = int((interactions.data > 0).sum()), int((interactions.data < 0).sum())
-        if loss.inputs in ("dense", "sampled") and positives == 0 and not loss.needs_negatives:
-            raise TrainingError(
-                f"The {self._name(self.loss)} loss ranks liked items above others, but the "
-                "interactions hold no positive value. Convert your data (e.g. ratings >= 4 -> 1) "
-                "or use loss='rmse'."
-            )
-        if loss.needs_negatives and negatives == 0 and not (interactions.data <= 0).any():
-            raise TrainingError(
-                f"The {self._name(self.loss)} loss needs disliked (negative) interactions among the "
-                "observed ones, and there are none. Use 'separation_dense' for implicit data."
-            )
-        if loss.inputs == "dense" and self.n_items_ > FULL_SOFTMAX_LIMIT * 4:
-            raise InputError(
-                f"The {self._name(self.loss)} loss scores every item per step, too costly for "
-                f"{self.n_items_} items; use a sampled loss (wmrb, bpr, warp, logistic) or "
-                "softmax with n_sampled_items."
-            )
+        check_loss_fits_data(loss, self._name(self.loss), interactions)
         with distributed.scope(self.distribute):
             return Trainer(
                 self.network_, loss, self.optimizer_, self.user_table_, self.item_table_,
@@ -542,10 +511,3 @@ class TensorRec:
         """Load a model saved by :meth:`save`; custom plug-ins must be importable."""
         return persistence.load(cls, Path(path))
 
-
-def check_interactions_shape(matrix: Any, shape: tuple[int, int]) -> sp.csr_matrix:
-    """Return ``matrix`` as CSR, checking it has ``shape``."""
-    csr = sp.csr_matrix(matrix)
-    if csr.shape != shape:
-        raise InputError(f"exclude has shape {csr.shape}; expected {shape} (users x items).")
-    return csr

@@ -352,8 +352,8 @@ class StreamTrainer(Trainer):
 
 def stream_loss(model: Any) -> tuple[Loss, int]:
     """Return the loss to stream with (the sampled softmax for ``softmax``) and ``n_sampled``."""
+    from .defaults import FULL_SOFTMAX_LIMIT
     from .losses import SampledSoftmax
-    from .model import FULL_SOFTMAX_LIMIT
 
     loss = model.loss_
     n_sampled = model.n_sampled_items or min(model.n_items_, 512)
