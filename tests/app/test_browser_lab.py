@@ -66,6 +66,20 @@ def lab(tmp_path):
         assert not leftovers, f"processes left running after JupyterLab stopped: {leftovers}"
 
 
+def accept_dialogs(page) -> None:
+    """Accept any JupyterLab dialog in the way (e.g. a kernel prompt on a busy machine).
+
+    Its text is printed, so a run that needed it says what JupyterLab asked.
+    """
+    dialogs = page.locator(".jp-Dialog")
+    for _ in range(3):
+        if not dialogs.count() or not dialogs.first.is_visible():
+            return
+        print("JupyterLab dialog accepted:", dialogs.first.inner_text()[:300].replace("\n", " | "))
+        dialogs.first.locator(".jp-mod-accept").first.click(timeout=10_000)
+        page.wait_for_timeout(500)
+
+
 def test_explorer_notebook_in_jupyterlab(lab, context):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -84,13 +98,14 @@ def test_explorer_notebook_in_jupyterlab(lab, context):
         run_button = page.locator(
             ".jp-NotebookPanel-toolbar [data-command='notebook:run-cell-and-select-next']")
     for attempt in range(3):
-        first_code.locator(".jp-InputPrompt").click()
-        run_button.first.click()
+        accept_dialogs(page)
         try:
+            first_code.locator(".jp-InputPrompt").click(timeout=20_000)
+            run_button.first.click(timeout=20_000)
             first_code.locator(".jp-InputPrompt").filter(has_text="[*]").or_(
                 first_code.locator(".jp-OutputArea-output")).first.wait_for(timeout=30_000)
             break
-        except PlaywrightTimeout:  # not started yet: select the cell and run it again
+        except PlaywrightTimeout:  # not started yet, or a dialog came up: accept it, run again
             if attempt == 2:
                 raise
     page.locator(".tre-explorer").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
