@@ -286,8 +286,9 @@ class Softmax(Loss):
 
     density_scaled_l2 = True
     embedding_recipe = True
-    #: Measured on ml-100k with +1/-1 feedback: 2 ranks dislikes at percentile 0.31 (unobserved
-    #: 0.49) while liked items stay at 0.85 (1: dislikes barely below; 4: liked fall to 0.73).
+    #: Measured on ml-100k with +1/-1 feedback (Adam 0.03 x 40): 2 ranks dislikes at percentile
+    #: 0.31 (unobserved 0.49) while liked items stay at 0.85 (1: dislikes barely below; 4: liked
+    #: fall to 0.73). With the embedding recipe (20 epochs): 0.36 / 0.49 / 0.84.
     dislike_weight = 2.0
 
     def call(self, inputs: LossInputs) -> tf.Tensor:

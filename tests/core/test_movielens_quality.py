@@ -28,7 +28,7 @@ def test_defaults_beat_popularity_and_reach_the_als_level() -> None:
     baseline = evaluate(np.tile(popularity, (split.train.shape[0], 1)), split.test,
                         train=split.train, k=10).summary["ndcg@10"]
     assert baseline == pytest.approx(0.150, abs=0.005)
-    assert ndcg > 0.30, ndcg  # measured 0.314; implicit ALS (regularization=10) gets 0.311
+    assert ndcg > 0.30, ndcg  # measured 0.309; implicit ALS (regularization=10) gets 0.311
 
 
 def test_explicit_dislikes_rank_below_unobserved_movies() -> None:
