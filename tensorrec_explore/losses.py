@@ -221,6 +221,7 @@ class BPR(Loss):
     """
 
     inputs = "sampled"
+    embedding_recipe = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         pairwise = tf.nn.softplus(inputs.sampled_scores - inputs.positive_scores[:, None])
@@ -262,6 +263,7 @@ class Logistic(Loss):
     """
 
     inputs = "sampled"
+    embedding_recipe = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         positive = tf.nn.softplus(-inputs.positive_scores)

@@ -59,15 +59,15 @@ class TensorRec:
         rate falls linearly towards 0 over the epochs of each ``fit`` / ``fit_partial`` call:
         epoch ``e`` of ``E`` uses ``learning_rate * (1 - e / E)``) or ``"constant"``; passes over
         the data per ``fit``. None = the recipe of :mod:`tensorrec_explore.defaults` for the
-        model's parts: 0.2 / linear / 15 for the softmax over linear or pass-through towers,
-        0.03 / constant / 40 otherwise (deep towers need the smaller steps). The values used are
-        kept as ``learning_rate_``, ``learning_rate_schedule_`` and ``epochs_``.
-    l2: the weight of the L2 penalty. For dense losses
-        (softmax) the penalty is on the representations, per liked interaction (see
-        :meth:`Trainer.dense_regularization <tensorrec_explore.training.Trainer>`); for the others
-        it is ``l2 *`` the sum of squares of the representation weights. None = ``0.07 /
-        sqrt(mean likes per user)`` for the softmax, 1e-4 for the others (the value used is
-        kept as ``l2_``).
+        model's parts: 0.2 / linear / 15 for softmax, bpr or logistic over linear or
+        pass-through towers, 0.03 / constant / 40 otherwise (deep towers need smaller steps).
+        The values used are kept as ``learning_rate_``, ``learning_rate_schedule_``, ``epochs_``.
+    l2: the weight of the L2 penalty, on the representations a step touches for dense losses
+        (per liked interaction, see :meth:`Trainer.dense_regularization
+        <tensorrec_explore.training.Trainer>`) and sampled losses (``sampled_regularization``),
+        on every representation weight for the observed-pair losses (rmse, separation). None =
+        ``0.07 / sqrt(mean likes per user)`` for the softmax, 0.005 for sampled losses, 1e-4 for
+        the others (the value used is kept as ``l2_``).
     batch_size: users per step for dense losses (None = as many as fit a 2M-float score block,
         at most 256), interactions per step for sampled and observed losses (None = 1024).
     n_sampled_items: items sampled per step by sampled losses (None = min(n_items, 512)); with

@@ -28,7 +28,9 @@ class RateLog(Callback):
     ("pass_through", "softmax", EMBEDDING_RECIPE),
     ("relu", "softmax", STANDARD_RECIPE),
     ("normalized_linear", "softmax", STANDARD_RECIPE),
+    ("linear", "bpr", EMBEDDING_RECIPE),
     ("linear", "wmrb", STANDARD_RECIPE),
+    ("relu", "logistic", STANDARD_RECIPE),
 ])
 def test_left_as_none_the_recipe_of_the_parts_is_used(representation, loss, recipe):
     data = make_planted()
