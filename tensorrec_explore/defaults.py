@@ -10,14 +10,16 @@ Two recipes, chosen from the model's parts, both measured (see ``benchmarks/READ
   0.03 needed 40 for 0.314 (and gave 0.27 after 15); on ml-1m-all 0.414 (0.394 before). BPR
   0.292 and logistic 0.290 on ml-100k (0.148 / ~0.13 with the old 0.03 x 40 and whole-table L2).
 * :data:`STANDARD_RECIPE` — everything else (deep or custom towers; the hinge losses wmrb /
-  warp, which stay near popularity on MovieLens under every setting tried; rmse, separation): Adam at
+  warp, measured only there; rmse, separation): Adam at
   a constant 0.03 for 40 epochs. Deep towers diverge from good solutions at the embedding
   rate (the built-in ``relu`` item tower on cold items with non-linear features: AUC 0.47 at
   0.2, 0.67 at 0.05, 0.87 at a constant 0.03).
 
 The L2 default lives here too: ``0.07 / sqrt(mean likes per user)`` for losses whose penalty is
-per liked interaction (the softmax: 0.0102 on ml-100k, 0.0061 on ml-1m), 0.005 for sampled losses
-(on the step's representations), 1e-4 for the observed-pair ones (on every weight).
+per liked interaction (the softmax: 0.0102 on ml-100k, 0.0061 on ml-1m), a loss's own
+``default_l2`` when it sets one (wmrb: 0.2; warp wants 0.5 on implicit data, see its class),
+0.005 for the other sampled losses (on the step's representations), 1e-4 for the observed-pair
+ones (on every weight).
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def learning_rate_at(recipe_rate: float, schedule: str, epoch: int, epochs: int)
 
 def default_l2(loss: Any, interactions: sp.csr_matrix) -> float:
     """Return the default L2 weight for ``loss`` on ``interactions`` (CSR, > 0 = liked)."""
+    if getattr(loss, "default_l2", None) is not None:
+        return float(loss.default_l2)
     if loss.inputs == "sampled":
         return SAMPLED_L2
     if not getattr(loss, "density_scaled_l2", False):
