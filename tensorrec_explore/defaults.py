@@ -3,15 +3,15 @@
 Two recipes, chosen from the model's parts, both measured (see ``benchmarks/README.md``):
 
 * :data:`EMBEDDING_RECIPE` — the softmax, BPR or logistic loss over *embedding-like* towers on
-  both sides (a
-  sum of one vector per feature, no hidden layer: ``linear``; ``pass_through``, which has no
-  weights, also qualifies). Such tables take Adam's large steps, so the rate starts at 0.2 and
-  falls linearly to 0 over 15 epochs: on ml-100k NDCG@10 0.309 in 15 epochs, where a constant
-  0.03 needed 40 for 0.314 (and gave 0.27 after 15); on ml-1m-all 0.414 (0.394 before). BPR
-  0.292 and logistic 0.290 on ml-100k (0.148 / ~0.13 with the old 0.03 x 40 and whole-table L2).
-* :data:`STANDARD_RECIPE` — everything else (deep or custom towers; the hinge losses wmrb /
-  warp, measured only there; rmse, separation): Adam at
-  a constant 0.03 for 40 epochs. Deep towers diverge from good solutions at the embedding
+  both sides (a sum of one vector per feature, no hidden layer: ``linear``; ``pass_through``,
+  which has no weights, also qualifies). Such tables take Adam's large steps, so the rate starts
+  at 0.2 and falls linearly to 0 over 15 epochs: on ml-100k NDCG@10 0.309 in 15 epochs, where a
+  constant 0.03 needed 40 for 0.314 (and gave 0.27 after 15); on ml-1m-all 0.414 (0.394
+  before). BPR 0.292 and logistic 0.267 on ml-100k (0.148 and ~0.13 with the old 0.03 x 40 and
+  whole-table L2).
+* :data:`STANDARD_RECIPE` — everything else (deep or custom towers; the hinge losses wmrb and
+  warp, measured only there; rmse, separation): Adam at a constant 0.03 for 40 epochs. Deep
+  towers diverge from good solutions at the embedding
   rate (the built-in ``relu`` item tower on cold items with non-linear features: AUC 0.47 at
   0.2, 0.67 at 0.05, 0.87 at a constant 0.03).
 
@@ -65,9 +65,9 @@ def recipe_for(loss: Any, user_representation: Any, item_representation: Any) ->
     return STANDARD_RECIPE
 
 
-def learning_rate_at(recipe_rate: float, schedule: str, epoch: int, epochs: int) -> float:
-    """Return the rate of epoch ``epoch`` (0-based) of ``epochs`` under ``schedule``."""
-    return recipe_rate * (1.0 - epoch / epochs) if schedule == "linear" else recipe_rate
+def learning_rate_at(rate: float, schedule: str, epoch: int, epochs: int) -> float:
+    """Return the rate of epoch ``epoch`` (0-based) of ``epochs`` starting at ``rate``."""
+    return rate * (1.0 - epoch / epochs) if schedule == "linear" else rate
 
 
 def default_l2(loss: Any, interactions: sp.csr_matrix) -> float:

@@ -6,7 +6,8 @@ URL may pick another *named* dataset with ``?dataset=movielens-100k`` (Voila han
 string to the kernel as ``QUERY_STRING``); file paths are accepted only from the command line.
 
 A dataset that cannot be loaded shows a one-line message in the page (``.tre-app-error``) instead
-of a traceback. IPython and the widget stack are imported inside :func:`launch` only.
+of a traceback. The widget stack (and IPython's display, through
+:func:`tensorrec_explore.explorer.app.show_in_notebook`) is imported inside :func:`launch` only.
 """
 
 from __future__ import annotations
@@ -72,18 +73,14 @@ def _meta_html(spec: str, error: str | None = None) -> str:
 
 def launch(environ: Mapping[str, str] | None = None) -> Any:
     """Load the chosen dataset, build the explorer and display it; return it (None on error)."""
-    from IPython.display import HTML, display
+    from ..explorer.app import Explorer, show_in_notebook
 
     spec = (environ or os.environ).get(ENV_DATASET) or "synthetic"
     try:
         spec, data_dir = dataset_choice(environ)
-        dataset = load_dataset(spec, data_dir)
-        from ..explorer import Explorer
-
-        explorer = Explorer(dataset)
+        explorer = Explorer(load_dataset(spec, data_dir))
     except TensorRecError as e:
-        display(HTML(_meta_html(spec, f"{type(e).__name__}: {e}")))
+        show_in_notebook(_meta_html(spec, f"{type(e).__name__}: {e}"))
         return None
-    display(HTML(_meta_html(spec)))
-    display(explorer)
+    show_in_notebook(_meta_html(spec), explorer)
     return explorer

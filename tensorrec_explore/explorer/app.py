@@ -147,6 +147,15 @@ class Explorer:
         _close_tree(self.widget)
 
 
+def show_in_notebook(html_text: str, explorer: Explorer | None = None) -> None:
+    """Display ``html_text`` and then ``explorer`` (if given) in the running notebook's output."""
+    from IPython.display import HTML, display
+
+    display(HTML(html_text))
+    if explorer is not None:
+        display(explorer)
+
+
 def _close_tree(widget: Any) -> None:
     for child in getattr(widget, "children", ()):
         _close_tree(child)

@@ -77,7 +77,7 @@ class ExplorerState(t.HasTraits):
     biased = t.Bool(True)
     n_components = t.Int(16, min=1)
     n_tastes = t.Int(1, min=1)
-    # The library's defaults: users start from them (learning rate 0 = the loss's default).
+    # The library's defaults: users start from them (0 / "auto" = the model's recipe).
     learning_rate = t.Float(0.0, min=0.0)
     learning_rate_schedule = t.Enum(("auto", "linear", "constant"), default_value="auto")
     l2 = t.Float(1e-4, min=0.0)
