@@ -15,17 +15,23 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from dataclasses import dataclass
-from types import ModuleType
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 
-from .errors import InputError, MissingExtraError, describe
+from .errors import InputError, describe
+from .umap_runtime import import_umap, reporting
 
-__all__ = ["Projection", "align", "pca_2d", "project", "umap_2d", "warm_up_umap"]
+__all__ = ["Projection", "align", "exact_knn", "pca_2d", "project", "umap_2d", "warm_up_umap"]
 
 _UMAP_MIN_POINTS = 4  # UMAP's spectral initialisation needs more points than 2 + 1
+#: Up to this many points, nearest neighbours are exact (numpy, in blocks): faster than
+#: pynndescent at this size, and it spares the process pynndescent's compile (minutes on a busy
+#: 2-core machine, not cacheable on disk because its functions take a distance function).
+EXACT_KNN_MAX_POINTS = 20_000
 _WARM_UP_LOCK = threading.Lock()
 
 
@@ -74,6 +80,7 @@ def umap_2d(
     n_neighbors: int = 15,
     n_epochs: int | None = None,
     random_state: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
 ) -> np.ndarray:
     """Return a UMAP layout of the rows of ``X``, float32 ``[n, 2]``, in UMAP's own scale.
 
@@ -82,9 +89,11 @@ def umap_2d(
     exactly. Without it UMAP's spectral initialisation is used. ``n_neighbors`` is capped at
     n - 1; ``n_epochs=None`` is UMAP's default (500 epochs below 10k points; ~100 is enough
     from a previous layout). ``random_state``: an int makes the layout reproducible but runs on
-    one thread. Fewer than 4 points: returns :func:`pca_2d`. Uses approximate nearest
-    neighbours at every size (UMAP's exact path below 4,096 points is a slow Python loop) and
-    ``low_memory=True``.
+    one thread. Fewer than 4 points: returns :func:`pca_2d`. Nearest neighbours are exact
+    (:func:`exact_knn`) up to ``EXACT_KNN_MAX_POINTS`` points and pynndescent's approximation
+    beyond (UMAP's own exact path is a slow Python loop); ``low_memory=True``. ``progress(done, total)`` is called before each layout epoch from this
+    thread; an exception it raises (e.g. ``umap_runtime.Cancelled``) abandons the fit. umap's
+    compiled code is cached on disk (see :mod:`tensorrec_explore.umap_runtime`).
 
     Raises ``MissingExtraError`` if umap-learn is not installed.
     """
@@ -96,18 +105,47 @@ def umap_2d(
         _check_count("n_epochs", n_epochs, minimum=1)
     if n < _UMAP_MIN_POINTS:
         return pca_2d(data)
-    umap = _import_umap()
+    umap = import_umap()
+    neighbours = int(min(n_neighbors, n - 1))
+    knn = (None, None, None)
+    if n <= EXACT_KNN_MAX_POINTS:
+        knn = exact_knn(data, neighbours)
     model = umap.UMAP(
         n_components=2,
-        n_neighbors=int(min(n_neighbors, n - 1)),
+        n_neighbors=neighbours,
         n_epochs=n_epochs,
         init="spectral" if start is None else start,
         random_state=random_state,
         n_jobs=1 if random_state is not None else -1,  # umap forces 1 (with a warning) if seeded
         low_memory=True,
         force_approximation_algorithm=True,
+        precomputed_knn=knn,
     )
-    return np.asarray(model.fit_transform(data.astype(np.float32)), dtype=np.float32)
+    with reporting(progress), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. "no search index: transform unavailable"
+        layout = model.fit_transform(data.astype(np.float32))
+    return np.asarray(layout, dtype=np.float32)
+
+
+def exact_knn(X: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest rows of ``X`` (itself first) by euclidean distance:
+    ``(indices int64 [n, k], distances float32 [n, k])``, nearest first, computed in blocks of
+    ``block`` rows so memory stays ``O(block x n)``."""
+    data = np.asarray(X, dtype=np.float32)
+    n = len(data)
+    squares = np.einsum("ij,ij->i", data, data)
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, block):
+        rows = slice(start, min(start + block, n))
+        d2 = squares[rows, None] + squares[None, :] - 2.0 * (data[rows] @ data.T)
+        d2[np.arange(d2.shape[0]), np.arange(rows.start, rows.stop)] = -1.0  # itself first
+        nearest = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        part = np.take_along_axis(d2, nearest, axis=1)
+        order = np.argsort(part, axis=1, kind="stable")
+        indices[rows] = np.take_along_axis(nearest, order, axis=1)
+        distances[rows] = np.sqrt(np.maximum(np.take_along_axis(part, order, axis=1), 0.0))
+    return indices, distances
 
 
 def align(new: np.ndarray, previous: np.ndarray) -> np.ndarray:
@@ -180,17 +218,6 @@ def warm_up_umap(random_state: int | None = None) -> float:
         points = np.random.default_rng(0).standard_normal((64, 8))
         umap_2d(points, n_neighbors=5, n_epochs=20, random_state=random_state)
         return time.perf_counter() - started
-
-
-def _import_umap() -> ModuleType:
-    try:
-        import umap
-    except ImportError as error:
-        raise MissingExtraError(
-            "UMAP projections need umap-learn, which is not installed; install the explorer "
-            'extra: pip install "tensorrec_explore[explorer]" (or use pca_2d).'
-        ) from error
-    return umap
 
 
 def _as_points(X: np.ndarray, name: str) -> np.ndarray:

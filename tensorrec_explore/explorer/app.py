@@ -1,13 +1,17 @@
 """The explorer application: the one place where panels and the controller meet.
 
-``Explorer(dataset)`` builds the state, the controller (training), the projector (2-D
-embeddings) and the panels, connects the panels' buttons to the controller, keeps the plug-in
-dropdowns in sync with the registries, and displays itself as one ipywidgets tree.
+``Explorer(dataset)`` builds the state, the dispatcher (the one way background work reaches
+the state: on the kernel's thread), the controller (training), the projector (2-D embeddings)
+and the panels, connects the panels' buttons to the controller, keeps the plug-in dropdowns in
+sync with the registries, and displays itself as one ipywidgets tree. As soon as it is built it
+loads TensorFlow and prepares UMAP in the background, so the first Train and the first UMAP
+do not wait for them.
 """
 
 from __future__ import annotations
 
 import html
+import threading
 import weakref
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -18,6 +22,8 @@ import ipywidgets as w
 from ..registry import LOSSES, PREDICTIONS, REPRESENTATIONS
 from .controller import Controller
 from .datasets import default_dataset
+from .dispatch import KernelDispatcher
+from .engine import engine_loaded, load_engine
 from .messages import error_text
 from .panels import (
     ConfigPanel,
@@ -47,18 +53,24 @@ class Explorer:
 
     ``dataset``: an ``InteractionDataset`` (None: the built-in synthetic dataset). Keyword
     arguments set the starting configuration (any name of ``ExplorerState``'s configuration,
-    e.g. ``loss="bpr", n_components=32, epochs=30``). ``warm_umap``: ``"idle"`` (compile UMAP
-    in the background once the first run has finished), ``True`` (at once) or ``False``.
+    e.g. ``loss="bpr", n_components=32, epochs=30``). ``warm_umap``: ``True`` (prepare UMAP in
+    the background at once), ``"idle"`` (once the first run has finished) or ``False``.
+    ``preload``: import TensorFlow in the background at once (default True). ``loop``: the
+    event loop whose thread owns the state (default: the running kernel's; None = none, calls
+    from workers then apply at once, under a lock).
 
     The parts are public: ``.widget`` (the root widget), ``.state`` (the traitlets state),
-    ``.controller`` (train / stop / resume / reset / join), ``.projector`` and ``.panels``.
+    ``.controller`` (train / stop / resume / reset / join), ``.projector``, ``.panels`` and
+    ``.dispatcher``.
     """
 
     def __init__(self, dataset: Any = None, *, model_factory: Callable[..., Any] | None = None,
-                 warm_umap: str | bool = "idle", push_interval: float = 0.2,
-                 umap_kwargs: dict | None = None, **config: Any):
+                 warm_umap: str | bool = True, push_interval: float = 0.2,
+                 umap_kwargs: dict | None = None, preload: bool = True, loop: Any = "auto",
+                 **config: Any):
         self.dataset = default_dataset() if dataset is None else dataset
         self.state = state = ExplorerState()
+        self.dispatcher = KernelDispatcher(loop, on_error=self._show_error)
         self._listeners: list[tuple[Any, Callable]] = []
         for registry, trait in _REGISTRIES:
             setattr(state, trait, registry.names())
@@ -75,28 +87,55 @@ class Explorer:
         for name, value in config.items():
             setattr(state, name, value)
         self.controller = Controller(state, self.dataset, model_factory=model_factory,
-                                     push_interval=push_interval)
-        self.projector = Projector(state, warm_umap=warm_umap, umap_kwargs=umap_kwargs)
+                                     push_interval=push_interval, dispatcher=self.dispatcher)
+        self.projector = Projector(state, warm_umap=warm_umap, umap_kwargs=umap_kwargs,
+                                   dispatcher=self.dispatcher)
         self.panels = SimpleNamespace(
             status=StatusPanel(state), config=ConfigPanel(state), curves=CurvesPanel(state),
-            embeddings=EmbeddingsPanel(state), inspector=InspectorPanel(state),
-            runs=RunsPanel(state))
+            embeddings=EmbeddingsPanel(state),
+            inspector=InspectorPanel(state, dispatcher=self.dispatcher), runs=RunsPanel(state))
         curves = self.panels.curves
         self._connect(curves.train_button, self.controller.train)
         self._connect(curves.stop_button, self.controller.stop)
         self._connect(curves.resume_button, self.controller.resume)
         self._connect(curves.reset_button, self.controller.reset)
         self.widget = self._layout()
+        if preload and not engine_loaded():
+            self._preload()
+
+    def _preload(self) -> None:
+        """Import TensorFlow in a background thread, saying so in the status bar."""
+        state, dispatch = self.state, self.dispatcher
+        loading = "Loading TensorFlow in the background; you can configure meanwhile."
+        state.message = loading
+
+        def ready(seconds: float) -> None:
+            if state.message == loading:
+                state.message = f"Ready (TensorFlow loaded in {seconds:.0f} s): press Train."
+
+        def work() -> None:
+            try:
+                seconds = load_engine()
+            except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
+                dispatch.call(self._show_error, exc)
+                return
+            dispatch.call(ready, seconds)
+
+        threading.Thread(target=work, name="tensorrec-explorer-preload", daemon=True).start()
+
+    def _show_error(self, exc: BaseException) -> None:
+        """Show an error raised by background work (on the kernel's thread)."""
+        message, detail = error_text(exc)
+        state = self.state
+        with state.hold_trait_notifications():
+            state.error, state.error_detail, state.status = message, detail, "error"
 
     def _connect(self, button: w.Button, command: Callable[[], Any]) -> None:
-        state = self.state
-
         def on_click(_button: Any) -> None:
             try:
                 command()
             except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
-                message, detail = error_text(exc)
-                state.error, state.error_detail, state.status = message, detail, "error"
+                self._show_error(exc)
 
         button.on_click(on_click)
 

@@ -1,13 +1,20 @@
-"""Turns the state's configuration into training, off the UI thread.
+"""Turns the state's configuration into training, off the kernel's thread.
 
 ``train()`` starts a fresh model in a background thread, ``stop()`` asks it to finish the epoch
 in progress, ``resume()`` continues the stopped (or finished) model with ``fit_partial`` and
-``reset()`` forgets the current run. Progress reaches the state through
-:class:`~tensorrec_explore.explorer.training.ExplorerCallback` (throttled). Every error raised
-while preparing or training is caught and written to ``state.error`` so that the status bar shows
-it; tensorrec_explore's own errors are shown by their message alone.
+``reset()`` forgets the current run. All four return at once: the click's reaction (button
+disabled, "loading TensorFlow..." / "building the model...") is on screen before any slow work,
+which happens in the run's thread (TensorFlow's import, the data split, the model, the fit).
 
-The controller never imports a panel; TensorFlow is imported only when training starts.
+The run's thread never writes the state: every result goes through the
+:class:`~tensorrec_explore.explorer.dispatch.KernelDispatcher`, tagged with the generation the
+run started in, so Reset (which starts a new generation) drops whatever a forgotten run still
+sends. Progress reaches the state through
+:class:`~tensorrec_explore.explorer.training.ExplorerCallback` (throttled). Every error raised
+while preparing or training is shown in the status bar; tensorrec_explore's own errors by their
+message alone.
+
+The controller never imports a panel; TensorFlow is imported only in background threads.
 """
 
 from __future__ import annotations
@@ -15,37 +22,53 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .dispatch import KernelDispatcher
+from .engine import engine_loaded, load_engine
 from .messages import error_text
 from .state import CONFIG_TRAITS, ExplorerState
 from .validation import check_config
 
-
 def default_model_factory(**kwargs: Any) -> Any:
-    from ..model import TensorRec  # TensorFlow starts here, at train time
+    from ..model import TensorRec  # TensorFlow starts here, in the run's thread
 
     return TensorRec(**kwargs)
+
+
+@dataclass
+class Run:
+    """One training thread: its stop request and the dispatcher generation it reports in."""
+
+    generation: int
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
 
 
 class Controller:
     """Runs training for an :class:`ExplorerState` over one dataset."""
 
     def __init__(self, state: ExplorerState, dataset: Any, *,
-                 model_factory: Callable[..., Any] | None = None, push_interval: float = 0.2):
+                 model_factory: Callable[..., Any] | None = None, push_interval: float = 0.2,
+                 dispatcher: KernelDispatcher | None = None):
         self.state = state
         self.dataset = dataset
         self.model_factory = model_factory or default_model_factory
         self.push_interval = push_interval
-        self.stop_event = threading.Event()
-        self.thread: threading.Thread | None = None
+        self.dispatcher = dispatcher or KernelDispatcher(loop=None)
+        self.run: Run | None = None
         self.timings: dict[str, float] = {}
         self._data_cache: dict[tuple, Any] = {}
+        self._data_lock = threading.Lock()
         self._history: dict[str, list] | None = None
         self._snapshots: list = []
-        self._lock = threading.Lock()
         state.observe(self._on_config, names=list(CONFIG_TRAITS))
         self._on_config()
         self._describe_dataset()
@@ -63,19 +86,23 @@ class Controller:
         self.state.config_problems = problems
         self.state.config_notes = notes
 
-    def data(self) -> dict[str, Any]:
-        """Train / test matrices and feature matrices for the current split and feature sets."""
+    def data(self, split: str | None = None, user_feature_set: str | None = None,
+             item_feature_set: str | None = None) -> dict[str, Any]:
+        """Train / test matrices and feature matrices for a split and feature sets (the
+        state's current ones by default); computed once per combination, from any thread."""
         s = self.state
-        key = (s.split, s.user_feature_set, s.item_feature_set)
-        if key not in self._data_cache:
-            from . import datasets
+        key = (split or s.split, user_feature_set or s.user_feature_set,
+               item_feature_set or s.item_feature_set)
+        with self._data_lock:
+            if key not in self._data_cache:
+                from . import datasets
 
-            self._data_cache[key] = datasets.prepare(
-                self.dataset, split=s.split, user_feature_set=s.user_feature_set,
-                item_feature_set=s.item_feature_set)
-        return self._data_cache[key]
+                self._data_cache[key] = datasets.prepare(
+                    self.dataset, split=key[0], user_feature_set=key[1],
+                    item_feature_set=key[2])
+            return self._data_cache[key]
 
-    # ---- commands (called by the app's button handlers) ----
+    # ---- commands (called by the app's button handlers, on the kernel's thread) ----
     def train(self) -> bool:
         """Start a fresh run in the background. Returns False (and says why) if it cannot."""
         return self._start(resume=False)
@@ -85,16 +112,20 @@ class Controller:
         return self._start(resume=True)
 
     def stop(self) -> None:
-        """Ask the running fit to stop after the epoch in progress."""
+        """Ask the running fit to stop after the epoch in progress (returns at once)."""
         if self.running:
-            self.stop_event.set()
+            self.run.stop_event.set()
             self.state.status = "stopping"
             self.state.message = "Stopping after the current epoch..."
 
     def reset(self) -> None:
-        """Stop any run and forget the current model, curves and snapshots (runs are kept)."""
-        self.stop()
-        self.join()
+        """Forget the current model, curves, snapshots and every message still in flight (runs
+        are kept). Returns at once: a run still finishing its epoch is told to stop, and what it
+        sends afterwards is dropped."""
+        if self.run is not None:
+            self.run.stop_event.set()
+        self.run = None
+        self.dispatcher.advance()
         s = self.state
         self._history = None
         self._snapshots = []
@@ -102,9 +133,12 @@ class Controller:
             s.model = None
             s.data = {}
             s.model_config = {}
+            s.model_run = 0
+            s.model_epoch = 0
             s.history = {}
             s.snapshots = []
             s.projections = {}
+            s.projection_status = ""
             s.epoch = 0
             s.target_epochs = 0
             s.epochs_per_second = 0.0
@@ -119,16 +153,17 @@ class Controller:
             s.model_version += 1
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the training thread; True when no training is running afterwards."""
-        thread = self.thread
-        if thread is not None:
-            thread.join(timeout)
-            return not thread.is_alive()
-        return True
+        """Wait for the training thread, then apply what it sent (on the kernel's thread);
+        True when no training is running afterwards."""
+        run = self.run
+        if run is not None and run.thread is not None:
+            run.thread.join(timeout)
+        self.dispatcher.flush()
+        return not self.running
 
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return self.run is not None and self.run.alive
 
     # ---- internals ----
     def _fail(self, message: str, detail: str = "") -> bool:
@@ -139,57 +174,74 @@ class Controller:
             self.state.status = "error"
         return False
 
+    def _say(self, run: Run, message: str) -> None:
+        """Show ``message`` in the status bar (from the run's thread)."""
+        def show() -> None:
+            self.state.message = message
+
+        self.dispatcher.call(show, generation=run.generation)
+
     def _start(self, *, resume: bool) -> bool:
         s = self.state
-        with self._lock:
-            if self.running:
-                s.message = "Training is already running; press Stop first."
-                return False
-            t_click = time.perf_counter()
-            if s.config_problems:
-                return self._fail("Cannot train: " + " ".join(s.config_problems))
-            if resume and s.model is None:
-                return self._fail("Nothing to resume: press Train to start a run first.")
-            try:
-                data = s.data if resume else self.data()
-                if resume:
-                    model = s.model
-                else:
-                    model = self.model_factory(**s.model_kwargs())
-            except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
-                return self._fail(*error_text(exc))
+        if self.running:
+            s.message = "Training is already running; press Stop first."
+            return False
+        t_click = time.perf_counter()
+        if s.config_problems:
+            return self._fail("Cannot train: " + " ".join(s.config_problems))
+        if resume and s.model is None:
+            return self._fail("Nothing to resume: press Train to start a run first.")
+        run = Run(generation=self.dispatcher.generation)
+        if not resume:
+            self._history = None
+            self._snapshots = []
+        self.timings = {"click": t_click}
+        config = s.config()
+        if resume and s.model_config:  # the model keeps its hyperparameters
+            config = {**s.model_config, "epochs": s.epochs, "k": s.k, "val_every": s.val_every}
+        job = {"resume": resume, "config": config, "kwargs": s.model_kwargs(),
+               "model": s.model if resume else None, "data": s.data if resume else None,
+               "first_epoch": s.epoch if resume else 0, "t_click": t_click}
+        with s.hold_trait_notifications():
             if not resume:
-                self._history = None
-                self._snapshots = []
-                with s.hold_trait_notifications():
-                    s.run_id += 1
-                    s.history = {}
-                    s.snapshots = []
-                    s.projections = {}
-                    s.epoch = 0
-            self.stop_event.clear()
-            self.timings = {"click": t_click}
-            with s.hold_trait_notifications():
-                s.error = ""
-                s.error_detail = ""
-                s.status = "training"
-                s.target_epochs = s.epoch + s.epochs  # 0 = auto: set when training begins
-                s.message = ("Resuming" if resume else "Training") + (
-                    f" for {s.epochs} epochs..." if s.epochs else "...")
-            config = s.config()
-            if resume and s.model_config:  # the model keeps its hyperparameters
-                config = {**s.model_config, "epochs": s.epochs, "k": s.k,
-                          "val_every": s.val_every}
-            self.thread = threading.Thread(
-                target=self._run, args=(model, data, config, resume, t_click),
-                name="tensorrec-explorer-train", daemon=True)
-            self.thread.start()
-            return True
+                s.run_id += 1
+                s.history = {}
+                s.snapshots = []
+                s.projections = {}
+                s.epoch = 0
+            job["run_id"] = s.run_id
+            s.error = ""
+            s.error_detail = ""
+            s.status = "training"
+            s.target_epochs = s.epoch + s.epochs  # 0 = auto: set when training begins
+            s.message = ("Resuming..." if resume else
+                         "Building the model..." if engine_loaded() else
+                         "Loading TensorFlow (the first run of a kernel waits for it)...")
+        run.thread = threading.Thread(target=self._run, args=(run, job),
+                                      name="tensorrec-explorer-train", daemon=True)
+        self.run = run
+        run.thread.start()
+        return True
 
-    def _run(self, model: Any, data: dict, config: dict, resume: bool, t_click: float) -> None:
+    def _prepare(self, run: Run, job: dict) -> tuple[Any, dict]:
+        """The model and data of a run (in the run's thread): TensorFlow, split, model."""
+        if job["resume"]:
+            return job["model"], job["data"]
+        if not engine_loaded():
+            self.timings["engine_seconds"] = load_engine()
+            self._say(run, "Building the model...")
+        config = job["config"]
+        data = self.data(config["split"], config["user_feature_set"],
+                         config["item_feature_set"])
+        return self.model_factory(**job["kwargs"]), data
+
+    def _run(self, run: Run, job: dict) -> None:
         s = self.state
-        callback = None
+        dispatch = self.dispatcher
+        callback = model = data = None
+        config, resume = job["config"], job["resume"]
         try:
+            model, data = self._prepare(run, job)
             from .training import ExplorerCallback, empty_history
 
             if self._history is None:
@@ -201,12 +253,14 @@ class Controller:
                 validation = ValidationMetrics(data["test"], k=config["k"],
                                                every=config["val_every"])
             callback = ExplorerCallback(
-                s, self.stop_event, k=config["k"], history=self._history,
-                snapshots=self._snapshots, first_epoch=s.epoch,
+                s, run.stop_event, k=config["k"], history=self._history,
+                snapshots=self._snapshots, first_epoch=job["first_epoch"],
                 snapshot_every=s.snapshot_every,
                 user_features=data["user_features"],
                 item_features=data["item_features"], push_interval=self.push_interval,
-                clock_start=time.perf_counter())
+                clock_start=time.perf_counter(), dispatcher=dispatch,
+                generation=run.generation)
+            self._say(run, ("Resuming" if resume else "Training") + "...")
             fit = model.fit_partial if resume else model.fit
             t0 = time.perf_counter()
             fit(data["train"], data["user_features"], data["item_features"],
@@ -216,29 +270,41 @@ class Controller:
             self.timings["callback_seconds"] = callback.seconds_inside
             self.timings["snapshot_seconds"] = callback.seconds_snapshots
             if callback.t_first_point is not None:
-                self.timings["first_point"] = callback.t_first_point - t_click
-            stopped = self.stop_event.is_set()
+                self.timings["first_point"] = callback.t_first_point - job["t_click"]
+            stopped = run.stop_event.is_set()
             metrics = self._final_metrics(model, data, config)
             done = callback.epoch - callback.first_epoch
-            with s.hold_trait_notifications():
-                s.model = model
-                s.data = data
-                s.model_config = config
-                s.model_version += 1
-                s.status = "stopped" if stopped else "finished"
-                s.message = (f"{'Stopped' if stopped else 'Finished'} at epoch {callback.epoch} "
-                             f"({done} epochs in {fit_seconds:.1f} s, "
-                             f"{done / max(fit_seconds, 1e-9):.1f} epochs/s).")
-            self._record_run(config, metrics, fit_seconds, callback.epoch)
+            message = (f"{'Stopped' if stopped else 'Finished'} at epoch {callback.epoch} "
+                       f"({done} epochs in {fit_seconds:.1f} s, "
+                       f"{done / max(fit_seconds, 1e-9):.1f} epochs/s).")
+            history = {key: list(values) for key, values in self._history.items()}
+            dispatch.call(self._finish, model, data, config, job["run_id"], callback.epoch,
+                          "stopped" if stopped else "finished", message,
+                          generation=run.generation)
+            dispatch.call(self._record_run, job["run_id"], config, metrics, history,
+                          fit_seconds, callback.epoch, generation=run.generation)
         except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
             message, detail = error_text(exc)
             if callback is not None and callback.epoch > callback.first_epoch:
-                with s.hold_trait_notifications():  # what was learned can still be inspected
-                    s.model = model
-                    s.data = data
-                    s.model_config = config
-                    s.model_version += 1
-            self._fail(message, detail)
+                # what was learned can still be inspected
+                dispatch.call(self._finish, model, data, config, job["run_id"],
+                              callback.epoch, None, None, generation=run.generation)
+            dispatch.call(self._fail, message, detail, generation=run.generation)
+
+    def _finish(self, model: Any, data: dict, config: dict, run_id: int, epoch: int,
+                status: str | None, message: str | None) -> None:
+        """Publish the trained model (on the kernel's thread)."""
+        s = self.state
+        with s.hold_trait_notifications():
+            s.model = model
+            s.data = data
+            s.model_config = config
+            s.model_run = run_id
+            s.model_epoch = epoch
+            s.model_version += 1
+            if status is not None:
+                s.status = status
+                s.message = message
 
     def _final_metrics(self, model: Any, data: dict, config: dict) -> dict[str, float]:
         if data["test"] is None:
@@ -248,15 +314,16 @@ class Controller:
         report = evaluate(model, data["test"], data["train"], k=config["k"])
         return {name: float(value) for name, value in report.summary.items()}
 
-    def _record_run(self, config: dict, metrics: dict, seconds: float, epochs: int) -> None:
+    def _record_run(self, run_id: int, config: dict, metrics: dict, history: dict,
+                    seconds: float, epochs: int) -> None:
+        """Add (or, after Resume, replace) the run's record in ``state.runs``."""
         s = self.state
-        history = {key: list(values) for key, values in (self._history or {}).items()}
-        runs = [r for r in s.runs if r["run"] != s.run_id]  # a resumed run replaces its record
-        previous = next((r for r in s.runs if r["run"] == s.run_id), None)
+        runs = [r for r in s.runs if r["run"] != run_id]  # a resumed run replaces its record
+        previous = next((r for r in s.runs if r["run"] == run_id), None)
         total_seconds = seconds + (previous["seconds"] if previous else 0.0)
         last = {k: (v[-1] if v else np.nan) for k, v in history.items()}
         record = {
-            "run": s.run_id,
+            "run": run_id,
             "config": dict(config, epochs=epochs),
             "metrics": {**metrics, "final loss": last.get("loss", np.nan),
                         "final regularisation": last.get("regularization", np.nan)},

@@ -6,6 +6,15 @@ trained model back. Nothing here imports ipywidgets, plotly or TensorFlow.
 
 Large values (histories, snapshots, projections, run records) are *replaced*, never mutated in
 place, so that traitlets notices the change: ``state.history = {**state.history, ...}``.
+
+**One thread writes the state: the kernel's.** Traitlets runs observers on the thread that
+assigns a trait, and observers redraw widgets and plotly figures, which are not thread-safe. So
+background work (training, projections, the sandbox fold-in, loading TensorFlow, compiling UMAP)
+computes in its own thread and hands the result to the kernel's thread through the explorer's
+:class:`~tensorrec_explore.explorer.dispatch.KernelDispatcher` (``dispatcher.call(apply, ...)``),
+which runs ``apply`` on the kernel's event loop, in order. Outside a kernel (scripts, plain
+tests) the dispatcher runs the call at once, under one lock. Workers may *read* the state (a
+trait read is an atomic reference read; values are replaced, never mutated).
 """
 
 from __future__ import annotations
@@ -129,25 +138,28 @@ class ExplorerState(t.HasTraits):
     model = t.Any(None, allow_none=True)
     model_config = t.Dict()  # the configuration the model was trained with
     model_version = t.Int(0)
-    run_id = t.Int(0)
+    run_id = t.Int(0)  # the run being trained (or last trained)
+    model_run = t.Int(0)  # the run ``model`` belongs to (0 = no model)
+    model_epoch = t.Int(0)  # the epoch ``model`` reached when it was published
 
     # ---- embeddings ----
     projection_method = t.Enum(("pca", "umap"), default_value="pca")
     #: ``{(epoch, method): {"users": ndarray [n_users*n_tastes, 2], "items": [n_items, 2],
     #: "seconds": float}}``
     projections = t.Dict()
-    projection_status = t.Unicode("")
+    projection_status = t.Unicode("")  # the frame being computed / last computed
+    umap_status = t.Unicode("")  # UMAP's readiness (compiled in the background at start)
     frame_epoch = t.Int(-1)  # epoch of the snapshot on screen (-1 = latest)
 
     # ---- inspector ----
     selected_user = t.Int(-1)
     selected_item = t.Int(-1)
-    highlighted_items = t.List(t.Int())  # e.g. the selected user's top-k, drawn in the scatter
+    highlighted_items = t.List(t.Int())  # the selected user's top-k, drawn in the scatter
     sandbox_liked = t.List(t.Int())
     sandbox_disliked = t.List(t.Int())
     #: Representation of the sandbox user ([n_components] or [n_tastes, n_components]) or None.
     sandbox_representation = t.Any(None, allow_none=True)
-    sandbox_items = t.List(t.Int())  # the sandbox user's recommendations
+    sandbox_items = t.List(t.Int())  # the sandbox user's recommendations (their own marks)
 
     # ---- runs ----
     #: Finished runs: ``{"run": int, "config": dict, "metrics": dict, "history": dict}``.

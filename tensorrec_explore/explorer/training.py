@@ -3,7 +3,8 @@
 Imported by the controller only when training starts (it imports the model's callback module,
 and with it TensorFlow). It records every epoch locally and pushes a copy to the state at most
 every ``push_interval`` seconds plus once at the end, so the browser keeps up and training speed
-is not bound by redraws. A Stop request (a ``threading.Event``) is honoured after the epoch in
+is not bound by redraws. It runs in the training thread, so every push goes through the
+explorer's dispatcher to the kernel's thread (the only one that writes the state). A Stop request (a ``threading.Event``) is honoured after the epoch in
 progress by setting ``model.stop_training``.
 """
 
@@ -39,8 +40,11 @@ class ExplorerCallback(Callback):
 
     def __init__(self, state: Any, stop_event: threading.Event, *, k: int, history: dict,
                  snapshots: list, first_epoch: int, snapshot_every: int, user_features: Any,
-                 item_features: Any, push_interval: float = 0.2, clock_start: float | None = None):
+                 item_features: Any, push_interval: float = 0.2, clock_start: float | None = None,
+                 dispatcher: Any = None, generation: int | None = None):
         self.state = state
+        self.dispatcher = dispatcher
+        self.generation = generation
         self.stop_event = stop_event
         self.k = k
         self.history = history
@@ -64,7 +68,7 @@ class ExplorerCallback(Callback):
     # ---- Callback API ----
     def on_train_begin(self, model: Any, logs: dict) -> None:
         # The model resolves "auto" epochs (0 in the form) into its recipe's number.
-        self.state.target_epochs = self.first_epoch + int(logs["epochs"])
+        self._apply(_set_target, self.state, self.first_epoch + int(logs["epochs"]))
         if not self.snapshots:  # the untrained space, so the slider starts at epoch 0
             self._snapshot(model)
             self._snapshot_cost = 0.0  # the first call also traces the graph: not its cost
@@ -122,18 +126,35 @@ class ExplorerCallback(Callback):
         self.seconds_snapshots += self._snapshot_cost
 
     def push(self, now: float) -> None:
-        """Copy what was recorded into the state (one notification per trait)."""
+        """Send a copy of what was recorded to the state (one notification per trait)."""
         self._last_push = now
         done = self.epoch - self.first_epoch
         elapsed = now - self.t_begin
-        state = self.state
-        with state.hold_trait_notifications():
-            state.history = {key: list(values) for key, values in self.history.items()}
-            state.epoch = self.epoch
-            state.elapsed = elapsed
-            state.epochs_per_second = done / elapsed if elapsed > 0 else 0.0
-            if self._snapshots_dirty:
-                state.snapshots = list(self.snapshots)
-                self._snapshots_dirty = False
+        update = {
+            "history": {key: list(values) for key, values in self.history.items()},
+            "epoch": self.epoch,
+            "elapsed": elapsed,
+            "epochs_per_second": done / elapsed if elapsed > 0 else 0.0,
+        }
+        if self._snapshots_dirty:
+            update["snapshots"] = list(self.snapshots)
+            self._snapshots_dirty = False
+        self._apply(_update, self.state, update)
         if self.t_first_point is None and self.history["epoch"]:
             self.t_first_point = now
+
+    def _apply(self, fn: Any, *args: Any) -> None:
+        if self.dispatcher is None:
+            fn(*args)
+        else:
+            self.dispatcher.call(fn, *args, generation=self.generation)
+
+
+def _set_target(state: Any, target: int) -> None:
+    state.target_epochs = target
+
+
+def _update(state: Any, values: dict) -> None:
+    with state.hold_trait_notifications():
+        for name, value in values.items():
+            setattr(state, name, value)

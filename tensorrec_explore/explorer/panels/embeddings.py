@@ -1,8 +1,9 @@
 """Embeddings: users (each taste vector) and items in one 2-D projection, per snapshot.
 
 One ``FigureWidget`` of ``Scattergl`` traces (WebGL stays usable at tens of thousands of points),
-created once: items, users, the highlighted items (a user's top-k), the selected user and the
-sandbox user. PCA frames appear as soon as a snapshot exists; UMAP frames replace them when the
+created once: items, users, the selected user's top-k items, the selected user, the sandbox
+user and the sandbox user's top-k (each mark has its own trace, so neither overwrites the
+other). The title names the run and epoch on show; the line below says what UMAP is doing. PCA frames appear as soon as a snapshot exists; UMAP frames replace them when the
 projector has computed them. Clicking a user selects it for the inspector; clicking an item
 selects it for "similar items".
 """
@@ -96,6 +97,10 @@ class EmbeddingsPanel:
                              hoverinfo="text",
                              marker={"size": 16, "symbol": "diamond", "color": "magenta",
                                      "line": {"width": 1, "color": "black"}}),
+                go.Scattergl(x=_f32([]), y=_f32([]), mode="markers", name="sandbox top-k",
+                             hoverinfo="text",
+                             marker={"size": 17, "symbol": "diamond-open", "color": "magenta",
+                                     "line": {"width": 2}}),
             ],
             layout=go.Layout(height=480, width=600, template="plotly_white",
                              margin={"l": 10, "r": 10, "t": 35, "b": 10},
@@ -105,8 +110,8 @@ class EmbeddingsPanel:
                              legend={"orientation": "h", "y": -0.02}, clickmode="event",
                              dragmode="pan"))
         self.figure.add_class("tre-embedding")
-        self.items_trace, self.users_trace, self.topk_trace, self.user_trace, \
-            self.sandbox_trace = self.figure.data
+        (self.items_trace, self.users_trace, self.topk_trace, self.user_trace,
+         self.sandbox_trace, self.sandbox_topk_trace) = self.figure.data
         self.items_trace.on_click(self._on_item_click)
         self.users_trace.on_click(self._on_user_click)
         self._drawn: tuple | None = None
@@ -119,9 +124,10 @@ class EmbeddingsPanel:
                       names=["user_color_columns", "item_color_columns", "n_tastes"])
         state.observe(self._on_snapshots, names=["snapshots"])
         state.observe(self._redraw, names=["projections", "frame_epoch", "projection_method",
-                                           "projection_status"])
+                                           "projection_status", "umap_status"])
         state.observe(self._redraw_highlights,
-                      names=["selected_user", "highlighted_items", "sandbox_representation"])
+                      names=["selected_user", "highlighted_items", "sandbox_representation",
+                             "sandbox_items"])
         for control in (self.show, self.item_colour, self.user_colour, self.size_by_popularity):
             control.observe(self._restyle, names="value")
         self.epoch_slider.observe(self._on_slider, names="value")
@@ -220,19 +226,21 @@ class EmbeddingsPanel:
     def _redraw(self, change: Any = None) -> None:
         s = self.state
         current = self.current_frame()
+        umap_line = f"<br><span class='tre-umap-status'>{html.escape(s.umap_status)}</span>" \
+            if s.umap_status and s.projection_method == "umap" else ""
         if current is None:
             self._frame = None
             if not s.snapshots:
                 self._clear()
-            self.info.value = html.escape(s.projection_status)
+            self.info.value = html.escape(s.projection_status) + umap_line
             return
         epoch, method, frame = current
         status = s.projection_status
         if method != s.projection_method:
             status = status or "UMAP computing; PCA shown meanwhile."
-        self.info.value = (f"{method.upper()} of epoch {epoch} &middot; "
+        self.info.value = (f"Run {s.run_id}: {method.upper()} of epoch {epoch} &middot; "
                            f"{frame['seconds']:.3f} s to project &middot; "
-                           f"{html.escape(status)}")
+                           f"{html.escape(status)}{umap_line}")
         key = (epoch, method, id(frame))
         if key == self._drawn:
             return
@@ -244,7 +252,7 @@ class EmbeddingsPanel:
             self.users_trace.x = frame["users"][:, 0]
             self.users_trace.y = frame["users"][:, 1]
             self.figure.layout.title.text = (f"{s.dataset_name}: {method.upper()} of users and "
-                                             f"items, epoch {epoch}")
+                                             f"items, run {s.run_id}, epoch {epoch}")
             shape = (len(frame["items"]), len(frame["users"]))
             if shape != self._styled_for:  # colours/text/sizes only change with the points
                 self._style(frame)
@@ -319,10 +327,12 @@ class EmbeddingsPanel:
     def _highlights(self, frame: dict) -> None:
         s = self.state
         n_tastes = frame.get("n_tastes", 1)
-        items = [i for i in s.highlighted_items if 0 <= i < len(frame["items"])]
-        self.topk_trace.x = frame["items"][items, 0] if items else _f32([])
-        self.topk_trace.y = frame["items"][items, 1] if items else _f32([])
-        self.topk_trace.hovertext = [f"{s.item_titles[i]} (item {i})" for i in items]
+        for trace, chosen in ((self.topk_trace, s.highlighted_items),
+                              (self.sandbox_topk_trace, s.sandbox_items)):
+            items = [i for i in chosen if 0 <= i < len(frame["items"])]
+            trace.x = frame["items"][items, 0] if items else _f32([])
+            trace.y = frame["items"][items, 1] if items else _f32([])
+            trace.hovertext = [f"{s.item_titles[i]} (item {i})" for i in items]
         u = s.selected_user
         if 0 <= u < len(frame["users"]) // n_tastes:
             rows = frame["users"][u * n_tastes:(u + 1) * n_tastes]

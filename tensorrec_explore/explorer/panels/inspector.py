@@ -3,7 +3,11 @@ disliked marks), where their test items landed, their metrics, similar items, wh
 scores (linear representations), and a new-user sandbox folded in without retraining.
 
 Every table is a DataFrame (kept on the panel as ``*_frame`` for tests) rendered as HTML.
-Errors from the model are shown in the panel, by their message.
+Errors from the model are shown in the panel, by their message. A line on top says which run's
+model and epoch the tables show; while that very model is being trained further (Resume) the
+tables are left as they are, marked, and refreshed when training stops; during a new run they
+keep showing the previous run's model, marked as such. The sandbox's fold-in runs in a worker
+thread whose result reaches the widgets through the explorer's dispatcher (kernel's thread).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import ipywidgets as w
 import pandas as pd
 
 from .. import analysis
+from ..dispatch import KernelDispatcher
 from ..messages import error_message
 from ..state import ExplorerState
 
@@ -40,8 +45,9 @@ def option_labels(labels: list[str]) -> list[str]:
 class InspectorPanel:
     """Inspector (CSS class ``tre-inspector``)."""
 
-    def __init__(self, state: ExplorerState):
+    def __init__(self, state: ExplorerState, dispatcher: KernelDispatcher | None = None):
         self.state = state
+        self.dispatcher = dispatcher or KernelDispatcher(loop=None)
         self.ranked_frame: pd.DataFrame | None = None
         self.test_frame: pd.DataFrame | None = None
         self.similar_frame: pd.DataFrame | None = None
@@ -60,6 +66,8 @@ class InspectorPanel:
                                   style={"description_width": "2.5em"})
         self.hide_train = w.Checkbox(value=True, description="hide train items", indent=False,
                                      layout=w.Layout(width="10em"))
+        self.model_info = w.HTML()
+        self.model_info.add_class("tre-inspector-model")
         self.error = w.HTML()
         self.error.add_class("tre-inspector-error")
         self.ranked_table = w.HTML()
@@ -96,6 +104,7 @@ class InspectorPanel:
         state.observe(self._on_selected_user, names=["selected_user"])
         state.observe(self._on_selected_item, names=["selected_item"])
         state.observe(self._on_model, names=["model_version"])
+        state.observe(self._show_model_info, names=["status", "run_id", "model_version"])
         self.user_select.observe(self._on_user_text, names="value")
         self.item_select.observe(self._on_item_text, names="value")
         self.k.observe(self._on_model, names="value")
@@ -105,9 +114,10 @@ class InspectorPanel:
         self.clear_sandbox.on_click(self._on_clear)
 
         heading = lambda text: w.HTML(f"<b>{text}</b>")
+        self._show_model_info()
         self.widget = w.VBox([
             w.HBox([self.user_select, self.k, self.hide_train]),
-            self.error,
+            self.model_info, self.error,
             heading("Top-k (score = interaction + user bias + item bias)"), self.ranked_table,
             w.HBox([w.VBox([heading("Held-out test items: where they landed"),
                             self.test_table], layout=w.Layout(width="60%")),
@@ -161,9 +171,29 @@ class InspectorPanel:
         self.refresh_item()
         self._on_sandbox()
 
+    # ---- which model ----
+    def _training_this_model(self) -> bool:
+        """True while the model on show is itself being trained further (Resume)."""
+        s = self.state
+        return s.training and s.model is not None and s.model_run == s.run_id
+
+    def _show_model_info(self, change: Any = None) -> None:
+        s = self.state
+        if s.model is None:
+            self.model_info.value = ""
+            return
+        text = f"Model of run {s.model_run} at epoch {s.model_epoch}"
+        if self._training_this_model():
+            text += (" &middot; <b>training continues</b>: these tables refresh when it "
+                     "stops")
+        elif s.training:
+            text += f" &middot; <b>older model</b>: run {s.run_id} is training"
+        self.model_info.value = f"<span style='color:#555'>{text}</span>"
+
     # ---- computations ----
     def _ready(self) -> bool:
-        return self.state.model is not None and bool(self.state.data)
+        return (self.state.model is not None and bool(self.state.data)
+                and not self._training_this_model())
 
     def _show_error(self, exc: BaseException) -> None:
         self.error.value = (f"<div style='color:#cf222e'>{html.escape(error_message(exc))}"
@@ -176,8 +206,10 @@ class InspectorPanel:
         if not self._ready() or not (0 <= u < s.n_users):
             self.ranked_frame = self.test_frame = None
             self.metrics = {}
-            hint = "<i>train a model first</i>" if not self._ready() else \
-                "<i>pick a user above, or click one in the embedding plot</i>"
+            hint = ("<i>training: the tables follow when it stops</i>"
+                    if self._training_this_model() else
+                    "<i>train a model first</i>" if s.model is None else
+                    "<i>pick a user above, or click one in the embedding plot</i>")
             self.ranked_table.value = hint
             self.test_table.value = self.metrics_view.value = ""
             return
@@ -256,10 +288,13 @@ class InspectorPanel:
         if not liked and not disliked:
             self.sandbox_frame = None
             self.sandbox_table.value = "<i>add items this new person likes</i>"
-            s.sandbox_representation = None
+            with s.hold_trait_notifications():
+                s.sandbox_representation = None
+                s.sandbox_items = []
             return
         if not self._ready():
-            self.sandbox_table.value = "<i>train a model first</i>"
+            self.sandbox_table.value = ("<i>train a model first</i>" if s.model is None else
+                                        "<i>training: the sandbox follows when it stops</i>")
             return
         s.sandbox_liked, s.sandbox_disliked = liked, disliked
         if s.data.get("user_features") is not None:
@@ -270,35 +305,47 @@ class InspectorPanel:
             return
         model, k, titles, n_items = s.model, int(self.k.value), s.item_titles, s.n_items
         self.sandbox_status.value = "<i>folding the new user in...</i>"
+        dispatch = self.dispatcher
 
         def work() -> None:
             with self._sandbox_lock:
                 if generation != self._sandbox_generation:
                     return  # a newer choice is waiting
                 try:
-                    frame, rep = analysis.sandbox(model, liked, disliked, n_items, k, titles)
+                    result = analysis.sandbox(model, liked, disliked, n_items, k, titles)
                 except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
-                    self.sandbox_status.value = ""
-                    self.sandbox_table.value = (f"<div style='color:#cf222e'>"
-                                                f"{html.escape(error_message(exc))}</div>")
+                    dispatch.call(self._show_sandbox, generation, None, exc)
                     return
-                if generation != self._sandbox_generation:
-                    return
-                self.sandbox_frame = frame
-                self.sandbox_table.value = frame_html(frame)
-                self.sandbox_status.value = ""
-                s.sandbox_items = [int(i) for i in frame["item"]]
-                s.highlighted_items = list(s.sandbox_items)
-                s.sandbox_representation = rep
+                dispatch.call(self._show_sandbox, generation, result, None)
 
         self._sandbox_thread = threading.Thread(target=work, name="tensorrec-explorer-sandbox",
                                                 daemon=True)
         self._sandbox_thread.start()
 
+    def _show_sandbox(self, generation: int, result: tuple | None,
+                      exc: BaseException | None) -> None:
+        """Show the sandbox user's recommendations (kernel's thread), unless a newer choice
+        was made meanwhile."""
+        if generation != self._sandbox_generation:
+            return
+        s = self.state
+        self.sandbox_status.value = ""
+        if exc is not None:
+            self.sandbox_table.value = (f"<div style='color:#cf222e'>"
+                                        f"{html.escape(error_message(exc))}</div>")
+            return
+        frame, rep = result
+        self.sandbox_frame = frame
+        self.sandbox_table.value = frame_html(frame)
+        with s.hold_trait_notifications():
+            s.sandbox_items = [int(i) for i in frame["item"]]
+            s.sandbox_representation = rep
+
     def wait_sandbox(self, timeout: float | None = None) -> None:
-        """Wait for the sandbox computation in flight (tests, scripts)."""
+        """Wait for the sandbox computation in flight and show it (tests, scripts)."""
         if self._sandbox_thread is not None:
             self._sandbox_thread.join(timeout)
+        self.dispatcher.flush()
 
     def _on_clear(self, button: Any = None) -> None:
         self.liked.value = []
