@@ -16,8 +16,8 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np

@@ -33,6 +33,7 @@ from .messages import error_text
 from .state import CONFIG_TRAITS, ExplorerState
 from .validation import check_config
 
+
 def default_model_factory(**kwargs: Any) -> Any:
     from ..model import TensorRec  # TensorFlow starts here, in the run's thread
 
