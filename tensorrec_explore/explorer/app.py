@@ -88,8 +88,8 @@ class Explorer:
             setattr(state, name, value)
         self.controller = Controller(state, self.dataset, model_factory=model_factory,
                                      push_interval=push_interval, dispatcher=self.dispatcher)
-        self.projector = Projector(state, warm_umap=warm_umap, umap_kwargs=umap_kwargs,
-                                   dispatcher=self.dispatcher)
+        self.projector = Projector(state, warm_umap="idle" if warm_umap == "idle" else False,
+                                   umap_kwargs=umap_kwargs, dispatcher=self.dispatcher)
         self.panels = SimpleNamespace(
             status=StatusPanel(state), config=ConfigPanel(state), curves=CurvesPanel(state),
             embeddings=EmbeddingsPanel(state),
@@ -100,8 +100,11 @@ class Explorer:
         self._connect(curves.resume_button, self.controller.resume)
         self._connect(curves.reset_button, self.controller.reset)
         self.widget = self._layout()
+        # background work starts once the widgets exist, so it never slows building them
         if preload and not engine_loaded():
             self._preload()
+        if warm_umap is True:
+            self.projector.warm_up()
 
     def _preload(self) -> None:
         """Import TensorFlow in a background thread, saying so in the status bar."""
@@ -177,8 +180,7 @@ class Explorer:
 
     def close(self) -> None:
         """Stop training and the projector, stop following the registries, close widgets."""
-        self.controller.stop()
-        self.controller.join(timeout=30)
+        self.controller.close(timeout=30)
         self.projector.close()
         for registry, listener in self._listeners:
             registry.unobserve(listener)

@@ -19,8 +19,10 @@ The controller never imports a panel; TensorFlow is imported only in background 
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,13 +36,27 @@ from .state import CONFIG_TRAITS, ExplorerState
 from .validation import check_config
 
 
+#: Every run of this process, so that exit can stop them first (a TensorFlow thread killed
+#: mid-step at interpreter exit aborts the process with a C++ error).
+_LIVE_RUNS: weakref.WeakSet[Run] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_live_runs(timeout: float = 10.0) -> None:
+    deadline = time.perf_counter() + timeout
+    for run in list(_LIVE_RUNS):
+        run.stop_event.set()
+        if run.alive:
+            run.thread.join(max(deadline - time.perf_counter(), 0.0))
+
+
 def default_model_factory(**kwargs: Any) -> Any:
     from ..model import TensorRec  # TensorFlow starts here, in the run's thread
 
     return TensorRec(**kwargs)
 
 
-@dataclass
+@dataclass(eq=False)
 class Run:
     """One training thread: its stop request and the dispatcher generation it reports in."""
 
@@ -65,6 +81,7 @@ class Controller:
         self.push_interval = push_interval
         self.dispatcher = dispatcher or KernelDispatcher(loop=None)
         self.run: Run | None = None
+        self._runs: weakref.WeakSet[Run] = weakref.WeakSet()  # incl. runs left by Reset
         self.timings: dict[str, float] = {}
         self._data_cache: dict[tuple, Any] = {}
         self._data_lock = threading.Lock()
@@ -166,6 +183,14 @@ class Controller:
     def running(self) -> bool:
         return self.run is not None and self.run.alive
 
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop every run this controller started and wait for them (at most ``timeout``)."""
+        deadline = time.perf_counter() + timeout
+        for run in list(self._runs):
+            run.stop_event.set()
+            if run.thread is not None:
+                run.thread.join(max(deadline - time.perf_counter(), 0.0))
+
     # ---- internals ----
     def _fail(self, message: str, detail: str = "") -> bool:
         with self.state.hold_trait_notifications():
@@ -221,6 +246,8 @@ class Controller:
         run.thread = threading.Thread(target=self._run, args=(run, job),
                                       name="tensorrec-explorer-train", daemon=True)
         self.run = run
+        self._runs.add(run)
+        _LIVE_RUNS.add(run)
         run.thread.start()
         return True
 
