@@ -35,7 +35,6 @@ from .messages import error_text
 from .state import CONFIG_TRAITS, ExplorerState
 from .validation import check_config
 
-
 #: Every run of this process, so that exit can stop them first (a TensorFlow thread killed
 #: mid-step at interpreter exit aborts the process with a C++ error).
 _LIVE_RUNS: weakref.WeakSet[Run] = weakref.WeakSet()
