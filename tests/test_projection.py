@@ -186,3 +186,60 @@ def test_umap_separates_planted_clusters_and_warm_starts() -> None:
     assert neighbour_purity(frame.coords, labels) > 0.95
     span = np.ptp(layout, axis=0).max()
     assert np.median(np.linalg.norm(frame.coords - layout, axis=1)) < 0.25 * span
+
+
+def test_exact_knn_matches_brute_force() -> None:
+    from tensorrec_explore.projection import exact_knn
+
+    X = np.random.default_rng(3).standard_normal((257, 5)).astype(np.float32)
+    indices, distances = exact_knn(X, 6, block=50)  # several blocks, a ragged last one
+    full = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(full, -1.0)
+    expected = np.argsort(full, axis=1, kind="stable")[:, :6]
+    np.testing.assert_array_equal(indices, expected)
+    assert (indices[:, 0] == np.arange(257)).all()  # each point is its own first neighbour
+    np.testing.assert_allclose(distances[:, 1:], np.sort(full, axis=1)[:, 1:6], atol=1e-4)
+    assert (np.diff(distances, axis=1) >= -1e-6).all()
+
+
+def test_umap_functions_are_compiled_with_numba_cache() -> None:
+    from tensorrec_explore.umap_runtime import _caching
+
+    calls = []
+
+    def fake_njit(*args, **kwargs):
+        calls.append(kwargs)
+        return (lambda f: f) if not args else args[0]
+
+    njit = _caching(fake_njit)
+
+    def in_umap(x):
+        return x
+
+    def elsewhere(x):
+        return x
+
+    in_umap.__module__ = "umap.layouts"
+    njit(in_umap, fastmath=True)  # njit(function)
+    njit(fastmath=True)(in_umap)  # @njit(...)
+    njit(cache=False)(in_umap)  # an explicit choice is kept
+    njit(elsewhere)  # other libraries are left alone
+    assert calls == [{"fastmath": True, "cache": True}, {"fastmath": True, "cache": True},
+                     {"cache": False}, {}]
+
+
+@pytest.mark.slow
+def test_umap_reports_progress_and_can_be_cancelled() -> None:
+    from tensorrec_explore.umap_runtime import Cancelled
+
+    X = np.random.default_rng(0).standard_normal((300, 6))
+    seen = []
+    umap_2d(X, n_epochs=40, random_state=0, progress=lambda done, total: seen.append(total))
+    assert len(seen) == 41 and set(seen) == {40}
+
+    def cancel(done, total):
+        if done == 5:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        umap_2d(X, n_epochs=40, random_state=0, progress=cancel)
