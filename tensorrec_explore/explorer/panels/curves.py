@@ -80,8 +80,16 @@ class CurvesPanel:
         state.observe(self._redraw_progress,
                       names=["epoch", "target_epochs", "epochs_per_second", "status", "model",
                              "k", "elapsed"])
+        state.observe(self._retitle, names=["run_id"])
         self._redraw_curves()
         self._redraw_progress()
+        self._retitle()
+
+    def _retitle(self, change=None) -> None:
+        """Name the run the curves belong to."""
+        run = f" (run {self.state.run_id})" if self.state.run_id else ""
+        self.loss_figure.layout.title.text = f"Training loss{run}"
+        self.val_figure.layout.title.text = f"Validation (held-out split){run}"
 
     def _redraw_curves(self, change=None) -> None:
         h = self.state.history
