@@ -54,6 +54,7 @@ def ranked_table(model: Any, user: int, k: int, data: dict, titles: Sequence[str
     items, scores = model.recommend(np.array([user], dtype=np.int64), k=k, exclude=exclude)
     items = np.asarray(items)[0].astype(np.int64)
     scores = np.asarray(scores, dtype=np.float32)[0]
+    items, scores = items[items >= 0], scores[items >= 0]  # fewer than k eligible: -1 pads
     ub, ib = _biases(model)
     train = _row_items(data.get("train"), user)
     test = _row_items(data.get("test"), user)
@@ -194,11 +195,13 @@ def sandbox(model: Any, liked: Sequence[int], disliked: Sequence[int], n_items: 
     new = model.fold_in(X)
     items, scores = model.recommend(new, k=k, exclude=abs(X))
     items = np.asarray(items)[0].astype(np.int64)
+    scores = np.asarray(scores, dtype=np.float32)[0][items >= 0]
+    items = items[items >= 0]  # fewer than k eligible items: -1 pads
     frame = pd.DataFrame({
         "rank": np.arange(1, len(items) + 1),
         "item": items,
         "title": [_title(titles, int(i)) for i in items],
-        "score": np.asarray(scores, dtype=np.float32)[0],
+        "score": scores,
     })
     return frame, new_user_representation(model, new)
 

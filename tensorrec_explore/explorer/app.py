@@ -51,7 +51,10 @@ class Explorer:
     """Train a TensorRec model in the kernel, watch it learn, look at its embeddings, inspect
     users and compare runs — one ipywidgets application.
 
-    ``dataset``: an ``InteractionDataset`` (None: the built-in synthetic dataset). Keyword
+    ``dataset``: an ``InteractionDataset`` (None: the built-in synthetic dataset). ``model``: a
+    TensorRec model fitted elsewhere (in a script, on a cluster, loaded from disk) to show in
+    every panel without training (its form settings and history too; ``split`` defaults to
+    "none" since its training split is unknown). Keyword
     arguments set the starting configuration (any name of ``ExplorerState``'s configuration,
     e.g. ``loss="bpr", n_components=32, epochs=30``). ``warm_umap``: ``True`` (prepare UMAP in
     the background at once), ``"idle"`` (once the first run has finished) or ``False``.
@@ -64,7 +67,8 @@ class Explorer:
     ``.dispatcher``.
     """
 
-    def __init__(self, dataset: Any = None, *, model_factory: Callable[..., Any] | None = None,
+    def __init__(self, dataset: Any = None, *, model: Any = None,
+                 model_factory: Callable[..., Any] | None = None,
                  warm_umap: str | bool = True, push_interval: float = 0.2,
                  umap_kwargs: dict | None = None, preload: bool = True, loop: Any = "auto",
                  **config: Any):
@@ -84,6 +88,10 @@ class Explorer:
             raise InputError(
                 f"Explorer got unknown configuration name(s) {unknown}; valid names are: "
                 f"{', '.join(CONFIG_TRAITS + ('snapshot_every',))}.")
+        if model is not None and hasattr(model, "get_params"):
+            state.set_model_kwargs(model.get_params())
+        if model is not None and "split" not in config:
+            config["split"] = "none"  # the split it was trained on is unknown: no test leaks
         for name, value in config.items():
             setattr(state, name, value)
         self.controller = Controller(state, self.dataset, model_factory=model_factory,
@@ -100,6 +108,14 @@ class Explorer:
         self._connect(curves.resume_button, self.controller.resume)
         self._connect(curves.reset_button, self.controller.reset)
         self.widget = self._layout()
+        if model is not None:
+            try:
+                self.controller.adopt(model, "a model trained elsewhere"
+                                      if hasattr(model, "fit_partial") else
+                                      "embeddings from another system")
+            except BaseException:
+                self.close()
+                raise
         # background work starts once the widgets exist, so it never slows building them
         if preload and not engine_loaded():
             self._preload()
@@ -162,6 +178,23 @@ class Explorer:
         ])
         root.add_class("tre-explorer")
         return root
+
+    @classmethod
+    def from_vectors(cls, dataset: Any, user_vectors: Any, item_vectors: Any, *,
+                     user_biases: Any = None, item_biases: Any = None,
+                     prediction: str = "dot", **kwargs: Any) -> Explorer:
+        """Show embeddings of any other system (LightFM, TFRS, ALS, ...): ``user_vectors``
+        ``[n_users, d]`` and ``item_vectors`` ``[n_items, d]`` in the dataset's index order,
+        scored with ``prediction`` ("dot", "cosine" or "euclidean") plus optional biases.
+        Projection, nearest neighbours and the inspector work; the panels that need a
+        TensorRec model (Resume, the sandbox, feature contributions) say so. Other keyword
+        arguments are those of :class:`Explorer` (e.g. ``split="random_holdout"`` to see the
+        held-out items of the BENCHMARK.md split)."""
+        from .vectors import VectorModel
+
+        model = VectorModel(user_vectors, item_vectors, user_biases=user_biases,
+                            item_biases=item_biases, prediction=prediction)
+        return cls(dataset, model=model, **kwargs)
 
     # ---- display ----
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

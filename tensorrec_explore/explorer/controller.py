@@ -190,6 +190,41 @@ class Controller:
             if run.thread is not None:
                 run.thread.join(max(deadline - time.perf_counter(), 0.0))
 
+    def adopt(self, model: Any, label: str) -> None:
+        """Show ``model``, fitted elsewhere, in every panel without training (kernel's thread):
+        its embeddings as one snapshot, its own training history where it kept one, its
+        metrics on the current split. ``label`` says where it comes from."""
+        from ..errors import InputError
+        from .training import history_from_logs
+
+        s = self.state
+        shape = (getattr(model, "n_users_", None), getattr(model, "n_items_", None))
+        if shape != (s.n_users, s.n_items):
+            raise InputError(
+                f"the model scores {shape[0]} users x {shape[1]} items but the dataset has "
+                f"{s.n_users} x {s.n_items}; show it with the dataset it was trained on.")
+        data = self.data()
+        logs = getattr(getattr(model, "history_", None), "logs", None) or []
+        epoch = len(logs)
+        snapshot = {"epoch": epoch,
+                    "users": np.asarray(model.user_representations(), dtype=np.float32),
+                    "items": np.asarray(model.item_representations(), dtype=np.float32)}
+        params = model.get_params() if hasattr(model, "get_params") else {}
+        config = {**s.config(), **{k: v for k, v in params.items() if k in CONFIG_TRAITS},
+                  "source": label}
+        metrics = self._final_metrics(model, data, config)
+        history = history_from_logs(logs, s.k)
+        self.dispatcher.advance()
+        with s.hold_trait_notifications():
+            s.run_id += 1
+            s.history = history
+            s.snapshots = [snapshot]
+            s.projections = {}
+            s.epoch = s.target_epochs = epoch
+        self._finish(model, data, config, s.run_id, epoch, "finished",
+                     f"Showing {label} (run {s.run_id}): nothing was trained here.")
+        self._record_run(s.run_id, config, metrics, history, 0.0, epoch)
+
     # ---- internals ----
     def _fail(self, message: str, detail: str = "") -> bool:
         with self.state.hold_trait_notifications():
@@ -216,6 +251,9 @@ class Controller:
             return self._fail("Cannot train: " + " ".join(s.config_problems))
         if resume and s.model is None:
             return self._fail("Nothing to resume: press Train to start a run first.")
+        if resume and not hasattr(s.model, "fit_partial"):
+            return self._fail("These embeddings come from another system: Resume trains "
+                              "TensorRec models only; press Train to train one on this data.")
         run = Run(generation=self.dispatcher.generation)
         if not resume:
             self._history = None

@@ -182,6 +182,24 @@ class ExplorerState(t.HasTraits):
             kwargs["l2"] = None
         return kwargs
 
+    def set_model_kwargs(self, kwargs: dict[str, Any]) -> None:
+        """Set the form from a model's ``get_params()`` (the inverse of :meth:`model_kwargs`);
+        values the form cannot hold (e.g. a custom layer object) are left as they are."""
+        with self.hold_trait_notifications():
+            for name in MODEL_KWARGS:
+                if name not in kwargs:
+                    continue
+                value = kwargs[name]
+                if name == "l2":
+                    self.l2_auto = value is None
+                if value is None:
+                    value = "auto" if name == "learning_rate_schedule" else (
+                        getattr(self, name) if name == "l2" else 0)
+                try:
+                    setattr(self, name, value)
+                except t.TraitError:
+                    continue
+
     @property
     def training(self) -> bool:
         return self.status in ("training", "stopping")

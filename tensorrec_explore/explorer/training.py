@@ -30,6 +30,21 @@ def empty_history() -> dict[str, list]:
     return {key: [] for key in HISTORY_KEYS}
 
 
+def history_from_logs(logs: list[dict], k: int) -> dict[str, list]:
+    """The explorer's history of a model's own epoch logs (``model.history_.logs``)."""
+    history = empty_history()
+    for epoch, log in enumerate(logs, start=1):
+        history["epoch"].append(epoch)
+        for key in ("loss", "regularization", "total"):
+            history[key].append(float(log.get(key, np.nan)))
+        if f"val_precision@{k}" in log:
+            history["val_epoch"].append(epoch)
+            for key, name in (("val_precision", "precision"), ("val_recall", "recall"),
+                              ("val_ndcg", "ndcg")):
+                history[key].append(float(log.get(f"val_{name}@{k}", np.nan)))
+    return history
+
+
 class ExplorerCallback(Callback):
     """Records epoch logs and embedding snapshots, throttles pushes to ``state``, honours Stop.
 

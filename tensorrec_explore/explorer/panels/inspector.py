@@ -256,6 +256,10 @@ class InspectorPanel:
             self.why_table.value = "<i>pick a user and an item to see why it scores</i>"
             return
         run = s.model_config
+        if not hasattr(s.model, "fit_partial"):
+            self.why_table.value = ("<i>feature contributions need a TensorRec model; these "
+                                    "embeddings come from another system</i>")
+            return
         if (run.get("user_representation") not in analysis.LINEAR
                 or run.get("item_representation") not in analysis.LINEAR
                 or run.get("n_tastes", 1) != 1):
@@ -297,6 +301,10 @@ class InspectorPanel:
                                         "<i>training: the sandbox follows when it stops</i>")
             return
         s.sandbox_liked, s.sandbox_disliked = liked, disliked
+        if not hasattr(s.model, "fold_in"):
+            self.sandbox_table.value = ("<i>The sandbox folds new users into TensorRec models; "
+                                        "these embeddings come from another system.</i>")
+            return
         if s.data.get("user_features") is not None:
             self.sandbox_table.value = (
                 "<i>The sandbox folds a new user in from their likes alone, which needs users "
