@@ -153,6 +153,7 @@ class Controller:
             s.model_run = 0
             s.model_epoch = 0
             s.history = {}
+            s.curve_marks = []
             s.snapshots = []
             s.projections = {}
             s.projection_status = ""
@@ -218,6 +219,7 @@ class Controller:
         with s.hold_trait_notifications():
             s.run_id += 1
             s.history = history
+            s.curve_marks = []
             s.snapshots = [snapshot]
             s.projections = {}
             s.epoch = s.target_epochs = epoch
@@ -266,8 +268,11 @@ class Controller:
                "model": s.model if resume else None, "data": s.data if resume else None,
                "first_epoch": s.epoch if resume else 0, "t_click": t_click}
         with s.hold_trait_notifications():
-            if not resume:
+            if resume:
+                s.curve_marks = [*s.curve_marks, {"epoch": s.epoch, "label": "resumed"}]
+            else:
                 s.run_id += 1
+                s.curve_marks = []
                 s.history = {}
                 s.snapshots = []
                 s.projections = {}
@@ -370,6 +375,8 @@ class Controller:
             if status is not None:
                 s.status = status
                 s.message = message
+            if status == "stopped":
+                s.curve_marks = [*s.curve_marks, {"epoch": epoch, "label": "stopped"}]
 
     def _final_metrics(self, model: Any, data: dict, config: dict) -> dict[str, float]:
         if data["test"] is None:

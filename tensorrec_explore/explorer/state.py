@@ -132,6 +132,9 @@ class ExplorerState(t.HasTraits):
     #: ``{"epoch": [...], "loss": [...], "regularization": [...], "val_epoch": [...],
     #: "val_precision": [...], "val_recall": [...], "val_ndcg": [...]}`` of the current run.
     history = t.Dict()
+    #: Where the current run was stopped or resumed: ``[{"epoch": int, "label": "stopped" |
+    #: "resumed"}]`` (a Resume restarts the learning-rate schedule).
+    curve_marks = t.List()
     #: Embedding snapshots: list of ``{"epoch": int, "users": ndarray, "items": ndarray}``.
     snapshots = t.List()
     #: The trained (or training) model, and a counter bumped whenever it may answer differently.

@@ -160,6 +160,7 @@ def test_stop_returns_at_once_and_the_run_ends_after_its_epoch(small_dataset):
         assert ex.controller.join(120)
         assert ex.state.status == "stopped", ex.state.error
         assert ex.state.epoch < 50
+        assert ex.state.curve_marks == [{"epoch": ex.state.epoch, "label": "stopped"}]
     finally:
         gate.opened.set()
         ex.close()

@@ -2,7 +2,10 @@
 
 The two figures are plotly ``FigureWidget``s created once and updated in place inside
 ``batch_update()`` with float32 arrays (sent as binary). The controller already throttles how
-often ``state.history`` changes, so each change is redrawn as it comes.
+often ``state.history`` changes, so each change is redrawn as it comes. Like livelossplot, a
+readout gives each curve's last / min / max value, the best validation epoch is marked with its
+value, the loss axis can switch to a log scale, and dotted lines mark where the run was stopped
+and resumed (each Resume restarts the learning-rate schedule).
 """
 
 from __future__ import annotations
@@ -20,6 +23,55 @@ VAL_TRACES = (("val_precision", "precision@k"), ("val_recall", "recall@k"),
 
 def _f32(values) -> np.ndarray:
     return np.asarray(values, dtype=np.float32)
+
+
+def best_epoch(history: dict) -> tuple[int, float] | None:
+    """``(epoch, NDCG)`` of the best validation NDCG so far (the earliest on ties), or None."""
+    values = history.get("val_ndcg") or []
+    finite = [(v, -i) for i, v in enumerate(values) if np.isfinite(v)]
+    if not finite:
+        return None
+    value, minus_index = max(finite)
+    return int(history["val_epoch"][-minus_index]), float(value)
+
+
+def readout_html(history: dict, k: int) -> str:
+    """A small table: each curve's last, min and max value (livelossplot's readout)."""
+    rows = []
+    names = dict(LOSS_TRACES) | {"val_precision": f"precision@{k}",
+                                 "val_recall": f"recall@{k}", "val_ndcg": f"NDCG@{k}"}
+    for key, name in names.items():
+        values = np.asarray(history.get(key) or [], dtype=np.float64)
+        values = values[np.isfinite(values)]
+        if values.size:
+            rows.append(f"<tr><td>{name}</td><td>{values[-1]:.4g}</td><td>{values.min():.4g}"
+                        f"</td><td>{values.max():.4g}</td></tr>")
+    if not rows:
+        return ""
+    best = best_epoch(history)
+    note = f"<div>best NDCG@{k}: {best[1]:.4f} at epoch {best[0]}</div>" if best else ""
+    return ("<table class='tre-readout' style='font-size:12px'><tr><th></th><th>last</th>"
+            f"<th>min</th><th>max</th></tr>{''.join(rows)}</table>{note}")
+
+
+def _vline(epoch: float, colour: str, dash: str) -> dict:
+    return {"type": "line", "x0": epoch, "x1": epoch, "xref": "x", "y0": 0, "y1": 1,
+            "yref": "paper", "line": {"color": colour, "dash": dash, "width": 1}}
+
+
+def _mark_shapes(marks: list) -> list[dict]:
+    colours = {"stopped": "#9a6700", "resumed": "#1f6feb"}
+    return [_vline(m["epoch"] + 0.5, colours.get(m["label"], "#555"), "dot") for m in marks]
+
+
+def _best_shape(best: tuple[int, float]) -> list[dict]:
+    return [_vline(best[0], "#1a7f37", "dash")]
+
+
+def _best_note(best: tuple[int, float], k: int) -> list[dict]:
+    return [{"x": best[0], "y": 1, "xref": "x", "yref": "paper", "showarrow": False,
+             "yanchor": "bottom", "font": {"size": 10, "color": "#1a7f37"},
+             "text": f"best NDCG@{k} {best[1]:.3f} (epoch {best[0]})"}]
 
 
 def _figure(title: str, names, yaxis_title: str, secondary: bool = False) -> go.FigureWidget:
@@ -70,13 +122,19 @@ class CurvesPanel:
         self.val_figure = _figure("Validation (held-out split)", [n for _, n in VAL_TRACES],
                                   "metric @k")
         self.val_figure.add_class("tre-val-curve")
+        self.log_scale = w.Checkbox(description="log-scale loss", indent=False,
+                                    layout=w.Layout(width="10em"))
+        self.log_scale.add_class("tre-log-scale")
+        self.log_scale.observe(self._on_log_scale, names="value")
+        self.readout = w.HTML()
+        self.readout.add_class("tre-curve-readout")
         self.widget = w.VBox([
             w.HBox([self.train_button, self.stop_button, self.resume_button, self.reset_button]),
             w.HBox([self.progress, self.speed]),
-            self.loss_figure, self.val_figure,
+            self.loss_figure, self.val_figure, w.HBox([self.log_scale]), self.readout,
         ])
         self.widget.add_class("tre-train-panel")
-        state.observe(self._redraw_curves, names=["history"])
+        state.observe(self._redraw_curves, names=["history", "curve_marks"])
         state.observe(self._redraw_progress,
                       names=["epoch", "target_epochs", "epochs_per_second", "status", "model",
                              "k", "elapsed"])
@@ -95,14 +153,23 @@ class CurvesPanel:
         h = self.state.history
         epochs = _f32(h.get("epoch", []))
         val_epochs = _f32(h.get("val_epoch", []))
+        marks = _mark_shapes(self.state.curve_marks)
         with self.loss_figure.batch_update():
             for trace, (key, _) in zip(self.loss_figure.data, LOSS_TRACES):
                 trace.x = epochs
                 trace.y = _f32(h.get(key, []))
+            self.loss_figure.layout.shapes = marks
+        best = best_epoch(h)
         with self.val_figure.batch_update():
             for trace, (key, _) in zip(self.val_figure.data, VAL_TRACES):
                 trace.x = val_epochs
                 trace.y = _f32(h.get(key, []))
+            self.val_figure.layout.shapes = marks + (_best_shape(best) if best else [])
+            self.val_figure.layout.annotations = _best_note(best, self.state.k) if best else []
+        self.readout.value = readout_html(h, self.state.k)
+
+    def _on_log_scale(self, change=None) -> None:
+        self.loss_figure.layout.yaxis.type = "log" if self.log_scale.value else "linear"
 
     def _redraw_progress(self, change=None) -> None:
         s = self.state
