@@ -502,12 +502,21 @@ class TensorRec:
 
     # --------------------------------------------------------- persistence
     def save(self, path: str | Path) -> Path:
-        """Save the model to the folder ``path`` atomically (temp folder, then rename)."""
+        """Save to the folder ``path`` (new, empty or a previous model; never anything else).
+
+        The path holds the old or the new model at every instant; see
+        :mod:`~tensorrec_explore.persistence`. Returns the absolute path.
+        """
         self._check_fitted()
         return persistence.save(self, Path(path))
 
     @classmethod
-    def load(cls, path: str | Path) -> TensorRec:
-        """Load a model saved by :meth:`save`; custom plug-ins must be importable."""
-        return persistence.load(cls, Path(path))
+    def load(cls, path: str | Path, *, safe_mode: bool = True,
+             allowed_modules: Sequence[str] = ()) -> TensorRec:
+        """Load a model saved by :meth:`save`, never running code named by the file.
 
+        Classes resolve from the built-ins, the registries and ``allowed_modules`` only
+        (``safe_mode=False`` trusts the file); see :mod:`~tensorrec_explore.safe_classes`.
+        """
+        return persistence.load(cls, Path(path), safe_mode=safe_mode,
+                                allowed_modules=tuple(allowed_modules))
