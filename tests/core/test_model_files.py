@@ -9,8 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from tensorrec_explore import ModelFileError, TensorRec
-from tensorrec_explore import model_folder
+from tensorrec_explore import ModelFileError, TensorRec, model_folder
 
 from .planted import make_planted
 
