@@ -201,8 +201,9 @@ def top_k(
     """Return the ``k`` best items of each user in ``users``, best first.
 
     Returns ``(indices int64 [len(users), k], scores [len(users), k])`` with the scorer's float
-    dtype. ``exclude``: (n_users, n_items) matrix whose nonzero entries are never recommended; a
-    user with fewer than ``k`` other items gets excluded items last, with score ``-inf``.
+    dtype. ``exclude``: (n_users, n_items) matrix whose nonzero entries are never returned; a
+    user with fewer than ``k`` other items gets them all, then ids ``-1`` with score NaN (the
+    padding of ``TensorRec.recommend`` too).
     """
     _check_int("k", k)
     _check_int("batch_size", batch_size, allow_none=True)
@@ -242,8 +243,8 @@ def top_k(
         if mask is not None:
             _mask_out(block, mask[batch])
         cols, vals = _top_k_block(block, k)
-        indices[start : start + batch.size] = cols
-        scores[start : start + batch.size] = np.where(np.isnan(vals), -np.inf, vals)
+        indices[start : start + batch.size] = np.where(np.isnan(vals), -1, cols)
+        scores[start : start + batch.size] = vals
         start += batch.size
     return indices, scores if scores is not None else np.empty((0, k), np.float32)
 
