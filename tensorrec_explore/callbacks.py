@@ -124,3 +124,22 @@ class ProgressBar(Callback):
     def on_train_end(self, model: Any, logs: dict) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def callback_chain(model: Any, callbacks: Any, verbose: bool, validation: Any) -> list[Callback]:
+    """Return the callbacks of one training call: validation, ``model.history_``, the user's,
+    then a progress bar when ``verbose``. ``validation`` must match the model's shape."""
+    chain: list[Callback] = []
+    if validation is not None:
+        chain.append(validation if isinstance(validation, ValidationMetrics)
+                     else ValidationMetrics(validation))
+        if chain[-1].test.shape != (model.n_users_, model.n_items_):
+            raise InputError(
+                f"validation has shape {chain[-1].test.shape} but the interactions have "
+                f"{(model.n_users_, model.n_items_)}."
+            )
+    chain.append(model.history_)
+    chain.extend(callbacks or [])
+    if verbose:
+        chain.append(ProgressBar())
+    return chain

@@ -4,10 +4,13 @@
     tensorrec-explore --dataset movielens-100k --port 8866 --no-browser
     tensorrec-explore fit --loss warp --epochs 10 --save model.tre
     tensorrec-explore evaluate model.tre --json
+    tensorrec-explore download movielens-100k [--data-dir DIR]
 
-Bad arguments print one line and exit with code 2 (argparse's convention); a library error
-(:class:`~tensorrec_explore.errors.TensorRecError`) prints one line and exits with code 1.
-TensorFlow is imported only by ``fit`` and ``evaluate``, so ``--help`` and ``serve`` start fast.
+Every user mistake (bad arguments, a missing or malformed file, a model that cannot be loaded,
+a leaking evaluation) prints one line and exits with code 2; a training failure
+(:class:`~tensorrec_explore.errors.TrainingError`) prints one line and exits with code 1; any
+other exception is a bug and keeps its traceback. TensorFlow is imported only by ``fit`` and
+``evaluate``, so ``--help``, ``download`` and ``serve`` start fast.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from pathlib import Path
 
 from . import __version__
 from .app.datasets import NAMED_DATASETS, check_dataset_spec, dataset_label
-from .errors import InputError, MissingExtraError, TensorRecError
+from .errors import InputError, LeakageError, MissingExtraError, TensorRecError, TrainingError
 from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS
 
 PROG = "tensorrec-explore"
-COMMANDS = ("serve", "fit", "evaluate")
+COMMANDS = ("serve", "fit", "evaluate", "download")
+_MOVIELENS = {"movielens-100k": "100k", "movielens-1m": "1m"}
+_SEED = (0, 2**32 - 1)
 FEATURE_MODES = ("ids", "features", "both")
 
 
@@ -130,6 +135,15 @@ def _add_data_options(parser: argparse.ArgumentParser, default=None) -> None:
             "default: $TENSORREC_EXPLORE_DATA, then ~/.cache/tensorrec_explore."
         ),
     )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        default=argparse.SUPPRESS if default is argparse.SUPPRESS else False,
+        help=(
+            "fetch the named MovieLens dataset from GroupLens (checked by sha256) into --data-dir "
+            "or the user cache when it is not found there; needs a network connection."
+        ),
+    )
 
 
 def _add_serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -209,7 +223,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--batch-size", type=_int_in(1), metavar="N", help="users per training step.")
     group.add_argument("--n-sampled-items", type=_int_in(1), metavar="N",
                        help="items sampled per step by sampling losses (warp, wmrb, bpr...).")
-    group.add_argument("--seed", type=int, default=0, metavar="S",
+    group.add_argument("--seed", type=_int_in(*_SEED), default=0, metavar="S",
                        help="random_state of the model (default 0, for reproducible runs).")
     feats = parser.add_argument_group("features")
     feats.add_argument("--user-features", choices=FEATURE_MODES, default="ids",
@@ -220,7 +234,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_eval_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("evaluation (protocol of BENCHMARK.md)")
-    group.add_argument("--split-seed", type=int, default=42, metavar="S",
+    group.add_argument("--split-seed", type=_int_in(*_SEED), default=42, metavar="S",
                        help="seed of the per-user 80/20 random holdout (default 42).")
     group.add_argument("--threshold", type=float, default=None, metavar="T",
                        help=("values >= T count as positives (default: 4 for movielens-100k "
@@ -240,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
             "'fit' and 'evaluate' work headless in the terminal."
         ),
         epilog=(
-            f"Commands: serve (default), fit, evaluate; '{PROG} COMMAND --help' explains each. "
+            f"Commands: serve (default), fit, evaluate, download; '{PROG} COMMAND --help' "
+            "explains each. "
             "To use the explorer inside JupyterLab instead: "
             "from tensorrec_explore.explorer import Explorer; Explorer(dataset)."
         ),
@@ -283,6 +298,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--item-features", choices=FEATURE_MODES, default="ids",
                           help="item input the model was trained with (default ids).")
     _add_eval_options(evaluate)
+
+    download = sub.add_parser(
+        "download", help="fetch a MovieLens dataset (checked by sha256)",
+        description="Download a MovieLens archive from GroupLens, check its sha256 and unpack it "
+                    "into --data-dir (created if needed) or the user cache, where fit, evaluate "
+                    "and serve look for it. Nothing is fetched when the files are already there.",
+    )
+    download.add_argument("dataset", choices=tuple(_MOVIELENS), help="the dataset to fetch.")
+    download.add_argument("--data-dir", metavar="DIR", default=None,
+                          help="folder to put ml-100k/ or ml-1m/ in (default: "
+                               "$TENSORREC_EXPLORE_DATA if set, else ~/.cache/tensorrec_explore).")
     return parser
 
 
@@ -308,6 +334,7 @@ def _serve(args: argparse.Namespace) -> int:
         # Fail here, in one line, rather than in every page: load the dataset once up front.
         from .app.datasets import load_dataset
 
+        _fetch_if_asked(args)
         load_dataset(args.dataset, args.data_dir)
     return serve(
         dataset=args.dataset,
@@ -320,11 +347,41 @@ def _serve(args: argparse.Namespace) -> int:
     )
 
 
+def _fetch_if_asked(args: argparse.Namespace) -> None:
+    """With ``--download``, make sure the named MovieLens dataset is on disk (fetching it)."""
+    if not getattr(args, "download", False):
+        return
+    if args.dataset not in _MOVIELENS:
+        raise InputError(f"--download fetches {' or '.join(_MOVIELENS)}; the dataset "
+                         f"{args.dataset!r} needs no download.")
+    from .data import load_movielens
+
+    load_movielens(_MOVIELENS[args.dataset], path=args.data_dir, download=True)
+
+
+def _download(args: argparse.Namespace) -> int:
+    from .data import load_movielens
+
+    data_dir = args.data_dir
+    if data_dir is not None:
+        data_dir = Path(os.path.expanduser(data_dir))
+        if data_dir.exists() and not data_dir.is_dir():
+            raise InputError(f"--data-dir {str(data_dir)!r} is a file; pass a folder.")
+    elif os.environ.get("TENSORREC_EXPLORE_DATA"):
+        data_dir = Path(os.environ["TENSORREC_EXPLORE_DATA"])
+    dataset = load_movielens(_MOVIELENS[args.dataset], path=data_dir, download=True)
+    print(f"{args.dataset}: {dataset.n_users} users x {dataset.n_items} items, "
+          f"{dataset.interactions.nnz} ratings, ready (use --data-dir "
+          f"{data_dir if data_dir is not None else 'omitted: the user cache'}).")
+    return 0
+
+
 def _prepare(args: argparse.Namespace):
     """Load the dataset and split it; return (dataset, split, user features, item features)."""
     from .app.datasets import load_dataset
     from .data import random_holdout
 
+    _fetch_if_asked(args)
     dataset = load_dataset(args.dataset, args.data_dir)
     threshold = args.threshold
     if threshold is None and args.dataset == "movielens-100k":
@@ -364,6 +421,10 @@ def _print_metrics(title: str, metrics: dict[str, float], extra: dict, as_json: 
 
 def _fit(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
+    if args.save:  # refuse a file or a foreign folder before training, not after
+        from .model_folder import check_target
+
+        check_target(Path(args.save).expanduser().absolute())
     dataset, split, user_features, item_features = _prepare(args)
     from .model import TensorRec
 
@@ -416,8 +477,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         extra = {**extra, "n_users": int(dataset.n_users), "n_items": int(dataset.n_items),
                  "k": args.k}
-    _print_metrics("Test metrics (train items excluded):", _metrics(model, split, args.k),
-                   extra, args.json)
+    try:
+        metrics = _metrics(model, split, args.k)
+    except LeakageError as error:
+        raise LeakageError(f"{error} Pass the --dataset, --split-seed and --threshold the model "
+                           f"was fitted with (see '{PROG} fit --help').") from error
+    _print_metrics("Test metrics (train items excluded):", metrics, extra, args.json)
     return 0
 
 
@@ -426,16 +491,16 @@ def _one_line(error: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 library error, 2 bad arguments)."""
+    """Run the command line; return the exit code (0 ok, 1 training failed, 2 user mistake)."""
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     command = args.command or "serve"
-    run = {"serve": _serve, "fit": _fit, "evaluate": _evaluate}[command]
+    run = {"serve": _serve, "fit": _fit, "evaluate": _evaluate, "download": _download}[command]
     try:
         return run(args)
     except TensorRecError as e:
         print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
-        return 1
+        return 1 if isinstance(e, TrainingError) else 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -14,6 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
+from .errors import InputError
+from .inputs import check_count, check_interactions
 from .losses import LossInputs
 
 #: Sampled losses compare each liked item with at most this many catalogue items while folding in.
@@ -133,3 +135,23 @@ def fold_in_users(model: Any, interactions: sp.csr_matrix, items: tf.Tensor,
         items, item_biases, tf.constant(sampled.astype(np.int64)), tf.constant(int(epochs)),
     )
     return NewUsers(vectors.numpy(), biases.numpy(), interactions)
+
+
+def fold_in_new_users(model: Any, interactions: Any, user_features: Any, epochs: Any) -> NewUsers:
+    """Return :class:`NewUsers` for ``interactions`` of users not seen in training (checked).
+
+    With identity user features each new user's vectors are fitted (:func:`fold_in_users`);
+    with user features, ``user_features`` (one row per new user) are simply new feature rows.
+    """
+    check_count(epochs, "epochs")
+    interactions = check_interactions(interactions, "interactions (new users)")
+    if interactions.shape[1] != model.n_items_:
+        raise InputError(f"fold_in interactions have {interactions.shape[1]} columns; expected "
+                         f"{model.n_items_} items.")
+    if not model.user_table_.is_identity:
+        if user_features is None:
+            raise InputError("The model uses user features: pass user_features for the new users.")
+        vectors, biases = model._users(model._table(user_features, "user"))
+        return NewUsers(vectors, biases, interactions)
+    items, item_biases = model._items()
+    return fold_in_users(model, interactions, items, item_biases, int(epochs))

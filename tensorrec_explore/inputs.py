@@ -14,29 +14,76 @@ import scipy.sparse as sp
 
 from .data.interactions import as_features, as_interactions
 from .defaults import FULL_SOFTMAX_LIMIT, LEARNING_RATE_SCHEDULES
-from .errors import InputError, TrainingError
+from .errors import InputError, TrainingError, describe
+from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS
+
+#: Settings that shape the network: changing one needs ``fit`` (``fit_partial`` refuses).
+STRUCTURAL = ("n_components", "user_representation", "item_representation", "prediction", "loss",
+              "biased", "n_tastes", "random_state")
+_SEED_LIMIT = 2**32
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value: Any) -> bool:
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)) and bool(np.isfinite(value)))
+
+
+def check_count(value: Any, name: str, *, optional: bool = False) -> None:
+    """Raise InputError unless ``value`` is a positive integer (or None when ``optional``)."""
+    if optional and value is None:
+        return
+    if not _is_int(value) or value <= 0:
+        expected = "a positive integer or None" if optional else "a positive integer"
+        raise InputError(f"{name} must be {expected} (not a bool, float or string), got "
+                         f"{describe(value)}.")
 
 
 def check_hyperparameters(params: dict[str, Any]) -> None:
-    """Check the numeric / named settings of ``TensorRec.get_params()`` (plug-ins apart)."""
+    """Check every setting of ``TensorRec.get_params()``; raise InputError naming the first bad one.
+
+    The one validation behind the constructor, ``set_params``, ``fit``, ``fit_partial``, the
+    CLI and the explorer: integers are integers (never bools, floats or strings), rates and
+    penalties are finite real numbers, ``biased`` is a bool, seeds are in ``[0, 2**32)``, and
+    plug-in names are registered.
+    """
     for name in ("n_components", "n_tastes"):
-        value = params[name]
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-            raise InputError(f"{name} must be a positive integer, got {value!r}.")
+        check_count(params[name], name)
     for name in ("epochs", "batch_size", "n_sampled_items"):
-        value = params[name]
-        if value is not None and (not isinstance(value, (int, np.integer)) or value <= 0):
-            raise InputError(f"{name} must be a positive integer or None, got {value!r}.")
+        check_count(params[name], name, optional=True)
     rate = params["learning_rate"]
-    if rate is not None and (not isinstance(rate, (int, float, np.number))
-                             or not np.isfinite(rate) or rate <= 0):
-        raise InputError(f"learning_rate must be positive or None, got {rate!r}.")
+    if rate is not None and (not _is_real(rate) or rate <= 0):
+        raise InputError(f"learning_rate must be a positive number or None, got {describe(rate)}.")
     if params["learning_rate_schedule"] not in (None, *LEARNING_RATE_SCHEDULES):
         raise InputError(f"learning_rate_schedule must be None or one of {LEARNING_RATE_SCHEDULES}, "
-                         f"got {params['learning_rate_schedule']!r}.")
+                         f"got {describe(params['learning_rate_schedule'])}.")
     l2 = params["l2"]
-    if l2 is not None and (not np.isfinite(l2) or l2 < 0):
-        raise InputError(f"l2 must be >= 0, got {l2!r}.")
+    if l2 is not None and (not _is_real(l2) or l2 < 0):
+        raise InputError(f"l2 must be a number >= 0 or None, got {describe(l2)}.")
+    if not isinstance(params["biased"], (bool, np.bool_)):
+        raise InputError(f"biased must be True or False, got {describe(params['biased'])}.")
+    seed = params["random_state"]
+    if seed is not None and (not _is_int(seed) or not 0 <= seed < _SEED_LIMIT):
+        raise InputError(f"random_state must be None or an integer in [0, 2**32), got "
+                         f"{describe(seed)}.")
+    for name, registry in (("user_representation", REPRESENTATIONS),
+                           ("item_representation", REPRESENTATIONS),
+                           ("prediction", PREDICTIONS), ("loss", LOSSES)):
+        if isinstance(params[name], str) and params[name] not in registry:
+            registry.get(params[name])  # raises UnknownPluginError listing the valid names
+        elif params[name] is None:
+            raise InputError(f"{name} must be a registered name or a plug-in, got None.")
+
+
+def same_setting(a: Any, b: Any) -> bool:
+    """True when two values of a setting are the same (plug-in objects: the same object)."""
+    if a is b:
+        return True
+    plain = (str, int, float, bool, np.integer, np.floating, np.bool_)
+    return isinstance(a, plain) and isinstance(b, plain) and type(a) is type(b) and a == b
 
 
 def check_loss_fits_data(loss: Any, name: str, interactions: sp.csr_matrix) -> None:
@@ -61,10 +108,16 @@ def check_loss_fits_data(loss: Any, name: str, interactions: sp.csr_matrix) -> N
 
 
 def check_interactions_shape(matrix: Any, shape: tuple[int, int]) -> sp.csr_matrix:
-    """Return ``matrix`` (the ``exclude`` argument) as CSR, checking it has ``shape``."""
-    csr = sp.csr_matrix(matrix)
-    if csr.shape != shape:
-        raise InputError(f"exclude has shape {csr.shape}; expected {shape} (users x items).")
+    """Return ``matrix`` (the ``exclude`` argument) as canonical CSR, checking it has ``shape``."""
+    try:
+        csr = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"exclude must be a 2-D matrix of shape {shape} (users x items), got "
+                         f"{describe(matrix)}.") from error
+    if csr.shape != tuple(shape):
+        raise InputError(f"exclude has shape {csr.shape}; expected {tuple(shape)} (users x items).")
+    csr.sum_duplicates()
+    csr.eliminate_zeros()
     return csr
 
 
@@ -123,3 +176,24 @@ def check_k(k: Any, n_items: int) -> int:
     if k > n_items:
         raise InputError(f"k={k} is larger than the catalogue ({n_items} items).")
     return int(k)
+
+
+def check_same_features(model: Any, user_features: Any, item_features: Any) -> None:
+    """Raise InputError unless the features equal those ``model`` was fitted with (fit_partial)."""
+    for given, table, name in ((user_features, model.user_table_, "user_features"),
+                               (item_features, model.item_table_, "item_features")):
+        same = (given is None) if table.is_identity else (
+            given is not None and given.shape == table.matrix.shape
+            and (given != table.matrix).nnz == 0
+        )
+        if not same:
+            raise InputError(f"fit_partial must use the same {name} as fit; call fit() to start over.")
+
+
+def check_structure_unchanged(model: Any) -> None:
+    """Raise InputError when a :data:`STRUCTURAL` setting changed since ``model`` was built."""
+    changed = [name for name in STRUCTURAL
+               if not same_setting(getattr(model, name), model.built_settings_[name])]
+    if changed:
+        raise InputError(f"{', '.join(changed)} changed since the model was built (set_params); "
+                         "fit_partial cannot apply that: call fit() to start over.")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import InputError, describe
+from .errors import InputError, LeakageError, describe
 from .leakage import check_no_leakage
 
 if TYPE_CHECKING:
@@ -93,7 +93,8 @@ def evaluate(
     ``test`` / ``train``: (n_users, n_items) scipy sparse or dense matrices; train positives are
     excluded from the ranking. ``batch_size``: users per scoring batch (default: ~64 MB blocks).
     Raises ``InputError`` on bad shapes, ``k``, empty test or NaN scores, ``LeakageError`` when
-    train and test share (user, item) pairs.
+    train and test share (user, item) pairs or when ``scorer`` is a model whose kept training
+    interactions (``train_interactions_``) include test pairs.
     """
     users, values, coverage = _run(
         scorer, test, train, k, batch_size, ranked=True, auc=True, mrr=True
@@ -201,8 +202,9 @@ def top_k(
     """Return the ``k`` best items of each user in ``users``, best first.
 
     Returns ``(indices int64 [len(users), k], scores [len(users), k])`` with the scorer's float
-    dtype. ``exclude``: (n_users, n_items) matrix whose nonzero entries are never recommended; a
-    user with fewer than ``k`` other items gets excluded items last, with score ``-inf``.
+    dtype. ``exclude``: (n_users, n_items) matrix whose nonzero entries are never returned; a
+    user with fewer than ``k`` other items gets them all, then ids ``-1`` with score NaN (the
+    padding of ``TensorRec.recommend`` too).
     """
     _check_int("k", k)
     _check_int("batch_size", batch_size, allow_none=True)
@@ -242,8 +244,8 @@ def top_k(
         if mask is not None:
             _mask_out(block, mask[batch])
         cols, vals = _top_k_block(block, k)
-        indices[start : start + batch.size] = cols
-        scores[start : start + batch.size] = np.where(np.isnan(vals), -np.inf, vals)
+        indices[start : start + batch.size] = np.where(np.isnan(vals), -1, cols)
+        scores[start : start + batch.size] = vals
         start += batch.size
     return indices, scores if scores is not None else np.empty((0, k), np.float32)
 
@@ -276,6 +278,7 @@ def _run(
             f"test (shape {test_pos.shape}) has no positive entry (value > 0), so no user can be "
             "evaluated; pass the held-out interactions, e.g. split.test."
         )
+    _check_not_trained_on(scorer, test_pos)
     train_pos = None
     if train is not None:
         train_csr = _as_csr("train", train, test_pos.shape)
@@ -317,6 +320,23 @@ def _run(
             out["auc"][rows] = _auc_block(block, is_test, counts)
     coverage = float(covered.sum() / n_items) if ranked else float("nan")
     return users, out, coverage
+
+
+def _check_not_trained_on(scorer: Scorer, test_pos: sp.csr_matrix) -> None:
+    """Raise LeakageError when ``scorer`` is a model that kept training pairs found in test."""
+    trained = getattr(scorer, "train_interactions_", None)
+    if not sp.issparse(trained) or trained.shape != test_pos.shape:
+        return
+    overlap = (trained > 0).multiply(test_pos > 0).tocoo()
+    if overlap.nnz:
+        pairs = list(zip(overlap.row[:3].tolist(), overlap.col[:3].tolist()))
+        raise LeakageError(
+            f"the model was trained on {overlap.nnz} of the {test_pos.nnz} test pairs (e.g. "
+            f"{pairs}), so its metrics would be inflated: test is not held out from this "
+            "model's training data (another split seed or threshold than at fit?). Evaluate on "
+            "the test part of the split the model was trained on; to score training data on "
+            "purpose, pass model.score_users as the scorer."
+        )
 
 
 def _names(k: int, ranked: bool, auc: bool, mrr: bool) -> list[str]:

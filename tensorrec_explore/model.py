@@ -18,10 +18,13 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from . import defaults, distributed, persistence
-from .callbacks import Callback, History, ProgressBar, ValidationMetrics
+from .callbacks import Callback, History, callback_chain
 from .errors import InputError, NotFittedError, TrainingError
-from .fold_in import NewUsers, fold_in_users
+from .fitted_state import FittedStateMixin, check_finite, check_losses, reading, warn_extreme_rate
+from .fold_in import NewUsers, fold_in_new_users
 from .inputs import (
+    STRUCTURAL,
+    check_count,
     check_features,
     check_hyperparameters,
     check_ids,
@@ -29,17 +32,19 @@ from .inputs import (
     check_interactions_shape,
     check_k,
     check_loss_fits_data,
+    check_same_features,
+    check_structure_unchanged,
 )
 from .losses import make_loss
 from .network import TwoTower
 from .predictions import make_prediction
 from .representations import make_representation
-from .scoring import block_scores, top_k_blocks, user_blocks
+from .scoring import block_scores, most_similar, rank_rows, top_k_blocks, user_blocks
 from .sparse_rows import SparseRows
 from .training import Trainer
 
 
-class TensorRec:
+class TensorRec(FittedStateMixin):
     """A recommender built from a user representation, an item representation, a prediction
     function and a loss (TensorRec's vocabulary), trained with Adam in TensorFlow 2.
 
@@ -113,7 +118,8 @@ class TensorRec:
         self.n_sampled_items = n_sampled_items
         self.random_state = random_state
         self.distribute = distribute
-        self.stop_training = False
+        self._init_guards()
+        self._check_params()
 
     # ------------------------------------------------------------------ config
     def get_params(self) -> dict[str, Any]:
@@ -122,11 +128,18 @@ class TensorRec:
         return {name: getattr(self, name) for name in names}
 
     def set_params(self, **params: Any) -> TensorRec:
-        """Set constructor arguments; takes effect at the next ``fit``. Returns self."""
+        """Set constructor arguments (checked like the constructor's); returns self.
+
+        Structural settings (:data:`~tensorrec_explore.inputs.STRUCTURAL`) take effect at the
+        next ``fit`` (``fit_partial`` refuses them); the others at the next training call.
+        """
         valid = self.get_params()
+        unknown = [name for name in params if name not in valid]
+        if unknown:
+            raise InputError(f"Unknown parameter {unknown[0]!r}; valid: {', '.join(valid)}.")
+        check_hyperparameters({**valid, **params})
+        distributed.check_strategy(params.get("distribute", self.distribute))
         for name, value in params.items():
-            if name not in valid:
-                raise InputError(f"Unknown parameter {name!r}; valid: {', '.join(valid)}.")
             setattr(self, name, value)
         return self
 
@@ -145,25 +158,39 @@ class TensorRec:
         ``user_features`` / ``item_features``: one row per user / item (None = identity, as in
         LightFM). ``validation``: held-out positives (metrics every epoch) or a
         :class:`~tensorrec_explore.callbacks.ValidationMetrics`. Returns self.
+        The fitted state of a previous fit keeps answering until this one succeeds, then is
+        replaced in one step; a failed fit leaves it intact.
         """
         self._check_params()
-        for attribute in [a for a in vars(self) if a.endswith("_")]:
-            delattr(self, attribute)
-        return self.fit_partial(
-            interactions, user_features, item_features, epochs=epochs, callbacks=callbacks,
-            verbose=verbose, validation=validation,
-        )
+        with self._training():
+            shadow = self._shadow()
+            shadow._fit_partial(interactions, user_features, item_features, epochs, callbacks,
+                                verbose, validation)
+            self._adopt(shadow)
+        return self
 
     def fit_partial(
         self, interactions: Any, user_features: Any = None, item_features: Any = None, *,
         epochs: int | None = None, callbacks: Sequence[Callback] | None = None,
         verbose: bool = False, validation: Any = None,
     ) -> TensorRec:
-        """Continue training (or start, if unfitted) for ``epochs`` more epochs. Returns self."""
+        """Continue training (or start, if unfitted) for ``epochs`` more epochs. Returns self.
+
+        Raises InputError after ``set_params`` of a structural setting (call ``fit``).
+        """
+        with self._training():
+            return self._fit_partial(interactions, user_features, item_features, epochs,
+                                     callbacks, verbose, validation)
+
+    def _fit_partial(self, interactions: Any, user_features: Any, item_features: Any,
+                     epochs: Any, callbacks: Any, verbose: bool, validation: Any) -> TensorRec:
         self._check_params()
+        check_count(epochs, "epochs", optional=True)
         started = time.perf_counter()
         interactions = check_interactions(interactions)
         n_users, n_items = interactions.shape
+        if hasattr(self, "network_"):
+            check_structure_unchanged(self)
         if hasattr(self, "network_") and (n_users, n_items) != (self.n_users_, self.n_items_):
             raise InputError(
                 f"fit_partial got interactions of shape {(n_users, n_items)} but the model was "
@@ -174,7 +201,7 @@ class TensorRec:
         if not hasattr(self, "network_"):
             self._build(interactions, user_features, item_features)
         else:
-            self._check_same_features(user_features, item_features)
+            check_same_features(self, user_features, item_features)
         trainer = self._trainer_for(interactions)
         return self._run(trainer, started, epochs, callbacks, verbose, validation)
 
@@ -204,7 +231,8 @@ class TensorRec:
         """Run ``epochs`` epochs of ``trainer`` (anything with ``run_epoch(rng)``) with callbacks."""
         rate = self._resolve_recipe()
         epochs = self.epochs_ if epochs is None else int(epochs)
-        callbacks = self._callbacks(callbacks, verbose, validation)
+        warn_extreme_rate(rate)
+        callbacks = callback_chain(self, callbacks, verbose, validation)
         self.stop_training = False
         for callback in callbacks:
             callback.on_train_begin(self, {"epochs": epochs})
@@ -218,11 +246,7 @@ class TensorRec:
                 except tf.errors.OpError as error:
                     raise TrainingError(f"TensorFlow failed during training: {error.message}") from error
                 self._item_cache = None
-                if not (np.isfinite(data) and np.isfinite(reg)):
-                    raise TrainingError(
-                        f"Training diverged (loss={data}, regularization={reg}) at epoch "
-                        f"{self.epochs_done_}; lower the learning_rate (now {self.learning_rate_})."
-                    )
+                check_losses(self, data, reg)
                 logs = {
                     "loss": data, "regularization": reg, "total": data + reg,
                     "elapsed": time.perf_counter() - started,
@@ -234,29 +258,11 @@ class TensorRec:
                     callback.on_epoch_end(self, epoch, logs)
                 if self.stop_training:
                     break
+            check_finite(self)
         finally:
             for callback in callbacks:
                 callback.on_train_end(self, {"stopped": self.stop_training})
         return self
-
-    def _callbacks(self, callbacks: Any, verbose: bool, validation: Any) -> list[Callback]:
-        chain: list[Callback] = []
-        if validation is not None:
-            chain.append(validation if isinstance(validation, ValidationMetrics)
-                         else ValidationMetrics(validation))
-            self._check_validation(chain[-1])
-        chain.append(self.history_)
-        chain.extend(callbacks or [])
-        if verbose:
-            chain.append(ProgressBar())
-        return chain
-
-    def _check_validation(self, validation: ValidationMetrics) -> None:
-        if validation.test.shape != (self.n_users_, self.n_items_):
-            raise InputError(
-                f"validation has shape {validation.test.shape} but the interactions have "
-                f"{(self.n_users_, self.n_items_)}."
-            )
 
     def _build(self, interactions: sp.csr_matrix, user_features: Any, item_features: Any) -> None:
         seed = self.random_state
@@ -264,6 +270,7 @@ class TensorRec:
             keras.utils.set_random_seed(int(seed))
         self._rng = np.random.default_rng(seed)
         self.n_users_, self.n_items_ = interactions.shape
+        self.built_settings_ = {name: getattr(self, name) for name in STRUCTURAL}
         self.loss_ = make_loss(self.loss)
         self.prediction_ = make_prediction(self.prediction)
         self.network_ = TwoTower(
@@ -287,22 +294,15 @@ class TensorRec:
         self._trainer = None
         self._fold_in = None
 
-    def _check_same_features(self, user_features: Any, item_features: Any) -> None:
-        for given, table, name in ((user_features, self.user_table_, "user_features"),
-                                   (item_features, self.item_table_, "item_features")):
-            same = (given is None) if table.is_identity else (
-                given is not None and given.shape == table.matrix.shape
-                and (given != table.matrix).nnz == 0
-            )
-            if not same:
-                raise InputError(f"fit_partial must use the same {name} as fit; call fit() to start over.")
+    _check_same_features = check_same_features  # fit_stream's check, a method for it
 
     def _trainer_for(self, interactions: sp.csr_matrix) -> Trainer:
         """Return the trainer for ``interactions``, reusing (and not retracing) the last one."""
         previous = getattr(self, "train_interactions_", None)
+        key = (self.l2, self.batch_size, self.n_sampled_items)  # set_params reaches fit_partial
         if self._trainer is None or previous is None or previous.shape != interactions.shape \
-                or (previous != interactions).nnz:
-            self._trainer = self._make_trainer(interactions)
+                or (previous != interactions).nnz or key != getattr(self, "_trainer_key", None):
+            self._trainer, self._trainer_key = self._make_trainer(interactions), key
         self.train_interactions_ = interactions
         return self._trainer
 
@@ -378,6 +378,7 @@ class TensorRec:
             self._item_cache = result
         return result
 
+    @reading
     def predict(self, user_features: Any = None, item_features: Any = None) -> np.ndarray:
         """Return dense ``[n_users, n_items]`` float32 scores (for small problems).
 
@@ -392,10 +393,11 @@ class TensorRec:
             for b in user_blocks(users.shape[0], int(items.shape[0]))
         ])
 
+    @reading
     def score_users(self, users: Any) -> np.ndarray:
         """Return ``[len(users), n_items]`` float32 scores of fitted users (metrics' scorer)."""
         self._check_fitted()
-        return self._scores(*self._user_rows(check_ids(users, self.n_users_, "users")))
+        return self._score_tensor(*self._user_rows(check_ids(users, self.n_users_, "users"))).numpy()
 
     def _user_rows(self, users: np.ndarray) -> tuple[Any, Any]:
         """Return the vectors ``[n, T, d]`` and biases of the fitted users ``users``."""
@@ -404,32 +406,31 @@ class TensorRec:
         features = self.user_table_.rows(tf.constant(users))
         return self.network_.users(features), self.network_.user_biases(features)
 
-    def _scores(self, vectors: Any, biases: Any) -> np.ndarray:
-        return self._score_tensor(vectors, biases).numpy()
-
     def _score_tensor(self, vectors: Any, biases: Any) -> tf.Tensor:
         """Scores of user ``vectors [b, T, d]`` and ``biases [b]`` (arrays or tensors)."""
         items, item_biases = self._items()
         return block_scores(self.network_, tf.convert_to_tensor(vectors),
                             tf.convert_to_tensor(biases), items, item_biases)
 
+    @reading
     def predict_rank(self, user_features: Any = None, item_features: Any = None,
                      exclude: Any = None) -> np.ndarray:
-        """Return ``[n_users, n_items]`` int32 ranks (1 = best); excluded items rank last."""
-        scores = self.predict(user_features, item_features)
-        if exclude is not None:
-            scores[sp.csr_matrix(exclude).nonzero()] = -np.inf
-        order = np.argsort(-scores, axis=1, kind="stable")
-        ranks = np.empty_like(order, dtype=np.int32)
-        np.put_along_axis(ranks, order, np.arange(1, scores.shape[1] + 1, dtype=np.int32), axis=1)
-        return ranks
+        """Return ``[n_users, n_items]`` int32 ranks (1 = best); excluded items rank last.
 
+        ``exclude`` must have the shape of the scores (InputError otherwise).
+        """
+        scores = self.predict(user_features, item_features)
+        return rank_rows(scores, None if exclude is None
+                         else check_interactions_shape(exclude, scores.shape))
+
+    @reading
     def recommend(self, users: Any, k: int = 10, exclude: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Return the top-``k`` item indices ``[n, k]`` and scores for ``users``, in blocks.
 
         ``users``: fitted user indices, or the :class:`NewUsers` from :meth:`fold_in`.
         ``exclude``: a matrix whose non-zeros are never recommended, with one row per fitted
-        user (or per new user); e.g. the training interactions.
+        user (or per new user); e.g. the training interactions. A user with fewer than ``k``
+        eligible items gets them all, then ids ``-1`` with scores NaN.
         """
         self._check_fitted()
         k = check_k(k, self.n_items_)
@@ -445,6 +446,7 @@ class TensorRec:
             exclude = check_interactions_shape(exclude, (n_rows, self.n_items_))
         return top_k_blocks(scores_of, rows, self.n_items_, k, exclude)
 
+    @reading
     def fold_in(self, interactions: Any, user_features: Any = None, *, epochs: int = 100) -> NewUsers:
         """Return representations for users not seen in training, without retraining.
 
@@ -453,61 +455,59 @@ class TensorRec:
         features, pass ``user_features`` for the new users (they are simply new feature rows).
         """
         self._check_fitted()
-        interactions = check_interactions(interactions, "interactions (new users)")
-        if interactions.shape[1] != self.n_items_:
-            raise InputError(
-                f"fold_in interactions have {interactions.shape[1]} columns; expected {self.n_items_} items."
-            )
-        if not self.user_table_.is_identity:
-            if user_features is None:
-                raise InputError("The model uses user features: pass user_features for the new users.")
-            vectors, biases = self._users(self._table(user_features, "user"))
-            return NewUsers(vectors, biases, interactions)
-        items, item_biases = self._items()
-        return fold_in_users(self, interactions, items, item_biases, epochs)
+        return fold_in_new_users(self, interactions, user_features, epochs)
 
     # --------------------------------------------------------- inspection
+    @reading
     def user_representations(self, user_features: Any = None) -> np.ndarray:
         """Return ``[n_users, n_components]`` (``[n_users, n_tastes, n_components]`` if tastes > 1)."""
         self._check_fitted()
         vectors, _ = self._users(self._table(user_features, "user"))
         return vectors[:, 0, :] if vectors.shape[1] == 1 else vectors
 
+    @reading
     def item_representations(self, item_features: Any = None) -> np.ndarray:
         """Return ``[n_items, n_components]`` item representations."""
         self._check_fitted()
         return self._items(self._table(item_features, "item"))[0].numpy()
 
+    @reading
     def user_biases(self, user_features: Any = None) -> np.ndarray:
         """Return ``[n_users]`` user biases (zeros when ``biased=False``)."""
         self._check_fitted()
         return self._users(self._table(user_features, "user"))[1]
 
+    @reading
     def item_biases(self, item_features: Any = None) -> np.ndarray:
         """Return ``[n_items]`` item biases (zeros when ``biased=False``)."""
         self._check_fitted()
         return self._items(self._table(item_features, "item"))[1].numpy()
 
+    @reading
     def similar_items(self, item_ids: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Return the ``k`` items most cosine-similar to each of ``item_ids`` (itself excluded)."""
         self._check_fitted()
         ids = check_ids(item_ids, self.n_items_, "item_ids")
-        k = check_k(k, self.n_items_ - 1)
-        vectors = tf.math.l2_normalize(self._items()[0], axis=1)
-        scores = tf.matmul(tf.gather(vectors, ids), vectors, transpose_b=True)
-        scores = tf.tensor_scatter_nd_update(
-            scores, np.stack([np.arange(len(ids)), ids], axis=1), tf.fill([len(ids)], -np.inf))
-        top = tf.math.top_k(scores, k=k)
-        return top.indices.numpy().astype(np.int64), top.values.numpy()
+        return most_similar(self._items()[0], ids, check_k(k, self.n_items_ - 1))
 
     # --------------------------------------------------------- persistence
+    @reading
     def save(self, path: str | Path) -> Path:
-        """Save the model to the folder ``path`` atomically (temp folder, then rename)."""
+        """Save to the folder ``path`` (new, empty or a previous model; never anything else).
+
+        The path holds the old or the new model at every instant; see
+        :mod:`~tensorrec_explore.persistence`. Returns the absolute path.
+        """
         self._check_fitted()
         return persistence.save(self, Path(path))
 
     @classmethod
-    def load(cls, path: str | Path) -> TensorRec:
-        """Load a model saved by :meth:`save`; custom plug-ins must be importable."""
-        return persistence.load(cls, Path(path))
+    def load(cls, path: str | Path, *, safe_mode: bool = True,
+             allowed_modules: Sequence[str] = ()) -> TensorRec:
+        """Load a model saved by :meth:`save`, never running code named by the file.
 
+        Classes resolve from the built-ins, the registries and ``allowed_modules`` only
+        (``safe_mode=False`` trusts the file); see :mod:`~tensorrec_explore.safe_classes`.
+        """
+        return persistence.load(cls, Path(path), safe_mode=safe_mode,
+                                allowed_modules=tuple(allowed_modules))

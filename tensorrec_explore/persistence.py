@@ -1,18 +1,27 @@
-"""Saving and loading TensorRec models: a folder written atomically (temp folder, then rename).
+"""Saving and loading TensorRec models: one folder, swapped in whole, read as data only.
 
-The folder holds ``config.json`` (hyperparameters and serialized plug-ins), ``weights.npz``
-(every variable, in a fixed order) and ``data.npz`` (the fitted feature matrices and training
-interactions). Custom representations go through Keras serialization; custom predictions and
-losses are stored by import path; a class that cannot be found raises
-:class:`~tensorrec_explore.errors.ModelFileError` saying what to import.
+The folder holds ``config.json`` (hyperparameters, serialized plug-ins and the sha256 of the two
+arrays files), ``weights.npz`` (every variable, in a fixed order) and ``data.npz`` (the fitted
+feature matrices and training interactions).
+
+Saving writes a staging folder beside the target, reads it back (the same checks as a load, and
+the same scores for a sample of users) and only then swaps it in; see
+:mod:`~tensorrec_explore.model_folder` for what a save may replace, the lock and crash recovery.
+Loading resolves classes by the trust rule of :mod:`~tensorrec_explore.safe_classes`; anything
+wrong with the folder (missing, corrupt, truncated, foreign, another format version, a config
+that does not match the weights) raises :class:`~tensorrec_explore.errors.ModelFileError` naming
+the path.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +29,16 @@ import keras
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import ModelFileError
-from .registry import import_path
+from . import model_folder
+from .errors import InputError, ModelFileError
+from .safe_classes import TrustRule
 
 FORMAT_VERSION = 1
-_SCALARS = ("n_components", "biased", "n_tastes", "learning_rate", "learning_rate_schedule", "l2", "epochs", "batch_size",
-            "n_sampled_items", "random_state")
+_SCALARS = ("n_components", "biased", "n_tastes", "learning_rate", "learning_rate_schedule", "l2",
+            "epochs", "batch_size", "n_sampled_items", "random_state")
+_ARRAY_FILES = ("weights.npz", "data.npz")
+#: Users whose scores the read-back of a save compares with the model's own.
+READ_BACK_USERS = 16
 
 
 def _object_path(obj: Any) -> dict[str, Any]:
@@ -39,29 +52,14 @@ def _object_path(obj: Any) -> dict[str, Any]:
     return {"class": f"{cls.__module__}:{cls.__qualname__}", "config": config}
 
 
-def _import_object(spec: dict[str, Any], what: str) -> Any:
+def _deserialize_layer(config: Any, rule: TrustRule, path: Path, what: str) -> Any:
+    rule.check_keras_config(config, path, what)
     try:
-        target = import_path(spec["class"])
-    except (ImportError, AttributeError, ValueError) as error:
-        raise ModelFileError(
-            f"The saved model's {what} is {spec['class']!r}, which cannot be imported ({error}). "
-            "Import the module that defines it (or define the class) before TensorRec.load()."
-        ) from error
-    config = spec.get("config") or {}
-    return target.from_config(config) if hasattr(target, "from_config") else target(**config)
-
-
-def _serialize_layer(layer: Any) -> dict[str, Any]:
-    return keras.saving.serialize_keras_object(layer)
-
-
-def _deserialize_layer(config: dict[str, Any], what: str) -> Any:
-    try:
-        return keras.saving.deserialize_keras_object(config)
-    except (TypeError, ValueError, ModuleNotFoundError, AttributeError) as error:
+        return keras.saving.deserialize_keras_object(config, safe_mode=rule.safe_mode)
+    except (TypeError, ValueError, ModuleNotFoundError, AttributeError, KeyError) as error:
         name = config.get("class_name") if isinstance(config, dict) else config
         raise ModelFileError(
-            f"The saved model's {what} uses the class {name!r}, which Keras cannot find "
+            f"The model at {path}: its {what} uses the class {name!r}, which Keras cannot build "
             f"({error}). Import the module defining it, decorated with "
             "@keras.saving.register_keras_serializable(), before TensorRec.load()."
         ) from error
@@ -74,44 +72,48 @@ def _sparse_arrays(prefix: str, matrix: sp.csr_matrix | None) -> dict[str, np.nd
             f"{prefix}_indptr": matrix.indptr, f"{prefix}_shape": np.array(matrix.shape)}
 
 
-def _sparse_from(arrays: Any, prefix: str) -> sp.csr_matrix | None:
+def _sparse_from(arrays: dict[str, np.ndarray], prefix: str) -> sp.csr_matrix | None:
     if f"{prefix}_data" not in arrays:
         return None
     return sp.csr_matrix((arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"],
                           arrays[f"{prefix}_indptr"]), shape=tuple(arrays[f"{prefix}_shape"]))
 
 
-def save(model: Any, path: Path) -> Path:
-    """Write ``model`` to the folder ``path`` (replacing it only once the new copy is complete)."""
+def _sha256(file: Path) -> str:
+    return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+def _write_synced(file: Path, write: Any) -> None:
+    with open(file, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write(model: Any, staging: Path) -> None:
     network = model.network_
     config = {
         "format": FORMAT_VERSION,
+        "library": "tensorrec_explore",
         "params": {name: getattr(model, name) for name in _SCALARS},
-        "user_representation": _serialize_layer(network.user_layers[0]),
-        "item_representation": _serialize_layer(network.item_layer),
+        "user_representation": keras.saving.serialize_keras_object(network.user_layers[0]),
+        "item_representation": keras.saving.serialize_keras_object(network.item_layer),
         "prediction": _object_path(model.prediction_),
         "loss": _object_path(model.loss_),
         "epochs_done": model.epochs_done_,
         "l2_used": model.l2_,
     }
+    weights = {f"w{i}": v.numpy() for i, v in enumerate(network.all_variables)}
+    user_matrix = None if model.user_table_.is_identity else model.user_table_.matrix
+    item_matrix = None if model.item_table_.is_identity else model.item_table_.matrix
+    data = {**_sparse_arrays("user_features", user_matrix),
+            **_sparse_arrays("item_features", item_matrix),
+            **_sparse_arrays("train", model.train_interactions_)}
+    _write_synced(staging / "weights.npz", lambda f: np.savez(f, **weights))
+    _write_synced(staging / "data.npz", lambda f: np.savez(f, **data))
+    config["checksums"] = {name: _sha256(staging / name) for name in _ARRAY_FILES}
     text = json.dumps(config, indent=2, default=_json_default)
-    path = path.expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        (staging / "config.json").write_text(text)
-        np.savez(staging / "weights.npz",
-                 **{f"w{i}": v.numpy() for i, v in enumerate(network.all_variables)})
-        user_matrix = None if model.user_table_.is_identity else model.user_table_.matrix
-        item_matrix = None if model.item_table_.is_identity else model.item_table_.matrix
-        np.savez(staging / "data.npz", **_sparse_arrays("user_features", user_matrix),
-                 **_sparse_arrays("item_features", item_matrix),
-                 **_sparse_arrays("train", model.train_interactions_))
-        _replace(staging, path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return path
+    _write_synced(staging / "config.json", lambda f: f.write(text.encode("utf-8")))
 
 
 def _json_default(value: Any) -> Any:
@@ -120,52 +122,170 @@ def _json_default(value: Any) -> Any:
     raise ModelFileError(f"Cannot save the parameter value {value!r} as JSON.")
 
 
-def _replace(staging: Path, path: Path) -> None:
-    """Move ``staging`` to ``path``; an existing ``path`` is removed only after the move."""
-    if not path.exists():
-        os.replace(staging, path)
-        return
-    backup = path.with_name(f".{path.name}.old")
-    shutil.rmtree(backup, ignore_errors=True)
-    os.replace(path, backup)
-    os.replace(staging, path)
-    shutil.rmtree(backup, ignore_errors=True)
+def _own_modules(model: Any) -> tuple[str, ...]:
+    """The modules of the model's own plug-in classes (trusted when its save is read back)."""
+    objects = (model.prediction_, model.loss_, *model.network_.user_layers,
+               model.network_.item_layer)
+    return tuple({type(obj).__module__ for obj in objects})
 
 
-def load(cls: type, path: Path) -> Any:
-    """Return the model saved in the folder ``path``."""
-    path = Path(path).expanduser()
+def _read_back(model: Any, staging: Path) -> None:
+    """Raise ModelFileError unless ``staging`` loads and scores like ``model``."""
     try:
-        config = json.loads((path / "config.json").read_text())
-        weights = np.load(path / "weights.npz")
-        data = np.load(path / "data.npz")
+        copy = _read(type(model), staging, TrustRule(True, _own_modules(model)))
+    except ModelFileError as error:
+        raise ModelFileError(f"The model cannot be saved: its saved copy does not load back "
+                             f"({error}). Nothing was replaced.") from error
+    users = np.linspace(0, model.n_users_ - 1, min(READ_BACK_USERS, model.n_users_)).astype(int)
+    if not np.allclose(copy.score_users(users), model.score_users(users), rtol=1e-4, atol=1e-5,
+                       equal_nan=True):
+        raise ModelFileError(
+            "The model cannot be saved: its saved copy scores differently from the model (a "
+            "custom representation whose get_config() misses a setting?). Nothing was replaced."
+        )
+
+
+def save(model: Any, path: Path) -> Path:
+    """Write ``model`` to the folder ``path`` and return its absolute path.
+
+    ``path`` may be new, an empty folder or a previous model; anything else raises
+    ModelFileError before anything is written. The new model replaces the old one only once it
+    has been written, synced and read back.
+    """
+    path = path.expanduser().absolute()
+    model_folder.check_target(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with model_folder.locked(path):
+        model_folder.recover(path)
+        model_folder.check_target(path)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        try:
+            _write(model, staging)
+            _read_back(model, staging)
+            model_folder.swap_in(staging, path)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return path
+
+
+def load(cls: type, path: Path, *, safe_mode: bool = True,
+         allowed_modules: tuple[str, ...] = ()) -> Any:
+    """Return the model saved in the folder ``path`` (see the module docstring)."""
+    path = Path(path).expanduser()
+    rule = TrustRule(bool(safe_mode), tuple(allowed_modules))
+    with model_folder.locked(path, required=False):
+        try:
+            model_folder.recover(path)
+        except OSError:  # e.g. a read-only folder: nothing to recover there
+            pass
+        return _read(cls, path, rule)
+
+
+def _read_arrays(path: Path, name: str, checksums: dict[str, str]) -> dict[str, np.ndarray]:
+    file = path / name
+    expected = checksums.get(name)
+    if expected is not None and _sha256(file) != expected:
+        raise ModelFileError(f"The model at {path} is corrupt: {name} does not match the "
+                             "checksum recorded in config.json. Save the model again.")
+    with np.load(file, allow_pickle=False) as arrays:
+        return {key: arrays[key] for key in arrays.files}
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if path.exists() and not path.is_dir():
+        raise ModelFileError(f"{path} is a file, not a saved TensorRec model folder.")
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    if not isinstance(config, dict) or "format" not in config:
+        raise ModelFileError(f"{path}/config.json is not a TensorRec model's configuration.")
+    version = config["format"]
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelFileError(f"{path}: format {version!r} is not a TensorRec model format.")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} was saved in format {version} by a newer tensorrec_explore; this version "
+            f"reads format {FORMAT_VERSION}. Upgrade tensorrec_explore to load it."
+        )
+    if version < 1:
+        raise ModelFileError(f"{path}: format {version} is older than any released format.")
+    missing = [key for key in ("params", "user_representation", "item_representation",
+                               "prediction", "loss", "epochs_done", "l2_used")
+               if key not in config]
+    if missing or not isinstance(config["params"], dict):
+        raise ModelFileError(f"{path}/config.json lacks {missing or ['params']}; it is incomplete "
+                             "or was not written by TensorRec.save().")
+    return config
+
+
+def _read(cls: type, path: Path, rule: TrustRule) -> Any:
+    try:
+        config = _read_config(path)
+        checksums = config.get("checksums") if isinstance(config.get("checksums"), dict) else {}
+        weights = _read_arrays(path, "weights.npz", checksums)
+        data = _read_arrays(path, "data.npz", checksums)
     except FileNotFoundError as error:
         raise ModelFileError(
             f"No saved TensorRec model at {path} (missing {Path(error.filename).name}); save one "
             "with model.save(path)."
         ) from error
-    except (ValueError, OSError) as error:
-        raise ModelFileError(f"The saved model at {path} is corrupt: {error}") from error
-    if config.get("format") != FORMAT_VERSION:
-        raise ModelFileError(f"{path} has format {config.get('format')!r}; expected {FORMAT_VERSION}.")
-    model = cls(
-        **config["params"],
-        user_representation=_deserialize_layer(config["user_representation"], "user representation"),
-        item_representation=_deserialize_layer(config["item_representation"], "item representation"),
-        prediction=_import_object(config["prediction"], "prediction"),
-        loss=_import_object(config["loss"], "loss"),
-    )
-    train = _sparse_from(data, "train")
-    model._build(train, _sparse_from(data, "user_features"), _sparse_from(data, "item_features"))
+    except (ValueError, OSError, zipfile.BadZipFile, zlib.error, EOFError, KeyError) as error:
+        if isinstance(error, ModelFileError):
+            raise
+        raise ModelFileError(f"The model at {path} is corrupt or truncated: {error}") from error
+    return _assemble(cls, path, rule, config, weights, data)
+
+
+def _assemble(cls: type, path: Path, rule: TrustRule, config: dict[str, Any],
+              weights: dict[str, np.ndarray], data: dict[str, np.ndarray]) -> Any:
+    from .losses import Loss
+    from .predictions import Prediction
+
+    parts = {
+        "user_representation": _deserialize_layer(config["user_representation"], rule, path,
+                                                   "user representation"),
+        "item_representation": _deserialize_layer(config["item_representation"], rule, path,
+                                                   "item representation"),
+        "prediction": rule.resolve(config["prediction"], Prediction, path, "prediction"),
+        "loss": rule.resolve(config["loss"], Loss, path, "loss"),
+    }
+    try:
+        model = cls(**config["params"], **parts)
+        model._check_params()
+        train = _sparse_from(data, "train")
+        if train is None:
+            raise ModelFileError(f"The model at {path} has no training matrix in data.npz.")
+        model._build(train, _sparse_from(data, "user_features"),
+                     _sparse_from(data, "item_features"))
+        epochs_done, l2_used = int(config["epochs_done"]), float(config["l2_used"])
+    except (InputError, TypeError, ValueError, KeyError) as error:
+        raise ModelFileError(f"The model at {path} has an invalid configuration: {error}") from error
     variables = model.network_.all_variables
-    if len(variables) != len(weights.files):
+    if len(variables) != len(weights):
         raise ModelFileError(
-            f"{path} holds {len(weights.files)} weights but the model has {len(variables)}; the "
-            "custom representation probably changed since it was saved."
+            f"The model at {path} holds {len(weights)} weights but its configuration builds "
+            f"{len(variables)}; config.json and weights.npz do not belong together (or a custom "
+            "representation changed since it was saved)."
         )
     for i, variable in enumerate(variables):
-        variable.assign(weights[f"w{i}"])
+        array = weights.get(f"w{i}")
+        if array is None or tuple(array.shape) != tuple(variable.shape):
+            raise ModelFileError(
+                f"The model at {path}: weight w{i} has shape "
+                f"{None if array is None else array.shape} but the configuration (e.g. "
+                f"n_components={model.n_components}) needs {tuple(variable.shape)}; config.json "
+                "and weights.npz do not belong together."
+            )
+        if not np.issubdtype(array.dtype, np.floating) or not np.isfinite(array).all():
+            raise ModelFileError(f"The model at {path}: weight w{i} is not finite floats.")
+        variable.assign(array)
     model.train_interactions_ = train
-    model.epochs_done_ = int(config["epochs_done"])
-    model.l2_ = float(config["l2_used"])
+    model.epochs_done_ = epochs_done
+    model.l2_ = l2_used
+    width = model.item_representations().shape[-1]
+    if width != model.n_components:
+        raise ModelFileError(
+            f"The model at {path}: its representations have width {width} but config.json says "
+            f"n_components={model.n_components}; config.json and weights.npz do not belong "
+            "together."
+        )
     return model

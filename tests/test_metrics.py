@@ -166,8 +166,8 @@ def test_top_k_order_ties_and_exclusion() -> None:
     scores = np.array([[1.0, 3.0, 3.0, 2.0, 3.0], [0.0, 0.0, 0.0, 0.0, 0.0]], dtype=np.float32)
     exclude = sp.csr_matrix(np.array([[0, 0, 1, 0, 0], [1, 1, 1, 0, 1]]))
     indices, values = top_k(scores, np.array([0, 1]), 3, exclude=exclude)
-    np.testing.assert_array_equal(indices, [[1, 4, 3], [3, 0, 1]])
-    np.testing.assert_array_equal(values, [[3, 3, 2], [0, -np.inf, -np.inf]])
+    np.testing.assert_array_equal(indices, [[1, 4, 3], [3, -1, -1]])  # excluded: never returned
+    np.testing.assert_array_equal(values, [[3, 3, 2], [0, np.nan, np.nan]])
     assert values.dtype == np.float32
     indices, _ = top_k(lambda users: scores[users], [0, 0], 2, batch_size=1)
     np.testing.assert_array_equal(indices, [[1, 2], [1, 2]])

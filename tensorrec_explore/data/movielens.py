@@ -3,7 +3,8 @@
 Files are looked up in this order: the explicit ``path`` (a folder holding the files, or holding
 ``ml-100k/`` / ``ml-1m/``), ``$TENSORREC_EXPLORE_DATA/ml-.../``, then the user cache
 (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``tensorrec_explore/ml-.../``). The official GroupLens
-archive is downloaded into the cache, and its sha256 checked, only with ``download=True``.
+archive is downloaded, and its sha256 checked, only with ``download=True``: into ``path``
+when given, else into the user cache.
 GroupLens forbids redistribution: never commit or ship these files.
 """
 
@@ -25,6 +26,7 @@ import pandas as pd
 from ..errors import DataNotFoundError, InputError, describe
 from .dataset import InteractionDataset
 from .features import FeatureTable
+from .files import check_numeric_columns, read_text_table
 
 __all__ = ["DATA_ENV", "cache_dir", "load_movielens"]
 
@@ -123,7 +125,7 @@ def load_movielens(
         raise InputError(f"variant must be '100k' or '1m', got {describe(variant)}.")
     folder = _find(folder_name, path)
     if folder is None and download:
-        folder = _download(folder_name)
+        folder = _download(folder_name, cache_dir() if path is None else Path(path))
     if folder is None:
         raise DataNotFoundError(_not_found_message(folder_name, path))
     return _load_100k(folder) if folder_name == "ml-100k" else _load_1m(folder)
@@ -163,9 +165,9 @@ def _not_found_message(folder_name: str, path: str | os.PathLike | None) -> str:
     )
 
 
-def _download(folder_name: str) -> Path:
+def _download(folder_name: str, target: Path) -> Path:
+    """Fetch, check and unpack the archive of ``folder_name`` into ``target``/``folder_name``."""
     url = _URL.format(folder=folder_name)
-    target = cache_dir()
     target.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     with tempfile.NamedTemporaryFile(dir=target, suffix=".zip", delete=False) as tmp:
@@ -232,9 +234,10 @@ def _user_table(frame: pd.DataFrame) -> FeatureTable:
 
 
 def _load_100k(folder: Path) -> InteractionDataset:
-    ratings = pd.read_csv(
-        folder / "u.data", sep="\t", header=None, names=["user", "item", "rating", "timestamp"]
-    )
+    columns = ["user", "item", "rating", "timestamp"]
+    ratings = read_text_table(folder / "u.data", encoding="latin-1", sep="\t", header=None,
+                              names=columns)
+    check_numeric_columns(ratings, columns, folder / "u.data", first_line=1)
     items = pd.read_csv(folder / "u.item", sep="|", header=None, encoding="latin-1")
     flags = items.iloc[:, 5:24].to_numpy(dtype=bool)
     years = pd.to_datetime(items[2], format="%d-%b-%Y", errors="coerce").dt.year.to_numpy(float)

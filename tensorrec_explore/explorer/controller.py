@@ -74,6 +74,9 @@ class Controller:
     def __init__(self, state: ExplorerState, dataset: Any, *,
                  model_factory: Callable[..., Any] | None = None, push_interval: float = 0.2,
                  dispatcher: KernelDispatcher | None = None):
+        from .datasets import check_dataset
+
+        check_dataset(dataset)  # InputError for a matrix or anything else but a dataset
         self.state = state
         self.dataset = dataset
         self.model_factory = model_factory or default_model_factory

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import InputError
+
 
 def default_dataset() -> Any:
     """The built-in synthetic dataset (planted clusters, known answers)."""
@@ -28,6 +30,23 @@ def _columns(frame: Any) -> list[str]:
     if frame is None:
         return []
     return [str(c) for c in frame.columns]
+
+
+#: What the explorer reads from a dataset (an InteractionDataset has them all).
+_NEEDED = ("interactions", "n_users", "n_items", "features")
+
+
+def check_dataset(dataset: Any) -> None:
+    """Raise InputError unless ``dataset`` is an InteractionDataset-like object."""
+    missing = [name for name in _NEEDED if not hasattr(dataset, name)]
+    if missing:
+        hint = (" Wrap an interactions matrix first: Explorer(InteractionDataset(matrix))."
+                if sp.issparse(dataset) or isinstance(dataset, np.ndarray) else "")
+        raise InputError(
+            f"Explorer needs an InteractionDataset (from tensorrec_explore.data: make_synthetic, "
+            f"load_movielens, load_interactions_file, InteractionDataset.from_frame), got "
+            f"{type(dataset).__name__} (no {', '.join(missing)}).{hint}"
+        )
 
 
 def describe(dataset: Any) -> dict[str, Any]:

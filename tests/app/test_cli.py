@@ -82,14 +82,14 @@ def test_bad_arguments_exit_2_from_the_console_script():
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_library_errors_give_one_line_and_exit_1(tmp_path, capsys):
+def test_library_errors_give_one_line_and_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("user,item,value\n1,10,5\n2,11,not-a-number\n")
     code = cli.main(["fit", "--dataset", str(bad), "--epochs", "1"])
-    assert code == 1
+    assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("tensorrec-explore: error:"), err
-    assert cli.main(["evaluate", str(tmp_path / "missing.tre")]) == 1
+    assert cli.main(["evaluate", str(tmp_path / "missing.tre")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing.tre" in err[0], err
 
@@ -98,7 +98,7 @@ def test_movielens_missing_is_a_one_line_error(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TENSORREC_EXPLORE_DATA", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     code = cli.main(["fit", "--dataset", "movielens-1m", "--data-dir", str(tmp_path)])
-    assert code == 1
+    assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "ml-1m" in err[0], err
 
@@ -106,7 +106,7 @@ def test_movielens_missing_is_a_one_line_error(tmp_path, capsys, monkeypatch):
 def test_serve_checks_the_dataset_before_starting(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("user,item,value\n1,10,5\n2,11,not-a-number\n")
-    assert cli.main(["serve", "--no-browser", "--dataset", str(bad)]) == 1
+    assert cli.main(["serve", "--no-browser", "--dataset", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "value" in err[0], err
 
@@ -119,7 +119,7 @@ def test_port_in_use_is_a_one_line_error(capsys):
         sock.listen()
         port = sock.getsockname()[1]
         code = cli.main(["serve", "--no-browser", "--port", str(port)])
-    assert code == 1
+    assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"port {port}" in err[0], err
 
@@ -179,3 +179,96 @@ def test_fit_then_evaluate_round_trip(tmp_path):
     assert table.returncode == 0
     assert "precision@10" in table.stdout and "ndcg@10" in table.stdout
     assert "Traceback" not in table.stderr
+
+
+# ---- issue 14: one-line errors (exit 2) for user mistakes; issue 12: download
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tensorrec-explore: error:"), err
+    return err[0]
+
+
+def test_download_fetches_checks_and_reuses(tmp_path, capsys, monkeypatch):
+    from tests.data.fake_movielens import serve_fake_archive
+
+    asked = serve_fake_archive(monkeypatch)
+    target = tmp_path / "data"
+    assert cli.main(["download", "movielens-100k", "--data-dir", str(target)]) == 0
+    assert "12 users x 10 items" in capsys.readouterr().out
+    assert (target / "ml-100k" / "u.data").is_file() and len(asked) == 1
+    assert cli.main(["download", "movielens-100k", "--data-dir", str(target)]) == 0
+    assert len(asked) == 1  # already there: nothing fetched
+
+
+def test_download_without_network_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    import urllib.error
+
+    from tensorrec_explore.data import movielens
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(movielens.urllib.request, "urlopen", offline)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("TENSORREC_EXPLORE_DATA", raising=False)
+    assert cli.main(["download", "movielens-1m"]) == 2
+    assert "offline" in _one_error_line(capsys)
+
+
+def test_fit_download_flag_and_leaking_evaluate(tmp_path, capsys, monkeypatch):
+    from tests.data.fake_movielens import serve_fake_archive
+
+    serve_fake_archive(monkeypatch)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("TENSORREC_EXPLORE_DATA", raising=False)
+    model = tmp_path / "model"
+    common = ["--dataset", "movielens-100k", "--threshold", "1"]
+    assert cli.main(["fit", *common, "--download", "--epochs", "1", "--n-components", "2",
+                     "--quiet", "-k", "1", "--save", str(model)]) == 0
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(model), *common, "-k", "1"]) == 0
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(model), *common, "-k", "1", "--split-seed", "7"]) == 2
+    assert "trained on" in _one_error_line(capsys)
+
+
+def test_download_flag_refuses_other_datasets(capsys):
+    assert cli.main(["fit", "--download", "--epochs", "1"]) == 2
+    assert "needs no download" in _one_error_line(capsys)
+
+
+def test_fit_save_never_overwrites_foreign_files(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("precious")
+    assert cli.main(["fit", "--epochs", "1", "--quiet", "--save", str(tmp_path)]) == 2
+    assert "not a TensorRec model" in _one_error_line(capsys)
+    assert (tmp_path / "notes.txt").read_text() == "precious"
+
+
+def test_user_mistakes_exit_2_in_one_line(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert cli.main(["fit", "--dataset", str(empty)]) == 2
+    assert "empty" in _one_error_line(capsys)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("user,item,value\nRené,Amélie,5\n".encode("latin-1"))
+    assert cli.main(["fit", "--dataset", str(latin)]) == 2
+    assert "line 2" in _one_error_line(capsys)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    assert cli.main(["evaluate", str(broken)]) == 2
+    assert str(broken) in _one_error_line(capsys)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["fit", "--seed", "-1"])
+    assert exit_info.value.code == 2
+
+
+def test_real_bugs_keep_their_traceback(monkeypatch):
+    def broken(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "_download", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["download", "movielens-100k"])

@@ -53,7 +53,8 @@ def test_callable_representation_and_custom_loss(tmp_path) -> None:
                     loss=HingeLoss())
     curve = model.history_.series("loss")
     assert curve[-3:].mean() < curve[:3].mean()
-    loaded = TensorRec.load(model.save(tmp_path / "callable"))
+    loaded = TensorRec.load(model.save(tmp_path / "callable"),
+                            allowed_modules=(HingeLoss.__module__,))
     np.testing.assert_allclose(loaded.predict(), model.predict(), rtol=1e-5)
 
 

@@ -1,0 +1,136 @@
+"""No silent divergence, atomic and thread-safe fit, and one strict validation of the settings."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from tensorrec_explore import InputError, TensorRec, TrainingError, UnknownPluginError
+from tensorrec_explore.callbacks import Callback
+
+from .planted import make_planted
+
+
+def _fitted(**params) -> TensorRec:
+    settings = {"n_components": 4, "epochs": 2, "random_state": 0, **params}
+    return TensorRec(**settings).fit(make_planted().interactions)
+
+
+def test_divergence_on_the_last_epoch_raises_and_keeps_the_previous_state() -> None:
+    model = _fitted()
+    before = model.recommend([0, 1], k=3)
+    model.set_params(learning_rate=1e30, epochs=1)
+    with pytest.warns(UserWarning, match="extreme"), pytest.raises(TrainingError, match="diverged"):
+        model.fit(make_planted().interactions)
+    after = model.recommend([0, 1], k=3)
+    np.testing.assert_array_equal(after[0], before[0])
+    assert np.isfinite(after[1]).all()
+
+
+def test_divergence_of_a_fresh_model_raises() -> None:
+    with pytest.warns(UserWarning), pytest.raises(TrainingError, match="learning_rate"):
+        TensorRec(epochs=1, learning_rate=1e30).fit(make_planted().interactions)
+
+
+class _Gate(Callback):
+    """Holds training inside its first epoch until released."""
+
+    def __init__(self) -> None:
+        self.inside, self.release = threading.Event(), threading.Event()
+
+    def on_epoch_end(self, model, epoch, logs) -> None:
+        self.inside.set()
+        self.release.wait(60)
+
+
+def test_a_second_concurrent_fit_is_refused() -> None:
+    model, gate, errors = TensorRec(n_components=4, epochs=1, random_state=0), _Gate(), []
+    data = make_planted().interactions
+    worker = threading.Thread(target=lambda: model.fit(data, callbacks=[gate]))
+    worker.start()
+    assert gate.inside.wait(60)
+    try:
+        for call in (model.fit, model.fit_partial):
+            with pytest.raises(TrainingError, match="already training"):
+                call(data)
+    except BaseException as error:  # noqa: BLE001 - release the worker first
+        errors.append(error)
+    gate.release.set()
+    worker.join()
+    assert not errors, errors
+    assert model.epochs_done_ == 1
+
+
+def test_refit_under_concurrent_recommend_calls() -> None:
+    model = _fitted()
+    data, done, failures, answers = make_planted().interactions, threading.Event(), [], []
+
+    def reader() -> None:
+        while not done.is_set():
+            try:
+                ids, scores = model.recommend(np.arange(30), k=5)
+                answers.append(ids.shape == (30, 5) and np.isfinite(scores).all())
+            except BaseException as error:  # noqa: BLE001 - the test reports it
+                failures.append(error)
+                return
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for seed in (1, 2, 3):
+        model.set_params(random_state=seed).fit(data)
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    assert answers and all(answers)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("epochs", -5), ("epochs", 0), ("epochs", True), ("epochs", 2.0), ("epochs", "3"),
+    ("biased", "no"), ("biased", 1), ("learning_rate", True), ("learning_rate", "0.1"),
+    ("learning_rate", float("nan")), ("l2", "abc"), ("l2", -1.0), ("l2", True),
+    ("random_state", "abc"), ("random_state", -1), ("random_state", 2**40),
+    ("random_state", 1.5), ("n_components", 4.0), ("n_components", False), ("n_tastes", 0),
+    ("batch_size", "64"), ("n_sampled_items", 0), ("learning_rate_schedule", "cosine"),
+])
+def test_bad_settings_are_refused_everywhere(name, value) -> None:
+    with pytest.raises(InputError, match=name):
+        TensorRec(**{name: value})
+    model = TensorRec()
+    with pytest.raises(InputError, match=name):
+        model.set_params(**{name: value})
+    assert getattr(model, name) == TensorRec().get_params()[name]
+
+
+def test_unknown_plugin_names_are_refused_by_the_constructor() -> None:
+    with pytest.raises(UnknownPluginError, match="warp"):
+        TensorRec(loss="wrap")
+
+
+def test_training_calls_check_their_epochs() -> None:
+    model = _fitted()
+    data = make_planted().interactions
+    for call in (model.fit, model.fit_partial):
+        for epochs in (-5, 0, True, 1.5):
+            with pytest.raises(InputError, match="epochs"):
+                call(data, epochs=epochs)
+    with pytest.raises(InputError, match="epochs"):
+        model.fold_in(data[:2], epochs=0)
+
+
+def test_fit_partial_after_a_structural_change_says_call_fit() -> None:
+    model = _fitted()
+    model.set_params(n_components=8)
+    with pytest.raises(InputError, match="n_components.*call fit"):
+        model.fit_partial(make_planted().interactions)
+    model.fit(make_planted().interactions)
+    assert model.item_representations().shape[1] == 8
+
+
+def test_fit_partial_applies_a_new_l2() -> None:
+    model = _fitted(l2=0.001)
+    model.set_params(l2=0.5).fit_partial(make_planted().interactions, epochs=1)
+    assert model.l2_ == 0.5
