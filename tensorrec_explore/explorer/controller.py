@@ -169,6 +169,7 @@ class Controller:
             s.sandbox_representation = None
             s.sandbox_items = []
             s.highlighted_items = []
+            s.neighbour_items = []
             s.status = "idle"
             s.message = "Reset: configure and press Train."
             s.model_version += 1

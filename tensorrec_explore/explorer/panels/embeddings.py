@@ -15,38 +15,22 @@ from typing import Any
 
 import ipywidgets as w
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import scipy.sparse as sp
 
 from ..analysis import place_points
 from ..projector import stack
 from ..state import ExplorerState
+from .embedding_colours import PALETTE, colour_values, legend_html, marker_sizes
+from .embedding_marks import mark_points, mark_traces
+from .inspector import option_labels
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#843c39")
 NONE = "(none)"
 TASTE = "(taste)"
 
 
 def _f32(values) -> np.ndarray:
     return np.asarray(values, dtype=np.float32)
-
-
-def colour_values(values: Any) -> tuple[Any, bool, list[str]]:
-    """Marker colours for a metadata column: (colours, continuous?, text per point)."""
-    series = pd.Series(values)
-    if pd.api.types.is_numeric_dtype(series) and series.nunique() > 12:
-        return _f32(series.to_numpy(dtype=np.float64)), True, [f"{v:.4g}" for v in series]
-    codes, _ = pd.factorize(series.astype(str), sort=True)
-    colours = [PALETTE[c % len(PALETTE)] if c >= 0 else "#cccccc" for c in codes]
-    return colours, False, [str(v) for v in series.astype(str)]
-
-
-def _sizes(counts: np.ndarray, lo: float = 3.0, hi: float = 14.0) -> np.ndarray:
-    counts = np.asarray(counts, dtype=np.float64)
-    top = counts.max() if counts.size and counts.max() > 0 else 1.0
-    return _f32(lo + (hi - lo) * np.sqrt(counts / top))
 
 
 class EmbeddingsPanel:
@@ -85,22 +69,7 @@ class EmbeddingsPanel:
                 go.Scattergl(x=_f32([]), y=_f32([]), mode="markers", name="users",
                              hoverinfo="text",
                              marker={"size": 5, "symbol": "x", "opacity": 0.6}),
-                go.Scattergl(x=_f32([]), y=_f32([]), mode="markers", name="top-k items",
-                             hoverinfo="text",
-                             marker={"size": 13, "symbol": "circle-open", "color": "black",
-                                     "line": {"width": 2}}),
-                go.Scattergl(x=_f32([]), y=_f32([]), mode="markers", name="selected user",
-                             hoverinfo="text",
-                             marker={"size": 16, "symbol": "star", "color": "gold",
-                                     "line": {"width": 1, "color": "black"}}),
-                go.Scattergl(x=_f32([]), y=_f32([]), mode="markers", name="new user (sandbox)",
-                             hoverinfo="text",
-                             marker={"size": 16, "symbol": "diamond", "color": "magenta",
-                                     "line": {"width": 1, "color": "black"}}),
-                go.Scattergl(x=_f32([]), y=_f32([]), mode="markers", name="sandbox top-k",
-                             hoverinfo="text",
-                             marker={"size": 17, "symbol": "diamond-open", "color": "magenta",
-                                     "line": {"width": 2}}),
+                *mark_traces(),
             ],
             layout=go.Layout(height=480, width=600, template="plotly_white",
                              margin={"l": 10, "r": 10, "t": 35, "b": 10},
@@ -110,8 +79,13 @@ class EmbeddingsPanel:
                              legend={"orientation": "h", "y": -0.02}, clickmode="event",
                              dragmode="pan"))
         self.figure.add_class("tre-embedding")
-        (self.items_trace, self.users_trace, self.topk_trace, self.user_trace,
-         self.sandbox_trace, self.sandbox_topk_trace) = self.figure.data
+        self.items_trace, self.users_trace = self.figure.data[:2]
+        #: The mark traces by name (see ``embedding_marks.MARKS``).
+        self.marks = {trace.name: trace for trace in self.figure.data[2:]}
+        self.topk_trace = self.marks["top-k items"]
+        self.user_trace = self.marks["selected user"]
+        self.sandbox_trace = self.marks["new user (sandbox)"]
+        self.sandbox_topk_trace = self.marks["sandbox top-k"]
         self.items_trace.on_click(self._on_item_click)
         self.users_trace.on_click(self._on_user_click)
         self._drawn: tuple | None = None
@@ -126,8 +100,20 @@ class EmbeddingsPanel:
         state.observe(self._redraw, names=["projections", "frame_epoch", "projection_method",
                                            "projection_status", "umap_status"])
         state.observe(self._redraw_highlights,
-                      names=["selected_user", "highlighted_items", "sandbox_representation",
-                             "sandbox_items"])
+                      names=["selected_user", "selected_item", "highlighted_items",
+                             "neighbour_items", "sandbox_representation", "sandbox_items",
+                             "data"])
+        self.search = w.Combobox(placeholder="search users and items", ensure_option=True,
+                                 layout=w.Layout(width="20em"))
+        self.search.add_class("tre-map-search")
+        self.search.observe(self._on_search, names="value")
+        state.observe(self._set_search_options, names=["user_labels", "item_titles"])
+        self._set_search_options()
+        self.play = w.Play(interval=700, min=0, max=0, step=1, description="Play snapshots")
+        self.play.add_class("tre-play")
+        self.play.observe(self._on_play, names="value")
+        self.legend = w.HTML()
+        self.legend.add_class("tre-map-legend")
         for control in (self.show, self.item_colour, self.user_colour, self.size_by_popularity):
             control.observe(self._restyle, names="value")
         self.epoch_slider.observe(self._on_slider, names="value")
@@ -135,8 +121,9 @@ class EmbeddingsPanel:
         self.widget = w.VBox([
             w.HBox([self.method, self.show, self.size_by_popularity]),
             w.HBox([self.item_colour, self.user_colour]),
-            w.HBox([self.epoch_slider, self.follow]),
-            self.figure, self.info,
+            w.HBox([self.play, self.epoch_slider, self.follow]),
+            w.HBox([self.search]),
+            self.figure, self.legend, self.info,
         ])
         self.widget.add_class("tre-embeddings-panel")
         self._on_snapshots()
@@ -165,8 +152,10 @@ class EmbeddingsPanel:
                 current = self.epoch_slider.value
                 self.epoch_slider.options = [(str(e), e) for e in epochs]
                 self.epoch_slider.disabled = False
+                self.play.max = len(epochs) - 1
                 follow = self.follow.value or current not in epochs
                 self.epoch_slider.value = epochs[-1] if follow else current
+                self.play.value = self.epoch_slider.index
         finally:
             self._syncing = False
         self._redraw()
@@ -284,19 +273,26 @@ class EmbeddingsPanel:
         text = [f"{t} (item {i})" for i, t in enumerate(titles)]
         col = self.item_colour.value
         meta = getattr(ds, "item_metadata", None)
+        legend = []
         if col not in (None, NONE) and meta is not None and col in meta.columns:
             colours, continuous, values = colour_values(meta[col].to_numpy())
             self.items_trace.marker.color = colours
             self.items_trace.marker.colorscale = "Viridis" if continuous else None
+            self.items_trace.marker.showscale = continuous
+            self.items_trace.marker.colorbar = {"title": {"text": f"items: {col}"},
+                                                "len": 0.45, "y": 0.75}
+            if not continuous:
+                legend.append(legend_html(f"items by {col}", values, colours, "circle"))
             text = [f"{t}<br>{col}: {v}" for t, v in zip(text, values)]
         else:
             self.items_trace.marker.color = PALETTE[0]
+            self.items_trace.marker.showscale = False
         self.items_trace.hovertext = text
         X = sp.csr_matrix(ds.interactions) if ds is not None else None
         if self.size_by_popularity.value and X is not None:
-            self.items_trace.marker.size = _sizes(np.asarray((X > 0).sum(axis=0)).ravel())
+            self.items_trace.marker.size = marker_sizes(np.asarray((X > 0).sum(axis=0)).ravel())
             self.users_trace.marker.size = np.repeat(
-                _sizes(np.asarray((X != 0).sum(axis=1)).ravel(), 3, 10), n_tastes)
+                marker_sizes(np.asarray((X != 0).sum(axis=1)).ravel(), 3, 10), n_tastes)
         else:
             self.items_trace.marker.size = 5
             self.users_trace.marker.size = 5
@@ -307,17 +303,27 @@ class EmbeddingsPanel:
                 for i, (label, t) in enumerate(zip(labels, taste))]
         col = self.user_colour.value
         meta = getattr(ds, "user_metadata", None)
+        self.users_trace.marker.showscale = False
         if col == TASTE:
-            self.users_trace.marker.color = [PALETTE[(t + 3) % len(PALETTE)] for t in taste]
+            colours = [PALETTE[(t + 3) % len(PALETTE)] for t in taste]
+            self.users_trace.marker.color = colours
+            legend.append(legend_html("users by taste", [f"taste {t}" for t in taste], colours,
+                                      "x"))
         elif col not in (None, NONE) and meta is not None and col in meta.columns:
             colours, continuous, values = colour_values(np.repeat(meta[col].to_numpy(),
                                                                   n_tastes))
             self.users_trace.marker.color = colours
             self.users_trace.marker.colorscale = "Cividis" if continuous else None
+            self.users_trace.marker.showscale = continuous
+            self.users_trace.marker.colorbar = {"title": {"text": f"users: {col}"},
+                                                "len": 0.45, "y": 0.25}
+            if not continuous:
+                legend.append(legend_html(f"users by {col}", values, colours, "x"))
             text = [f"{t}<br>{col}: {v}" for t, v in zip(text, values)]
         else:
             self.users_trace.marker.color = "#444444"
         self.users_trace.hovertext = text
+        self.legend.value = "".join(legend)
 
     def _redraw_highlights(self, change: Any = None) -> None:
         if self._frame is not None:
@@ -326,29 +332,60 @@ class EmbeddingsPanel:
 
     def _highlights(self, frame: dict) -> None:
         s = self.state
-        n_tastes = frame.get("n_tastes", 1)
-        for trace, chosen in ((self.topk_trace, s.highlighted_items),
-                              (self.sandbox_topk_trace, s.sandbox_items)):
-            items = [i for i in chosen if 0 <= i < len(frame["items"])]
-            trace.x = frame["items"][items, 0] if items else _f32([])
-            trace.y = frame["items"][items, 1] if items else _f32([])
-            trace.hovertext = [f"{s.item_titles[i]} (item {i})" for i in items]
-        u = s.selected_user
-        if 0 <= u < len(frame["users"]) // n_tastes:
-            rows = frame["users"][u * n_tastes:(u + 1) * n_tastes]
-            self.user_trace.x, self.user_trace.y = rows[:, 0], rows[:, 1]
-            self.user_trace.hovertext = [f"{s.user_labels[u]} (user {u})"] * len(rows)
-        else:
-            self.user_trace.x, self.user_trace.y = _f32([]), _f32([])
         rep = s.sandbox_representation
         epoch = self._drawn[0] if self._drawn else None
         snap = self._snapshot(epoch) if epoch is not None else None
+        sandbox_xy = None
         if rep is not None and snap is not None:
             reference, _ = stack(snap)
             layout = np.vstack([frame["users"], frame["items"]])
             new = np.asarray(rep, dtype=np.float32).reshape(-1, reference.shape[1])
-            xy = place_points(reference, layout, new, self._drawn[1])
-            self.sandbox_trace.x, self.sandbox_trace.y = _f32(xy[:, 0]), _f32(xy[:, 1])
-            self.sandbox_trace.hovertext = ["new user (sandbox)"] * len(xy)
-        else:
-            self.sandbox_trace.x, self.sandbox_trace.y = _f32([]), _f32([])
+            sandbox_xy = place_points(reference, layout, new, self._drawn[1])
+        for name, (x, y, text) in mark_points(frame, s, sandbox_xy).items():
+            trace = self.marks[name]
+            trace.x, trace.y = _f32(x), _f32(y)
+            if name != "links":
+                trace.hovertext = text
+
+    # ---- search and play ----
+    def _set_search_options(self, change: Any = None) -> None:
+        s = self.state
+        users = option_labels([f"user: {label}" for label in s.user_labels])
+        items = option_labels([f"item: {title}" for title in s.item_titles])
+        self._search = {label: ("users", i) for i, label in enumerate(users)}
+        self._search.update({label: ("items", i) for i, label in enumerate(items)})
+        self.search.options = users + items
+
+    def _on_search(self, change: Any) -> None:
+        """Select the user or item found, and zoom onto it (an empty box zooms out)."""
+        found = self._search.get(change["new"])
+        if not change["new"]:
+            self.figure.layout.xaxis.autorange = True
+            self.figure.layout.yaxis.autorange = True
+            return
+        if found is None:
+            return
+        kind, index = found
+        self.select_point(kind, index * (self._frame or {}).get("n_tastes", 1)
+                          if kind == "users" else index)
+        self.zoom_to(kind, index)
+
+    def zoom_to(self, kind: str, index: int) -> None:
+        """Centre the map on a user or an item, showing a fifth of the layout's extent."""
+        frame = self._frame
+        if frame is None:
+            return
+        n_tastes = frame.get("n_tastes", 1) if kind == "users" else 1
+        x, y = frame[kind][index * n_tastes]
+        points = np.vstack([frame["users"], frame["items"]])
+        half = 0.1 * (points.max(axis=0) - points.min(axis=0)) + 1e-6
+        with self.figure.batch_update():
+            self.figure.layout.xaxis.range = [float(x - half[0]), float(x + half[0])]
+            self.figure.layout.yaxis.range = [float(y - half[1]), float(y + half[1])]
+
+    def _on_play(self, change: Any) -> None:
+        """Each tick of the play button shows the next snapshot."""
+        options = self.epoch_slider.options
+        if not self._syncing and 0 <= change["new"] < len(options) and len(options) > 1:
+            self.follow.value = False
+            self.epoch_slider.index = change["new"]

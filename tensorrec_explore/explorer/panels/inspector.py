@@ -246,6 +246,7 @@ class InspectorPanel:
             self._show_error(exc)
             return
         self.similar_table.value = frame_html(self.similar_frame, "16em")
+        s.neighbour_items = [int(j) for j in self.similar_frame["item"]]
         self.refresh_why()
 
     def refresh_why(self) -> None:

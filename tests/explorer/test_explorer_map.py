@@ -1,0 +1,87 @@
+"""The embedding map, driven like a user: search, marks of the selected user and item, legend,
+colour bar, snapshots played back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from explorer_support import train
+
+from tensorrec_explore.explorer.panels.embedding_colours import legend_html
+
+
+@pytest.fixture
+def trained(explorer):
+    explorer.panels.config.epochs.value = 4
+    explorer.state.snapshot_every = 1
+    train(explorer)
+    assert explorer.state.status == "finished", explorer.state.error
+    return explorer
+
+
+def test_selected_user_shows_train_heldout_and_topk_joined(trained):
+    s, emb, inspector = trained.state, trained.panels.embeddings, trained.panels.inspector
+    user = next(u for u in range(s.n_users) if sp.csr_matrix(s.data["test"])[u].nnz)
+    s.selected_user = user
+    marks = emb.marks
+    n_train = sp.csr_matrix(s.data["train"])[user].nnz
+    n_test = sp.csr_matrix(s.data["test"])[user].nnz
+    assert len(marks["train items"].x) == n_train
+    assert len(marks["held-out items"].x) == n_test
+    k = inspector.k.value
+    assert len(marks["top-k items"].x) == k
+    links = marks["links"]
+    assert len(links.x) == 3 * k  # user -> item, then a gap, per top-k item
+    user_xy = (marks["selected user"].x[0], marks["selected user"].y[0])
+    assert np.allclose((links.x[0], links.y[0]), user_xy)
+    assert np.allclose(links.x[1::3], marks["top-k items"].x)
+
+
+def test_search_selects_highlights_and_zooms(trained):
+    s, emb = trained.state, trained.panels.embeddings
+    title = s.item_titles[5]
+    emb.search.value = next(o for o in emb.search.options if o == f"item: {title}")
+    assert s.selected_item == 5
+    assert len(emb.marks["selected item"].x) == 1
+    x = emb.marks["selected item"].x[0]
+    lo, hi = emb.figure.layout.xaxis.range
+    assert lo < x < hi and hi - lo < np.ptp(emb.items_trace.x)  # zoomed onto it
+    # its nearest neighbours are listed by the inspector and drawn on the map
+    neighbours = list(trained.panels.inspector.similar_frame["item"])
+    assert s.neighbour_items == neighbours
+    assert len(emb.marks["neighbours"].x) == len(neighbours)
+    emb.search.value = f"user: {s.user_labels[3]}"
+    assert s.selected_user == 3
+    emb.search.value = ""  # zooms out again
+    assert emb.figure.layout.xaxis.autorange is True
+
+
+def test_categorical_legend_and_numeric_colour_bar(trained):
+    emb = trained.panels.embeddings
+    emb.item_colour.value = "cluster_name"
+    assert "items by cluster_name" in emb.legend.value
+    assert "cluster 0" in emb.legend.value
+    assert not emb.items_trace.marker.showscale
+    emb.item_colour.value = "popularity"  # many distinct numbers: a colour bar instead
+    if emb.items_trace.marker.colorscale:
+        assert emb.items_trace.marker.showscale
+        assert "items by popularity" not in emb.legend.value
+
+
+def test_legend_html_lists_each_value_once_in_order():
+    html = legend_html("items by genre", ["b", "a", "b", "<x>"], ["#1", "#2", "#1", "#3"],
+                       "circle")
+    assert html.count("#1") == 1 and html.index(">a<") < html.index(">b<")
+    assert "&lt;x&gt;" in html
+
+
+def test_play_steps_through_the_snapshots(trained):
+    s, emb = trained.state, trained.panels.embeddings
+    epochs = [snap["epoch"] for snap in s.snapshots]
+    assert emb.play.max == len(epochs) - 1 >= 2
+    emb.play.value = 0
+    assert s.frame_epoch == epochs[0] and not emb.follow.value
+    assert f"epoch {epochs[0]}" in emb.figure.layout.title.text
+    emb.play.value = 1
+    assert s.frame_epoch == epochs[1]
