@@ -14,6 +14,22 @@ import pandas as pd
 import scipy.sparse as sp
 
 LINEAR = ("linear",)
+#: Losses that compare a user's items with each other: a per-user constant (the user bias)
+#: never changes what they see, so it gets no gradient and stays at its initial 0.
+RELATIVE_LOSSES = ("softmax", "bpr", "warp", "wmrb", "balanced_wmrb")
+
+
+def bias_notes(config: dict, user_bias: float) -> list[str]:
+    """Words for score terms that are zero or unlearned by construction (shown under the
+    ranked table)."""
+    if not config.get("biased", True):
+        return ["User and item biases are off (biased=False): the score is the interaction "
+                "alone."]
+    if config.get("loss") in RELATIVE_LOSSES:
+        return [f"The user bias ({user_bias:.2g}) is not learned from the data, by "
+                f"construction: {config['loss']} compares a user's items with each other, so a "
+                "per-user constant never changes their ranking and gets no gradient."]
+    return []
 
 
 def _row_items(matrix: Any, user: int, sign: int = 1) -> set[int]:

@@ -68,12 +68,37 @@ def test_similar_items_and_feature_contributions(trained):
     assert s.selected_item == 3
     items, _ = s.model.similar_items(np.array([3]), k=p.k.value)
     assert list(p.similar_frame["item"]) == list(items[0])
-    # ids only, linear: the contributions are the item's and the user's own embedding rows
+    # ids only: nothing to credit, and the panel says so instead of listing "id: 3"
+    assert p.why_frame is None and "ids alone" in p.why_table.value
+
+
+def test_feature_contributions_are_exact_for_linear_towers(explorer):
+    s, p = explorer.state, explorer.panels.inspector
+    explorer.panels.config.user_feature_set.value = "features"
+    explorer.panels.config.item_feature_set.value = "features"
+    explorer.panels.config.epochs.value = 3
+    train(explorer)
+    assert s.status == "finished", s.error
+    s.selected_user, s.selected_item = 1, 3
     why = p.why_frame
     assert set(why["side"]) == {"user", "item"}
-    u = s.model.user_representations()[1]
-    v = s.model.item_representations()[3]
-    assert why["contribution"].iloc[0] == pytest.approx(float(u @ v), rel=1e-3, abs=1e-5)
+    assert not why["feature"].str.startswith("id:").any()
+    # linear towers: u = b_u + sum_g x_g W_g, v = b_i + sum_f x_f V_f, so the interaction
+    # minus the offsets' product is the sum of the features' parts and of their cross terms
+    users = s.model.user_representations(s.data["user_features"])
+    items = s.model.item_representations(s.data["item_features"])
+    item_part = why.loc[why["side"] == "item", "contribution"].sum()
+    zero = sp.csr_matrix((1, s.data["item_features"].shape[1]), dtype=np.float32)
+    offset = s.model.item_representations(zero)[0]
+    assert item_part == pytest.approx(float((items[3] - offset) @ users[1]), rel=1e-3, abs=1e-5)
+
+
+def test_zero_user_bias_is_explained(trained):
+    s, p = trained.state, trained.panels.inspector
+    s.selected_user = 2
+    assert s.model_config["loss"] == "softmax"
+    assert p.ranked_frame["user bias"].abs().max() < 1e-2  # not learned: near its start
+    assert "not learned from the data, by construction" in p.ranked_table.value
 
 
 def test_sandbox_folds_a_new_user_in_without_retraining(trained):

@@ -222,7 +222,11 @@ class InspectorPanel:
         except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
             self._show_error(exc)
             return
-        self.ranked_table.value = frame_html(self.ranked_frame)
+        notes = analysis.bias_notes(s.model_config, float(self.ranked_frame["user bias"].iloc[0])
+                                    if len(self.ranked_frame) else 0.0)
+        self.ranked_table.value = frame_html(self.ranked_frame) + "".join(
+            f"<div class='tre-score-note' style='color:#555;font-size:12px'>{html.escape(n)}"
+            f"</div>" for n in notes)
         self.test_table.value = frame_html(self.test_frame, "12em") if not \
             self.test_frame.empty else "<i>no held-out items for this user</i>"
         self.metrics_view.value = frame_html(pd.DataFrame(
@@ -260,6 +264,12 @@ class InspectorPanel:
         if not hasattr(s.model, "fit_partial"):
             self.why_table.value = ("<i>feature contributions need a TensorRec model; these "
                                     "embeddings come from another system</i>")
+            return
+        if s.data.get("user_feature_set") == "ids" and s.data.get("item_feature_set") == "ids":
+            self.why_table.value = (
+                "<i>Users and items are represented by their ids alone: the score is the "
+                "learned affinity of this user and this item, with no feature to credit. Pick "
+                "'features' or 'both' under Data to see which features drive a score.</i>")
             return
         if (run.get("user_representation") not in analysis.LINEAR
                 or run.get("item_representation") not in analysis.LINEAR
