@@ -23,12 +23,12 @@ def bias_notes(config: dict, user_bias: float) -> list[str]:
     """Words for score terms that are zero or unlearned by construction (shown under the
     ranked table)."""
     if not config.get("biased", True):
-        return ["User and item biases are off (biased=False): the score is the interaction "
-                "alone."]
+        return [("User and item biases are off (biased=False): the score is the interaction "
+                 "alone.")]
     if config.get("loss") in RELATIVE_LOSSES:
-        return [f"The user bias ({user_bias:.2g}) is not learned from the data, by "
-                f"construction: {config['loss']} compares a user's items with each other, so a "
-                "per-user constant never changes their ranking and gets no gradient."]
+        return [(f"The user bias ({user_bias:.2g}) is not learned from the data, by "
+                 f"construction: {config['loss']} compares a user's items with each other, so a "
+                 "per-user constant never changes their ranking and gets no gradient.")]
     return []
 
 
