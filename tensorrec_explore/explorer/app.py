@@ -211,6 +211,11 @@ class Explorer:
             self.controller.join()
         return started
 
+    def runs_frame(self) -> Any:
+        """The finished runs as a pandas DataFrame: one row per run, its final metrics, seconds
+        and the settings it used (resolved values, not "auto")."""
+        return self.panels.runs.frame.copy()
+
     def close(self) -> None:
         """Stop training and the projector, stop following the registries, close widgets."""
         self.controller.close(timeout=30)

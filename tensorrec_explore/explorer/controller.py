@@ -49,6 +49,14 @@ def _stop_live_runs(timeout: float = 10.0) -> None:
             run.thread.join(max(deadline - time.perf_counter(), 0.0))
 
 
+def resolved_settings(model: Any) -> dict[str, Any]:
+    """The values a model actually trained with where the form said "auto" (its ``*_``
+    attributes: learning rate, schedule, L2)."""
+    names = ("learning_rate", "learning_rate_schedule", "l2")
+    return {name: getattr(model, name + "_") for name in names
+            if getattr(model, name + "_", None) is not None}
+
+
 def default_model_factory(**kwargs: Any) -> Any:
     from ..model import TensorRec  # TensorFlow starts here, in the run's thread
 
@@ -346,6 +354,7 @@ class Controller:
             if callback.t_first_point is not None:
                 self.timings["first_point"] = callback.t_first_point - job["t_click"]
             stopped = run.stop_event.is_set()
+            config = {**config, **resolved_settings(model)}
             metrics = self._final_metrics(model, data, config)
             done = callback.epoch - callback.first_epoch
             message = (f"{'Stopped' if stopped else 'Finished'} at epoch {callback.epoch} "

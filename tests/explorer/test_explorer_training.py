@@ -233,3 +233,27 @@ def test_auto_settings_train_with_the_models_recipe(explorer):
     assert s.target_epochs == s.epoch == EMBEDDING_RECIPE.epochs
     assert p.curves.progress.max == EMBEDDING_RECIPE.epochs
     assert len(s.history["loss"]) == EMBEDDING_RECIPE.epochs
+
+
+def test_runs_table_shows_values_used_best_first_and_only_what_differs(explorer):
+    p = explorer.panels
+    train(explorer)
+    p.config.loss.value = "bpr"
+    train(explorer)
+    frame = explorer.runs_frame()
+    metrics = [c for c in frame.columns if c.endswith("@10") or c == "auc"]
+    assert frame.columns[0] == "run" and frame.columns[1] in metrics  # metrics first
+    assert frame.columns.get_loc(metrics[-1]) < frame.columns.get_loc("loss")
+    # the resolved learning rate, not the form's 0 = auto
+    assert (frame["learning_rate"] > 0).all() and frame["l2"].notna().all()
+    html = p.runs.table.value
+    header = html[html.index("<tr>"):html.index("</tr>")]
+    assert "<th>loss</th>" in header and "<th>d</th>" not in header  # only what differs
+    assert "same in every run:" in html and "d=8" in html
+    best = frame["ndcg@10"].max()
+    assert html.count("tre-best") >= 1 and f">{best:.4g}<" in html
+    assert [label for label, _ in p.runs.select.options][1].startswith("#2 loss=bpr")
+    p.runs.sort_by.value = "ndcg@10"
+    p.runs.descending.value = True
+    first_row = p.runs.table.value.split("<tr>")[2]
+    assert first_row.startswith(f"<td>{int(frame.loc[frame['ndcg@10'].idxmax(), 'run'])}</td>")
