@@ -129,6 +129,7 @@ class Explorer:
         state.message = loading
 
         def ready(seconds: float) -> None:
+            self.controller.refresh_config()  # "auto" values can be named now
             if state.message == loading:
                 state.message = f"Ready (TensorFlow loaded in {seconds:.0f} s): press Train."
 
@@ -169,12 +170,14 @@ class Explorer:
         root = w.VBox([
             title,
             p.status.widget,
+            # from 1,400 px wide: the form, the curves and the embeddings side by side
             w.HBox([_section("Configure", p.config.widget, "tre-config-section"),
-                    _section("Train", p.curves.widget, "tre-train-section")], layout=flow),
-            w.HBox([_section("Embeddings", p.embeddings.widget, "tre-embeddings-section"),
-                    _section("Inspect a user", p.inspector.widget, "tre-inspector-section")],
+                    _section("Train", p.curves.widget, "tre-train-section"),
+                    _section("Embeddings", p.embeddings.widget, "tre-embeddings-section")],
                    layout=flow),
-            _section("Compare runs", p.runs.widget, "tre-runs-section"),
+            w.HBox([_section("Inspect a user", p.inspector.widget, "tre-inspector-section"),
+                    _section("Compare runs", p.runs.widget, "tre-runs-section")],
+                   layout=flow),
         ])
         root.add_class("tre-explorer")
         return root

@@ -29,11 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from .auto import auto_values
 from .dispatch import KernelDispatcher
 from .engine import engine_loaded, load_engine
 from .messages import error_text
 from .state import CONFIG_TRAITS, ExplorerState
-from .validation import check_config
+from .validation import check_fields
 
 #: Every run of this process, so that exit can stop them first (a TensorFlow thread killed
 #: mid-step at interpreter exit aborts the process with a C++ error).
@@ -109,10 +110,19 @@ class Controller:
                 setattr(self.state, name, value)
 
     # ---- configuration ----
+    def refresh_config(self) -> None:
+        """Re-check the form now (e.g. once TensorFlow is loaded)."""
+        self._on_config()
+
     def _on_config(self, change: Any = None) -> None:
-        problems, notes = check_config(self.state.config(), self.dataset)
-        self.state.config_problems = problems
-        self.state.config_notes = notes
+        """Re-check the form (and what its "auto" values stand for) after any change."""
+        config = self.state.config()
+        fields, notes = check_fields(config, self.dataset)
+        with self.state.hold_trait_notifications():
+            self.state.config_problem_fields = fields
+            self.state.config_problems = list(dict.fromkeys(fields.values()))
+            self.state.config_notes = notes
+            self.state.auto_values = auto_values(config)
 
     def data(self, split: str | None = None, user_feature_set: str | None = None,
              item_feature_set: str | None = None) -> dict[str, Any]:

@@ -104,6 +104,11 @@ class ExplorerState(t.HasTraits):
 
     #: Human-readable explanations of why the current configuration cannot train ([] = fine).
     config_problems = t.List(t.Unicode())
+    #: The same problems keyed by the setting to change (shown beside that field).
+    config_problem_fields = t.Dict()
+    #: What "auto" stands for with the current parts: ``{"learning_rate": 0.2, ...}`` ({} until
+    #: TensorFlow is loaded).
+    auto_values = t.Dict()
     #: Non-blocking remarks about the configuration (e.g. a side without features uses ids).
     config_notes = t.List(t.Unicode())
 

@@ -29,13 +29,25 @@ def feature_count(dataset: Any, side: str, feature_set: str) -> int | None:
     return n + n_extra
 
 
+#: Learning rates outside this range get a warning beside the field (Adam diverges above it,
+#: barely moves below it); the same range as the model's own warning.
+SAFE_RATES = (1e-5, 1.0)
+
+
 def check_config(config: dict[str, Any], dataset: Any) -> tuple[list[str], list[str]]:
     """Return ``(problems, notes)`` for ``config`` (the dict of ``ExplorerState.config()``).
 
-    ``problems`` prevent training (each says what is wrong and how to fix it); ``notes`` are
-    remarks that do not.
+    ``problems`` prevent training (each says what is wrong and how to fix it, once); ``notes``
+    are remarks that do not.
     """
-    problems: list[str] = []
+    fields, notes = check_fields(config, dataset)
+    return list(dict.fromkeys(fields.values())), notes
+
+
+def check_fields(config: dict[str, Any], dataset: Any) -> tuple[dict[str, str], list[str]]:
+    """Like :func:`check_config`, with each problem keyed by the setting to change:
+    ``({setting: problem}, notes)``."""
+    problems: dict[str, str] = {}
     notes: list[str] = []
     n_components = config["n_components"]
     for side in ("user", "item"):
@@ -43,7 +55,7 @@ def check_config(config: dict[str, Any], dataset: Any) -> tuple[list[str], list[
         fs = config[f"{side}_feature_set"]
         n_features = feature_count(dataset, side, fs)
         if n_features is None:
-            problems.append(
+            problems[f"{side}_feature_set"] = (
                 f"{side} features = 'features', but this dataset has no {side} features; "
                 f"choose 'ids' (one column per {side}) or 'both'."
             )
@@ -51,7 +63,7 @@ def check_config(config: dict[str, Any], dataset: Any) -> tuple[list[str], list[
         if rep in PASS_THROUGH and n_features != n_components:
             what = f"ids only ({n_features} columns, one per {side})" if fs == "ids" else (
                 f"{fs!r} ({n_features} columns)")
-            problems.append(
+            problems[f"{side}_representation"] = (
                 f"{side} representation {rep!r} uses the features themselves as the "
                 f"representation, so it needs n_components == number of {side} feature columns; "
                 f"the {side} feature set is {what} but n_components = {n_components}. "
@@ -59,21 +71,27 @@ def check_config(config: dict[str, Any], dataset: Any) -> tuple[list[str], list[
                 f"such as 'linear'."
             )
     if config["n_tastes"] > 1 and config["user_representation"] in PASS_THROUGH:
-        problems.append(
+        problems["n_tastes"] = (
             f"n_tastes = {config['n_tastes']} needs a learned user representation (one per "
             f"taste), but user representation is {config['user_representation']!r}, which has no "
             f"weights to learn several tastes from. Set n_tastes to 1 or choose 'linear'."
         )
     if config["split"] == "leave_last_out" and not has_timestamps(dataset):
-        problems.append(
+        problems["split"] = (
             "split = 'leave_last_out' needs interaction timestamps and this dataset has none; "
             "choose 'random_holdout'."
         )
     if config["split"] == "none":
         notes.append("split = 'none': training on every interaction, so no validation curves.")
     if config["n_sampled_items"] and config["n_sampled_items"] > dataset.n_items:
-        problems.append(
+        problems["n_sampled_items"] = (
             f"sampled items = {config['n_sampled_items']} exceeds the catalogue "
             f"({dataset.n_items} items); use at most {dataset.n_items}, or 0 for the default."
         )
+    rate = config.get("learning_rate") or 0.0
+    low, high = SAFE_RATES
+    if rate > high or 0.0 < rate < low:
+        notes.append(f"learning rate {rate:g} is extreme: Adam steps "
+                     f"{'above' if rate > high else 'below'} {high if rate > high else low:g} "
+                     f"usually {'diverge' if rate > high else 'barely move'}; try 0.01-0.2.")
     return problems, notes

@@ -2,8 +2,10 @@
 
 Every widget is linked both ways to one state trait; the plug-in dropdowns follow the state's
 name lists (which the app keeps in sync with the registries, so a representation registered
-from the notebook appears at once). Problems with the current combination are explained under
-the form as soon as they arise.
+from the notebook appears at once). A problem with the current combination is shown once, beside
+the setting to change, as soon as it arises (and Train stays disabled until it is fixed);
+remarks (e.g. an extreme learning rate) go under the form. Settings left to the model say what
+"auto" stands for, e.g. "auto (0.2)", once TensorFlow has loaded.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class ConfigPanel:
                                                style=_STYLE, layout=_WIDE)
         self.problems = w.HTML()
         self.problems.add_class("tre-config-problems")
+        self.hints: dict[str, w.HTML] = {}
+        self.field_problems: dict[str, w.HTML] = {}
 
         self._option_lists = {
             "user_representation": "representation_names",
@@ -83,6 +87,7 @@ class ConfigPanel:
         self.links = []
         self.l2.disabled = state.l2_auto
         state.observe(lambda change: setattr(self.l2, "disabled", change["new"]), names=["l2_auto"])
+        rows = {}
         for trait in ("user_representation", "item_representation", "loss", "prediction",
                       "biased", "n_components", "n_tastes", "learning_rate",
                       "learning_rate_schedule", "l2", "l2_auto", "epochs",
@@ -91,21 +96,26 @@ class ConfigPanel:
             widget = getattr(self, trait)
             widget.add_class(f"tre-{trait.replace('_', '-')}")
             self.links.append(w.link((state, trait), (widget, "value")))
-        state.observe(self._show_problems, names=["config_problems", "config_notes", "status"])
+            rows[trait] = self._row(trait, widget)
+        state.observe(self._show_problems, names=["config_problems", "config_problem_fields",
+                                                  "config_notes", "status"])
+        state.observe(self._show_hints, names=["auto_values", "learning_rate",
+                                               "learning_rate_schedule", "epochs"])
         self._show_problems()
+        self._show_hints()
 
         section = lambda title: w.HTML(f"<b>{title}</b>")
-        self.widget = w.VBox([
-            section("Model"), self.user_representation, self.item_representation,
-            self.prediction, self.loss, self.n_components, self.n_tastes, self.biased,
-            section("Optimiser"), self.learning_rate, self.learning_rate_schedule, self.l2,
-            self.l2_auto, self.epochs,
-            self.batch_size,
-            self.n_sampled_items,
-            section("Data"), self.user_feature_set, self.item_feature_set, self.split,
-            self.val_every, self.k, self.snapshot_every,
-            self.problems,
-        ], layout=w.Layout(min_width="20em"))
+        groups = (("Model", ("user_representation", "item_representation", "prediction",
+                             "loss", "n_components", "n_tastes", "biased")),
+                  ("Optimiser", ("learning_rate", "learning_rate_schedule", "l2", "l2_auto",
+                                 "epochs", "batch_size", "n_sampled_items")),
+                  ("Data", ("user_feature_set", "item_feature_set", "split", "val_every", "k",
+                            "snapshot_every")))
+        children = []
+        for title, traits in groups:
+            children.append(section(title))
+            children += [rows[trait] for trait in traits]
+        self.widget = w.VBox([*children, self.problems], layout=w.Layout(min_width="20em"))
         self.widget.add_class("tre-config")
 
     # plug-in names follow the state's lists (which follow the registries)
@@ -124,9 +134,35 @@ class ConfigPanel:
             if names == change["name"]:
                 self._set_options(trait)
 
+    def _row(self, trait: str, widget: w.Widget) -> w.VBox:
+        """The field, a hint beside it (what "auto" stands for) and its problem under it."""
+        hint = self.hints[trait] = w.HTML(layout=w.Layout(margin="0 0 0 4px"))
+        hint.add_class(f"tre-hint-{trait.replace('_', '-')}")
+        problem = self.field_problems[trait] = w.HTML()
+        problem.add_class(f"tre-problem-{trait.replace('_', '-')}")
+        return w.VBox([w.HBox([widget, hint]), problem])
+
+    def _show_hints(self, change=None) -> None:
+        s = self.state
+        auto = s.auto_values
+        unset = {"learning_rate": not s.learning_rate, "epochs": not s.epochs,
+                 "learning_rate_schedule": s.learning_rate_schedule == "auto"}
+        for trait, is_auto in unset.items():
+            value = auto.get(trait)
+            text = "" if not is_auto else (f"auto ({value:g})" if isinstance(value, float)
+                                           else f"auto ({value})" if value is not None
+                                           else "auto")
+            self.hints[trait].value = f"<span style='color:#555'>{text}</span>" if text else ""
+
     def _show_problems(self, change=None) -> None:
         s = self.state
-        items = [f"<li style='color:#cf222e'>{html.escape(p)}</li>" for p in s.config_problems]
+        for trait, widget in self.field_problems.items():
+            problem = s.config_problem_fields.get(trait, "")
+            widget.value = (f"<div style='color:#cf222e;font-size:12px;max-width:19em;"
+                            f"white-space:normal'>{html.escape(problem)}</div>" if problem
+                            else "")
+        unplaced = [p for p in s.config_problems if p not in s.config_problem_fields.values()]
+        items = [f"<li style='color:#cf222e'>{html.escape(p)}</li>" for p in unplaced]
         items += [f"<li style='color:#555'>{html.escape(n)}</li>" for n in s.config_notes]
         self.problems.value = f"<ul style='padding-left:1.2em'>{''.join(items)}</ul>" if items \
             else ""

@@ -83,7 +83,7 @@ def _figure(title: str, names, yaxis_title: str, secondary: bool = False) -> go.
             trace.yaxis = "y2"
         traces.append(trace)
     layout = go.Layout(
-        title={"text": title, "font": {"size": 13}}, height=260, width=460,
+        title={"text": title, "font": {"size": 13}}, height=250, width=420,
         margin={"l": 50, "r": 50 if secondary else 10, "t": 35, "b": 35},
         xaxis={"title": "epoch"}, yaxis={"title": yaxis_title},
         legend={"orientation": "h", "y": -0.25}, template="plotly_white")
@@ -137,7 +137,7 @@ class CurvesPanel:
         state.observe(self._redraw_curves, names=["history", "curve_marks"])
         state.observe(self._redraw_progress,
                       names=["epoch", "target_epochs", "epochs_per_second", "status", "model",
-                             "k", "elapsed"])
+                             "k", "elapsed", "config_problems"])
         state.observe(self._retitle, names=["run_id"])
         self._redraw_curves()
         self._redraw_progress()
@@ -176,7 +176,10 @@ class CurvesPanel:
         self.progress.max = max(s.target_epochs, 1)
         self.progress.value = min(s.epoch, self.progress.max)
         training = s.training
-        self.train_button.disabled = training
+        self.train_button.disabled = training or bool(s.config_problems)
+        self.train_button.tooltip = ("Fix the settings marked in red first" if
+                                     s.config_problems else
+                                     "Start a fresh run with the configuration")
         self.stop_button.disabled = not training or s.status == "stopping"
         self.resume_button.disabled = training or s.model is None
         speed = f"{s.epochs_per_second:.1f} epochs/s" if s.epochs_per_second else ""

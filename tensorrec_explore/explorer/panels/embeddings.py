@@ -71,7 +71,7 @@ class EmbeddingsPanel:
                              marker={"size": 5, "symbol": "x", "opacity": 0.6}),
                 *mark_traces(),
             ],
-            layout=go.Layout(height=480, width=600, template="plotly_white",
+            layout=go.Layout(height=470, width=520, template="plotly_white",
                              margin={"l": 10, "r": 10, "t": 35, "b": 10},
                              title={"text": "Embeddings (train to see them)",
                                     "font": {"size": 13}},

@@ -1,0 +1,30 @@
+"""What the form's "auto" settings stand for: the model's training recipe for the chosen parts.
+
+The recipe (``tensorrec_explore.defaults``) depends on the loss and representation classes, which
+live in TensorFlow modules: until TensorFlow is loaded (in the background, seconds after the
+explorer appears) the form says "auto" alone, then "auto (0.2)".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .engine import engine_loaded
+
+
+def auto_values(config: dict[str, Any]) -> dict[str, Any]:
+    """``{"learning_rate", "learning_rate_schedule", "epochs"}`` of the recipe the model would
+    use for ``config``'s loss and representations; {} before TensorFlow is loaded or for names
+    the registries do not know."""
+    if not engine_loaded():
+        return {}
+    from ..defaults import recipe_for
+    from ..registry import LOSSES, REPRESENTATIONS
+
+    names = (config["loss"], config["user_representation"], config["item_representation"])
+    if names[0] not in LOSSES or not all(n in REPRESENTATIONS for n in names[1:]):
+        return {}
+    recipe = recipe_for(LOSSES.get(names[0]), REPRESENTATIONS.get(names[1]),
+                        REPRESENTATIONS.get(names[2]))
+    return {"learning_rate": recipe.learning_rate, "learning_rate_schedule": recipe.schedule,
+            "epochs": recipe.epochs}
