@@ -261,9 +261,9 @@ def test_runs_table_shows_values_used_best_first_and_only_what_differs(explorer)
 
 
 def test_form_names_auto_values_and_shows_each_problem_once_beside_its_field(explorer):
-    s, config, curves = explorer.state, explorer.panels.config, explorer.panels.curves
     from tensorrec_explore.explorer.engine import load_engine
 
+    config, curves = explorer.panels.config, explorer.panels.curves
     load_engine()  # the explorer loads TensorFlow in the background: wait for it here
     explorer.controller.refresh_config()
     assert config.hints["learning_rate"].value.count("auto (0.2)") == 1  # softmax + linear
