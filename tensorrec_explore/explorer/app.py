@@ -28,6 +28,7 @@ from .messages import error_text
 from .panels import (
     ConfigPanel,
     CurvesPanel,
+    DiagramPanel,
     EmbeddingsPanel,
     InspectorPanel,
     RunsPanel,
@@ -100,6 +101,7 @@ class Explorer:
                                    umap_kwargs=umap_kwargs, dispatcher=self.dispatcher)
         self.panels = SimpleNamespace(
             status=StatusPanel(state), config=ConfigPanel(state), curves=CurvesPanel(state),
+            diagram=DiagramPanel(state),
             embeddings=EmbeddingsPanel(state),
             inspector=InspectorPanel(state, dispatcher=self.dispatcher), runs=RunsPanel(state))
         curves = self.panels.curves
@@ -170,6 +172,7 @@ class Explorer:
         root = w.VBox([
             title,
             p.status.widget,
+            _section("The model", p.diagram.widget, "tre-diagram-section"),
             # from 1,400 px wide: the form, the curves and the embeddings side by side
             w.HBox([_section("Configure", p.config.widget, "tre-config-section"),
                     _section("Train", p.curves.widget, "tre-train-section"),

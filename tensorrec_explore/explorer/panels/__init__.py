@@ -7,10 +7,11 @@ their buttons to it.
 
 from .config import ConfigPanel
 from .curves import CurvesPanel
+from .diagram import DiagramPanel
 from .embeddings import EmbeddingsPanel
 from .inspector import InspectorPanel
 from .runs import RunsPanel
 from .status import StatusPanel
 
-__all__ = ["ConfigPanel", "CurvesPanel", "EmbeddingsPanel", "InspectorPanel", "RunsPanel",
-           "StatusPanel"]
+__all__ = ["ConfigPanel", "CurvesPanel", "DiagramPanel", "EmbeddingsPanel", "InspectorPanel",
+           "RunsPanel", "StatusPanel"]
