@@ -85,3 +85,19 @@ def test_play_steps_through_the_snapshots(trained):
     assert f"epoch {epochs[0]}" in emb.figure.layout.title.text
     emb.play.value = 1
     assert s.frame_epoch == epochs[1]
+
+
+def test_density_contours_and_category_labels(trained):
+    s, emb = trained.state, trained.panels.embeddings
+    emb.item_colour.value = "cluster_name"
+    assert not emb.density_trace.visible and not emb.figure.layout.annotations
+    emb.density.value = True
+    assert emb.density_trace.visible and len(emb.density_trace.x) == s.n_items
+    names = {a.text for a in emb.figure.layout.annotations}
+    assert names == set(s.dataset.item_metadata["cluster_name"].astype(str))
+    # each label sits at the median of its category's items
+    label = next(a for a in emb.figure.layout.annotations if a.text == "cluster 0")
+    members = (s.dataset.item_metadata["cluster_name"] == "cluster 0").to_numpy()
+    assert np.isclose(label.x, np.median(np.asarray(emb.items_trace.x)[members]))
+    emb.density.value = False
+    assert not emb.figure.layout.annotations

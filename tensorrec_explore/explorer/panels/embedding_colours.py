@@ -46,3 +46,21 @@ def marker_sizes(counts: np.ndarray, lo: float = 3.0, hi: float = 14.0) -> np.nd
     counts = np.asarray(counts, dtype=np.float64)
     top = counts.max() if counts.size and counts.max() > 0 else 1.0
     return _f32(lo + (hi - lo) * np.sqrt(counts / top))
+
+
+def category_labels(points: np.ndarray, values: Any, min_share: float = 0.02,
+                    limit: int = 20) -> list[tuple[Any, float, float]]:
+    """``(category, x, y)`` at the median position of each category's points, for categories
+    holding at least ``min_share`` of the points (at most ``limit``, largest first); none for a
+    numeric column with many values (a colour bar says more there)."""
+    series = pd.Series(values)
+    if pd.api.types.is_numeric_dtype(series) and series.nunique() > 12:
+        return []
+    counts = series.astype(str).value_counts()
+    keep = counts[counts >= max(1, min_share * len(series))].index[:limit]
+    labels = []
+    names = series.astype(str).to_numpy()
+    for name in keep:
+        x, y = np.median(points[names == name], axis=0)
+        labels.append((name, float(x), float(y)))
+    return labels

@@ -21,7 +21,13 @@ import scipy.sparse as sp
 from ..analysis import place_points
 from ..projector import stack
 from ..state import ExplorerState
-from .embedding_colours import PALETTE, colour_values, legend_html, marker_sizes
+from .embedding_colours import (
+    PALETTE,
+    category_labels,
+    colour_values,
+    legend_html,
+    marker_sizes,
+)
 from .embedding_marks import mark_points, mark_traces
 from .inspector import option_labels
 
@@ -51,6 +57,11 @@ class EmbeddingsPanel:
                                       style={"description_width": "4.5em"})
         self.item_colour.add_class("tre-item-colour")
         self.user_colour.add_class("tre-user-colour")
+        self.density = w.Checkbox(value=False, description="density + labels", indent=False,
+                                  layout=w.Layout(width="10em"),
+                                  tooltip="contours of item density, and each category's name "
+                                          "where its items gather (for thousands of points)")
+        self.density.add_class("tre-density")
         self.size_by_popularity = w.Checkbox(value=True, description="size by popularity",
                                              indent=False, layout=w.Layout(width="11em"))
         self.follow = w.Checkbox(value=True, description="follow latest", indent=False,
@@ -70,6 +81,10 @@ class EmbeddingsPanel:
                              hoverinfo="text",
                              marker={"size": 5, "symbol": "x", "opacity": 0.6}),
                 *mark_traces(),
+                go.Histogram2dContour(x=_f32([]), y=_f32([]), name="item density",
+                                      ncontours=8, showscale=False, hoverinfo="skip",
+                                      contours={"coloring": "lines"}, visible=False,
+                                      colorscale=[[0, "#bbbbbb"], [1, "#555555"]]),
             ],
             layout=go.Layout(height=470, width=520, template="plotly_white",
                              margin={"l": 10, "r": 10, "t": 35, "b": 10},
@@ -81,7 +96,8 @@ class EmbeddingsPanel:
         self.figure.add_class("tre-embedding")
         self.items_trace, self.users_trace = self.figure.data[:2]
         #: The mark traces by name (see ``embedding_marks.MARKS``).
-        self.marks = {trace.name: trace for trace in self.figure.data[2:]}
+        self.marks = {trace.name: trace for trace in self.figure.data[2:-1]}
+        self.density_trace = self.figure.data[-1]
         self.topk_trace = self.marks["top-k items"]
         self.user_trace = self.marks["selected user"]
         self.sandbox_trace = self.marks["new user (sandbox)"]
@@ -114,13 +130,14 @@ class EmbeddingsPanel:
         self.play.observe(self._on_play, names="value")
         self.legend = w.HTML()
         self.legend.add_class("tre-map-legend")
-        for control in (self.show, self.item_colour, self.user_colour, self.size_by_popularity):
+        for control in (self.show, self.item_colour, self.user_colour, self.size_by_popularity,
+                        self.density):
             control.observe(self._restyle, names="value")
         self.epoch_slider.observe(self._on_slider, names="value")
         self.follow.observe(self._on_follow, names="value")
         self.widget = w.VBox([
             w.HBox([self.method, self.show, self.size_by_popularity]),
-            w.HBox([self.item_colour, self.user_colour]),
+            w.HBox([self.item_colour, self.user_colour, self.density]),
             w.HBox([self.play, self.epoch_slider, self.follow]),
             w.HBox([self.search]),
             self.figure, self.legend, self.info,
@@ -245,6 +262,7 @@ class EmbeddingsPanel:
             shape = (len(frame["items"]), len(frame["users"]))
             if shape != self._styled_for:  # colours/text/sizes only change with the points
                 self._style(frame)
+            self._density(frame)
             self._highlights(frame)
 
     def _clear(self) -> None:
@@ -259,6 +277,25 @@ class EmbeddingsPanel:
         if self._frame is not None:
             with self.figure.batch_update():
                 self._style(self._frame)
+                self._density(self._frame)
+
+    def _density(self, frame: dict) -> None:
+        """Item density contours and, for a categorical item colouring, each category's name
+        at the median position of its items (when the box is ticked)."""
+        on = self.density.value
+        trace = self.density_trace
+        trace.visible = on
+        trace.x = frame["items"][:, 0] if on else _f32([])
+        trace.y = frame["items"][:, 1] if on else _f32([])
+        meta = getattr(self.state.dataset, "item_metadata", None)
+        col = self.item_colour.value
+        labels = []
+        if on and meta is not None and col in getattr(meta, "columns", ()):
+            labels = category_labels(frame["items"], meta[col].to_numpy())
+        self.figure.layout.annotations = [
+            {"x": x, "y": y, "text": html.escape(str(name)), "showarrow": False,
+             "font": {"size": 11, "color": "#222"}, "bgcolor": "rgba(255,255,255,0.6)"}
+            for name, x, y in labels]
 
     def _style(self, frame: dict) -> None:
         s = self.state
