@@ -19,12 +19,10 @@ The controller never imports a panel; TensorFlow is imported only in background 
 
 from __future__ import annotations
 
-import atexit
 import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,48 +31,9 @@ from .auto import auto_values
 from .dispatch import KernelDispatcher
 from .engine import engine_loaded, load_engine
 from .messages import error_text
+from .run import LIVE_RUNS, Run, default_model_factory, resolved_settings, run_record
 from .state import CONFIG_TRAITS, ExplorerState
 from .validation import check_fields
-
-#: Every run of this process, so that exit can stop them first (a TensorFlow thread killed
-#: mid-step at interpreter exit aborts the process with a C++ error).
-_LIVE_RUNS: weakref.WeakSet[Run] = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_live_runs(timeout: float = 10.0) -> None:
-    deadline = time.perf_counter() + timeout
-    for run in list(_LIVE_RUNS):
-        run.stop_event.set()
-        if run.alive:
-            run.thread.join(max(deadline - time.perf_counter(), 0.0))
-
-
-def resolved_settings(model: Any) -> dict[str, Any]:
-    """The values a model actually trained with where the form said "auto" (its ``*_``
-    attributes: learning rate, schedule, L2)."""
-    names = ("learning_rate", "learning_rate_schedule", "l2")
-    return {name: getattr(model, name + "_") for name in names
-            if getattr(model, name + "_", None) is not None}
-
-
-def default_model_factory(**kwargs: Any) -> Any:
-    from ..model import TensorRec  # TensorFlow starts here, in the run's thread
-
-    return TensorRec(**kwargs)
-
-
-@dataclass(eq=False)
-class Run:
-    """One training thread: its stop request and the dispatcher generation it reports in."""
-
-    generation: int
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
-
-    @property
-    def alive(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
 
 
 class Controller:
@@ -311,7 +270,7 @@ class Controller:
                                       name="tensorrec-explorer-train", daemon=True)
         self.run = run
         self._runs.add(run)
-        _LIVE_RUNS.add(run)
+        LIVE_RUNS.add(run)
         run.thread.start()
         return True
 
@@ -413,16 +372,6 @@ class Controller:
                     seconds: float, epochs: int) -> None:
         """Add (or, after Resume, replace) the run's record in ``state.runs``."""
         s = self.state
-        runs = [r for r in s.runs if r["run"] != run_id]  # a resumed run replaces its record
         previous = next((r for r in s.runs if r["run"] == run_id), None)
-        total_seconds = seconds + (previous["seconds"] if previous else 0.0)
-        last = {k: (v[-1] if v else np.nan) for k, v in history.items()}
-        record = {
-            "run": run_id,
-            "config": dict(config, epochs=epochs),
-            "metrics": {**metrics, "final loss": last.get("loss", np.nan),
-                        "final regularisation": last.get("regularization", np.nan)},
-            "history": history,
-            "seconds": total_seconds,
-        }
-        s.runs = runs + [record]
+        record = run_record(run_id, config, metrics, history, seconds, epochs, previous)
+        s.runs = [r for r in s.runs if r["run"] != run_id] + [record]

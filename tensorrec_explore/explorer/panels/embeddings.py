@@ -29,7 +29,7 @@ from .embedding_colours import (
     marker_sizes,
 )
 from .embedding_marks import mark_points, mark_traces
-from .inspector import option_labels
+from .embedding_search import MapSearch
 
 NONE = "(none)"
 TASTE = "(taste)"
@@ -119,12 +119,8 @@ class EmbeddingsPanel:
                       names=["selected_user", "selected_item", "highlighted_items",
                              "neighbour_items", "sandbox_representation", "sandbox_items",
                              "data"])
-        self.search = w.Combobox(placeholder="search users and items", ensure_option=True,
-                                 layout=w.Layout(width="20em"))
-        self.search.add_class("tre-map-search")
-        self.search.observe(self._on_search, names="value")
-        state.observe(self._set_search_options, names=["user_labels", "item_titles"])
-        self._set_search_options()
+        self.finder = MapSearch(self)
+        self.search = self.finder.box
         self.play = w.Play(interval=700, min=0, max=0, step=1, description="Play snapshots")
         self.play.add_class("tre-play")
         self.play.observe(self._on_play, names="value")
@@ -383,42 +379,6 @@ class EmbeddingsPanel:
             trace.x, trace.y = _f32(x), _f32(y)
             if name != "links":
                 trace.hovertext = text
-
-    # ---- search and play ----
-    def _set_search_options(self, change: Any = None) -> None:
-        s = self.state
-        users = option_labels([f"user: {label}" for label in s.user_labels])
-        items = option_labels([f"item: {title}" for title in s.item_titles])
-        self._search = {label: ("users", i) for i, label in enumerate(users)}
-        self._search.update({label: ("items", i) for i, label in enumerate(items)})
-        self.search.options = users + items
-
-    def _on_search(self, change: Any) -> None:
-        """Select the user or item found, and zoom onto it (an empty box zooms out)."""
-        found = self._search.get(change["new"])
-        if not change["new"]:
-            self.figure.layout.xaxis.autorange = True
-            self.figure.layout.yaxis.autorange = True
-            return
-        if found is None:
-            return
-        kind, index = found
-        self.select_point(kind, index * (self._frame or {}).get("n_tastes", 1)
-                          if kind == "users" else index)
-        self.zoom_to(kind, index)
-
-    def zoom_to(self, kind: str, index: int) -> None:
-        """Centre the map on a user or an item, showing a fifth of the layout's extent."""
-        frame = self._frame
-        if frame is None:
-            return
-        n_tastes = frame.get("n_tastes", 1) if kind == "users" else 1
-        x, y = frame[kind][index * n_tastes]
-        points = np.vstack([frame["users"], frame["items"]])
-        half = 0.1 * (points.max(axis=0) - points.min(axis=0)) + 1e-6
-        with self.figure.batch_update():
-            self.figure.layout.xaxis.range = [float(x - half[0]), float(x + half[0])]
-            self.figure.layout.yaxis.range = [float(y - half[1]), float(y + half[1])]
 
     def _on_play(self, change: Any) -> None:
         """Each tick of the play button shows the next snapshot."""

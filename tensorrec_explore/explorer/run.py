@@ -1,0 +1,72 @@
+"""One training run of the explorer: its thread, stop request and generation; its record.
+
+Every run of the process is remembered weakly so that interpreter exit can stop it first (a
+TensorFlow thread killed mid-step at exit aborts the process with a C++ error).
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: Every run of this process (see the module docstring).
+LIVE_RUNS: weakref.WeakSet[Run] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_live_runs(timeout: float = 10.0) -> None:
+    deadline = time.perf_counter() + timeout
+    for run in list(LIVE_RUNS):
+        run.stop_event.set()
+        if run.alive:
+            run.thread.join(max(deadline - time.perf_counter(), 0.0))
+
+
+def resolved_settings(model: Any) -> dict[str, Any]:
+    """The values a model actually trained with where the form said "auto" (its ``*_``
+    attributes: learning rate, schedule, L2)."""
+    names = ("learning_rate", "learning_rate_schedule", "l2")
+    return {name: getattr(model, name + "_") for name in names
+            if getattr(model, name + "_", None) is not None}
+
+
+def default_model_factory(**kwargs: Any) -> Any:
+    from ..model import TensorRec  # TensorFlow starts here, in the run's thread
+
+    return TensorRec(**kwargs)
+
+
+@dataclass(eq=False)
+class Run:
+    """One training thread: its stop request and the dispatcher generation it reports in."""
+
+    generation: int
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+
+
+def run_record(run_id: int, config: dict, metrics: dict, history: dict, seconds: float,
+               epochs: int, previous: dict | None = None) -> dict:
+    """The runs table's record of a run: its configuration (epochs = the total reached), final
+    metrics and losses, history and seconds (added to ``previous``'s after a Resume)."""
+    last = {k: (v[-1] if v else np.nan) for k, v in history.items()}
+    return {
+        "run": run_id,
+        "config": dict(config, epochs=epochs),
+        "metrics": {**metrics, "final loss": last.get("loss", np.nan),
+                    "final regularisation": last.get("regularization", np.nan)},
+        "history": history,
+        "seconds": seconds + (previous["seconds"] if previous else 0.0),
+    }
