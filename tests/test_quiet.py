@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 STARTUP_LINES = [
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
     "I0000 00:00:1795967733.767319    6203 port.cc:153] oneDNN custom operations are on.",
-    "I0000 00:00:1795967733.767758    6203 cudart_stub.cc:31] Could not find cuda drivers on "
-    "your machine, GPU will not be used.",
-    "E0000 00:00:1795967742.238578    6203 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
-    "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)",
-    "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow "
-    "with the appropriate compiler flags.",
+    ("I0000 00:00:1795967733.767758    6203 cudart_stub.cc:31] Could not find cuda drivers on "
+    "your machine, GPU will not be used."),
+    ("E0000 00:00:1795967742.238578    6203 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
+    "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)"),
+    ("To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow "
+    "with the appropriate compiler flags."),
 ]
 
 

@@ -39,6 +39,10 @@ HOST = "127.0.0.1"
 HERE = Path(__file__).parent
 PLACEHOLDER = HERE / "placeholder_app.ipynb"
 
+#: Environment of a server whose TensorFlow may speak: its start-up lines must be filtered by
+#: tensorrec_explore itself (quiet.py), not by a variable the test run happens to set.
+UNQUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": None}
+
 #: Timings measured by the tests, printed at the end of the session (see pytest_terminal_summary).
 TIMINGS: dict[str, float] = {}
 
@@ -87,7 +91,10 @@ class RunningApp:
 
 def start_server(command: list[str], port: int, tmp_path: Path, *, timeout: float = 60.0,
                  env=None, name: str = "app") -> RunningApp:
-    """Start ``command`` (which serves on ``port``) in its own session; wait by TCP connect."""
+    """Start ``command`` (which serves on ``port``) in its own session; wait by TCP connect.
+
+    ``env`` adds to this process's environment; a value of None removes that variable.
+    """
     log_path = tmp_path / f"{name}-{port}.log"
     with open(log_path, "w") as log:
         started = time.monotonic()
@@ -97,7 +104,7 @@ def start_server(command: list[str], port: int, tmp_path: Path, *, timeout: floa
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **(env or {})},
+            env={k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None},
             cwd=str(tmp_path),
         )
     app = RunningApp(proc=proc, port=port, log_path=log_path, started=started)
@@ -331,6 +338,14 @@ def record_requests(page) -> list[str]:
     urls: list[str] = []
     page.on("request", lambda request: urls.append(request.url))
     return urls
+
+
+def tensorflow_lines(text: str) -> list[str]:
+    """Lines of a log or output that come from TensorFlow's start-up (absl, CUDA, oneDNN)."""
+    from tensorrec_explore.quiet import is_noise
+
+    return [line for line in text.splitlines()
+            if is_noise(line) or "absl" in line or "cuda" in line.lower()]
 
 
 def off_machine(urls: list[str]) -> list[str]:
