@@ -161,7 +161,7 @@ def run_scenario(browser, frontend: str, dataset: str, data_dir: str | None,
                 context.close()
                 server.stop()
         notebook = notebook_for(dataset, data_dir, tmp_path)
-        server = start_jupyter("jupyterlab", notebook, tmp_path / "lab")
+        server = start_jupyter("jupyterlab", notebook, tmp_path)
         try:
             run_cell(page, open_notebook(page, server, "jupyterlab", notebook.name))
             return measure(page, server.started, settle)
