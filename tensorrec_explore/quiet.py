@@ -71,7 +71,12 @@ class _QuietLoader(importlib.abc.Loader):
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
+    def __getattr__(self, name: str):  # anything else a loader offers: TensorFlow's own
+        return getattr(self._loader, name)
+
     def exec_module(self, module) -> None:
+        # the module keeps TensorFlow's own loader (this wrapper leaves no trace)
+        module.__loader__ = module.__spec__.loader = self._loader
         with filtered_stderr():
             self._loader.exec_module(module)
             with contextlib.suppress(Exception):  # the CUDA probe logs at the first device use
