@@ -8,6 +8,8 @@ one-cell notebook ``Explorer(...)``) and each dataset (the synthetic default; Mo
 ``?dataset=movielens-100k`` for Voila), one scenario from a fresh server, kernel and browser
 context (an empty profile: no HTTP cache):
 
+- **server up** / **widgets shown** (details of *page*): command started -> the port accepts
+  connections / the explorer's panels are in the page;
 - **page**: command started -> the explorer usable (panels shown, loss figure drawn by plotly,
   Train enabled; for JupyterLab the notebook is opened and its cell run at once);
 - **reaction**: Train clicked (``--settle`` seconds after the page was usable, 10 by default) ->
@@ -101,10 +103,10 @@ def finished(page) -> bool:
     return status_text(page).split()[:1] in (["finished"], ["stopped"])
 
 
-def measure(page, started: float, settle: float) -> dict[str, float]:
-    """Drive one explorer page through the scenario; return the seconds of each step."""
-    out: dict[str, float] = {}
+def measure(page, started: float, settle: float, out: dict[str, float]) -> dict[str, float]:
+    """Drive one explorer page through the scenario; add the seconds of each step to ``out``."""
     page.locator(".tre-explorer").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    out["widgets_shown"] = time.monotonic() - started
     out["page"] = timed(lambda: usable(page), PAGE_TIMEOUT_MS / 1000, "a usable page", started)
     time.sleep(settle)
 
@@ -150,21 +152,24 @@ def run_scenario(browser, frontend: str, dataset: str, data_dir: str | None,
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.set_default_timeout(60_000)
         page = context.new_page()
+        out = {"load_1min": round(os.getloadavg()[0], 2)}
         if frontend == "voila":
             args = ("--data-dir", data_dir) if data_dir else ()
             server = start_app(tmp_path, *args)
+            out["server_up"] = time.monotonic() - server.started
             query = "" if dataset == "synthetic" else f"?dataset={dataset}"
             try:
                 page.goto(server.url + query, timeout=PAGE_TIMEOUT_MS)
-                return measure(page, server.started, settle)
+                return measure(page, server.started, settle, out)
             finally:
                 context.close()
                 server.stop()
         notebook = notebook_for(dataset, data_dir, tmp_path)
         server = start_jupyter("jupyterlab", notebook, tmp_path)
+        out["server_up"] = time.monotonic() - server.started
         try:
             run_cell(page, open_notebook(page, server, "jupyterlab", notebook.name))
-            return measure(page, server.started, settle)
+            return measure(page, server.started, settle, out)
         finally:
             context.close()
             server.stop()
