@@ -19,6 +19,7 @@ from .errors import (
     TrainingError,
     UnknownPluginError,
 )
+from .quiet import install as _quiet_tensorflow
 from .registry import (
     LOSSES,
     PREDICTIONS,
@@ -29,6 +30,8 @@ from .registry import (
 )
 
 __version__ = "0.1.0"
+
+_quiet_tensorflow()  # TensorFlow's start-up lines stay out of notebooks and logs (quiet.py)
 
 _LAZY = {
     "TensorRec": "tensorrec_explore.model",

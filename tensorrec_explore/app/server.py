@@ -37,26 +37,33 @@ class ServerError(TensorRecError, RuntimeError):
     """The Voila server could not start, or stopped on its own."""
 
 
-#: The Voila template of the app: Voila's "lab" page plus one script, written to a temporary
-#: folder that the server's JUPYTER_PATH points to (so no template file needs packaging).
+#: The Voila template of the app: Voila's "lab" page, written to a temporary folder that the
+#: server's JUPYTER_PATH points to (so no template file needs packaging), with two changes:
+#: - the page runs :data:`LABEXTENSION`'s script first: it raises anywidget's 2 s module-load limit
+#:   (plotly's ~5 MB FigureWidget module misses it on a busy machine and the figures stay empty);
+#:   JupyterLab and Notebook 7 load the same file as an extension;
+#: - lines of the page head that fetch from a CDN (Voila's Font Awesome stylesheets) are dropped:
+#:   the app makes no request beyond its own server (the buttons carry text labels).
 TEMPLATE_NAME = "tensorrec"
 _TEMPLATE_CONF = '{"base_template": "lab"}\n'
 _TEMPLATE_INDEX = """{%- extends 'lab/index.html.j2' -%}
+{%- block notebook_css -%}
+{%- for line in super().split('\\n') if '://cdn.' not in line %}
+{{ line }}
+{%- endfor %}
+{%- endblock notebook_css -%}
 {%- block html_head_js -%}
 <script>
-// anywidget 0.11 gives each widget's ES module 2 s to load (AbortSignal.timeout(2000)). Plotly's
-// FigureWidget module is ~5 MB and the explorer shows four figures, so on a slow or busy machine
-// that deadline passes, the figures' models fail ("[anywidget] Failed to initialize model.") and
-// the live curves never update. Allow two minutes instead; nothing else is changed.
-(function () {
-  var original = window.AbortSignal && AbortSignal.timeout && AbortSignal.timeout.bind(AbortSignal);
-  if (!original) { return; }
-  AbortSignal.timeout = function (ms) { return original(ms === 2000 ? 120000 : ms); };
-})();
+@SCRIPT@
 </script>
 {{ super() }}
 {%- endblock html_head_js -%}
 """
+
+#: The folder holding ``labextensions/tensorrec-explore`` (installed into
+#: ``share/jupyter/labextensions`` by pip; put on JUPYTER_PATH to use this copy).
+JUPYTER_DATA = Path(__file__).with_name("jupyter")
+LABEXTENSION = JUPYTER_DATA / "labextensions" / "tensorrec-explore" / "static" / "remoteEntry.js"
 
 
 def write_template(root: Path) -> Path:
@@ -64,7 +71,9 @@ def write_template(root: Path) -> Path:
     folder = root / "voila" / "templates" / TEMPLATE_NAME
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "conf.json").write_text(_TEMPLATE_CONF, encoding="utf-8")
-    (folder / "index.html.j2").write_text(_TEMPLATE_INDEX, encoding="utf-8")
+    script = LABEXTENSION.read_text(encoding="utf-8")
+    (folder / "index.html.j2").write_text(_TEMPLATE_INDEX.replace("@SCRIPT@", script),
+                                          encoding="utf-8")
     return root
 
 

@@ -8,15 +8,21 @@ SIGTERM / SIGKILL, then any process of the tree still alive is killed.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tensorrec_explore.app.processes import alive, descendants, stop_process_tree
-from tensorrec_explore.app.server import accepts_connections, free_port
+from tensorrec_explore.app.server import JUPYTER_DATA, accepts_connections, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -32,6 +38,10 @@ CHROMIUM_ARGS = [
 HOST = "127.0.0.1"
 HERE = Path(__file__).parent
 PLACEHOLDER = HERE / "placeholder_app.ipynb"
+
+#: Environment of a server whose TensorFlow may speak: its start-up lines must be filtered by
+#: tensorrec_explore itself (quiet.py), not by a variable the test run happens to set.
+UNQUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": None}
 
 #: Timings measured by the tests, printed at the end of the session (see pytest_terminal_summary).
 TIMINGS: dict[str, float] = {}
@@ -81,7 +91,10 @@ class RunningApp:
 
 def start_server(command: list[str], port: int, tmp_path: Path, *, timeout: float = 60.0,
                  env=None, name: str = "app") -> RunningApp:
-    """Start ``command`` (which serves on ``port``) in its own session; wait by TCP connect."""
+    """Start ``command`` (which serves on ``port``) in its own session; wait by TCP connect.
+
+    ``env`` adds to this process's environment; a value of None removes that variable.
+    """
     log_path = tmp_path / f"{name}-{port}.log"
     with open(log_path, "w") as log:
         started = time.monotonic()
@@ -91,7 +104,7 @@ def start_server(command: list[str], port: int, tmp_path: Path, *, timeout: floa
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **(env or {})},
+            env={k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None},
             cwd=str(tmp_path),
         )
     app = RunningApp(proc=proc, port=port, log_path=log_path, started=started)
@@ -108,6 +121,25 @@ def start_server(command: list[str], port: int, tmp_path: Path, *, timeout: floa
         raise
     app.tree = app.processes()
     return app
+
+
+@contextlib.contextmanager
+def busy_cpus(count: int | None = None) -> Iterator[list[int]]:
+    """Keep ``count`` (default: every) CPU busy with spinning processes until the block ends.
+
+    Each spinner runs in a session of its own and is killed by its id at the end.
+    """
+    count = count or os.cpu_count() or 2
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+                for _ in range(count)]
+    try:
+        yield [p.pid for p in spinners]
+    finally:
+        for proc in spinners:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
 
 
 def start_app(tmp_path: Path, *args: str, timeout: float = 60.0, env=None) -> RunningApp:
@@ -199,3 +231,142 @@ def set_number(page, css_class: str, value) -> None:
     box.fill(str(value))
     box.press("Enter")
     box.blur()
+
+
+# ---------------------------------------------------------------------------------------------
+# JupyterLab and Notebook 7 serving a copy of a notebook
+
+NEVER_CHECK = "jupyterlab.handlers.announcements.NeverCheckForUpdate"
+#: ``python -m <module>`` of each notebook front end, and the URL that opens a notebook alone
+#: (JupyterLab would otherwise restore the tabs of its last window).
+FRONTENDS = {"jupyterlab": ("jupyterlab", "lab/tree/{}?reset"),
+             "notebook": ("notebook", "notebooks/{}")}
+
+
+def start_jupyter(frontend: str, notebook: Path, tmp_path: Path) -> RunningApp:
+    """Serve a copy of ``notebook`` with JupyterLab or Notebook 7 (``frontend``), isolated.
+
+    The copy lives in a temporary folder (autosave writes into it); settings, workspaces and
+    config folders are temporary too; news and update checks are off; no token (127.0.0.1 only);
+    ``--allow-root`` when run as root. JUPYTER_PATH starts with this checkout's extension folder,
+    so the tests exercise this copy of the tensorrec-explore labextension.
+    """
+    module, _ = FRONTENDS[frontend]
+    root = tmp_path / "notebooks"
+    root.mkdir(exist_ok=True)
+    shutil.copy(notebook, root / notebook.name)
+    settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    port = free_port(HOST)
+    command = [
+        sys.executable, "-m", module, "--no-browser", f"--port={port}",
+        f"--ServerApp.ip={HOST}", "--ServerApp.port_retries=0",
+        "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}",
+    ]
+    if frontend == "jupyterlab":
+        command += [
+            f"--LabApp.check_for_updates_class={NEVER_CHECK}",
+            "--LabApp.news_url=None",
+        ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    env = {"JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
+           "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+           "JUPYTER_PATH": os.pathsep.join(
+               p for p in (str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH", "")) if p)}
+    return start_server(command, port, tmp_path, env=env, name=frontend, timeout=120)
+
+
+def accept_dialogs(page) -> None:
+    """Accept any JupyterLab dialog in the way (e.g. a kernel prompt on a busy machine).
+
+    Its text is printed, so a run that needed it says what JupyterLab asked.
+    """
+    dialogs = page.locator(".jp-Dialog")
+    for _ in range(3):
+        if not dialogs.count() or not dialogs.first.is_visible():
+            return
+        print("dialog accepted:", dialogs.first.inner_text()[:300].replace("\n", " | "))
+        dialogs.first.locator(".jp-mod-accept").first.click(timeout=10_000)
+        page.wait_for_timeout(500)
+
+
+def open_notebook(page, server: RunningApp, frontend: str, name: str):
+    """Open notebook ``name`` in ``frontend`` and wait for its kernel; return the first code cell."""
+    _, path = FRONTENDS[frontend]
+    page.goto(server.url + path.format(name), timeout=PAGE_TIMEOUT_MS)
+    first_code = page.locator(".jp-Notebook .jp-CodeCell").first
+    first_code.wait_for(state="visible", timeout=120_000)
+    wait_until(lambda: kernel_idle(server), 120, "the notebook's kernel to be idle")
+    return first_code
+
+
+def kernel_idle(server: RunningApp) -> bool:
+    """True when the server runs at least one kernel and every kernel is idle."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{server.url}api/kernels", timeout=5) as response:
+        kernels = json.load(response)
+    return bool(kernels) and all(k.get("execution_state") == "idle" for k in kernels)
+
+
+def run_cell(page, cell) -> None:
+    """Run ``cell`` with Shift+Enter (retried while the notebook is not wired up yet)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(3):
+        accept_dialogs(page)
+        try:
+            cell.locator(".jp-InputArea-editor").click(timeout=20_000)
+            page.keyboard.press("Shift+Enter")
+            cell.locator(".jp-InputPrompt").filter(has_text="[*]").or_(
+                cell.locator(".jp-OutputArea-output")).first.wait_for(timeout=30_000)
+            return
+        except PlaywrightTimeout:  # not started yet, or a dialog came up: accept it, run again
+            if attempt == 2:
+                raise
+
+
+# ---------------------------------------------------------------------------------------------
+# what a page asks for, and whether its figures draw
+
+def record_requests(page) -> list[str]:
+    """Record the URL of every request ``page`` makes from now on (the list fills as it goes)."""
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    return urls
+
+
+def tensorflow_lines(text: str) -> list[str]:
+    """Lines of a log or output that come from TensorFlow's start-up (absl, CUDA, oneDNN)."""
+    from tensorrec_explore.quiet import is_noise
+
+    return [line for line in text.splitlines()
+            if is_noise(line) or "absl" in line or "cuda" in line.lower()]
+
+
+def off_machine(urls: list[str]) -> list[str]:
+    """The URLs among ``urls`` that leave 127.0.0.1 (data:/blob: URLs never leave the page)."""
+    return [u for u in urls
+            if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).hostname != HOST]
+
+
+def load_limit_patched(page) -> bool:
+    """True when the page runs with anywidget's module-load limit raised (our extension/template)."""
+    return bool(page.evaluate("() => !!(AbortSignal.timeout && AbortSignal.timeout.tensorrecExplore)"))
+
+
+def wait_for_curve_points(page, points: int, timeout: float = 240, where: str = "") -> None:
+    """Wait until the loss figure's ``el.data`` holds ``points`` points (plotly drew them)."""
+    wait_until(lambda: max(trace_lengths(page, "tre-loss-curve") or [0]) >= points, timeout,
+               f"the loss curve to draw {points} points{where}")
+
+
+def embedding_counts(page) -> dict[str, int] | None:
+    """Points per trace of the embedding scatter, by trace name (None while it is empty)."""
+    names = trace_names(page, "tre-embedding")
+    lengths = trace_lengths(page, "tre-embedding")
+    return dict(zip(names, lengths)) if lengths and lengths[0] else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from app_support import CHROMIUM, CHROMIUM_ARGS, TIMINGS, RunningApp, start_app
+from app_support import CHROMIUM, CHROMIUM_ARGS, TIMINGS, RunningApp, busy_cpus, start_app
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -49,8 +49,18 @@ def browser():
 
 
 @pytest.fixture
+def busy_machine():
+    """Both cores of the 2-core target kept busy by spinning processes for the whole test."""
+    with busy_cpus(2) as pids:
+        yield pids
+
+
+@pytest.fixture
 def context(browser):
-    """A fresh browser context (own cookies, own tabs), closed at teardown."""
+    """A fresh browser context, closed at teardown.
+
+    A new context is an empty profile: no cookies, storage or HTTP cache from earlier tests.
+    """
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     ctx.set_default_timeout(30_000)
     try:

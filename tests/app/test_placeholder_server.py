@@ -14,7 +14,10 @@ def test_server_starts_fast_and_stops_clean(app_factory):
     TIMINGS["placeholder: command to listening port"] = time.monotonic() - app.started
     # A page request runs the notebook in a kernel; stopping must leave no kernel behind.
     with urllib.request.urlopen(app.url, timeout=60) as response:
-        assert b"placeholder" in response.read()
+        page = response.read()
+    assert b"placeholder" in page
+    assert b"://cdn." not in page, "the page must not load anything from a CDN (offline use)"
+    assert b"tensorrecExplore" in page, "the template's anywidget load-limit script is missing"
     assert app.kernel_pids(), "the page request should have started a kernel"
     # app.stop() sends SIGINT (Ctrl-C) to the command first: it must stop Voila and its kernel
     assert app.stop() == []

@@ -1,5 +1,8 @@
 """Write the tutorial notebooks (notebooks/0*_*.ipynb) from the cell sources in this folder.
 
+It also sets the metadata of the hand-written notebooks/explorer.ipynb (the same as the others:
+what JupyterLab would write, so that opening a notebook there leaves the file unchanged).
+
     python tests/notebooks/build_notebooks.py          # rewrite the notebooks
     python tests/notebooks/build_notebooks.py --check  # exit 1 if a notebook is out of date
     python tests/notebooks/build_notebooks.py 03_custom_loss  # just that one
@@ -26,9 +29,24 @@ NAMES = (
     "03_custom_loss",
     "04_why_deep_representations",
 )
+#: Hand-written notebooks (not built from sources) whose metadata the builder still sets.
+HAND_WRITTEN = ("explorer",)
+#: What JupyterLab 4 writes itself when it opens a notebook with ipykernel: with exactly this,
+#: opening a shipped notebook changes nothing on disk. ``version`` is the Python the notebooks
+#: are built and tested with (``PYTHON_VERSION``); JupyterLab records its own kernel's version.
+PYTHON_VERSION = "3.11.7"
 METADATA = {
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
+    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                   "name": "python3"},
+    "language_info": {
+        "codemirror_mode": {"name": "ipython", "version": 3},
+        "file_extension": ".py",
+        "mimetype": "text/x-python",
+        "name": "python",
+        "nbconvert_exporter": "python",
+        "pygments_lexer": "ipython3",
+        "version": PYTHON_VERSION,
+    },
 }
 
 
@@ -72,12 +90,18 @@ def build(name: str) -> nbformat.NotebookNode:
 
 
 def render(name: str) -> str:
-    return nbformat.writes(build(name)) + "\n"
+    """The text of notebook ``name``: built from its source, or (hand-written) with METADATA."""
+    if name in HAND_WRITTEN:
+        nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        nb.metadata = nbformat.from_dict(METADATA)
+    else:
+        nb = build(name)
+    return nbformat.writes(nb) + "\n"
 
 
 def main(argv: list[str]) -> int:
     stale = []
-    chosen = [a for a in argv if not a.startswith("--")] or NAMES
+    chosen = [a for a in argv if not a.startswith("--")] or NAMES + HAND_WRITTEN
     for name in chosen:
         path = NOTEBOOKS / f"{name}.ipynb"
         text = render(name)

@@ -49,10 +49,14 @@ def test_notebook_matches_its_source(name):
 
 # ---------------------------------------------------------------- execution (slow)
 def execute(name: str, monkeypatch, **env: str) -> tuple[dict, str, float]:
-    """Run the notebook with cwd = notebooks/; return (RESULTS, all text output, seconds)."""
+    """Run the notebook with cwd = notebooks/; return (RESULTS, all text output, seconds).
+
+    Fails on an error output and on any stderr stream (TensorFlow's start-up lines included).
+    """
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    # no TF_CPP_MIN_LOG_LEVEL: the package itself must keep TensorFlow's start-up lines out
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     nb = nbformat.read(notebook_path(name), as_version=4)
@@ -65,6 +69,7 @@ def execute(name: str, monkeypatch, **env: str) -> tuple[dict, str, float]:
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             assert output.output_type != "error", "\n".join(output.get("traceback", []))
+            assert output.get("name") != "stderr", f"{name} wrote to stderr:\n{output['text']}"
             text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
             texts.append(text)
             for line in output.get("text", "").splitlines():
