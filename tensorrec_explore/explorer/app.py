@@ -14,6 +14,7 @@ import html
 import threading
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,7 +23,7 @@ import ipywidgets as w
 from ..registry import LOSSES, PREDICTIONS, REPRESENTATIONS
 from .controller import Controller
 from .datasets import default_dataset
-from .dispatch import KernelDispatcher
+from .dispatch import KernelDispatcher, kernel_loop
 from .engine import engine_loaded, load_engine
 from .messages import error_text
 from .panels import (
@@ -73,6 +74,8 @@ class Explorer:
                  warm_umap: str | bool = True, push_interval: float = 0.2,
                  umap_kwargs: dict | None = None, preload: bool = True, loop: Any = "auto",
                  **config: Any):
+        if loop == "auto":
+            raise_widget_load_limit()  # before any figure's widget model exists
         self.dataset = default_dataset() if dataset is None else dataset
         self.state = state = ExplorerState()
         self.dispatcher = KernelDispatcher(loop, on_error=self._show_error)
@@ -230,6 +233,25 @@ class Explorer:
             registry.unobserve(listener)
         self._listeners = []
         _close_tree(self.widget)
+
+
+#: The tensorrec-explore labextension's script: it gives anywidget modules (plotly's 5 MB
+#: FigureWidget) two minutes to load instead of 2 s, so the curves draw on a busy machine.
+LOAD_LIMIT_SCRIPT = (Path(__file__).parents[1] / "app" / "jupyter" / "labextensions" /
+                     "tensorrec-explore" / "static" / "remoteEntry.js")
+
+
+def raise_widget_load_limit() -> None:
+    """In a notebook, run the labextension's script as an output, for installs where the
+    extension is not in Jupyter's path (``pip install -e`` installs no data files). It must run
+    before the figures' widget models are created, so the explorer does this first; it is a
+    no-op where the extension (or the Voila template) already applied it, and outside a kernel.
+    """
+    if kernel_loop() is None or not LOAD_LIMIT_SCRIPT.is_file():
+        return
+    from IPython.display import Javascript, display
+
+    display(Javascript(LOAD_LIMIT_SCRIPT.read_text(encoding="utf-8")))
 
 
 def show_in_notebook(html_text: str, explorer: Explorer | None = None) -> None:
