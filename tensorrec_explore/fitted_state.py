@@ -52,6 +52,15 @@ class FittedStateMixin:
         self._state_lock = threading.RLock()
         self._stop = threading.Event()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles leave the locks out (each copy gets its own)."""
+        return {k: v for k, v in vars(self).items()
+                if k not in ("_fit_lock", "_state_lock", "_stop")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_guards()
+
     @property
     def stop_training(self) -> bool:
         """Set to True (e.g. by a callback, or from another thread) to stop after this epoch."""

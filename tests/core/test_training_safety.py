@@ -158,3 +158,14 @@ def test_a_failed_first_fit_partial_leaves_the_model_unfitted() -> None:
         model.fit_partial(make_planted().interactions)
     with pytest.raises(NotFittedError):
         model.predict()
+
+
+def test_unfitted_models_copy_and_pickle_with_their_own_locks() -> None:
+    import copy
+    import pickle
+
+    model = TensorRec(n_components=3, loss="bpr")
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert clone.get_params()["n_components"] == 3 and clone._fit_lock is not model._fit_lock
+        clone.stop_training = True
+        assert not model.stop_training
