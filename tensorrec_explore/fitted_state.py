@@ -5,6 +5,8 @@ answering ``recommend`` / ``predict``; only a successful fit swaps the shadow's 
 the lock every reading method holds, so a reader sees the old state or the new one, never a mix.
 A second ``fit`` / ``fit_partial`` while one runs raises
 :class:`~tensorrec_explore.errors.TrainingError` (a model trains in one thread at a time).
+``fit_partial`` trains in place (readers see the weights move) but a failed call puts the
+weights back as they were (the optimizer's moments are not restored).
 After the last update, :func:`check_finite` makes sure weights and a sample of scores are finite.
 """
 
@@ -50,6 +52,15 @@ class FittedStateMixin:
         self._state_lock = threading.RLock()
         self._stop = threading.Event()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles leave the locks out (each copy gets its own)."""
+        return {k: v for k, v in vars(self).items()
+                if k not in ("_fit_lock", "_state_lock", "_stop")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_guards()
+
     @property
     def stop_training(self) -> bool:
         """Set to True (e.g. by a callback, or from another thread) to stop after this epoch."""
@@ -71,6 +82,25 @@ class FittedStateMixin:
             yield
         finally:
             self._fit_lock.release()
+
+    @contextlib.contextmanager
+    def _undo_on_failure(self) -> Iterator[None]:
+        """Train in place; on an error put back the weights (or the unfitted state) as before."""
+        fitted = hasattr(self, "network_")
+        weights = [v.numpy() for v in self.network_.all_variables] if fitted else []
+        epochs_done = getattr(self, "epochs_done_", 0)
+        try:
+            yield
+        except BaseException:
+            with self._state_lock:
+                if not fitted:
+                    for name in self._fitted_names():
+                        delattr(self, name)
+                else:
+                    for variable, value in zip(self.network_.all_variables, weights):
+                        variable.assign(value)
+                    self.epochs_done_, self._item_cache = epochs_done, None
+            raise
 
     def _fitted_names(self) -> list[str]:
         return [name for name in vars(self)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .data.interactions import as_features, as_interactions
+from .data.interactions import as_features, as_interactions, check_seed
 from .defaults import FULL_SOFTMAX_LIMIT, LEARNING_RATE_SCHEDULES
 from .errors import InputError, TrainingError, describe
 from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS
@@ -20,7 +20,6 @@ from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS
 #: Settings that shape the network: changing one needs ``fit`` (``fit_partial`` refuses).
 STRUCTURAL = ("n_components", "user_representation", "item_representation", "prediction", "loss",
               "biased", "n_tastes", "random_state")
-_SEED_LIMIT = 2**32
 
 
 def _is_int(value: Any) -> bool:
@@ -65,10 +64,7 @@ def check_hyperparameters(params: dict[str, Any]) -> None:
         raise InputError(f"l2 must be a number >= 0 or None, got {describe(l2)}.")
     if not isinstance(params["biased"], (bool, np.bool_)):
         raise InputError(f"biased must be True or False, got {describe(params['biased'])}.")
-    seed = params["random_state"]
-    if seed is not None and (not _is_int(seed) or not 0 <= seed < _SEED_LIMIT):
-        raise InputError(f"random_state must be None or an integer in [0, 2**32), got "
-                         f"{describe(seed)}.")
+    check_seed(params["random_state"], "random_state")
     for name, registry in (("user_representation", REPRESENTATIONS),
                            ("item_representation", REPRESENTATIONS),
                            ("prediction", PREDICTIONS), ("loss", LOSSES)):
@@ -156,7 +152,11 @@ def is_identity(csr: sp.csr_matrix) -> bool:
 
 def check_ids(ids: Any, n: int, name: str) -> np.ndarray:
     """Return ``ids`` as an int64 array, checking every id lies in ``[0, n)``."""
-    array = np.atleast_1d(np.asarray(ids))
+    try:
+        array = np.atleast_1d(np.asarray(ids))
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a flat list or array of integer indices, got "
+                         f"{describe(ids)}.") from None
     if array.size and not np.issubdtype(array.dtype, np.integer):
         raise InputError(f"{name} must be integer indices, got dtype {array.dtype}.")
     array = array.astype(np.int64).ravel()

@@ -178,7 +178,7 @@ class TensorRec(FittedStateMixin):
 
         Raises InputError after ``set_params`` of a structural setting (call ``fit``).
         """
-        with self._training():
+        with self._training(), self._undo_on_failure():
             return self._fit_partial(interactions, user_features, item_features, epochs,
                                      callbacks, verbose, validation)
 

@@ -27,7 +27,10 @@ def read_text_table(path: Path, *, encoding: str = "utf-8", **read_csv: Any) -> 
     Raises InputError naming the file (and the line, for a byte that is not ``encoding`` text
     and for a row with the wrong number of fields) instead of pandas' or codecs' errors.
     """
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}.") from None
     if not raw.strip():
         raise InputError(f"{path} is empty; expected rows of interactions (with a header row "
                          "for CSV/TSV files).")

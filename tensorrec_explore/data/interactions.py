@@ -15,7 +15,21 @@ import scipy.sparse as sp
 
 from ..errors import InputError, describe
 
-__all__ = ["as_features", "as_interactions", "from_triples", "identity"]
+__all__ = ["as_features", "as_interactions", "check_seed", "from_triples", "identity"]
+
+#: Seeds are integers in ``[0, SEED_LIMIT)`` (numpy's and Keras' common ground).
+SEED_LIMIT = 2**32
+
+
+def check_seed(value: Any, name: str = "seed") -> int | None:
+    """Return ``value`` as an int seed in ``[0, 2**32)``, or None; raise InputError otherwise."""
+    if value is None:
+        return None
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))
+            or not 0 <= value < SEED_LIMIT):
+        raise InputError(f"{name} must be None or an integer in [0, 2**32), got "
+                         f"{describe(value)}.")
+    return int(value)
 
 
 def _to_sparse(value: Any, name: str) -> sp.csr_matrix:

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from ..errors import InputError, describe
 from ..leakage import check_no_leakage
 from .dataset import InteractionDataset
-from .interactions import as_interactions, from_triples
+from .interactions import as_interactions, check_seed, from_triples
 
 __all__ = [
     "Split",
@@ -103,7 +103,7 @@ def random_holdout(
     """
     _check_fraction(test_fraction, "test_fraction")
     matrix = _matrix(data, binary)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     test_mask = np.zeros(matrix.nnz, dtype=bool)
     for user in range(matrix.shape[0]):
         start, stop = matrix.indptr[user], matrix.indptr[user + 1]
@@ -174,7 +174,7 @@ def _cold_split(data: Any, fraction: float, seed: int, binary: bool, axis: int) 
             f"fraction={fraction} would hold out all {len(candidates)} active "
             f"{'users' if axis == 0 else 'items'}; lower it so some remain for training."
         )
-    cold = np.sort(np.random.default_rng(seed).choice(candidates, n_cold, replace=False))
+    cold = np.sort(np.random.default_rng(check_seed(seed)).choice(candidates, n_cold, replace=False))
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
     test_mask = np.isin(rows if axis == 0 else matrix.indices, cold)
     key = "cold_users" if axis == 0 else "cold_items"

@@ -272,3 +272,15 @@ def test_real_bugs_keep_their_traceback(monkeypatch):
     monkeypatch.setattr(cli, "_download", broken)
     with pytest.raises(RuntimeError, match="a bug"):
         cli.main(["download", "movielens-100k"])
+
+
+def test_serve_download_fetches_before_serving(tmp_path, monkeypatch):
+    from tensorrec_explore.app import server
+    from tests.data.fake_movielens import serve_fake_archive
+
+    asked, served = serve_fake_archive(monkeypatch), []
+    monkeypatch.setattr(server, "serve", lambda **kwargs: served.append(kwargs) or 0)
+    assert cli.main(["serve", "--no-browser", "--dataset", "movielens-100k", "--download",
+                     "--data-dir", str(tmp_path)]) == 0
+    assert len(asked) == 1 and (tmp_path / "ml-100k" / "u.data").is_file()
+    assert served and served[0]["dataset"] == "movielens-100k"

@@ -226,3 +226,27 @@ def test_unchecksummed_bit_flip_still_gives_model_file_error(models, tmp_path) -
     _corrupt_weights(target)
     with pytest.raises(ModelFileError, match=str(target)):
         TensorRec.load(target)
+
+
+@pytest.mark.slow
+def test_two_processes_saving_one_path_while_a_third_loads(models, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    sources = [models[i].save(tmp_path / f"source{i}") for i in (0, 1)]
+    target = tmp_path / "model"
+    models[0].save(target)
+    code = ("import sys; from tensorrec_explore import TensorRec; "
+            "m = TensorRec.load(sys.argv[1]); [m.save(sys.argv[2]) for _ in range(4)]")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    savers = [subprocess.Popen([sys.executable, "-c", code, str(s), str(target)], env=env,
+                               stderr=subprocess.PIPE, text=True) for s in sources]
+    expected = [m.predict() for m in models]
+    while any(p.poll() is None for p in savers):
+        scores = TensorRec.load(target).predict()
+        assert any(np.allclose(scores, e, rtol=1e-4, atol=1e-5) for e in expected)
+    for saver in savers:
+        assert saver.wait() == 0, saver.stderr.read()[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".model")) == \
+        [".model.lock"]

@@ -7,7 +7,13 @@ import threading
 import numpy as np
 import pytest
 
-from tensorrec_explore import InputError, TensorRec, TrainingError, UnknownPluginError
+from tensorrec_explore import (
+    InputError,
+    NotFittedError,
+    TensorRec,
+    TrainingError,
+    UnknownPluginError,
+)
 from tensorrec_explore.callbacks import Callback
 
 from .planted import make_planted
@@ -134,3 +140,32 @@ def test_fit_partial_applies_a_new_l2() -> None:
     model = _fitted(l2=0.001)
     model.set_params(l2=0.5).fit_partial(make_planted().interactions, epochs=1)
     assert model.l2_ == 0.5
+
+
+def test_a_diverging_fit_partial_puts_the_weights_back() -> None:
+    model = _fitted()
+    before = model.predict()
+    model.set_params(learning_rate=1e30)
+    with pytest.warns(UserWarning), pytest.raises(TrainingError):
+        model.fit_partial(make_planted().interactions, epochs=1)
+    np.testing.assert_array_equal(model.predict(), before)
+    assert model.epochs_done_ == 2
+
+
+def test_a_failed_first_fit_partial_leaves_the_model_unfitted() -> None:
+    model = TensorRec(n_components=4, epochs=1, learning_rate=1e30, random_state=0)
+    with pytest.warns(UserWarning), pytest.raises(TrainingError):
+        model.fit_partial(make_planted().interactions)
+    with pytest.raises(NotFittedError):
+        model.predict()
+
+
+def test_unfitted_models_copy_and_pickle_with_their_own_locks() -> None:
+    import copy
+    import pickle
+
+    model = TensorRec(n_components=3, loss="bpr")
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert clone.get_params()["n_components"] == 3 and clone._fit_lock is not model._fit_lock
+        clone.stop_training = True
+        assert not model.stop_training
