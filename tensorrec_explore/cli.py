@@ -254,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
             "'fit' and 'evaluate' work headless in the terminal."
         ),
         epilog=(
-            f"Commands: serve (default), fit, evaluate, download; '{PROG} COMMAND --help' "
+            f"Commands: serve (default), open, fit, evaluate, download; '{PROG} COMMAND --help' "
             "explains each. "
             "To use the explorer inside JupyterLab instead: "
             "from tensorrec_explore.explorer import Explorer; Explorer(dataset)."
@@ -299,6 +299,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="item input the model was trained with (default ids).")
     _add_eval_options(evaluate)
 
+    open_ = sub.add_parser(
+        "open", help="show a saved model in the explorer, without training",
+        description="Serve the explorer with a model saved by 'fit --save' or TensorRec.save "
+                    "(a script's, a cluster's, last week's) in every panel: its embeddings, its "
+                    "training curves, its recommendations. Give the --dataset it was trained on.",
+    )
+    open_.add_argument("model", metavar="MODEL", help="path of the saved model.")
+    _add_serve_options(open_, suppress=True)
+
     download = sub.add_parser(
         "download", help="fetch a MovieLens dataset (checked by sha256)",
         description="Download a MovieLens archive from GroupLens, check its sha256 and unpack it "
@@ -328,6 +337,13 @@ def _serve(args: argparse.Namespace) -> int:
                 f'explorer extra: pip install "tensorrec_explore[explorer]"'
             )
     notebook = args.notebook
+    model = getattr(args, "model", None)
+    if model is not None:  # 'open': fail here, in one line, if it cannot be loaded
+        from .model import TensorRec
+
+        _quiet_tensorflow()
+        model = str(Path(model).resolve())
+        TensorRec.load(model)
     if notebook is not None and not Path(notebook).is_file():
         raise InputError(f"--notebook {notebook!r} does not exist; pass an existing .ipynb file.")
     if notebook is None:
@@ -344,6 +360,7 @@ def _serve(args: argparse.Namespace) -> int:
         notebook=notebook,
         verbose=args.verbose,
         kernel_timeout=args.kernel_timeout,
+        model=model,
     )
 
 
@@ -495,7 +512,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     command = args.command or "serve"
-    run = {"serve": _serve, "fit": _fit, "evaluate": _evaluate, "download": _download}[command]
+    run = {"serve": _serve, "open": _serve, "fit": _fit, "evaluate": _evaluate,
+           "download": _download}[command]
     try:
         return run(args)
     except TensorRecError as e:

@@ -1,7 +1,8 @@
 """What the app notebook runs inside its kernel: read the dataset choice, show the explorer.
 
 The choice comes from the environment of the Voila server (set by ``tensorrec-explore``):
-``TENSORREC_EXPLORE_DATASET`` (default ``synthetic``) and ``TENSORREC_EXPLORE_DATA_DIR``. A page
+``TENSORREC_EXPLORE_DATASET`` (default ``synthetic``) and ``TENSORREC_EXPLORE_DATA_DIR``, and
+for ``tensorrec-explore open MODEL`` the saved model's folder, ``TENSORREC_EXPLORE_MODEL``. A page
 URL may pick another *named* dataset with ``?dataset=movielens-100k`` (Voila hands the query
 string to the kernel as ``QUERY_STRING``); file paths are accepted only from the command line.
 
@@ -21,7 +22,7 @@ from urllib.parse import parse_qs
 
 from ..errors import InputError, TensorRecError, describe
 from .datasets import NAMED_DATASETS, dataset_label, load_dataset
-from .server import ENV_DATA_DIR, ENV_DATASET
+from .server import ENV_DATA_DIR, ENV_DATASET, ENV_MODEL
 
 
 def dataset_choice(environ: Mapping[str, str] | None = None) -> tuple[str, str | None]:
@@ -75,10 +76,17 @@ def launch(environ: Mapping[str, str] | None = None) -> Any:
     """Load the chosen dataset, build the explorer and display it; return it (None on error)."""
     from ..explorer.app import Explorer, show_in_notebook
 
-    spec = (environ or os.environ).get(ENV_DATASET) or "synthetic"
+    env = environ or os.environ
+    spec = env.get(ENV_DATASET) or "synthetic"
     try:
         spec, data_dir = dataset_choice(environ)
-        explorer = Explorer(load_dataset(spec, data_dir))
+        dataset = load_dataset(spec, data_dir)
+        model = None
+        if env.get(ENV_MODEL):  # tensorrec-explore open MODEL: show it, train nothing
+            from ..model import TensorRec
+
+            model = TensorRec.load(env[ENV_MODEL])
+        explorer = Explorer(dataset, model=model)
     except TensorRecError as e:
         show_in_notebook(_meta_html(spec, f"{type(e).__name__}: {e}"))
         return None

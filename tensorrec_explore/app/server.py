@@ -30,6 +30,7 @@ from .processes import default_sigint, descendants, stop_process_tree
 
 ENV_DATASET = "TENSORREC_EXPLORE_DATASET"
 ENV_DATA_DIR = "TENSORREC_EXPLORE_DATA_DIR"
+ENV_MODEL = "TENSORREC_EXPLORE_MODEL"  # a saved model to show instead of training one
 DEFAULT_HOST = "127.0.0.1"
 
 
@@ -154,7 +155,9 @@ class AppServer:
     ...     print(server.url)
 
     ``dataset`` and ``data_dir`` reach the kernel through the ``TENSORREC_EXPLORE_DATASET`` and
-    ``TENSORREC_EXPLORE_DATA_DIR`` environment variables, read by the app notebook. Voila's log goes
+    ``TENSORREC_EXPLORE_DATA_DIR`` environment variables, read by the app notebook; ``model``
+    (a saved model's folder, for ``tensorrec-explore open``) through
+    ``TENSORREC_EXPLORE_MODEL``. Voila's log goes
     to ``log`` (a file object) or, when None, to a temporary file whose path is ``log_path``.
     """
 
@@ -170,9 +173,11 @@ class AppServer:
         kernel_timeout: int = 60,
         log: IO | None = None,
         env: dict[str, str] | None = None,
+        model: str | os.PathLike | None = None,
     ) -> None:
         self.notebook = Path(notebook) if notebook is not None else app_notebook()
         self.dataset = dataset
+        self.model = None if model is None else str(model)
         self.data_dir = None if data_dir is None else str(data_dir)
         self.host = host
         self.port = port
@@ -191,6 +196,10 @@ class AppServer:
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
         env[ENV_DATASET] = self.dataset
+        if self.model is not None:
+            env[ENV_MODEL] = self.model
+        else:
+            env.pop(ENV_MODEL, None)
         if self.data_dir is not None:
             env[ENV_DATA_DIR] = self.data_dir
         else:
@@ -337,6 +346,7 @@ def serve(
     kernel_timeout: int = 60,
     timeout: float = 120.0,
     out: IO = sys.stdout,
+    model: str | None = None,
 ) -> int:
     """Serve the explorer until Ctrl-C (or SIGTERM / SIGHUP); return the exit code."""
     started = time.monotonic()
@@ -349,6 +359,7 @@ def serve(
         log_level="INFO" if verbose else "WARN",
         kernel_timeout=kernel_timeout,
         log=sys.stderr if verbose else None,
+        model=model,
     )
 
     def _as_interrupt(signum, frame):  # SIGTERM / SIGHUP behave like Ctrl-C (even if SIGINT

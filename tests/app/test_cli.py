@@ -284,3 +284,31 @@ def test_serve_download_fetches_before_serving(tmp_path, monkeypatch):
                      "--data-dir", str(tmp_path)]) == 0
     assert len(asked) == 1 and (tmp_path / "ml-100k" / "u.data").is_file()
     assert served and served[0]["dataset"] == "movielens-100k"
+
+
+def test_open_serves_a_saved_model_and_the_app_shows_it(tmp_path, monkeypatch, capsys):
+    from tensorrec_explore import TensorRec
+    from tensorrec_explore.app import server
+    from tensorrec_explore.app.datasets import load_dataset
+    from tensorrec_explore.app.kernel import launch
+
+    dataset = load_dataset("synthetic", None)
+    model = TensorRec(n_components=4, epochs=2, random_state=0).fit(dataset.interactions)
+    model.save(tmp_path / "model")
+    served = []
+    monkeypatch.setattr(server, "serve", lambda **kwargs: served.append(kwargs) or 0)
+    assert cli.main(["open", str(tmp_path / "model"), "--no-browser", "--port", "8123"]) == 0
+    assert served[0]["model"] == str((tmp_path / "model").resolve())
+    assert served[0]["port"] == 8123 and served[0]["dataset"] == "synthetic"
+    # the page's kernel shows that model, trained elsewhere, without training
+    explorer = launch({server.ENV_DATASET: "synthetic", server.ENV_MODEL: served[0]["model"]})
+    try:
+        assert explorer.controller.run is None and explorer.state.status == "finished"
+        assert explorer.state.n_components == 4 and "trained elsewhere" in explorer.state.message
+    finally:  # (ipykernel, imported by launch, now owns the comms: close the workers only)
+        explorer.controller.close()
+        explorer.projector.close()
+    # a folder that is not a model: one line, exit 2, before any server starts
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["open", str(tmp_path / "empty"), "--no-browser"]) == 2
+    assert len(served) == 1 and len(capsys.readouterr().err.strip().splitlines()) == 1
