@@ -126,6 +126,9 @@ class Controller:
         s = self.state
         self._history = None
         self._snapshots = []
+        with s.hold_trait_notifications():  # the status line first: it is what people watch
+            s.status = "idle"
+            s.message = "Reset: configure and press Train."
         with s.hold_trait_notifications():
             s.model = None
             s.data = {}
@@ -147,8 +150,6 @@ class Controller:
             s.sandbox_items = []
             s.highlighted_items = []
             s.neighbour_items = []
-            s.status = "idle"
-            s.message = "Reset: configure and press Train."
             s.model_version += 1
 
     def join(self, timeout: float | None = None) -> bool:
