@@ -6,6 +6,10 @@ This subpackage is the only one importing ipywidgets, plotly and traitlets; inst
 
 from __future__ import annotations
 
+from .fast_imports import import_jsonschema_quickly
+
+import_jsonschema_quickly()  # before plotly: seconds off every page load (see fast_imports)
+
 try:
     import ipywidgets  # noqa: F401
     import plotly  # noqa: F401

@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..state import ExplorerState
+from .figure_style import light_layout
 
 LOSS_TRACES = (("loss", "data loss"), ("regularization", "regularisation"))
 VAL_TRACES = (("val_precision", "precision@k"), ("val_recall", "recall@k"),
@@ -82,11 +83,11 @@ def _figure(title: str, names, yaxis_title: str, secondary: bool = False) -> go.
         if secondary and i == 1:
             trace.yaxis = "y2"
         traces.append(trace)
-    layout = go.Layout(
+    layout = light_layout(
         title={"text": title, "font": {"size": 13}}, height=250, width=420,
         margin={"l": 50, "r": 50 if secondary else 10, "t": 35, "b": 35},
         xaxis={"title": "epoch"}, yaxis={"title": yaxis_title},
-        legend={"orientation": "h", "y": -0.25}, template="plotly_white")
+        legend={"orientation": "h", "y": -0.25})
     if secondary:
         layout.yaxis2 = {"overlaying": "y", "side": "right", "title": "regularisation",
                          "showgrid": False}

@@ -30,6 +30,7 @@ from .embedding_colours import (
 )
 from .embedding_marks import mark_points, mark_traces
 from .embedding_search import MapSearch
+from .figure_style import light_layout
 
 NONE = "(none)"
 TASTE = "(taste)"
@@ -86,13 +87,14 @@ class EmbeddingsPanel:
                                       contours={"coloring": "lines"}, visible=False,
                                       colorscale=[[0, "#bbbbbb"], [1, "#555555"]]),
             ],
-            layout=go.Layout(height=470, width=520, template="plotly_white",
-                             margin={"l": 10, "r": 10, "t": 35, "b": 10},
-                             title={"text": "Embeddings (train to see them)",
-                                    "font": {"size": 13}},
-                             xaxis={"showticklabels": False}, yaxis={"showticklabels": False},
-                             legend={"orientation": "h", "y": -0.02}, clickmode="event",
-                             dragmode="pan"))
+            layout=light_layout(height=470, width=520,
+                                margin={"l": 10, "r": 10, "t": 35, "b": 10},
+                                title={"text": "Embeddings (train to see them)",
+                                       "font": {"size": 13}},
+                                xaxis={"showticklabels": False},
+                                yaxis={"showticklabels": False},
+                                legend={"orientation": "h", "y": -0.02}, clickmode="event",
+                                dragmode="pan"))
         self.figure.add_class("tre-embedding")
         self.items_trace, self.users_trace = self.figure.data[:2]
         #: The mark traces by name (see ``embedding_marks.MARKS``).

@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..state import ExplorerState
+from .figure_style import light_layout
 
 CURVES = {"data loss": ("epoch", "loss"), "regularisation": ("epoch", "regularization"),
           "precision@k": ("val_epoch", "val_precision"), "recall@k": ("val_epoch", "val_recall"),
@@ -129,8 +130,8 @@ class RunsPanel:
         self.curve = w.Dropdown(options=list(CURVES), value="NDCG@k", description="Curve",
                                 layout=w.Layout(width="14em"),
                                 style={"description_width": "3em"})
-        self.figure = go.FigureWidget(layout=go.Layout(
-            height=300, width=620, template="plotly_white", xaxis={"title": "epoch"},
+        self.figure = go.FigureWidget(layout=light_layout(
+            height=300, width=620, xaxis={"title": "epoch"},
             margin={"l": 50, "r": 10, "t": 35, "b": 35},
             title={"text": "Runs compared", "font": {"size": 13}}))
         self.figure.add_class("tre-runs-curve")
