@@ -66,3 +66,18 @@ def test_umap_frames_replace_pca_in_the_background(explorer):
     assert explorer.projector.wait_idle(600)
     assert (0, "umap") in explorer.state.projections
     assert len(explorer.projector.timings["umap"]) == 2
+
+
+def test_explorer_import_skips_the_slow_jsonschema_checker_but_leaves_it_importable():
+    import subprocess
+    import sys
+
+    code = ("import sys, importlib.util\n"
+            "import tensorrec_explore.explorer\n"
+            "assert 'jsonschema' in sys.modules\n"
+            "assert 'rfc3987_syntax' not in sys.modules, 'imported the slow checker'\n"
+            "if importlib.util.find_spec('rfc3987_syntax'):\n"
+            "    import rfc3987_syntax\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
