@@ -189,6 +189,25 @@ class Explorer:
         return root
 
     @classmethod
+    def lesson(cls, name: str, **kwargs: Any) -> Explorer:
+        """An explorer set up for a tutorial's lesson, its runs training one after the other:
+        ``"deep-towers"`` (a linear vs a ReLU item tower on features no single column of which
+        is informative) or ``"losses"`` (bpr, wmrb and softmax on the same data). What to look
+        at is in the status bar and in ``.lesson_text``. Other keyword arguments are those of
+        :class:`Explorer`."""
+        from .lessons import LessonRunner, get_lesson
+
+        lesson = get_lesson(name)
+        explorer = cls(lesson.dataset(), **{**lesson.settings, **kwargs})
+        explorer.lesson_text = f"{lesson.title}. {lesson.look_at} (Tutorial: {lesson.tutorial})"
+        explorer.lesson_runner = LessonRunner(explorer, lesson)
+        explorer.panels.status.lesson.value = (
+            f"<div class='tre-lesson' style='background:#ddf4ff;padding:4px 8px'><b>Lesson: "
+            f"{html.escape(lesson.title)}.</b> {html.escape(lesson.look_at)}</div>")
+        explorer.lesson_runner.start()
+        return explorer
+
+    @classmethod
     def from_vectors(cls, dataset: Any, user_vectors: Any, item_vectors: Any, *,
                      user_biases: Any = None, item_biases: Any = None,
                      prediction: str = "dot", **kwargs: Any) -> Explorer:

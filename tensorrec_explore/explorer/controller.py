@@ -331,6 +331,7 @@ class Controller:
                        f"({done} epochs in {fit_seconds:.1f} s, "
                        f"{done / max(fit_seconds, 1e-9):.1f} epochs/s).")
             history = {key: list(values) for key, values in self._history.items()}
+            run.done = True
             dispatch.call(self._finish, model, data, config, job["run_id"], callback.epoch,
                           "stopped" if stopped else "finished", message,
                           generation=run.generation)

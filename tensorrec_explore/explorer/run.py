@@ -49,10 +49,12 @@ class Run:
     generation: int
     stop_event: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    #: True once the run has sent its final results (its thread is only returning).
+    done: bool = False
 
     @property
     def alive(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return self.thread is not None and self.thread.is_alive() and not self.done
 
 
 

@@ -25,7 +25,9 @@ class StatusPanel:
         self.detail = w.Textarea(disabled=True, layout=w.Layout(width="100%", height="12em"))
         self.details = w.Accordion(children=[self.detail], layout=w.Layout(display="none"))
         self.details.set_title(0, "Details (traceback)")
-        self.widget = w.VBox([self.status, self.error, self.details])
+        self.lesson = w.HTML()  # what to look at, when the explorer was opened for a lesson
+        self.lesson.add_class("tre-lesson-text")
+        self.widget = w.VBox([self.lesson, self.status, self.error, self.details])
         self.widget.add_class("tre-status-bar")
         state.observe(self._redraw, names=["status", "message", "error", "error_detail"])
         self._redraw()

@@ -1,0 +1,71 @@
+"""Lessons in one call: the right dataset, the runs side by side, and the tutorial's claim."""
+
+from __future__ import annotations
+
+import pytest
+from explorer_support import wait_for
+
+from tensorrec_explore.errors import InputError
+from tensorrec_explore.explorer import Explorer
+
+
+def _run_lesson(name: str, **kwargs) -> Explorer:
+    ex = Explorer.lesson(name, warm_umap=False, preload=False, **kwargs)
+    n_runs = len(ex.lesson_runner.lesson.runs)
+    assert wait_for(lambda: len(ex.state.runs) == n_runs or ex.state.status == "error", 900)
+    ex.controller.join(300)
+    assert ex.state.status == "finished", ex.state.error
+    return ex
+
+
+@pytest.mark.slow
+def test_deep_towers_lesson_shows_the_tutorials_claim():
+    ex = _run_lesson("deep-towers")
+    try:
+        frame = ex.runs_frame()
+        assert list(frame["item_representation"]) == ["linear", "relu"]
+        assert (frame["item_feature_set"] == "features").all()
+        linear, relu = frame.iloc[0], frame.iloc[1]
+        # tutorial 02 / 04: the tower beats the linear representation by more than 0.2 AUC
+        assert relu["auc"] > linear["auc"] + 0.2, frame[["auc", "ndcg@10"]]
+        assert "Lesson: A deep item tower" in ex.panels.status.lesson.value
+    finally:
+        ex.close()
+
+
+@pytest.mark.slow
+def test_losses_lesson_beats_popularity_twice_over():
+    import numpy as np
+
+    from tensorrec_explore.metrics import evaluate
+
+    ex = _run_lesson("losses")
+    try:
+        frame = ex.runs_frame()
+        assert list(frame["loss"]) == ["bpr", "wmrb", "softmax"]
+        data = ex.controller.data()
+        popularity = np.asarray(data["train"].sum(axis=0), dtype=np.float32).ravel()
+        baseline = evaluate(np.tile(popularity, (ex.state.n_users, 1)), data["test"],
+                            train=data["train"], k=10).summary["ndcg@10"]
+        assert (frame["ndcg@10"] > 2 * baseline).all(), (frame["ndcg@10"], baseline)
+    finally:
+        ex.close()
+
+
+def test_unknown_lesson_lists_the_lessons():
+    with pytest.raises(InputError, match="deep-towers"):
+        Explorer.lesson("nope")
+
+
+def test_stopping_a_lesson_queues_nothing_more():
+    from tensorrec_explore.explorer.lessons import LESSONS
+
+    ex = Explorer.lesson("losses", warm_umap=False, preload=False, epochs=50)
+    try:
+        ex.panels.curves.stop_button.click()
+        assert ex.controller.join(300)
+        assert ex.lesson_runner.pending == [] and len(ex.state.runs) <= 1
+        assert ex.state.status == "stopped"
+        assert len(LESSONS["losses"].runs) == 3  # the lesson itself is unchanged
+    finally:
+        ex.close()
