@@ -15,6 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
+from .fused_adam import apply_adam, can_fuse
+from .liked_pairs import LikedPairs
 from .losses import Loss, LossInputs
 from .network import TwoTower
 from .sparse_rows import SparseRows
@@ -65,8 +67,8 @@ class Trainer:
         self.cols = tf.constant(coo.col.astype(np.int64))
         self.values = tf.constant(coo.data.astype(np.float32))
         self.weights = tf.constant(weight_values)
-        keys = np.sort(coo.row[self.positive].astype(np.int64) * self.n_items + coo.col[self.positive])
-        self.positive_keys = tf.constant(keys if keys.size else np.array([-1], np.int64))
+        self.liked = LikedPairs(coo.row[self.positive], coo.col[self.positive],
+                                interactions.shape[0], self.n_items)
         counts = np.bincount(coo.col[self.positive], minlength=self.n_items).astype(np.float32)
         self.item_counts = tf.constant(counts)
         # Dense losses: each item's share of all likes weights its representation's penalty.
@@ -95,10 +97,21 @@ class Trainer:
             step = replicated(step, strategy, {"dense": (True,), "sampled": (True, False, True),
                                                "observed": (True,)}[loss.inputs])
         self._step = tf.function(step, input_signature=signatures[loss.inputs], autograph=autograph)
+        # Sampled losses on one device: a whole epoch is one compiled call (no Python per step).
+        self._epoch = None
+        if loss.inputs == "sampled" and strategy is None:
+            self._positive_ids = tf.constant(self.positive.astype(np.int64))
+            self._negative_ids = tf.constant(self.negative.astype(np.int64))
+            self.n_batches = max(1, -(-self.positive.size // self.batch_size))
+            self._epoch = tf.function(self._sampled_epoch, autograph=autograph,
+                                      input_signature=[tf.TensorSpec([2], tf.int64)])
 
     # ----------------------------------------------------------------- epochs
     def run_epoch(self, rng: np.random.Generator) -> tuple[float, float]:
         """Run one pass over the data; return (mean data loss, mean regularisation loss)."""
+        if self._epoch is not None:
+            data, reg = self._epoch(tf.constant(rng.integers(0, 2**62, 2), tf.int64))
+            return float(data), float(reg)
         step = self._step
         data_total, reg_total, n_steps = tf.constant(0.0), tf.constant(0.0), 0
         for batch in self._batches(rng):
@@ -132,10 +145,42 @@ class Trainer:
                 tf.constant(negatives[index].astype(np.int64)),
             )
 
+    def _sampled_epoch(self, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Every sampled step of one epoch in the graph; return the mean (data, reg) losses.
+
+        Likes are shuffled and cut into ``n_batches`` batches of ``batch_size``; dislikes are
+        shuffled and cut into as many even slices; each step draws its ``n_sampled`` uniform items
+        from its own stateless seed (split from ``seed``), so an epoch is reproducible.
+        """
+        seeds = tf.random.experimental.stateless_split(seed, self.n_batches + 2)
+        positives = _shuffled(self._positive_ids, seeds[0])
+        negatives = _shuffled(self._negative_ids, seeds[1])
+        n_negatives = tf.size(negatives, out_type=tf.int64)
+        size, n_batches = self.batch_size, self.n_batches
+
+        def body(index: tf.Tensor, data_total: tf.Tensor, reg_total: tf.Tensor) -> tuple:
+            batch = positives[index * size:(index + 1) * size]
+            disliked = negatives[index * n_negatives // n_batches:
+                                 (index + 1) * n_negatives // n_batches]
+            sampled = tf.random.stateless_uniform(
+                [self.n_sampled], seeds[index + 2], minval=0, maxval=self.n_items, dtype=tf.int64)
+            data, reg = self._sampled_step(batch, sampled, disliked)
+            return index + 1, data_total + data, reg_total + reg
+
+        zero = tf.constant(0.0)
+        _, data_total, reg_total = tf.while_loop(
+            lambda index, *_: index < n_batches, body,
+            (tf.constant(0, tf.int64), zero, zero), parallel_iterations=1)
+        return data_total / n_batches, reg_total / n_batches
+
     # ------------------------------------------------------------------ steps
     def _apply(self, tape: tf.GradientTape, total: tf.Tensor) -> None:
         variables = self.network.trainable_variables
         gradients = tape.gradient(total, variables)
+        if self.strategy is None and can_fuse(self.optimizer):
+            apply_adam(self.optimizer, [(g, v) for g, v in zip(gradients, variables)
+                                        if g is not None])
+            return
         pairs = [
             (tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) * self.replica_scale, v)
             for g, v in zip(gradients, variables)
@@ -219,14 +264,6 @@ class Trainer:
         vectors = self.network.items(features, training)
         return tf.gather(vectors, where), tf.gather(self.network.item_biases(features), where)
 
-    def _is_positive(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
-        keys = users[:, None] * self.n_items + items[None, :]
-        flat = tf.reshape(keys, [-1])
-        found = tf.searchsorted(self.positive_keys, flat)
-        found = tf.minimum(found, tf.size(self.positive_keys, out_type=found.dtype) - 1)
-        hits = tf.equal(tf.gather(self.positive_keys, found), flat)
-        return tf.reshape(hits, tf.shape(keys))
-
     def _sampled_scores(
         self, users: tf.Tensor, sampled_vectors: tf.Tensor, sampled_biases: tf.Tensor,
         training: bool,
@@ -244,8 +281,8 @@ class Trainer:
         users, items = tf.gather(self.rows, positives), tf.gather(self.cols, positives)
         disliked_users = tf.gather(self.rows, negatives)
         disliked_items = tf.gather(self.cols, negatives)
-        valid = 1.0 - tf.cast(self._is_positive(users, sampled), tf.float32)
-        disliked_valid = 1.0 - tf.cast(self._is_positive(disliked_users, sampled), tf.float32)
+        valid = 1.0 - tf.cast(self.liked.contains(users, sampled), tf.float32)
+        disliked_valid = 1.0 - tf.cast(self.liked.contains(disliked_users, sampled), tf.float32)
         with tf.GradientTape() as tape:
             data, reg = self.sampled_objective(
                 users, items, tf.gather(self.weights, positives), sampled, disliked_users,
@@ -331,3 +368,9 @@ class Trainer:
         predictions = net.elementwise(user_vectors, item_vectors) + user_biases + item_biases
         data = self.loss(LossInputs(predictions=predictions, values=values, weights=weights))
         return data, self._regularization()
+
+
+def _shuffled(values: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Return ``values`` in a random order drawn from the stateless ``seed``."""
+    keys = tf.random.stateless_uniform(tf.shape(values), seed)
+    return tf.gather(values, tf.argsort(keys))
