@@ -3,8 +3,8 @@
 Sampled losses must not treat a sampled item the user liked as a negative. A step asks
 ``contains(users [p], items [s]) -> bool [p, s]``. Two layouts, chosen by size:
 
-* a packed bitset of ``n_users x n_items`` bits when that is at most :data:`BITSET_LIMIT` bits
-  (16 MB): five cheap element-wise ops per pair;
+* a packed bitset, one row of 32-bit words per user, when that is at most
+  :data:`BITSET_LIMIT` bits (16 MB): four cheap element-wise ops per pair;
 * otherwise the sorted pair keys ``user * n_items + item`` and a binary search per pair
   (``O(log likes)``), memory proportional to the likes, never to users x items.
 """
@@ -23,25 +23,39 @@ class LikedPairs:
 
     def __init__(self, users: np.ndarray, items: np.ndarray, n_users: int, n_items: int) -> None:
         self.n_items = int(n_items)
-        keys = np.unique(users.astype(np.int64) * self.n_items + items.astype(np.int64))
-        self.use_bitset = int(n_users) * self.n_items <= BITSET_LIMIT
+        users, items = users.astype(np.int64), items.astype(np.int64)
+        #: 32-bit words per user row of the bitset (rows padded to whole words).
+        self.row_words = -(-self.n_items // 32)
+        self.use_bitset = int(n_users) * self.row_words * 32 <= BITSET_LIMIT
         if self.use_bitset:
-            n_words = -(-int(n_users) * self.n_items // 32)
-            words = np.zeros(max(n_words, 1), np.uint32)
-            np.bitwise_or.at(words, keys >> 5, np.left_shift(np.uint32(1), (keys & 31).astype(np.uint32)))
+            words = np.zeros(max(int(n_users) * self.row_words, 1), np.uint32)
+            np.bitwise_or.at(words, users * self.row_words + (items >> 5),
+                             np.left_shift(np.uint32(1), (items & 31).astype(np.uint32)))
             self._table = tf.constant(words.view(np.int32))
         else:
+            keys = np.unique(users * self.n_items + items)
             self._table = tf.constant(keys if keys.size else np.array([-1], np.int64))
 
     def contains(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         """Return ``[p, s]`` booleans: is ``(users[r], items[c])`` a liked pair."""
-        keys = users[:, None] * self.n_items + items[None, :]
+        return tf.equal(self._bits(users, items), 1)
+
+    def unliked(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
+        """Return ``[p, s]`` float32: 1.0 where ``(users[r], items[c])`` is not a liked pair."""
+        return tf.cast(1 - self._bits(users, items), tf.float32)
+
+    def _bits(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
+        """``[p, s]`` int32, 1 for liked pairs; per-row and per-column work is done before the
+        ``[p, s]`` broadcast, which costs one add, one gather, one shift and one and."""
         if self.use_bitset:
-            words = tf.gather(self._table, keys // 32)
-            bits = tf.bitwise.right_shift(words, tf.cast(keys % 32, tf.int32))
-            return tf.equal(tf.bitwise.bitwise_and(bits, 1), 1)
+            rows = tf.cast(users, tf.int32) * self.row_words
+            items = tf.cast(items, tf.int32)
+            words = tf.gather(self._table, rows[:, None] + items[None, :] // 32)
+            return tf.bitwise.bitwise_and(
+                tf.bitwise.right_shift(words, (items % 32)[None, :]), 1)
+        keys = users[:, None] * self.n_items + items[None, :]
         flat = tf.reshape(keys, [-1])
         found = tf.searchsorted(self._table, flat)
         found = tf.minimum(found, tf.size(self._table, out_type=found.dtype) - 1)
-        hits = tf.equal(tf.gather(self._table, found), flat)
+        hits = tf.cast(tf.equal(tf.gather(self._table, found), flat), tf.int32)
         return tf.reshape(hits, tf.shape(keys))

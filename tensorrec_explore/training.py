@@ -9,6 +9,7 @@ interactions. Each step is one ``tf.function`` traced once per batch layout.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import keras
 import numpy as np
@@ -253,16 +254,12 @@ class Trainer:
         )
 
     def _user_vectors(self, users: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
-        unique, where = tf.unique(users)
-        features = self.users.rows(unique)
-        vectors = self.network.users(features, training)
-        return tf.gather(vectors, where), tf.gather(self.network.user_biases(features), where)
+        return _tower_rows(users, self.users, self.network.users, self.network.user_biases,
+                           self.network.user_layers, training)
 
     def _item_vectors(self, items: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
-        unique, where = tf.unique(items)
-        features = self.items.rows(unique)
-        vectors = self.network.items(features, training)
-        return tf.gather(vectors, where), tf.gather(self.network.item_biases(features), where)
+        return _tower_rows(items, self.items, self.network.items, self.network.item_biases,
+                           [self.network.item_layer], training)
 
     def _sampled_scores(
         self, users: tf.Tensor, sampled_vectors: tf.Tensor, sampled_biases: tf.Tensor,
@@ -279,10 +276,12 @@ class Trainer:
         self, positives: tf.Tensor, sampled: tf.Tensor, negatives: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
         users, items = tf.gather(self.rows, positives), tf.gather(self.cols, positives)
-        disliked_users = tf.gather(self.rows, negatives)
-        disliked_items = tf.gather(self.cols, negatives)
-        valid = 1.0 - tf.cast(self.liked.contains(users, sampled), tf.float32)
-        disliked_valid = 1.0 - tf.cast(self.liked.contains(disliked_users, sampled), tf.float32)
+        valid = self.liked.unliked(users, sampled)
+        disliked_users = disliked_items = disliked_valid = None  # implicit data: no dislike graph
+        if self.has_dislikes:
+            disliked_users = tf.gather(self.rows, negatives)
+            disliked_items = tf.gather(self.cols, negatives)
+            disliked_valid = self.liked.unliked(disliked_users, sampled)
         with tf.GradientTape() as tape:
             data, reg = self.sampled_objective(
                 users, items, tf.gather(self.weights, positives), sampled, disliked_users,
@@ -293,19 +292,20 @@ class Trainer:
 
     def sampled_objective(
         self, users: tf.Tensor, items: tf.Tensor, weights: tf.Tensor, sampled: tf.Tensor,
-        disliked_users: tf.Tensor, disliked_items: tf.Tensor, valid: tf.Tensor,
-        disliked_valid: tf.Tensor, item_counts: tf.Tensor,
+        disliked_users: tf.Tensor | None, disliked_items: tf.Tensor | None, valid: tf.Tensor,
+        disliked_valid: tf.Tensor | None, item_counts: tf.Tensor,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """Return (data loss, regularisation) of liked pairs, sampled items and dislikes.
 
         ``valid`` / ``disliked_valid`` ``[p, s]`` / ``[q, s]``: 1.0 where a sampled item is not a
         liked item of that row's user; ``item_counts [p]``: liked count of each liked item.
-        Call it under a ``GradientTape`` (the streamed trainer reuses it).
+        ``disliked_*`` None: no dislikes (nothing of theirs is computed). Call it under a
+        ``GradientTape`` (the streamed trainer reuses it).
         """
         net = self.network
         n_pos, n_sampled = tf.size(items), tf.size(sampled)
-        all_items = tf.concat([items, sampled, disliked_items], axis=0)
-        item_vectors, item_biases = self._item_vectors(all_items, True)
+        parts = [items, sampled] + ([] if disliked_items is None else [disliked_items])
+        item_vectors, item_biases = self._item_vectors(tf.concat(parts, axis=0), True)
         sampled_vectors = item_vectors[n_pos:n_pos + n_sampled]
         sampled_biases = item_biases[n_pos:n_pos + n_sampled]
         user_vectors, user_biases, sampled_scores = self._sampled_scores(
@@ -315,13 +315,17 @@ class Trainer:
             net.elementwise(user_vectors, item_vectors[:n_pos])
             + user_biases + item_biases[:n_pos]
         )
-        disliked_vectors, disliked_user_biases, disliked_sampled = self._sampled_scores(
-            disliked_users, sampled_vectors, sampled_biases, True
-        )
-        disliked_scores = (
-            net.elementwise(disliked_vectors, item_vectors[n_pos + n_sampled:])
-            + disliked_user_biases + item_biases[n_pos + n_sampled:]
-        )
+        dislikes = {}
+        if disliked_items is not None:
+            disliked_vectors, disliked_user_biases, disliked_sampled = self._sampled_scores(
+                disliked_users, sampled_vectors, sampled_biases, True
+            )
+            dislikes = {
+                "disliked_scores": net.elementwise(disliked_vectors, item_vectors[n_pos + n_sampled:])
+                + disliked_user_biases + item_biases[n_pos + n_sampled:],
+                "disliked_sampled_scores": disliked_sampled * disliked_valid
+                + (disliked_valid - 1.0) * -1e4,
+            }
         data = self.loss(LossInputs(
             positive_scores=positive_scores,
             positive_weights=weights,
@@ -329,9 +333,7 @@ class Trainer:
             sampled_valid=valid,
             n_items=tf.constant(self.n_items, tf.float32),
             item_counts=item_counts,
-            disliked_scores=disliked_scores,
-            disliked_sampled_scores=disliked_sampled * disliked_valid
-            + (disliked_valid - 1.0) * -1e4,
+            **dislikes,
         ))
         return data, self.sampled_regularization(user_vectors, item_vectors[:n_pos], sampled_vectors)
 
@@ -374,3 +376,19 @@ def _shuffled(values: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Return ``values`` in a random order drawn from the stateless ``seed``."""
     keys = tf.random.stateless_uniform(tf.shape(values), seed)
     return tf.gather(values, tf.argsort(keys))
+
+
+def _tower_rows(
+    ids: tf.Tensor, table: SparseRows, tower: Any, biases: Any, layers: list[Any], training: bool,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Return the representations and biases of rows ``ids`` (repeats allowed).
+
+    Embedding-like towers (a row's cost is one gather) run on ``ids`` as given; other towers
+    run once per distinct id and the results are gathered back.
+    """
+    if all(getattr(layer, "embedding_like", False) for layer in layers):
+        features = table.rows(ids)
+        return tower(features, training), biases(features)
+    unique, where = tf.unique(ids)
+    features = table.rows(unique)
+    return tf.gather(tower(features, training), where), tf.gather(biases(features), where)
