@@ -9,6 +9,10 @@ The contract for a custom loss: subclass :class:`Loss`, set ``inputs`` to one of
   ``positive_weights [p]``, the same users' scores against ``s`` uniformly sampled items
   ``sampled_scores [p, s]``, ``sampled_valid [p, s]`` (1.0 where the sampled item is not a liked
   item of that user), ``n_items`` and ``item_counts [p]`` (liked count of each positive item);
+  with ``in_batch_negatives = True`` also ``batch_scores [p, p]`` (each user against every liked
+  item of the batch), ``batch_valid [p, p]`` (1.0 where that item is not one of the user's likes)
+  and ``batch_log_q [p]`` / ``sampled_log_q [s]``, the log of each candidate's expected count
+  among the step's ``p + s`` candidates (for the sampling-bias correction);
 * ``"observed"`` — you receive ``predictions [p]``, ``values [p]`` and ``weights [p]`` for a
   batch of observed interactions (liked and disliked);
 
@@ -49,6 +53,10 @@ class LossInputs:
     disliked_sampled_scores: tf.Tensor | None = None
     predictions: tf.Tensor | None = None
     values: tf.Tensor | None = None
+    batch_scores: tf.Tensor | None = None
+    batch_valid: tf.Tensor | None = None
+    batch_log_q: tf.Tensor | None = None
+    sampled_log_q: tf.Tensor | None = None
 
 
 def _weighted_mean(values: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
@@ -76,6 +84,9 @@ class Loss:
     #: True when the model's default ``l2`` should scale with the data's density (tuned for
     #: the softmax's per-like scale); otherwise the default is a small constant.
     density_scaled_l2 = False
+    #: ``"sampled"`` losses only: also receive the batch's liked items as negatives
+    #: (``batch_scores``, ``batch_valid``) and every candidate's ``log_q``.
+    in_batch_negatives = False
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         """Return the scalar loss of one batch."""
@@ -315,20 +326,40 @@ class Softmax(Loss):
 
 
 class SampledSoftmax(Loss):
-    """Softmax over each liked item and ``s`` uniformly sampled items (the large-catalogue form).
+    """Softmax of each liked item against in-batch and uniform negatives, log-Q corrected.
 
-    Uniform sampling needs no log-Q correction beyond a constant. Source: Jean et al., "On
-    Using Very Large Target Vocabulary for Neural Machine Translation" (ACL 2015).
+    The candidates of a step are the batch's ``p`` liked items (drawn, in effect, in proportion
+    to their like counts) and ``s`` uniformly sampled items; each candidate ``j``'s logit is
+    lowered by ``log E_j``, its expected count among the step's candidates
+    (``E_j = p * likes_j / likes + s / n_items``), which removes the sampling bias towards popular
+    items (the logQ correction), so the loss estimates the full softmax. A user's own liked items
+    are masked out of the candidates. An epoch costs O(interactions x (p + s)) instead of the
+    dense softmax's O(users x items). Sources: Yi et al., "Sampling-Bias-Corrected Neural
+    Modeling for Large Corpus Item Recommendations" (RecSys 2019), TFRS's ``Retrieval`` task;
+    Yang et al., "Mixed Negative Sampling" (WWW 2020); Jean et al. (ACL 2015).
     """
 
     inputs = "sampled"
+    in_batch_negatives = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
-        masked = inputs.sampled_scores + (inputs.sampled_valid - 1.0) * 1e9
-        logits = tf.concat([inputs.positive_scores[:, None], masked], axis=1)
-        per_positive = -tf.nn.log_softmax(logits, axis=1)[:, 0]
+        per_positive = -tf.nn.log_softmax(corrected_logits(inputs), axis=1)[:, 0]
         loss = _weighted_mean(per_positive, inputs.positive_weights)
         return loss + self.dislike_weight * self.dislike_term(inputs)
+
+
+def corrected_logits(inputs: LossInputs) -> tf.Tensor:
+    """Return ``[p, 1 + p + s]`` logits: each liked item, then the in-batch and uniform
+    candidates, each minus its ``log_q``; invalid candidates (the user's likes) at -1e9."""
+    batch_log_q = inputs.batch_log_q
+    positive = inputs.positive_scores - batch_log_q
+    in_batch = inputs.batch_scores - batch_log_q[None, :]
+    sampled = inputs.sampled_scores - inputs.sampled_log_q[None, :]
+    return tf.concat([
+        positive[:, None],
+        in_batch + (inputs.batch_valid - 1.0) * 1e9,
+        sampled + (inputs.sampled_valid - 1.0) * 1e9,
+    ], axis=1)
 
 
 def make_loss(spec: Any) -> Loss:

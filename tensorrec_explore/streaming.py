@@ -270,7 +270,7 @@ class StreamTrainer(Trainer):
         """Liked count per item: one pass over the stream, only for losses that read it."""
         counts = np.zeros(self.n_items, np.float64)
         if loss.inputs != "sampled" or type(loss).__name__ in (
-                "WMRB", "BPR", "WARP", "Logistic", "SampledSoftmax"):
+                "WMRB", "BPR", "WARP", "Logistic"):
             return counts
         for _, items, values in self._epoch_batches():
             items, values = items.numpy(), values.numpy()
@@ -330,11 +330,15 @@ class StreamTrainer(Trainer):
         valid = 1.0 - tf.cast(_in_batch_like(keys, liked_users, sampled, self.n_items), tf.float32)
         disliked_valid = 1.0 - tf.cast(
             _in_batch_like(keys, disliked_users, sampled, self.n_items), tf.float32)
+        batch_valid = None
+        if getattr(self.loss, "in_batch_negatives", False):
+            batch_valid = 1.0 - tf.cast(
+                _in_batch_like(keys, liked_users, liked_items, self.n_items), tf.float32)
         with tf.GradientTape() as tape:
             data, reg = self.sampled_objective(
                 liked_users, liked_items, tf.ones([tf.size(liked_items)]), sampled,
                 disliked_users, tf.boolean_mask(items, disliked), valid, disliked_valid,
-                tf.gather(self.item_counts, liked_items))
+                tf.gather(self.item_counts, liked_items), batch_valid)
             total = data + reg
         self._apply(tape, total)
         return data, reg

@@ -294,13 +294,15 @@ class Trainer:
         self, users: tf.Tensor, items: tf.Tensor, weights: tf.Tensor, sampled: tf.Tensor,
         disliked_users: tf.Tensor | None, disliked_items: tf.Tensor | None, valid: tf.Tensor,
         disliked_valid: tf.Tensor | None, item_counts: tf.Tensor,
+        batch_valid: tf.Tensor | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """Return (data loss, regularisation) of liked pairs, sampled items and dislikes.
 
         ``valid`` / ``disliked_valid`` ``[p, s]`` / ``[q, s]``: 1.0 where a sampled item is not a
         liked item of that row's user; ``item_counts [p]``: liked count of each liked item.
-        ``disliked_*`` None: no dislikes (nothing of theirs is computed). Call it under a
-        ``GradientTape`` (the streamed trainer reuses it).
+        ``disliked_*`` None: no dislikes (nothing of theirs is computed). ``batch_valid [p, p]``
+        (losses with ``in_batch_negatives``): 1.0 where liked item ``c`` of the batch is not a
+        like of row ``r``'s user. Call it under a ``GradientTape`` (the streamed trainer reuses it).
         """
         net = self.network
         n_pos, n_sampled = tf.size(items), tf.size(sampled)
@@ -326,6 +328,11 @@ class Trainer:
                 "disliked_sampled_scores": disliked_sampled * disliked_valid
                 + (disliked_valid - 1.0) * -1e4,
             }
+        in_batch = {}
+        if getattr(self.loss, "in_batch_negatives", False):
+            in_batch = self._in_batch_negatives(
+                users, items, sampled, user_vectors, user_biases, item_vectors[:n_pos],
+                item_biases[:n_pos], batch_valid)
         data = self.loss(LossInputs(
             positive_scores=positive_scores,
             positive_weights=weights,
@@ -334,8 +341,34 @@ class Trainer:
             n_items=tf.constant(self.n_items, tf.float32),
             item_counts=item_counts,
             **dislikes,
+            **in_batch,
         ))
         return data, self.sampled_regularization(user_vectors, item_vectors[:n_pos], sampled_vectors)
+
+    def _in_batch_negatives(
+        self, users: tf.Tensor, items: tf.Tensor, sampled: tf.Tensor, user_vectors: tf.Tensor,
+        user_biases: tf.Tensor, item_vectors: tf.Tensor, item_biases: tf.Tensor,
+        batch_valid: tf.Tensor | None,
+    ) -> dict[str, tf.Tensor]:
+        """The batch's liked items as negatives, and the log expected count of each candidate.
+
+        A step's candidates are its ``p`` liked items, drawn (by shuffling the likes) with
+        probability ``likes_j / likes`` each, and ``s`` uniform items: candidate ``j`` is expected
+        ``E_j = p * likes_j / likes + s / n_items`` times, for in-batch and uniform ones alike.
+        """
+        if batch_valid is None:
+            batch_valid = self.liked.unliked(users, items)
+        p = tf.cast(tf.size(items), tf.float32)
+        uniform = tf.cast(tf.size(sampled), tf.float32) / float(self.n_items)
+        share = p / tf.maximum(tf.reduce_sum(self.item_counts), 1.0)
+        counts = tf.gather(self.item_counts, items)
+        return {
+            "batch_scores": self.network.pairwise(user_vectors, item_vectors)
+            + user_biases[:, None] + item_biases[None, :],
+            "batch_valid": batch_valid,
+            "batch_log_q": tf.math.log(share * counts + uniform),
+            "sampled_log_q": tf.math.log(share * tf.gather(self.item_counts, sampled) + uniform),
+        }
 
     def sampled_regularization(
         self, user_vectors: tf.Tensor, item_vectors: tf.Tensor, sampled_vectors: tf.Tensor
