@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
+from .defaults import SAMPLED_BATCH
 from .fused_adam import apply_adam, can_fuse
 from .liked_pairs import LikedPairs
 from .losses import Loss, LossInputs
@@ -83,7 +84,7 @@ class Trainer:
             self.has_weights = weights is not None
             self.batch_size = batch_size or max(1, min(256, DENSE_BLOCK // max(self.n_items, 1)))
         else:
-            self.batch_size = batch_size or 1024
+            self.batch_size = batch_size or SAMPLED_BATCH
         # Create the optimizer's slots now, so the first call traces once instead of twice;
         # autograph is only needed for custom losses that branch on tensors in Python.
         optimizer.build(network.trainable_variables)
