@@ -12,9 +12,15 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from tensorrec_explore import TensorRec, liked_pairs
+from tensorrec_explore.defaults import (
+    FULL_SOFTMAX_LIMIT,
+    SAMPLED_ITEMS,
+    sampled_items,
+    use_sampled_softmax,
+)
 from tensorrec_explore.fused_adam import apply_adam, can_fuse
 from tensorrec_explore.liked_pairs import LikedPairs
-from tensorrec_explore.losses import WARP, LossInputs
+from tensorrec_explore.losses import BPR, WARP, WMRB, LossInputs
 from tensorrec_explore.metrics import evaluate
 
 from .planted import make_planted
@@ -139,3 +145,18 @@ def test_compiled_epochs_reproduce_with_the_seed() -> None:
     runs = [TensorRec(n_components=4, loss="bpr", epochs=3, batch_size=64, n_sampled_items=8,
                       random_state=3).fit(data.interactions).predict() for _ in range(2)]
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-5, atol=1e-6)
+
+
+def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
+    assert sampled_items(BPR(), 1000, None) == SAMPLED_ITEMS
+    assert sampled_items(WMRB(), 1000, None) == 512
+    assert sampled_items(WARP(), 1000, None) == 128
+    assert sampled_items(WARP(), 1000, 10) == 10
+    assert sampled_items(WMRB(), 30, None) == 30  # never more than the catalogue
+    # MovieLens-like density: the dense softmax is cheaper; asked-for samples switch anyway.
+    assert not use_sampled_softmax(943, 1682, 55_000, None)
+    assert use_sampled_softmax(943, 1682, 55_000, 100)
+    assert not use_sampled_softmax(943, 1682, 55_000, 1682)
+    # Large catalogue, or few likes per user over many items: the sampled one.
+    assert use_sampled_softmax(100, FULL_SOFTMAX_LIMIT + 1, 1000, None)
+    assert use_sampled_softmax(100_000, 20_000, 200_000, None)
