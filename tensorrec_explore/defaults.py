@@ -2,21 +2,22 @@
 
 Two recipes, chosen from the model's parts, both measured (see ``benchmarks/README.md``):
 
-* :data:`EMBEDDING_RECIPE` — the softmax, BPR, logistic or WARP loss over *embedding-like*
-  towers on both sides (a sum of one vector per feature, no hidden layer: ``linear``;
-  ``pass_through``, which has no weights, also qualifies). Such tables take Adam's large steps,
-  so the rate starts at 0.2 (WARP: 0.1, its ``embedding_learning_rate``) and falls linearly to 0
+* :data:`EMBEDDING_RECIPE` — the softmax, BPR, logistic, WARP or WMRB loss over
+  *embedding-like* towers on both sides (a sum of one vector per feature, no hidden layer:
+  ``linear``; ``pass_through``, which has no weights, also qualifies). Such tables take Adam's
+  large steps, so the rate starts at 0.2 (WARP 0.1 and WMRB 0.05: their
+  ``embedding_learning_rate``) and falls linearly to 0
   over 15 epochs: on ml-100k NDCG@10 0.309 in 15 epochs, where a constant 0.03 needed 40 for
   0.314 (and gave 0.27 after 15); on ml-1m-all 0.414 (0.394 before).
-* :data:`STANDARD_RECIPE` — everything else (deep or custom towers; the hinge loss wmrb,
-  measured only there; rmse, separation): Adam at a constant 0.03 for 40 epochs. Deep
+* :data:`STANDARD_RECIPE` — everything else (deep or custom towers; rmse, separation): Adam
+  at a constant 0.03 for 40 epochs. Deep
   towers diverge from good solutions at the embedding
   rate (the built-in ``relu`` item tower on cold items with non-linear features: AUC 0.47 at
   0.2, 0.67 at 0.05, 0.87 at a constant 0.03).
 
 The L2 default lives here too: ``0.07 / sqrt(mean likes per user)`` for losses whose penalty is
 per liked interaction (the softmax: 0.0102 on ml-100k, 0.0061 on ml-1m), a loss's own
-``default_l2`` when it sets one (wmrb 0.2, warp 0.5, logistic 0.01), 0.005 for the other sampled
+``default_l2`` when it sets one (wmrb 0.1, warp 0.5, logistic 0.01), 0.005 for the other sampled
 losses (on the step's representations), 1e-4 for the observed-pair ones (on every weight).
 
 Sampled losses draw :func:`sampled_items` items per step (64 unless the loss sets its own:

@@ -149,10 +149,10 @@ def test_compiled_epochs_reproduce_with_the_seed() -> None:
 
 def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
     assert sampled_items(BPR(), 1000, None) == SAMPLED_ITEMS
-    assert sampled_items(WMRB(), 1000, None) == 512
+    assert sampled_items(WMRB(), 1000, None) == SAMPLED_ITEMS
     assert sampled_items(WARP(), 1000, None) == 128
     assert sampled_items(WARP(), 1000, 10) == 10
-    assert sampled_items(WMRB(), 30, None) == 30  # never more than the catalogue
+    assert sampled_items(WARP(), 30, None) == 30  # never more than the catalogue
     # MovieLens-like density: the dense softmax is cheaper; asked-for samples switch anyway.
     assert not use_sampled_softmax(943, 1682, 55_000, None)
     assert use_sampled_softmax(943, 1682, 55_000, 100)
