@@ -260,7 +260,8 @@ class Trainer:
 
     def _item_vectors(self, items: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
         return _tower_rows(items, self.items, self.network.items, self.network.item_biases,
-                           [self.network.item_layer], training)
+                           [self.network.item_layer], training,
+                           self.batch_size + self.n_sampled)
 
     def _sampled_scores(
         self, users: tf.Tensor, sampled_vectors: tf.Tensor, sampled_biases: tf.Tensor,
@@ -414,15 +415,21 @@ def _shuffled(values: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
 
 def _tower_rows(
     ids: tf.Tensor, table: SparseRows, tower: Any, biases: Any, layers: list[Any], training: bool,
+    rows_per_call: int | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Return the representations and biases of rows ``ids`` (repeats allowed).
 
     Embedding-like towers (a row's cost is one gather) run on ``ids`` as given; other towers
-    run once per distinct id and the results are gathered back.
+    run once on every row of the table when it has no more rows than a call asks for
+    (``rows_per_call``: no distinct-id pass, no CSR gather), else once per distinct id; the
+    results are gathered back.
     """
     if all(getattr(layer, "embedding_like", False) for layer in layers):
         features = table.rows(ids)
         return tower(features, training), biases(features)
+    if rows_per_call is not None and table.n_rows <= rows_per_call:
+        features = table.all()
+        return tf.gather(tower(features, training), ids), tf.gather(biases(features), ids)
     unique, where = tf.unique(ids)
     features = table.rows(unique)
     return tf.gather(tower(features, training), where), tf.gather(biases(features), where)
