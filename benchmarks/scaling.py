@@ -169,7 +169,10 @@ def main(argv=None) -> int:
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--nice", type=int, default=None,
                    help="priority of the point processes (see compare.py --nice)")
-    p.add_argument("--point", default=None, help=argparse.SUPPRESS)  # "model:n", internal
+    p.add_argument("--plot", type=Path, default=None,
+                   help="write a PNG of seconds per epoch, top-10 seconds and peak MB here "
+                        "(needs matplotlib, see requirements.txt)")
+    p.add_argument("--point", default=None, help=argparse.SUPPRESS)  # "model:n:items", internal
     args = p.parse_args(argv)
 
     if args.point:
@@ -226,7 +229,31 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps({
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "threads": args.threads,
             "machine": machine_info(), "versions": versions(), "results": rows}, indent=2))
+    if args.plot:
+        plot(rows, args.plot)
     return 1 if any("error" in r for r in rows) else 0
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Three log-log panels against interactions: s / epoch, top-10 s, peak MB; one line a model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if "error" not in r]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    panels = (("epoch_seconds", "seconds per epoch"), ("scoring_seconds", "top-10 of all users, s"),
+              ("peak_mb", "peak memory, MB"))
+    for axis, (key, title) in zip(axes, panels):
+        for model in dict.fromkeys(r["model"] for r in ok):
+            points = sorted((r["n_interactions"], r[key]) for r in ok if r["model"] == model)
+            axis.plot(*zip(*points), marker="o", label=model)
+        axis.set(xscale="log", yscale="log", xlabel="interactions", title=title)
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":

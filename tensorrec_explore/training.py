@@ -99,20 +99,22 @@ class Trainer:
             step = replicated(step, strategy, {"dense": (True,), "sampled": (True, False, True),
                                                "observed": (True,)}[loss.inputs])
         self._step = tf.function(step, input_signature=signatures[loss.inputs], autograph=autograph)
-        # Sampled losses on one device: a whole epoch is one compiled call (no Python per step).
+        # Sampled losses: batches and samples drawn by TensorFlow from one seed per epoch (the
+        # same ones on every path); on one device a whole epoch is one compiled call.
         self._epoch = None
-        if loss.inputs == "sampled" and strategy is None:
+        if loss.inputs == "sampled":
             self._positive_ids = tf.constant(self.positive.astype(np.int64))
             self._negative_ids = tf.constant(self.negative.astype(np.int64))
             self.n_batches = max(1, -(-self.positive.size // self.batch_size))
-            self._epoch = tf.function(self._sampled_epoch, autograph=autograph,
-                                      input_signature=[tf.TensorSpec([2], tf.int64)])
+            if strategy is None:
+                self._epoch = tf.function(self._sampled_epoch, autograph=autograph,
+                                          input_signature=[tf.TensorSpec([2], tf.int64)])
 
     # ----------------------------------------------------------------- epochs
     def run_epoch(self, rng: np.random.Generator) -> tuple[float, float]:
         """Run one pass over the data; return (mean data loss, mean regularisation loss)."""
         if self._epoch is not None:
-            data, reg = self._epoch(tf.constant(rng.integers(0, 2**62, 2), tf.int64))
+            data, reg = self._epoch(self._epoch_seed(rng))
             return float(data), float(reg)
         step = self._step
         data_total, reg_total, n_steps = tf.constant(0.0), tf.constant(0.0), 0
@@ -124,56 +126,55 @@ class Trainer:
         n_steps = max(n_steps, 1)
         return float(data_total) / n_steps, float(reg_total) / n_steps
 
+    @staticmethod
+    def _epoch_seed(rng: np.random.Generator) -> tf.Tensor:
+        return tf.constant(rng.integers(0, 2**62, 2), tf.int64)
+
     def _batches(self, rng: np.random.Generator) -> Iterator[tuple[tf.Tensor, ...]]:
-        if self.loss.inputs == "dense":
-            order = rng.permutation(self.active_users)
-            for start in range(0, order.size, self.batch_size):
-                yield (tf.constant(order[start:start + self.batch_size].astype(np.int64)),)
+        if self.loss.inputs == "sampled":  # eagerly, the compiled epoch's batches (distributed)
+            order = self._sampled_order(self._epoch_seed(rng))
+            for index in range(self.n_batches):
+                yield self._sampled_batch(tf.constant(index, tf.int64), *order)
             return
-        if self.loss.inputs == "observed":
-            order = rng.permutation(self.observed)
-            for start in range(0, order.size, self.batch_size):
-                yield (tf.constant(order[start:start + self.batch_size].astype(np.int64)),)
-            return
-        positives = rng.permutation(self.positive)
-        n_batches = max(1, -(-positives.size // self.batch_size))
-        negatives = np.array_split(rng.permutation(self.negative), n_batches)
-        for index in range(n_batches):
-            start = index * self.batch_size
-            sampled = rng.integers(0, self.n_items, self.n_sampled)
-            yield (
-                tf.constant(positives[start:start + self.batch_size].astype(np.int64)),
-                tf.constant(sampled.astype(np.int64)),
-                tf.constant(negatives[index].astype(np.int64)),
-            )
+        ids = self.active_users if self.loss.inputs == "dense" else self.observed
+        order = rng.permutation(ids)
+        for start in range(0, order.size, self.batch_size):
+            yield (tf.constant(order[start:start + self.batch_size].astype(np.int64)),)
 
-    def _sampled_epoch(self, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """Every sampled step of one epoch in the graph; return the mean (data, reg) losses.
-
-        Likes are shuffled and cut into ``n_batches`` batches of ``batch_size``; dislikes are
-        shuffled and cut into as many even slices; each step draws its ``n_sampled`` uniform items
-        from its own stateless seed (split from ``seed``), so an epoch is reproducible.
-        """
+    def _sampled_order(self, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Return one epoch's step seeds ``[n_batches, 2]``, shuffled likes and dislikes."""
         seeds = tf.random.experimental.stateless_split(seed, self.n_batches + 2)
-        positives = _shuffled(self._positive_ids, seeds[0])
-        negatives = _shuffled(self._negative_ids, seeds[1])
+        return (seeds[2:], _shuffled(self._positive_ids, seeds[0]),
+                _shuffled(self._negative_ids, seeds[1]))
+
+    def _sampled_batch(
+        self, index: tf.Tensor, seeds: tf.Tensor, positives: tf.Tensor, negatives: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Return step ``index``'s (liked ids, sampled items, disliked ids) of the epoch order.
+
+        Likes are cut into ``n_batches`` batches of ``batch_size``; dislikes into as many even
+        slices; each step draws its ``n_sampled`` uniform items from its own stateless seed.
+        """
         n_negatives = tf.size(negatives, out_type=tf.int64)
         size, n_batches = self.batch_size, self.n_batches
+        sampled = tf.random.stateless_uniform(
+            [self.n_sampled], seeds[index], minval=0, maxval=self.n_items, dtype=tf.int64)
+        return (positives[index * size:(index + 1) * size], sampled,
+                negatives[index * n_negatives // n_batches:(index + 1) * n_negatives // n_batches])
+
+    def _sampled_epoch(self, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Every sampled step of one epoch in the graph; return the mean (data, reg) losses."""
+        order = self._sampled_order(seed)
 
         def body(index: tf.Tensor, data_total: tf.Tensor, reg_total: tf.Tensor) -> tuple:
-            batch = positives[index * size:(index + 1) * size]
-            disliked = negatives[index * n_negatives // n_batches:
-                                 (index + 1) * n_negatives // n_batches]
-            sampled = tf.random.stateless_uniform(
-                [self.n_sampled], seeds[index + 2], minval=0, maxval=self.n_items, dtype=tf.int64)
-            data, reg = self._sampled_step(batch, sampled, disliked)
+            data, reg = self._sampled_step(*self._sampled_batch(index, *order))
             return index + 1, data_total + data, reg_total + reg
 
         zero = tf.constant(0.0)
         _, data_total, reg_total = tf.while_loop(
-            lambda index, *_: index < n_batches, body,
+            lambda index, *_: index < self.n_batches, body,
             (tf.constant(0, tf.int64), zero, zero), parallel_iterations=1)
-        return data_total / n_batches, reg_total / n_batches
+        return data_total / self.n_batches, reg_total / self.n_batches
 
     # ------------------------------------------------------------------ steps
     def _apply(self, tape: tf.GradientTape, total: tf.Tensor) -> None:
