@@ -68,7 +68,8 @@ class TensorRec:
         <tensorrec_explore.training.Trainer>`) and sampled losses (``sampled_regularization``),
         on every representation weight for the observed-pair losses (rmse, separation). None =
         ``0.07 / sqrt(mean likes per user)`` for the softmax, 0.1 for wmrb, 0.5 for warp, 0.01
-        for logistic, 0.005 for the other sampled losses, 1e-4 for the others (the value used is kept as ``l2_``).
+        for logistic, 0.005 for the other sampled losses, 1e-4 for the others (the value used
+        is kept as ``l2_``).
     batch_size: users per step for dense losses (None = as many as fit a 2M-float score block,
         at most 256), interactions per step for sampled and observed losses (None = 1024).
     n_sampled_items: items sampled per step by sampled losses (None = the loss's default: 64
