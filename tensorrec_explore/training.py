@@ -325,8 +325,9 @@ class Trainer:
             disliked_vectors, disliked_user_biases, disliked_sampled = self._sampled_scores(
                 disliked_users, sampled_vectors, sampled_biases, True
             )
+            disliked_item_vectors = item_vectors[n_pos + n_sampled:]
             dislikes = {
-                "disliked_scores": net.elementwise(disliked_vectors, item_vectors[n_pos + n_sampled:])
+                "disliked_scores": net.elementwise(disliked_vectors, disliked_item_vectors)
                 + disliked_user_biases + item_biases[n_pos + n_sampled:],
                 "disliked_sampled_scores": disliked_sampled * disliked_valid
                 + (disliked_valid - 1.0) * -1e4,
