@@ -178,16 +178,6 @@ def run_implicit(train, args, kind):
 EASE_L2_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 
 
-def ease_weights(train: sp.csr_matrix, l2: float) -> np.ndarray:
-    """EASE's closed form (Steck 2019): ``B = I - P / diag(P)`` with ``P = (X'X + l2 I)^-1``."""
-    gram = (train.T @ train).toarray().astype(np.float64)
-    gram[np.diag_indices_from(gram)] += l2
-    inverse = np.linalg.inv(gram)
-    weights = -inverse / np.diag(inverse)
-    weights[np.diag_indices_from(weights)] = 0.0
-    return weights.astype(np.float32)
-
-
 def run_ease(train, args):
     """EASE with its L2 chosen on a validation split of train (BENCHMARK.md's split, seed + 1),
     never on test; fit seconds include that selection."""
@@ -198,11 +188,11 @@ def run_ease(train, args):
         inner, validation, _ = _protocol.split(train, seed=args.seed + 1)
         ndcg = {}
         for l2 in grid:
-            scores = np.asarray(inner @ ease_weights(inner, l2))
+            scores = np.asarray(inner @ _protocol.ease_weights(inner, l2))
             ndcg[l2] = _protocol.evaluate(scores, validation, inner, k=K)[0]["ndcg@10"]
         state["l2"] = max(ndcg, key=ndcg.get)
         state["validation_ndcg"] = {str(k): round(v, 4) for k, v in ndcg.items()}
-        state["weights"] = ease_weights(train, state["l2"])
+        state["weights"] = _protocol.ease_weights(train, state["l2"])
 
     fit_s = _timed_fit(fit, args.profile)
     t0, c0 = time.perf_counter(), time.process_time()
