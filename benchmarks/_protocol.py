@@ -235,3 +235,18 @@ def evaluate(scorer, test, train, k: int = 10) -> tuple[dict, str]:
     summary = {name: float(v) for name, v in report.summary.items()}
     summary["n_users_evaluated"] = len(report.users)
     return summary, "tensorrec_explore.metrics.evaluate"
+
+
+# --------------------------------------------------------------------------- EASE (a peer)
+def ease_weights(train: sp.csr_matrix, l2: float) -> np.ndarray:
+    """EASE's closed form (Steck 2019): ``B = I - P / diag(P)`` with ``P = (X'X + l2 I)^-1``.
+
+    Column ``j`` of ``B`` is the ridge regression of item ``j`` on the other items with
+    ``B[j, j] = 0``; scores are ``X @ B``.
+    """
+    gram = (train.T @ train).toarray().astype(np.float64)
+    gram[np.diag_indices_from(gram)] += l2
+    inverse = np.linalg.inv(gram)
+    weights = -inverse / np.diag(inverse)
+    weights[np.diag_indices_from(weights)] = 0.0
+    return weights.astype(np.float32)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 import _protocol
 
 PEERS = ["popularity", "lightfm-warp", "lightfm-bpr", "lightfm-logistic", "implicit-als",
-         "implicit-bpr"]
+         "implicit-bpr", "ease"]
 DEFAULT_MODELS = PEERS + ["tensorrec"]
 REFERENCES = ("lightfm-warp", "implicit-als")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",

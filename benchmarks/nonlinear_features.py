@@ -10,7 +10,8 @@ trained on the warm items and ranks the cold items from their features alone (no
 column for items; users are warm and enter by identity). Metrics are BENCHMARK.md's, over the
 cold items only (users with at least one cold test positive).
 
-Models: TensorRec with ``item_representation="relu"`` (deep) and ``"linear"``, LightFM-WARP with
+Models: TensorRec with ``item_representation="relu"`` (deep; softmax, or ``-bpr`` / ``-wmrb``)
+and ``"linear"``, LightFM-WARP with
 the same item features, plus two references: the true planted affinity (an upper bound: the
 item popularity noise is not knowable from features) and random scores.
 """
@@ -26,7 +27,8 @@ from pathlib import Path
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-MODELS = ("tensorrec-relu", "tensorrec-linear", "lightfm-warp", "oracle", "random")
+MODELS = ("tensorrec-relu", "tensorrec-relu-bpr", "tensorrec-relu-wmrb", "tensorrec-linear",
+          "lightfm-warp", "oracle", "random")
 
 
 def _args(argv=None):
@@ -55,14 +57,17 @@ sys.path.insert(0, str(HERE))
 import _protocol
 
 
-def _tensorrec_scores(train, item_x, representation, threads):
+def _tensorrec_scores(train, item_x, name, threads):
+    """``name``: ``representation`` or ``representation-loss`` (the loss defaults to softmax)."""
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     from tensorrec_explore import TensorRec
 
-    model = TensorRec(n_components=64, item_representation=representation, random_state=42)
+    representation, _, loss = name.partition("-")
+    model = TensorRec(n_components=64, item_representation=representation,
+                      loss=loss or "softmax", random_state=42)
     t0 = time.perf_counter()
     model.fit(train, item_features=item_x)
     fit_s = time.perf_counter() - t0

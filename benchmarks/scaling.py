@@ -2,9 +2,11 @@
 
     python benchmarks/scaling.py                       # 1e4, 3e4, 1e5, 3e5, 1e6 interactions
     python benchmarks/scaling.py --sizes 10000,100000 --models tensorrec,lightfm-warp --json s.json
+    python benchmarks/scaling.py --sizes 1e7:1e5 --models tensorrec,tensorrec-bpr  # 10^5 items
 
 Synthetic implicit data (low-rank taste + popularity skew, ~40 interactions per user, items ~ 3
-sqrt(n_interactions)). Every (size, model) point runs in its own subprocess with the same thread
+sqrt(n_interactions), or as given by ``--sizes n:items``). ``tensorrec`` is the model at its
+defaults; ``tensorrec-bpr`` / ``tensorrec-warp`` change only the loss. Every (size, model) point runs in its own subprocess with the same thread
 count, like compare.py, so peak memory belongs to that point alone. Per-epoch time excludes the
 first epoch (graph tracing, warm-up), which is reported separately.
 """
@@ -21,20 +23,21 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-MODELS = ("tensorrec", "lightfm-warp", "implicit-als")
+MODELS = ("tensorrec", "tensorrec-bpr", "tensorrec-warp", "lightfm-warp", "implicit-als")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
-def synthetic_interactions(n_interactions: int, seed: int = 0):
-    """CSR (n_users, n_items) 0/1 with exactly ``n_interactions`` positives, ~40 per user."""
+def synthetic_interactions(n_interactions: int, seed: int = 0, n_items: int | None = None):
+    """CSR (n_users, n_items) 0/1 with exactly ``n_interactions`` positives, ~40 per user;
+    ``n_items`` None = ``3 sqrt(n_interactions)``."""
     import numpy as np
     import scipy.sparse as sp
 
     rng = np.random.default_rng(seed)
     per_user = 40
     n_users = max(50, n_interactions // per_user)
-    n_items = max(100, int(3 * np.sqrt(n_interactions)))
+    n_items = n_items or max(100, int(3 * np.sqrt(n_interactions)))
     counts = np.full(n_users, n_interactions // n_users)
     counts[: n_interactions - counts.sum()] += 1
     rank = 16
@@ -76,21 +79,23 @@ def _top10_masked(scores, train):
     return np.take_along_axis(part, order, axis=1)
 
 
-def run_point(model: str, n: int, epochs: int, seed: int, threads: int) -> dict:
+def run_point(model: str, n: int, epochs: int, seed: int, threads: int,
+              n_items: int | None = None) -> dict:
     import numpy as np
 
-    train = synthetic_interactions(n, seed=0)
+    train = synthetic_interactions(n, seed=0, n_items=n_items)
     users = np.arange(train.shape[0])
     out = {"model": model, "n_interactions": int(train.nnz), "n_users": int(train.shape[0]),
            "n_items": int(train.shape[1]), "epochs": epochs}
-    if model == "tensorrec":
+    if model.startswith("tensorrec"):
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
         from tensorrec_explore import TensorRec
 
-        m = TensorRec(n_components=64, random_state=seed)
+        loss = model.partition("-")[2] or "softmax"
+        m = TensorRec(n_components=64, loss=loss, random_state=seed)
         t0 = time.perf_counter()
         m.fit(train, epochs=epochs)
         fit_s = time.perf_counter() - t0
@@ -112,11 +117,15 @@ def run_point(model: str, n: int, epochs: int, seed: int, threads: int) -> dict:
             secs.append(time.perf_counter() - t0)
         fit_s = time.perf_counter() - t_all
         n_users, n_items = train.shape
-        uids = np.repeat(np.arange(n_users, dtype=np.int32), n_items)
-        iids = np.tile(np.arange(n_items, dtype=np.int32), n_users)
+        # Blocks of users so the score matrix never holds users x items (10^7 points: 2.5e10).
+        block = max(1, (1 << 24) // n_items)
         t0 = time.perf_counter()
-        scores = m.predict(uids, iids, num_threads=threads).reshape(n_users, n_items)
-        _top10_masked(scores, train)
+        for start in range(0, n_users, block):
+            stop = min(n_users, start + block)
+            uids = np.repeat(np.arange(start, stop, dtype=np.int32), n_items)
+            iids = np.tile(np.arange(n_items, dtype=np.int32), stop - start)
+            scores = m.predict(uids, iids, num_threads=threads).reshape(stop - start, n_items)
+            _top10_masked(scores, train[start:stop])
         score_s = time.perf_counter() - t0
     elif model == "implicit-als":
         from implicit.cpu.als import AlternatingLeastSquares
@@ -149,7 +158,8 @@ def run_point(model: str, n: int, epochs: int, seed: int, threads: int) -> dict:
 # --------------------------------------------------------------------------- driver
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="10000,30000,100000,300000,1000000")
+    p.add_argument("--sizes", default="10000,30000,100000,300000,1000000",
+                   help="comma list of N (interactions) or N:ITEMS; 1e7:1e5 works")
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--epochs", type=int, default=3,
                    help="epochs per point (the first one is reported apart)")
@@ -159,12 +169,16 @@ def main(argv=None) -> int:
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--nice", type=int, default=None,
                    help="priority of the point processes (see compare.py --nice)")
-    p.add_argument("--point", default=None, help=argparse.SUPPRESS)  # "model:n", internal
+    p.add_argument("--plot", type=Path, default=None,
+                   help="write a PNG of seconds per epoch, top-10 seconds and peak MB here "
+                        "(needs matplotlib, see requirements.txt)")
+    p.add_argument("--point", default=None, help=argparse.SUPPRESS)  # "model:n:items", internal
     args = p.parse_args(argv)
 
     if args.point:
-        model, n = args.point.split(":")
-        result = run_point(model, int(n), args.epochs, args.seed, args.threads)
+        model, n, items = args.point.split(":")
+        result = run_point(model, int(n), args.epochs, args.seed, args.threads,
+                           int(items) if items else None)
         sys.__stdout__.write(json.dumps(result) + "\n")
         return 0
 
@@ -176,13 +190,14 @@ def main(argv=None) -> int:
         env[var] = str(args.threads)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    sizes = [(int(float(n)), int(float(items)) if items else None)
+             for n, _, items in (s.partition(":") for s in args.sizes.split(","))]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     rows = []
-    for n in sizes:
+    for n, items in sizes:
         for model in models:
             print(f"[scaling] {model} @ {n:,} ...", file=sys.stderr, flush=True)
-            cmd = [sys.executable, __file__, "--point", f"{model}:{n}", "--epochs",
+            cmd = [sys.executable, __file__, "--point", f"{model}:{n}:{items or ''}", "--epochs",
                    str(args.epochs), "--seed", str(args.seed), "--threads", str(args.threads)]
             try:
                 proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env,
@@ -214,7 +229,31 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps({
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "threads": args.threads,
             "machine": machine_info(), "versions": versions(), "results": rows}, indent=2))
+    if args.plot:
+        plot(rows, args.plot)
     return 1 if any("error" in r for r in rows) else 0
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Three log-log panels against interactions: s / epoch, top-10 s, peak MB; one line a model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if "error" not in r]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    panels = (("epoch_seconds", "seconds per epoch"), ("scoring_seconds", "top-10 of all users, s"),
+              ("peak_mb", "peak memory, MB"))
+    for axis, (key, title) in zip(axes, panels):
+        for model in dict.fromkeys(r["model"] for r in ok):
+            points = sorted((r["n_interactions"], r[key]) for r in ok if r["model"] == model)
+            axis.plot(*zip(*points), marker="o", label=model)
+        axis.set(xscale="log", yscale="log", xlabel="interactions", title=title)
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":

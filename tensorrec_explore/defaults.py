@@ -2,24 +2,36 @@
 
 Two recipes, chosen from the model's parts, both measured (see ``benchmarks/README.md``):
 
-* :data:`EMBEDDING_RECIPE` — the softmax, BPR or logistic loss over *embedding-like* towers on
-  both sides (a sum of one vector per feature, no hidden layer: ``linear``; ``pass_through``,
-  which has no weights, also qualifies). Such tables take Adam's large steps, so the rate starts
-  at 0.2 and falls linearly to 0 over 15 epochs: on ml-100k NDCG@10 0.309 in 15 epochs, where a
-  constant 0.03 needed 40 for 0.314 (and gave 0.27 after 15); on ml-1m-all 0.414 (0.394
-  before). BPR 0.292 and logistic 0.267 on ml-100k (0.148 and ~0.13 with the old 0.03 x 40 and
-  whole-table L2).
-* :data:`STANDARD_RECIPE` — everything else (deep or custom towers; the hinge losses wmrb and
-  warp, measured only there; rmse, separation): Adam at a constant 0.03 for 40 epochs. Deep
+* :data:`EMBEDDING_RECIPE` — the softmax, BPR, logistic, WARP or WMRB loss over
+  *embedding-like* towers on both sides (a sum of one vector per feature, no hidden layer:
+  ``linear``; ``pass_through``, which has no weights, also qualifies). Such tables take Adam's
+  large steps, so the rate starts at 0.2 (WARP 0.1 and WMRB 0.05: their
+  ``embedding_learning_rate``) and falls linearly to 0
+  over 15 epochs: on ml-100k NDCG@10 0.309 in 15 epochs, where a constant 0.03 needed 40 for
+  0.314 (and gave 0.27 after 15); on ml-1m-all 0.414 (0.394 before).
+* :data:`STANDARD_RECIPE` — everything else (deep or custom towers; rmse, separation): Adam
+  at a constant 0.03 for 40 epochs. Deep
   towers diverge from good solutions at the embedding
   rate (the built-in ``relu`` item tower on cold items with non-linear features: AUC 0.47 at
   0.2, 0.67 at 0.05, 0.87 at a constant 0.03).
 
 The L2 default lives here too: ``0.07 / sqrt(mean likes per user)`` for losses whose penalty is
 per liked interaction (the softmax: 0.0102 on ml-100k, 0.0061 on ml-1m), a loss's own
-``default_l2`` when it sets one (wmrb: 0.2; warp wants 0.5 on implicit data, see its class),
-0.005 for the other sampled losses (on the step's representations), 1e-4 for the observed-pair
-ones (on every weight).
+``default_l2`` when it sets one (wmrb 0.1, warp 0.5, logistic 0.01), 0.005 for the other sampled
+losses (on the step's representations), 1e-4 for the observed-pair ones (on every weight).
+
+Sampled losses draw :func:`sampled_items` items per step (64 unless the loss sets its own:
+every (like, sample) pair costs a score and its gradient, and the epoch's cost grows with
+likes x samples) over batches of :data:`SAMPLED_BATCH` likes.
+
+Dense or sampled softmax (:func:`use_sampled_softmax`): the dense softmax scores every user
+against every item each epoch (``users x items`` scores); the sampled softmax scores each like
+against the batch's likes and :data:`SOFTMAX_SAMPLED_ITEMS` uniform items (``likes x (batch +
+samples)`` pairs, each costing about :data:`SAMPLED_PAIR_COST` dense scores). The default is the
+cheaper of the two, and always the sampled one above :data:`FULL_SOFTMAX_LIMIT` items. At ~40
+likes per user the pair count alone favours the sampled form only from ~70,000 items, so the
+item limit decides; with few likes per user (sparse data) the sampled form starts earlier.
+MovieLens (ml-100k, ml-1m) stays dense.
 """
 
 from __future__ import annotations
@@ -38,6 +50,18 @@ SAMPLED_L2 = 0.005
 #: ``l2`` for the observed-pair losses (rmse, separation; a penalty on every weight).
 OTHER_L2 = 1e-4
 LEARNING_RATE_SCHEDULES = ("linear", "constant")
+#: Items sampled per step by sampled losses that set no ``default_sampled_items`` (bpr,
+#: logistic): ml-100k bpr NDCG@10 0.274 with 64 (0.29 with 512 at ~5x the cost per epoch, 0.155
+#: with 32, 0.14 with 16).
+SAMPLED_ITEMS = 64
+#: Liked interactions per step of the sampled losses when ``batch_size`` is None: 4096 or 16384
+#: cost no less per epoch (the work grows with likes x samples) and learned less (bpr 0.22 / 0.10).
+SAMPLED_BATCH = 1024
+#: Uniform items per step of the sampled softmax (besides the batch's own liked items).
+SOFTMAX_SAMPLED_ITEMS = 128
+#: Seconds per (user, candidate) pair of a sampled-softmax epoch over those per (user, item)
+#: score of a dense-softmax epoch: 39 ns vs 26 ns measured at 3e5 likes (7,500 x 1,643; load ~4).
+SAMPLED_PAIR_COST = 1.5
 #: Catalogues larger than this use the sampled softmax when ``n_sampled_items`` is None; dense
 #: losses refuse catalogues over 4x this (every step scores users x all items).
 FULL_SOFTMAX_LIMIT = 50_000
@@ -61,8 +85,34 @@ def recipe_for(loss: Any, user_representation: Any, item_representation: Any) ->
     embeddings = all(getattr(layer, "embedding_like", False)
                      for layer in (user_representation, item_representation))
     if embeddings and getattr(loss, "embedding_recipe", False):
-        return EMBEDDING_RECIPE
+        rate = getattr(loss, "embedding_learning_rate", None)
+        return EMBEDDING_RECIPE if rate is None else Recipe(
+            float(rate), EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)
     return STANDARD_RECIPE
+
+
+def sampled_items(loss: Any, n_items: int, given: int | None) -> int:
+    """Return the items a sampled loss draws per step: ``given``, else the loss's
+    ``default_sampled_items``, else :data:`SAMPLED_ITEMS`; never more than the catalogue."""
+    if given is None:
+        given = getattr(loss, "default_sampled_items", None) or SAMPLED_ITEMS
+    return int(min(given, n_items))
+
+
+def use_sampled_softmax(n_users: int, n_items: int, n_likes: int, given: int | None) -> bool:
+    """Return True when the softmax should train in its sampled form (see the module doc).
+
+    ``given`` (the model's ``n_sampled_items``) below the catalogue size asks for it; left as
+    None, the sampled form is chosen when the dense one's ``users x items`` scores per epoch
+    exceed :data:`SAMPLED_PAIR_COST` times the sampled one's
+    ``likes x (batch + SOFTMAX_SAMPLED_ITEMS)`` pairs, or the catalogue exceeds
+    :data:`FULL_SOFTMAX_LIMIT`.
+    """
+    if given is not None:
+        return given < n_items
+    sampled_pairs = n_likes * (SAMPLED_BATCH + SOFTMAX_SAMPLED_ITEMS)
+    return (n_items > FULL_SOFTMAX_LIMIT
+            or n_users * n_items > SAMPLED_PAIR_COST * sampled_pairs)
 
 
 def learning_rate_at(rate: float, schedule: str, epoch: int, epochs: int) -> float:

@@ -65,18 +65,24 @@ class TensorRec(FittedStateMixin):
         epoch ``e`` of ``E`` uses ``learning_rate * (1 - e / E)``) or ``"constant"``; passes over
         the data per ``fit``. None = the recipe of :mod:`tensorrec_explore.defaults` for the
         model's parts: 0.2 / linear / 15 for softmax, bpr or logistic over linear or
-        pass-through towers, 0.03 / constant / 40 otherwise (deep towers need smaller steps).
+        pass-through towers (warp 0.1, wmrb 0.05), 0.03 / constant / 40 otherwise (deep towers
+        need smaller steps).
         The values used are kept as ``learning_rate_``, ``learning_rate_schedule_``, ``epochs_``.
     l2: the weight of the L2 penalty, on the representations a step touches for dense losses
         (per liked interaction, see :meth:`Trainer.dense_regularization
         <tensorrec_explore.training.Trainer>`) and sampled losses (``sampled_regularization``),
         on every representation weight for the observed-pair losses (rmse, separation). None =
-        ``0.07 / sqrt(mean likes per user)`` for the softmax, 0.2 for wmrb, 0.005 for the other
-        sampled losses, 1e-4 for the others (the value used is kept as ``l2_``).
+        ``0.07 / sqrt(mean likes per user)`` for the softmax, 0.1 for wmrb, 0.5 for warp, 0.01
+        for logistic, 0.005 for the other sampled losses, 1e-4 for the others (the value used
+        is kept as ``l2_``).
     batch_size: users per step for dense losses (None = as many as fit a 2M-float score block,
         at most 256), interactions per step for sampled and observed losses (None = 1024).
-    n_sampled_items: items sampled per step by sampled losses (None = min(n_items, 512)); with
-        ``loss="softmax"``, setting it below the catalogue size switches to the sampled softmax.
+    n_sampled_items: items sampled per step by sampled losses (None = the loss's default: 64
+        for bpr, logistic and wmrb, 128 for warp and the sampled softmax; see
+        :func:`tensorrec_explore.defaults.sampled_items`); with ``loss="softmax"``, setting it
+        below the catalogue size switches to the sampled softmax (in-batch + uniform negatives,
+        log-Q corrected), which is also the default when it is the cheaper form
+        (:func:`tensorrec_explore.defaults.use_sampled_softmax`).
     random_state: seed for weights, batches and samples (also seeds Keras globally so custom
         layers are reproducible).
     distribute: None (one device) or a ``tf.distribute.Strategy`` (``MirroredStrategy`` for
@@ -308,13 +314,13 @@ class TensorRec(FittedStateMixin):
 
     def _make_trainer(self, interactions: sp.csr_matrix) -> Trainer:
         loss = self.loss_
-        n_sampled = self.n_sampled_items or min(self.n_items_, 512)
         if loss.inputs == "dense" and type(loss).__name__ == "Softmax" and (
-            (self.n_sampled_items is not None and self.n_sampled_items < self.n_items_)
-            or (self.n_sampled_items is None and self.n_items_ > defaults.FULL_SOFTMAX_LIMIT)
+            defaults.use_sampled_softmax(*interactions.shape, int((interactions.data > 0).sum()),
+                                         self.n_sampled_items)
         ):
             from .losses import SampledSoftmax
-            loss, n_sampled = SampledSoftmax(), self.n_sampled_items or 2048
+            loss = SampledSoftmax()
+        n_sampled = defaults.sampled_items(loss, self.n_items_, self.n_sampled_items)
         check_loss_fits_data(loss, self._name(self.loss), interactions)
         with distributed.scope(self.distribute):
             return Trainer(

@@ -127,6 +127,8 @@ class TwoTower:
 
     def elementwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         """Return ``[p]`` scores without biases for row-aligned users ``[p, T, d]`` and items."""
+        if self.n_tastes == 1:
+            return self.prediction.elementwise(tf.squeeze(users, 1), items)
         tiled = tf.repeat(items[:, None, :], tf.shape(users)[1], axis=1)
         return tf.reduce_max(self.prediction.elementwise(users, tiled), axis=1)
 

@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
+from .defaults import SAMPLED_BATCH
 from .errors import InputError
 from .losses import Loss
 from .training import Trainer
@@ -244,7 +245,7 @@ class StreamTrainer(Trainer):
         self.n_sampled = int(min(n_sampled, self.n_items))
         self.strategy = model.distribute
         self.replica_scale = 1.0 / (self.strategy.num_replicas_in_sync if self.strategy else 1)
-        self.batch_size = int(model.batch_size or 1024)
+        self.batch_size = int(model.batch_size or SAMPLED_BATCH)
         self.steps_per_epoch = steps_per_epoch
         self.batches = dataset.batch(self.batch_size).prefetch(tf.data.AUTOTUNE)
         self.item_counts = tf.constant(self._item_counts(loss), tf.float32)
@@ -270,7 +271,7 @@ class StreamTrainer(Trainer):
         """Liked count per item: one pass over the stream, only for losses that read it."""
         counts = np.zeros(self.n_items, np.float64)
         if loss.inputs != "sampled" or type(loss).__name__ in (
-                "WMRB", "BPR", "WARP", "Logistic", "SampledSoftmax"):
+                "WMRB", "BPR", "WARP", "Logistic"):
             return counts
         for _, items, values in self._epoch_batches():
             items, values = items.numpy(), values.numpy()
@@ -330,11 +331,15 @@ class StreamTrainer(Trainer):
         valid = 1.0 - tf.cast(_in_batch_like(keys, liked_users, sampled, self.n_items), tf.float32)
         disliked_valid = 1.0 - tf.cast(
             _in_batch_like(keys, disliked_users, sampled, self.n_items), tf.float32)
+        batch_valid = None
+        if getattr(self.loss, "in_batch_negatives", False):
+            batch_valid = 1.0 - tf.cast(
+                _in_batch_like(keys, liked_users, liked_items, self.n_items), tf.float32)
         with tf.GradientTape() as tape:
             data, reg = self.sampled_objective(
                 liked_users, liked_items, tf.ones([tf.size(liked_items)]), sampled,
                 disliked_users, tf.boolean_mask(items, disliked), valid, disliked_valid,
-                tf.gather(self.item_counts, liked_items))
+                tf.gather(self.item_counts, liked_items), batch_valid)
             total = data + reg
         self._apply(tape, total)
         return data, reg
@@ -352,20 +357,20 @@ class StreamTrainer(Trainer):
 
 def stream_loss(model: Any) -> tuple[Loss, int]:
     """Return the loss to stream with (the sampled softmax for ``softmax``) and ``n_sampled``."""
-    from .defaults import FULL_SOFTMAX_LIMIT
+    from .defaults import FULL_SOFTMAX_LIMIT, sampled_items
     from .losses import SampledSoftmax
 
     loss = model.loss_
-    n_sampled = model.n_sampled_items or min(model.n_items_, 512)
     if type(loss).__name__ == "Softmax" and loss.inputs == "dense" and (
             model.n_sampled_items is not None or model.n_items_ > FULL_SOFTMAX_LIMIT):
-        return SampledSoftmax(), model.n_sampled_items or 2048
+        loss = SampledSoftmax()
+        return loss, sampled_items(loss, model.n_items_, model.n_sampled_items)
     if loss.inputs == "dense":
         raise InputError(
             f"loss={model._name(model.loss)!r} scores every item for each user of a batch and "
             f"needs each user's complete row of interactions, which a stream cannot give. "
             + _DENSE_HELP)
-    return loss, n_sampled
+    return loss, sampled_items(loss, model.n_items_, model.n_sampled_items)
 
 
 def fit_stream(model: Any, dataset: tf.data.Dataset, n_users: int, n_items: int,

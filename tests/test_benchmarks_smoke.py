@@ -63,3 +63,16 @@ def test_run_one_popularity_on_ml_100k():
         943, 1682, 55_375)
     assert 0.10 < result["metrics"]["ndcg@10"] < 0.20
     assert result["extra"]["top10_rows_identical_up_to_ties"] == 1.0
+
+
+def test_ease_closed_form_is_a_ridge_regression_per_item_without_itself():
+    x = _random_positives(seed=3, shape=(50, 12), density=0.3)
+    l2 = 2.0
+    weights = _protocol.ease_weights(x, l2)
+    dense = x.toarray().astype(np.float64)
+    for j in range(dense.shape[1]):
+        others = np.delete(np.arange(dense.shape[1]), j)
+        a = dense[:, others]
+        expected = np.linalg.solve(a.T @ a + l2 * np.eye(others.size), a.T @ dense[:, j])
+        np.testing.assert_allclose(weights[others, j], expected, rtol=1e-4, atol=1e-5)
+        assert weights[j, j] == 0.0

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from tensorrec_explore import TensorRec
 from tensorrec_explore.callbacks import Callback
-from tensorrec_explore.defaults import EMBEDDING_RECIPE, STANDARD_RECIPE
+from tensorrec_explore.defaults import EMBEDDING_RECIPE, STANDARD_RECIPE, Recipe
 
 from .planted import make_planted
 
@@ -29,7 +29,9 @@ class RateLog(Callback):
     ("relu", "softmax", STANDARD_RECIPE),
     ("normalized_linear", "softmax", STANDARD_RECIPE),
     ("linear", "bpr", EMBEDDING_RECIPE),
-    ("linear", "wmrb", STANDARD_RECIPE),
+    ("linear", "wmrb", Recipe(0.05, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
+    ("linear", "warp", Recipe(0.1, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
+    ("relu", "wmrb", STANDARD_RECIPE),
     ("relu", "logistic", STANDARD_RECIPE),
 ])
 def test_left_as_none_the_recipe_of_the_parts_is_used(representation, loss, recipe):

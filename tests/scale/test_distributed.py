@@ -75,10 +75,13 @@ def _logs(tmp_path: Path) -> str:
     return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(tmp_path.glob("log-*")))
 
 
-def _same_quality(a: dict, b: dict, loss_rtol: float = 0.1) -> None:
+def _same_quality(a: dict, b: dict, loss_rtol: float | None = 0.1) -> None:
+    """``loss_rtol`` None: the loss values are not comparable (the sampled softmax's in-batch
+    negatives are each replica's share of the batch, so its loss sums over fewer candidates)."""
     assert abs(a["precision"] - b["precision"]) <= 0.05
     assert abs(a["auc"] - b["auc"]) <= 0.02
-    assert b["loss"] == pytest.approx(a["loss"], rel=loss_rtol)
+    if loss_rtol is not None:
+        assert b["loss"] == pytest.approx(a["loss"], rel=loss_rtol)
     # Same seed, same batches: the two runs learn nearly the same scores.
     first, second = np.array(a["scores"]).ravel(), np.array(b["scores"]).ravel()
     assert np.corrcoef(first, second)[0, 1] > 0.95
@@ -118,8 +121,9 @@ def test_mirrored_two_logical_cpus_same_quality(tmp_path: Path) -> None:
     _wait([_run(["mirrored", str(out)], tmp_path, _env())], tmp_path)
     result = json.loads(out.read_text())
     assert result["replicas"] == 2
-    for loss in ("softmax", "wmrb"):
-        _same_quality(result[f"{loss}-one"], result[f"{loss}-two"])
+    for loss in ("softmax", "wmrb"):  # softmax: sampled here (n_sampled_items < n_items)
+        _same_quality(result[f"{loss}-one"], result[f"{loss}-two"],
+                      None if loss == "softmax" else 0.1)
         assert result[f"{loss}-two"]["precision"] > 0.6  # the planted answer is found
     assert result["loaded_distribute"] == "None" and result["loaded_same"]
 

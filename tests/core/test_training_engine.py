@@ -1,0 +1,162 @@
+"""The compiled sampled-loss engine: like membership, fused Adam, WARP's rank estimate, the
+sampled softmax's sampling-bias correction and its agreement with the dense softmax."""
+
+from __future__ import annotations
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import tensorflow as tf
+
+from tensorrec_explore import TensorRec, liked_pairs
+from tensorrec_explore.defaults import (
+    FULL_SOFTMAX_LIMIT,
+    SAMPLED_ITEMS,
+    sampled_items,
+    use_sampled_softmax,
+)
+from tensorrec_explore.fused_adam import apply_adam, can_fuse
+from tensorrec_explore.liked_pairs import LikedPairs
+from tensorrec_explore.losses import BPR, WARP, WMRB, LossInputs
+from tensorrec_explore.metrics import evaluate
+
+from .planted import make_planted
+
+
+@pytest.mark.parametrize("bitset", [True, False])
+def test_liked_pairs_match_a_plain_set(bitset: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not bitset:
+        monkeypatch.setattr(liked_pairs, "BITSET_LIMIT", 0)
+    rng = np.random.default_rng(0)
+    n_users, n_items = 37, 70  # 70 items: rows of 3 words, the last one partly used
+    users, items = rng.integers(0, n_users, 500), rng.integers(0, n_items, 500)
+    truth = np.zeros((n_users, n_items), bool)
+    truth[users, items] = True
+    pairs = LikedPairs(users, items, n_users, n_items)
+    assert pairs.use_bitset is bitset
+    all_users = tf.constant(np.arange(n_users), tf.int64)
+    all_items = tf.constant(np.arange(n_items), tf.int64)
+    np.testing.assert_array_equal(pairs.contains(all_users, all_items).numpy(), truth)
+    np.testing.assert_array_equal(pairs.unliked(all_users, all_items).numpy(), 1.0 - truth)
+
+
+def test_fused_adam_gives_keras_adams_update() -> None:
+    start = np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32)
+    gradients = [np.random.default_rng(s).normal(size=(5, 3)).astype(np.float32)
+                 for s in range(3)]
+    results = []
+    for fused in (False, True):
+        variable = keras.Variable(start)
+        optimizer = keras.optimizers.Adam(learning_rate=0.1)
+        optimizer.build([variable])
+        assert can_fuse(optimizer)
+        for gradient in gradients:
+            if fused:
+                apply_adam(optimizer, [(tf.constant(gradient), variable)])
+            else:
+                optimizer.apply_gradients([(tf.constant(gradient), variable)])
+        results.append((np.array(variable.numpy()), int(optimizer.iterations.numpy())))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-4, atol=1e-5)
+    assert results[0][1] == results[1][1] == 3
+    assert not can_fuse(keras.optimizers.Adam(amsgrad=True))
+
+
+def test_warp_weights_the_first_violator_by_its_estimated_rank() -> None:
+    # One liked item scored 0; samples in draw order: 2nd is one of the user's likes (skipped),
+    # 3rd is the first within the margin (score 0.5 -> hinge 1.5) after 2 valid draws.
+    inputs = LossInputs(
+        positive_scores=tf.constant([0.0]), positive_weights=tf.constant([1.0]),
+        sampled_scores=tf.constant([[-3.0, 5.0, 0.5, 4.0]]),
+        sampled_valid=tf.constant([[1.0, 0.0, 1.0, 1.0]]), n_items=tf.constant(101.0),
+        item_counts=tf.constant([1.0]))
+    rank = np.floor(100 / 2)
+    expected = (np.log(rank) + 0.5772) * 1.5
+    np.testing.assert_allclose(float(WARP()(inputs)), expected, rtol=1e-5)
+    # No violator among the draws (the cap): no loss.
+    inputs.sampled_scores = tf.constant([[-3.0, 5.0, -2.0, -4.0]])
+    assert float(WARP()(inputs)) == 0.0
+
+
+def _sampled_softmax_trainer(interactions: sp.csr_matrix, n_sampled: int):
+    model = TensorRec(n_components=4, n_sampled_items=n_sampled, batch_size=3, epochs=1,
+                      random_state=0)
+    model.fit(interactions)
+    assert type(model._trainer.loss).__name__ == "SampledSoftmax"
+    return model._trainer
+
+
+def test_log_q_is_the_brute_force_expected_count_of_each_candidate() -> None:
+    # 5 items, 8 likes; a step draws p = 3 likes (a slice of the shuffled likes) and s = 2
+    # uniform items. Enumerate every outcome and count how often each item is a candidate.
+    n_items, p, s = 5, 3, 2
+    users = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    items = np.array([0, 1, 0, 2, 0, 1, 3, 0])
+    interactions = sp.csr_matrix((np.ones(8, np.float32), (users, items)), shape=(4, n_items))
+    trainer = _sampled_softmax_trainer(interactions, s)
+    expected = np.zeros(n_items)
+    subsets = list(itertools.combinations(range(items.size), p))
+    draws = list(itertools.product(range(n_items), repeat=s))
+    for subset in subsets:
+        for draw in draws:
+            np.add.at(expected, items[list(subset)], 1.0)
+            np.add.at(expected, np.array(draw), 1.0)
+    expected /= len(subsets) * len(draws)
+
+    batch_users, batch_items = tf.constant([0, 1, 3], tf.int64), tf.constant([1, 2, 3], tf.int64)
+    sampled = tf.constant([4, 0], tf.int64)
+    vectors = tf.zeros([3, 1, 4])
+    parts = trainer._in_batch_negatives(batch_users, batch_items, sampled, vectors, tf.zeros([3]),
+                                        tf.zeros([3, 4]), tf.zeros([3]), None)
+    np.testing.assert_allclose(np.exp(parts["batch_log_q"].numpy()), expected[[1, 2, 3]],
+                               rtol=1e-5)
+    np.testing.assert_allclose(np.exp(parts["sampled_log_q"].numpy()), expected[[4, 0]],
+                               rtol=1e-5)
+    # User 0 likes items 0 and 1, user 1 items 0 and 2, user 3 items 3 and 0.
+    np.testing.assert_array_equal(parts["batch_valid"].numpy(),
+                                  [[0, 1, 1], [1, 0, 1], [1, 1, 0]])
+
+
+def test_sampled_and_dense_softmax_agree_on_planted_data() -> None:
+    data = make_planted()
+    scores, aucs = [], []
+    for n_sampled in (None, 8):  # None: the dense softmax (24 items); 8: the sampled form
+        model = TensorRec(n_components=8, n_sampled_items=n_sampled, batch_size=64,
+                          random_state=0)
+        model.fit(data.interactions, user_features=data.user_features,
+                  item_features=data.item_features)
+        expected = "Softmax" if n_sampled is None else "SampledSoftmax"
+        assert type(model._trainer.loss).__name__ == expected
+        aucs.append(evaluate(model, data.held_out, train=data.interactions, k=5).summary["auc"])
+        scores.append(model.predict())
+    assert min(aucs) > 0.95, aucs
+    # Both put each user's own taste cluster first (by mean item score) for every user.
+    for user_scores in scores:
+        cluster_means = np.stack([user_scores[:, data.item_clusters == c].mean(axis=1)
+                                  for c in range(3)], axis=1)
+        np.testing.assert_array_equal(cluster_means.argmax(axis=1), data.user_clusters)
+    assert abs(aucs[0] - aucs[1]) < 0.03, aucs
+
+
+def test_compiled_epochs_reproduce_with_the_seed() -> None:
+    data = make_planted(explicit=True)
+    runs = [TensorRec(n_components=4, loss="bpr", epochs=3, batch_size=64, n_sampled_items=8,
+                      random_state=3).fit(data.interactions).predict() for _ in range(2)]
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-5, atol=1e-6)
+
+
+def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
+    assert sampled_items(BPR(), 1000, None) == SAMPLED_ITEMS
+    assert sampled_items(WMRB(), 1000, None) == SAMPLED_ITEMS
+    assert sampled_items(WARP(), 1000, None) == 128
+    assert sampled_items(WARP(), 1000, 10) == 10
+    assert sampled_items(WARP(), 30, None) == 30  # never more than the catalogue
+    # MovieLens-like density: the dense softmax is cheaper; asked-for samples switch anyway.
+    assert not use_sampled_softmax(943, 1682, 55_000, None)
+    assert use_sampled_softmax(943, 1682, 55_000, 100)
+    assert not use_sampled_softmax(943, 1682, 55_000, 1682)
+    # Large catalogue, or few likes per user over many items: the sampled one.
+    assert use_sampled_softmax(100, FULL_SOFTMAX_LIMIT + 1, 1000, None)
+    assert use_sampled_softmax(100_000, 20_000, 200_000, None)
