@@ -211,8 +211,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-biases", dest="biased", action="store_false",
                        help="learn no biases.")
     group.add_argument("--learning-rate", type=_float_min(0.0, strict=True), metavar="LR",
-                       help="optimizer step size (> 0; default: the model's recipe, 0.2 for "
-                            "softmax over linear towers, else 0.03).")
+                       help="optimizer step size (> 0; default: the model's recipe, e.g. 0.2 "
+                            "for softmax / bpr / logistic over linear towers, 0.1 warp, 0.05 "
+                            "wmrb, 0.03 for deep towers).")
     group.add_argument("--learning-rate-schedule", choices=("linear", "constant"),
                        help="linear: the step size falls to 0 over the epochs (default: the "
                             "model's recipe).")
@@ -222,7 +223,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                        help="number of training epochs (default: the model's recipe, 15 or 40).")
     group.add_argument("--batch-size", type=_int_in(1), metavar="N", help="users per training step.")
     group.add_argument("--n-sampled-items", type=_int_in(1), metavar="N",
-                       help="items sampled per step by sampling losses (warp, wmrb, bpr...).")
+                       help="items sampled per step by sampling losses (default: the loss's, "
+                            "64 for bpr / logistic / wmrb, 128 for warp and the sampled "
+                            "softmax).")
     group.add_argument("--seed", type=_int_in(*_SEED), default=0, metavar="S",
                        help="random_state of the model (default 0, for reproducible runs).")
     feats = parser.add_argument_group("features")
