@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .app.datasets import NAMED_DATASETS, check_dataset_spec, dataset_label
@@ -248,6 +249,14 @@ def _add_eval_options(parser: argparse.ArgumentParser) -> None:
                        help="print the metrics as one JSON object instead of a table.")
 
 
+def _model_command(sub: Any, name: str, help_text: str,
+                   description: str) -> argparse.ArgumentParser:
+    """A sub-command whose first argument is a saved model's path."""
+    parser = sub.add_parser(name, help=help_text, description=description)
+    parser.add_argument("model", metavar="MODEL", help="path of the saved model.")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
@@ -288,13 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--quiet", action="store_true", help="no progress bar.")
     _add_eval_options(fit)
 
-    evaluate = sub.add_parser(
-        "evaluate", help="load a saved model and print its metrics",
-        description="Load a model saved by 'fit --save' (or TensorRec.save) and print its metrics "
-                    "on the test part of the dataset. Give the same --dataset, --split-seed and "
-                    "--threshold as when it was trained, or the train items leak into the test.",
-    )
-    evaluate.add_argument("model", metavar="MODEL", help="path of the saved model.")
+    evaluate = _model_command(
+        sub, "evaluate", "load a saved model and print its metrics",
+        "Load a model saved by 'fit --save' (or TensorRec.save) and print its metrics on the "
+        "test part of the dataset. Give the same --dataset, --split-seed and --threshold as "
+        "when it was trained, or the train items leak into the test.")
     _add_data_options(evaluate)
     evaluate.add_argument("--user-features", choices=FEATURE_MODES, default="ids",
                           help="user input the model was trained with (default ids).")
@@ -302,13 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="item input the model was trained with (default ids).")
     _add_eval_options(evaluate)
 
-    open_ = sub.add_parser(
-        "open", help="show a saved model in the explorer, without training",
-        description="Serve the explorer with a model saved by 'fit --save' or TensorRec.save "
-                    "(a script's, a cluster's, last week's) in every panel: its embeddings, its "
-                    "training curves, its recommendations. Give the --dataset it was trained on.",
-    )
-    open_.add_argument("model", metavar="MODEL", help="path of the saved model.")
+    open_ = _model_command(
+        sub, "open", "show a saved model in the explorer, without training",
+        "Serve the explorer with a model saved by 'fit --save' or TensorRec.save (a script's, "
+        "a cluster's, last week's) in every panel: its embeddings, its training curves, its "
+        "recommendations. Give the --dataset it was trained on.")
     _add_serve_options(open_, suppress=True)
 
     download = sub.add_parser(

@@ -166,59 +166,60 @@ def test_stop_returns_at_once_and_the_run_ends_after_its_epoch(small_dataset):
         ex.close()
 
 
-def test_inspector_says_which_model_it_shows(small_dataset):
+@pytest.fixture
+def trained(small_dataset):
+    """An explorer after one finished 2-epoch run."""
     from explorer_support import train
 
     ex = Explorer(small_dataset, warm_umap=False, preload=False, epochs=2, n_components=8)
     try:
         train(ex)
-        s, inspector = ex.state, ex.panels.inspector
-        s.selected_user = 1
-        assert "Model of run 1 at epoch 2" in inspector.model_info.value
-        before = inspector.ranked_table.value
-        gate = Gate()
-        ex.controller.model_factory = gate
-        ex.panels.curves.train_button.click()  # a new run: the tables keep the old model
-        assert gate.entered.wait(30)
-        assert "older model" in inspector.model_info.value and "run 2" in \
-            inspector.model_info.value
-        assert inspector.ranked_table.value == before
-        gate.opened.set()
-        ex.controller.join(120)
-        assert "Model of run 2 at epoch 2" in inspector.model_info.value
-        ex.panels.curves.resume_button.click()  # this very model trains further
-        assert "training continues" in inspector.model_info.value
-        s.selected_user = 2  # nothing is computed on a model under training
-        assert inspector.ranked_frame is None
-        ex.controller.join(120)
-        assert "epoch 4" in inspector.model_info.value
-        assert inspector.ranked_frame is not None and s.selected_user == 2
+        yield ex
     finally:
         ex.close()
 
 
-def test_selected_and_sandbox_marks_never_overwrite_each_other(small_dataset):
-    from explorer_support import train
+def test_inspector_says_which_model_it_shows(trained):
+    ex = trained
+    s, inspector = ex.state, ex.panels.inspector
+    s.selected_user = 1
+    assert "Model of run 1 at epoch 2" in inspector.model_info.value
+    before = inspector.ranked_table.value
+    gate = Gate()
+    ex.controller.model_factory = gate
+    ex.panels.curves.train_button.click()  # a new run: the tables keep the old model
+    assert gate.entered.wait(30)
+    assert "older model" in inspector.model_info.value and "run 2" in \
+        inspector.model_info.value
+    assert inspector.ranked_table.value == before
+    gate.opened.set()
+    ex.controller.join(120)
+    assert "Model of run 2 at epoch 2" in inspector.model_info.value
+    ex.panels.curves.resume_button.click()  # this very model trains further
+    assert "training continues" in inspector.model_info.value
+    s.selected_user = 2  # nothing is computed on a model under training
+    assert inspector.ranked_frame is None
+    ex.controller.join(120)
+    assert "epoch 4" in inspector.model_info.value
+    assert inspector.ranked_frame is not None and s.selected_user == 2
 
-    ex = Explorer(small_dataset, warm_umap=False, preload=False, epochs=2, n_components=8)
-    try:
-        train(ex)
-        s, inspector, emb = ex.state, ex.panels.inspector, ex.panels.embeddings
-        s.selected_user = 4
-        selected = list(emb.topk_trace.x)
-        assert len(selected) == inspector.k.value
-        inspector.liked.value = list(inspector.liked.allowed_tags[:2])
-        inspector.wait_sandbox(60)
-        assert len(s.sandbox_items) == inspector.k.value
-        assert len(emb.sandbox_topk_trace.x) == inspector.k.value
-        assert list(emb.topk_trace.x) == selected  # the selected user's rings stay
-        s.selected_user = 5
-        assert len(emb.sandbox_topk_trace.x) == inspector.k.value  # and the sandbox's stay
-        inspector.clear_sandbox.click()
-        assert s.sandbox_items == [] and len(emb.sandbox_topk_trace.x) == 0
-        assert len(emb.topk_trace.x) == inspector.k.value
-    finally:
-        ex.close()
+
+def test_selected_and_sandbox_marks_never_overwrite_each_other(trained):
+    ex = trained
+    s, inspector, emb = ex.state, ex.panels.inspector, ex.panels.embeddings
+    s.selected_user = 4
+    selected = list(emb.topk_trace.x)
+    assert len(selected) == inspector.k.value
+    inspector.liked.value = list(inspector.liked.allowed_tags[:2])
+    inspector.wait_sandbox(60)
+    assert len(s.sandbox_items) == inspector.k.value
+    assert len(emb.sandbox_topk_trace.x) == inspector.k.value
+    assert list(emb.topk_trace.x) == selected  # the selected user's rings stay
+    s.selected_user = 5
+    assert len(emb.sandbox_topk_trace.x) == inspector.k.value  # and the sandbox's stay
+    inspector.clear_sandbox.click()
+    assert s.sandbox_items == [] and len(emb.sandbox_topk_trace.x) == 0
+    assert len(emb.topk_trace.x) == inspector.k.value
 
 
 @pytest.mark.slow
@@ -248,19 +249,13 @@ def test_umap_shows_progress_and_a_new_request_cancels_the_old_one():
         projector.close()
 
 
-def test_reset_clears_projection_status_and_queued_frames(small_dataset):
-    from explorer_support import train
-
-    ex = Explorer(small_dataset, warm_umap=False, preload=False, epochs=2, n_components=8)
-    try:
-        train(ex)
-        s = ex.state
-        s.projection_status = "UMAP of epoch 2: queued"
-        ex.panels.curves.reset_button.click()
-        assert s.projection_status == "" and s.projections == {} and s.snapshots == []
-        assert "UMAP" not in ex.panels.embeddings.info.value
-    finally:
-        ex.close()
+def test_reset_clears_projection_status_and_queued_frames(trained):
+    ex = trained
+    s = ex.state
+    s.projection_status = "UMAP of epoch 2: queued"
+    ex.panels.curves.reset_button.click()
+    assert s.projection_status == "" and s.projections == {} and s.snapshots == []
+    assert "UMAP" not in ex.panels.embeddings.info.value
 
 
 class FakeLoop:
