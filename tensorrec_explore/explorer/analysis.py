@@ -142,26 +142,31 @@ def similar_items_table(model: Any, item: int, k: int, titles: Sequence[str]) ->
     })
 
 
-def _one_hot_rows(features: Any, row: int, n_columns: int) -> tuple[sp.csr_matrix, np.ndarray]:
-    """One row per active feature of ``row`` (value kept), plus the active column indices."""
+def _occluded_rows(features: Any, row: int, n_columns: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """``row``'s feature row, then one copy per active feature with that feature removed;
+    plus the active column indices."""
     if features is None:  # ids only: the identity
-        cols, vals = np.array([row]), np.array([1.0], dtype=np.float32)
+        full = sp.csr_matrix(([1.0], ([0], [row])), shape=(1, n_columns), dtype=np.float32)
     else:
-        r = sp.csr_matrix(features)[row]
-        cols, vals = r.indices.astype(np.int64), r.data.astype(np.float32)
-    n = len(cols)
-    rows = sp.csr_matrix((vals, (np.arange(n), cols)), shape=(n, n_columns), dtype=np.float32)
-    return rows, cols
+        full = sp.csr_matrix(features)[row].astype(np.float32)
+    cols = full.indices.astype(np.int64)
+    copies = sp.vstack([full] * (len(cols) + 1)).tolil()
+    for k, c in enumerate(cols, start=1):
+        copies[k, c] = 0.0
+    return copies.tocsr(), cols
 
 
 def feature_contributions(model: Any, user: int, item: int, data: dict,
                           user_feature_names: Sequence[str], item_feature_names: Sequence[str],
                           top: int = 10) -> pd.DataFrame:
-    """Why ``item`` scores for ``user``: each active feature's share of the dot product.
+    """Why ``item`` scores for ``user``: how much the interaction term drops when each active
+    feature is removed (occlusion), largest first.
 
-    Exact for linear (affine) representations: item feature f contributes
-    ``(rep_i(x_f e_f) - rep_i(0)) . u`` and user feature g ``(rep_u(x_g e_g) - rep_u(0)) . v``;
-    the constant parts (representation offsets, biases) are not features and are left out.
+    Item feature f contributes ``(rep_i(x) - rep_i(x without f)) . u`` and user feature g
+    ``(rep_u(x) - rep_u(x without g)) . v``. For linear (affine) representations this is each
+    feature's exact share of the dot product (``x_f W_f . u``); for deep ones it is an
+    approximation (features interact, so the parts need not add up to the score). Constant parts
+    (representation offsets, biases) are not features and are left out.
     """
     rows = []
     u_all = np.asarray(model.user_representations(data.get("user_features")))
@@ -173,14 +178,13 @@ def feature_contributions(model: Any, user: int, item: int, data: dict,
     ):
         n_columns = (v_all.shape[0] if side == "item" else u_all.shape[0]) if features is None \
             else features.shape[1]
-        onehot, cols = _one_hot_rows(features, index, n_columns)
+        rows_, cols = _occluded_rows(features, index, n_columns)
         if not len(cols):
             continue
-        stacked = sp.vstack([onehot, sp.csr_matrix((1, n_columns), dtype=np.float32)]).tocsr()
         rep = (model.item_representations if side == "item" else model.user_representations)
-        reps = np.asarray(rep(stacked), dtype=np.float64)
-        parts = (reps[:-1] - reps[-1]) @ np.asarray(other, dtype=np.float64)
-        for c, part in zip(cols, parts):
+        reps = np.asarray(rep(rows_), dtype=np.float64)
+        parts = (reps[0] - reps[1:]) @ np.asarray(other, dtype=np.float64)
+        for c, part in zip(cols, parts, strict=True):
             if features is None:
                 name = f"id: {index}"
             else:

@@ -148,3 +148,25 @@ def test_frame_html_escapes_titles():
 
     html = frame_html(pd.DataFrame({"title": ["<b>x</b>"]}))
     assert "&lt;b&gt;" in html
+
+
+def test_deep_tower_contributions_are_a_labelled_occlusion(explorer):
+    s, p = explorer.state, explorer.panels.inspector
+    explorer.panels.config.item_feature_set.value = "features"
+    explorer.panels.config.item_representation.value = "relu"
+    explorer.panels.config.epochs.value = 2
+    train(explorer)
+    assert s.status == "finished", s.error
+    s.selected_user, s.selected_item = 1, 3
+    why = p.why_frame
+    assert (why["side"] == "item").any() and "approximation" in p.why_table.value
+    # each item part is the drop of u . v when that feature is removed from the item's row
+    features = sp.csr_matrix(s.data["item_features"])
+    user = s.model.user_representations()[1]
+    full = s.model.item_representations(features[3])[0] @ user
+    row = features[3].tolil()
+    first = why.loc[why["side"] == "item"].iloc[0]
+    column = s.dataset.item_feature_names.index(first["feature"])
+    row[0, column] = 0.0
+    dropped = s.model.item_representations(row.tocsr())[0] @ user
+    assert first["contribution"] == pytest.approx(float(full - dropped), rel=1e-3, abs=1e-5)

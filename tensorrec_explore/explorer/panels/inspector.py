@@ -271,12 +271,12 @@ class InspectorPanel:
                 "learned affinity of this user and this item, with no feature to credit. Pick "
                 "'features' or 'both' under Data to see which features drive a score.</i>")
             return
-        if (run.get("user_representation") not in analysis.LINEAR
-                or run.get("item_representation") not in analysis.LINEAR
-                or run.get("n_tastes", 1) != 1):
-            self.why_table.value = ("<i>feature contributions are exact only for linear "
-                                    "representations with one taste</i>")
+        if run.get("n_tastes", 1) != 1:
+            self.why_table.value = ("<i>with several tastes the score is the best taste's: "
+                                    "feature contributions are shown for one taste only</i>")
             return
+        exact = (run.get("user_representation") in analysis.LINEAR
+                 and run.get("item_representation") in analysis.LINEAR)
         from ..datasets import feature_names
 
         try:
@@ -287,8 +287,12 @@ class InspectorPanel:
         except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
             self._show_error(exc)
             return
+        how = ("exact shares of the interaction (linear towers)" if exact else
+               "approximation: how much the score drops without each feature (occlusion; "
+               "a deep tower combines features, so the parts need not add up)")
         self.why_table.value = (f"<b>why {html.escape(s.item_titles[i])} for "
-                                f"{html.escape(s.user_labels[u])}</b>"
+                                f"{html.escape(s.user_labels[u])}</b> <span class='tre-why-how' "
+                                f"style='color:#555;font-size:12px'>{how}</span>"
                                 + frame_html(self.why_frame, "16em"))
 
     def _on_sandbox(self, change: Any = None) -> None:
