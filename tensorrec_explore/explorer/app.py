@@ -175,10 +175,12 @@ class Explorer:
         root = w.VBox([
             title,
             p.status.widget,
-            _section("The model", p.diagram.widget, "tre-diagram-section"),
-            # from 1,400 px wide: the form, the curves and the embeddings side by side
+            # from 1,400 px wide: the form beside the model it describes, then the curves
+            # beside the embeddings, then the inspector beside the runs
             w.HBox([_section("Configure", p.config.widget, "tre-config-section"),
-                    _section("Train", p.curves.widget, "tre-train-section"),
+                    _section("The model", p.diagram.widget, "tre-diagram-section")],
+                   layout=flow),
+            w.HBox([_section("Train", p.curves.widget, "tre-train-section"),
                     _section("Embeddings", p.embeddings.widget, "tre-embeddings-section")],
                    layout=flow),
             w.HBox([_section("Inspect a user", p.inspector.widget, "tre-inspector-section"),

@@ -126,7 +126,7 @@ def describe(config: dict[str, Any], dataset: Any) -> list[Stage]:
         name = config[f"{side}_representation"]
         layers, params = _layers(name, width, d)
         out = f"→ {d}" + (f" × {tastes} tastes" if side == "user" and tastes > 1 else "")
-        label = "\n".join(x for x in (f"{side} representation: {name}", layers,
+        label = "\n".join(x for x in (f"{side} representation", name, layers,
                                       f"{params:,} parameters" if params is not None else "",
                                       out) if x)
         stages.append(Stage(f"{side}_representation", label, REPRESENTATION_TEXT.get(

@@ -70,8 +70,8 @@ def _best_shape(best: tuple[int, float]) -> list[dict]:
 
 
 def _best_note(best: tuple[int, float], k: int) -> list[dict]:
-    return [{"x": best[0], "y": 1, "xref": "x", "yref": "paper", "showarrow": False,
-             "yanchor": "bottom", "font": {"size": 10, "color": "#1a7f37"},
+    return [{"x": best[0], "y": 0.03, "xref": "x", "yref": "paper", "showarrow": False,
+             "xanchor": "right", "yanchor": "bottom", "font": {"size": 10, "color": "#1a7f37"},
              "text": f"best NDCG@{k} {best[1]:.3f} (epoch {best[0]})"}]
 
 
@@ -84,10 +84,10 @@ def _figure(title: str, names, yaxis_title: str, secondary: bool = False) -> go.
             trace.yaxis = "y2"
         traces.append(trace)
     layout = light_layout(
-        title={"text": title, "font": {"size": 13}}, height=250, width=420,
-        margin={"l": 50, "r": 50 if secondary else 10, "t": 35, "b": 35},
+        title={"text": title, "font": {"size": 13}}, height=270, width=420,
+        margin={"l": 50, "r": 50 if secondary else 10, "t": 35, "b": 70},
         xaxis={"title": "epoch"}, yaxis={"title": yaxis_title},
-        legend={"orientation": "h", "y": -0.25})
+        legend={"orientation": "h", "y": -0.4})
     if secondary:
         layout.yaxis2 = {"overlaying": "y", "side": "right", "title": "regularisation",
                          "showgrid": False}

@@ -15,7 +15,7 @@ import ipywidgets as w
 from ..diagram import Stage, describe
 from ..state import CONFIG_TRAITS, ExplorerState
 
-_BOX = w.Layout(border="1px solid #bbb", padding="2px 4px", margin="2px", width="15em")
+_BOX = w.Layout(border="1px solid #bbb", padding="2px 4px", margin="2px", width="12em")
 
 
 def _arrow(text: str) -> w.HTML:
@@ -47,6 +47,7 @@ class DiagramPanel:
             w.HBox([boxes["user_features"], _arrow("→"), boxes["user_representation"]]),
             w.HBox([boxes["item_features"], _arrow("→"), boxes["item_representation"]]),
         ])
+        self.explanation.layout = w.Layout(max_width="62em")
         self.widget = w.VBox([
             w.HBox([towers, _arrow("⇒"), boxes["prediction"], _arrow("→"), boxes["scores"],
                     _arrow("←"), boxes["loss"]], layout=w.Layout(flex_flow="row wrap")),

@@ -70,7 +70,7 @@ class EmbeddingsPanel:
         self.epoch_slider = w.SelectionSlider(options=[("-", -1)], value=-1,
                                               description="Epoch", continuous_update=False,
                                               layout=w.Layout(width="22em"),
-                                              style={"description_width": "3em"})
+                                              style={"description_width": "initial"})
         self.epoch_slider.add_class("tre-epoch-slider")
         self.info = w.HTML()
         self.info.add_class("tre-projection-info")
