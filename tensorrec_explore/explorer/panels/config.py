@@ -17,6 +17,11 @@ import ipywidgets as w
 from ..state import FEATURE_SETS, SPLITS, ExplorerState
 
 _STYLE = {"description_width": "9.5em"}
+#: Settings whose 0 / "auto" means the model's recipe (a hint says what it stands for).
+AUTO_SETTINGS = ("learning_rate", "learning_rate_schedule", "epochs")
+#: Settings a configuration problem can be about (see ``validation.check_fields``).
+CHECKED_SETTINGS = ("user_representation", "item_representation", "user_feature_set",
+                    "item_feature_set", "n_tastes", "split", "n_sampled_items")
 _WIDE = w.Layout(width="19em")
 
 
@@ -134,13 +139,19 @@ class ConfigPanel:
             if names == change["name"]:
                 self._set_options(trait)
 
-    def _row(self, trait: str, widget: w.Widget) -> w.VBox:
-        """The field, a hint beside it (what "auto" stands for) and its problem under it."""
-        hint = self.hints[trait] = w.HTML(layout=w.Layout(margin="0 0 0 4px"))
-        hint.add_class(f"tre-hint-{trait.replace('_', '-')}")
-        problem = self.field_problems[trait] = w.HTML()
-        problem.add_class(f"tre-problem-{trait.replace('_', '-')}")
-        return w.VBox([w.HBox([widget, hint]), problem])
+    def _row(self, trait: str, widget: w.Widget) -> w.Widget:
+        """The field, with a hint beside it (what "auto" stands for) and its problem under it
+        where the setting can have them (every widget costs the page a model to load)."""
+        row = widget
+        if trait in AUTO_SETTINGS:
+            hint = self.hints[trait] = w.HTML(layout=w.Layout(margin="0 0 0 4px"))
+            hint.add_class(f"tre-hint-{trait.replace('_', '-')}")
+            row = w.HBox([widget, hint])
+        if trait in CHECKED_SETTINGS:
+            problem = self.field_problems[trait] = w.HTML()
+            problem.add_class(f"tre-problem-{trait.replace('_', '-')}")
+            row = w.VBox([row, problem])
+        return row
 
     def _show_hints(self, change=None) -> None:
         s = self.state
@@ -161,7 +172,9 @@ class ConfigPanel:
             widget.value = (f"<div style='color:#cf222e;font-size:12px;max-width:19em;"
                             f"white-space:normal'>{html.escape(problem)}</div>" if problem
                             else "")
-        unplaced = [p for p in s.config_problems if p not in s.config_problem_fields.values()]
+        placed = {s.config_problem_fields[t] for t in self.field_problems
+                  if t in s.config_problem_fields}
+        unplaced = [p for p in s.config_problems if p not in placed]
         items = [f"<li style='color:#cf222e'>{html.escape(p)}</li>" for p in unplaced]
         items += [f"<li style='color:#555'>{html.escape(n)}</li>" for n in s.config_notes]
         self.problems.value = f"<ul style='padding-left:1.2em'>{''.join(items)}</ul>" if items \
