@@ -10,6 +10,7 @@ need the representation classes (TensorFlow): before it is loaded they are left 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +86,9 @@ def _layers(name: str, n_features: int | None, n_components: int) -> tuple[str, 
         layer = make_representation(name)
         if hasattr(layer, "configure"):
             layer.configure(n_components, 0)
-        layer.build((None, n_features))
+        with warnings.catch_warnings():  # Keras warns about custom layers built by shape
+            warnings.simplefilter("ignore")
+            layer.build((None, n_features))
         inner = getattr(layer, "inner", None)
         parts = [type(sub).__name__ for sub in getattr(inner, "layers", [])]
         if getattr(layer, "hidden_units", None) is not None or name == "relu":

@@ -305,11 +305,16 @@ def open_notebook(page, server: RunningApp, frontend: str, name: str):
 
 
 def kernel_idle(server: RunningApp) -> bool:
-    """True when the server runs at least one kernel and every kernel is idle."""
+    """True when the server runs at least one kernel and every kernel is idle (False while the
+    server cannot say, e.g. a 500 or a timeout of its API on a busy machine: ask again)."""
+    import urllib.error
     import urllib.request
 
-    with urllib.request.urlopen(f"{server.url}api/kernels", timeout=5) as response:
-        kernels = json.load(response)
+    try:
+        with urllib.request.urlopen(f"{server.url}api/kernels", timeout=5) as response:
+            kernels = json.load(response)
+    except (urllib.error.URLError, TimeoutError, ConnectionError):  # HTTPError included
+        return False
     return bool(kernels) and all(k.get("execution_state") == "idle" for k in kernels)
 
 

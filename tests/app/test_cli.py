@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,8 @@ from tensorrec_explore.app.datasets import file_columns, load_dataset
 from tensorrec_explore.app.kernel import dataset_choice
 from tensorrec_explore.app.server import voila_command
 from tensorrec_explore.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -290,8 +293,6 @@ def test_open_serves_a_saved_model_and_the_app_shows_it(tmp_path, monkeypatch, c
     from tensorrec_explore import TensorRec
     from tensorrec_explore.app import server
     from tensorrec_explore.app.datasets import load_dataset
-    from tensorrec_explore.app.kernel import launch
-
     dataset = load_dataset("synthetic", None)
     model = TensorRec(n_components=4, epochs=2, random_state=0).fit(dataset.interactions)
     model.save(tmp_path / "model")
@@ -300,14 +301,17 @@ def test_open_serves_a_saved_model_and_the_app_shows_it(tmp_path, monkeypatch, c
     assert cli.main(["open", str(tmp_path / "model"), "--no-browser", "--port", "8123"]) == 0
     assert served[0]["model"] == str((tmp_path / "model").resolve())
     assert served[0]["port"] == 8123 and served[0]["dataset"] == "synthetic"
-    # the page's kernel shows that model, trained elsewhere, without training
-    explorer = launch({server.ENV_DATASET: "synthetic", server.ENV_MODEL: served[0]["model"]})
-    try:
-        assert explorer.controller.run is None and explorer.state.status == "finished"
-        assert explorer.state.n_components == 4 and "trained elsewhere" in explorer.state.message
-    finally:  # (ipykernel, imported by launch, now owns the comms: close the workers only)
-        explorer.controller.close()
-        explorer.projector.close()
+    # the page's kernel (its own process, as under Voila) shows that model without training
+    code = ("from tensorrec_explore.app.kernel import launch\n"
+            "ex = launch()\n"
+            "print('RESULT', ex.controller.run is None, ex.state.status, ex.state.n_components,"
+            " 'trained elsewhere' in ex.state.message)\n"
+            "ex.close()\n")
+    env = {**os.environ, server.ENV_DATASET: "synthetic", server.ENV_MODEL: served[0]["model"],
+           "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert "RESULT True finished 4 True" in result.stdout, result.stderr[-2000:]
     # a folder that is not a model: one line, exit 2, before any server starts
     (tmp_path / "empty").mkdir()
     assert cli.main(["open", str(tmp_path / "empty"), "--no-browser"]) == 2

@@ -140,6 +140,7 @@ class CurvesPanel:
                       names=["epoch", "target_epochs", "epochs_per_second", "status", "model",
                              "k", "elapsed", "config_problems"])
         state.observe(self._retitle, names=["run_id"])
+        self._marks_key: tuple | None = None
         self._redraw_curves()
         self._redraw_progress()
         self._retitle()
@@ -154,19 +155,27 @@ class CurvesPanel:
         h = self.state.history
         epochs = _f32(h.get("epoch", []))
         val_epochs = _f32(h.get("val_epoch", []))
+        best = best_epoch(h)
+        # a layout change redraws the whole figure in the browser: only when the marks change
+        marks_key = (tuple((m["epoch"], m["label"]) for m in self.state.curve_marks), best,
+                     self.state.k)
+        relayout = marks_key != self._marks_key
+        self._marks_key = marks_key
         marks = _mark_shapes(self.state.curve_marks)
         with self.loss_figure.batch_update():
             for trace, (key, _) in zip(self.loss_figure.data, LOSS_TRACES):
                 trace.x = epochs
                 trace.y = _f32(h.get(key, []))
-            self.loss_figure.layout.shapes = marks
-        best = best_epoch(h)
+            if relayout:
+                self.loss_figure.layout.shapes = marks
         with self.val_figure.batch_update():
             for trace, (key, _) in zip(self.val_figure.data, VAL_TRACES):
                 trace.x = val_epochs
                 trace.y = _f32(h.get(key, []))
-            self.val_figure.layout.shapes = marks + (_best_shape(best) if best else [])
-            self.val_figure.layout.annotations = _best_note(best, self.state.k) if best else []
+            if relayout:
+                self.val_figure.layout.shapes = marks + (_best_shape(best) if best else [])
+                self.val_figure.layout.annotations = (_best_note(best, self.state.k) if best
+                                                      else [])
         self.readout.value = readout_html(h, self.state.k)
 
     def _on_log_scale(self, change=None) -> None:
