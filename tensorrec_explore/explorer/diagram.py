@@ -95,7 +95,7 @@ def _layers(name: str, n_features: int | None, n_components: int) -> tuple[str, 
             sizes = layer.hidden_units or [4 * n_components]
             parts = [f"{n_features}", *map(str, sizes), f"{n_components}"]
             return " → ".join(parts), int(layer.count_params())
-        return (" · ".join(parts) if parts else type(layer).__name__), int(layer.count_params())
+        return " · ".join(parts), int(layer.count_params())  # a custom model's layers
     except Exception:  # noqa: BLE001 - a custom layer that needs its real inputs: no count
         return "", None
 
@@ -129,7 +129,7 @@ def describe(config: dict[str, Any], dataset: Any) -> list[Stage]:
         name = config[f"{side}_representation"]
         layers, params = _layers(name, width, d)
         out = f"→ {d}" + (f" × {tastes} tastes" if side == "user" and tastes > 1 else "")
-        label = "\n".join(x for x in (f"{side} representation", name, layers,
+        label = "\n".join(x for x in (f"{side} tower", name, layers,
                                       f"{params:,} parameters" if params is not None else "",
                                       out) if x)
         stages.append(Stage(f"{side}_representation", label, REPRESENTATION_TEXT.get(
