@@ -224,13 +224,26 @@ class TensorRec(FittedStateMixin):
         over ``dataset`` (or ``steps_per_epoch`` batches of ``batch_size`` records), with
         sampled or observed losses only (dense losses raise :class:`InputError`; ``softmax``
         needs ``n_sampled_items``). Starts over unless ``partial=True``. ``validation`` metrics
-        do not exclude the streamed training pairs (they are not kept).
+        do not exclude the streamed training pairs (they are not kept). Like ``fit``, starting
+        over trains aside: the fitted state keeps answering until the stream's fit succeeds.
         """
         from .streaming import fit_stream
 
-        return fit_stream(self, dataset, n_users, n_items, user_features, item_features,
-                          epochs=epochs, callbacks=callbacks, verbose=verbose,
-                          validation=validation, steps_per_epoch=steps_per_epoch, partial=partial)
+        def train(model: TensorRec) -> TensorRec:
+            return fit_stream(model, dataset, n_users, n_items, user_features, item_features,
+                              epochs=epochs, callbacks=callbacks, verbose=verbose,
+                              validation=validation, steps_per_epoch=steps_per_epoch,
+                              partial=partial)
+
+        if partial:
+            with self._training(), self._undo_on_failure():
+                return train(self)
+        self._check_params()
+        with self._training():
+            shadow = self._shadow()
+            train(shadow)
+            self._adopt(shadow)
+        return self
 
     def _run(self, trainer: Any, started: float, epochs: int | None, callbacks: Any,
              verbose: bool, validation: Any) -> TensorRec:

@@ -377,7 +377,8 @@ def fit_stream(model: Any, dataset: tf.data.Dataset, n_users: int, n_items: int,
                user_features: Any, item_features: Any, *, epochs: int | None,
                callbacks: Any, verbose: bool, validation: Any, steps_per_epoch: int | None,
                partial: bool) -> Any:
-    """Implementation of :meth:`TensorRec.fit_stream <tensorrec_explore.model.TensorRec>`."""
+    """Implementation of :meth:`TensorRec.fit_stream <tensorrec_explore.model.TensorRec>` on
+    ``model`` as it is (the model starts a fresh fit on an unfitted copy of itself)."""
     import time
 
     from .inputs import check_features
@@ -393,9 +394,6 @@ def fit_stream(model: Any, dataset: tf.data.Dataset, n_users: int, n_items: int,
                          f"{steps_per_epoch!r}.")
     records = _records(dataset)
     n_users, n_items = int(n_users), int(n_items)
-    if not partial:
-        for attribute in [a for a in vars(model) if a.endswith("_")]:
-            delattr(model, attribute)
     user_features = check_features(user_features, n_users, "user_features")
     item_features = check_features(item_features, n_items, "item_features")
     if hasattr(model, "network_"):

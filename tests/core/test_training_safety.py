@@ -6,11 +6,13 @@ import threading
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from tensorrec_explore import (
     InputError,
     NotFittedError,
     TensorRec,
+    TensorRecError,
     TrainingError,
     UnknownPluginError,
 )
@@ -169,3 +171,19 @@ def test_unfitted_models_copy_and_pickle_with_their_own_locks() -> None:
         assert clone.get_params()["n_components"] == 3 and clone._fit_lock is not model._fit_lock
         clone.stop_training = True
         assert not model.stop_training
+
+
+def test_a_failed_stream_refit_keeps_the_fitted_state() -> None:
+    import tensorflow as tf
+
+    X = sp.random(30, 24, density=0.2, format="csr", random_state=0, dtype=np.float32)
+    X.data[:] = 1.0
+    model = TensorRec(n_components=4, loss="bpr", epochs=2, random_state=0).fit(X)
+    before = model.recommend(np.arange(30), k=5)[0]
+    outside = tf.data.Dataset.from_tensor_slices(([0, 40], [1, 2], [1.0, 1.0]))  # user 40 > 30
+    with pytest.raises(TensorRecError):
+        model.fit_stream(outside, 30, 24)
+    np.testing.assert_array_equal(model.recommend(np.arange(30), k=5)[0], before)
+    records = tf.data.Dataset.from_tensor_slices(([0, 1, 2], [1, 2, 3], [1.0, 1.0, 1.0]))
+    assert model.fit_stream(records, 30, 24) is model  # a stream refit that succeeds swaps in
+    assert model.predict().shape == (30, 24)
