@@ -85,9 +85,14 @@ class FittedStateMixin:
 
     @contextlib.contextmanager
     def _undo_on_failure(self) -> Iterator[None]:
-        """Train in place; on an error put back the weights (or the unfitted state) as before."""
+        """Train in place; on an error put back the weights and Adam's state (or the unfitted
+        state) as they were."""
         fitted = hasattr(self, "network_")
-        weights = [v.numpy() for v in self.network_.all_variables] if fitted else []
+        variables = list(self.network_.all_variables) if fitted else []
+        optimizer = getattr(self, "optimizer_", None)
+        if fitted and optimizer is not None:
+            variables += list(optimizer.variables)
+        weights = [v.numpy() for v in variables]
         epochs_done = getattr(self, "epochs_done_", 0)
         try:
             yield
@@ -97,7 +102,7 @@ class FittedStateMixin:
                     for name in self._fitted_names():
                         delattr(self, name)
                 else:
-                    for variable, value in zip(self.network_.all_variables, weights):
+                    for variable, value in zip(variables, weights, strict=True):
                         variable.assign(value)
                     self.epochs_done_, self._item_cache = epochs_done, None
             raise

@@ -147,11 +147,15 @@ def test_fit_partial_applies_a_new_l2() -> None:
 def test_a_diverging_fit_partial_puts_the_weights_back() -> None:
     model = _fitted()
     before = model.predict()
+    adam = [v.numpy() for v in model.optimizer_.variables]
     model.set_params(learning_rate=1e30)
     with pytest.warns(UserWarning), pytest.raises(TrainingError):
         model.fit_partial(make_planted().interactions, epochs=1)
     np.testing.assert_array_equal(model.predict(), before)
     assert model.epochs_done_ == 2
+    # Adam's moments and step count too: the next fit_partial continues from where it was
+    for variable, value in zip(model.optimizer_.variables, adam, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), value)
 
 
 def test_a_failed_first_fit_partial_leaves_the_model_unfitted() -> None:
