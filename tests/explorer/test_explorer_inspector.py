@@ -72,15 +72,20 @@ def test_similar_items_and_feature_contributions(trained):
     assert p.why_frame is None and "ids alone" in p.why_table.value
 
 
-def test_feature_contributions_are_exact_for_linear_towers(explorer):
-    s, p = explorer.state, explorer.panels.inspector
-    explorer.panels.config.user_feature_set.value = "features"
-    explorer.panels.config.item_feature_set.value = "features"
-    explorer.panels.config.epochs.value = 3
+def _why_after_training(explorer, **settings):
+    """Train with ``settings`` set in the form, pick user 1 and item 3: the why-table."""
+    for name, value in settings.items():
+        getattr(explorer.panels.config, name).value = value
     train(explorer)
-    assert s.status == "finished", s.error
-    s.selected_user, s.selected_item = 1, 3
-    why = p.why_frame
+    assert explorer.state.status == "finished", explorer.state.error
+    explorer.state.selected_user, explorer.state.selected_item = 1, 3
+    return explorer.panels.inspector.why_frame
+
+
+def test_feature_contributions_are_exact_for_linear_towers(explorer):
+    s = explorer.state
+    why = _why_after_training(explorer, user_feature_set="features",
+                              item_feature_set="features", epochs=3)
     assert set(why["side"]) == {"user", "item"}
     assert not why["feature"].str.startswith("id:").any()
     # linear towers: u = b_u + sum_g x_g W_g, v = b_i + sum_f x_f V_f, so the interaction
@@ -152,13 +157,8 @@ def test_frame_html_escapes_titles():
 
 def test_deep_tower_contributions_are_a_labelled_occlusion(explorer):
     s, p = explorer.state, explorer.panels.inspector
-    explorer.panels.config.item_feature_set.value = "features"
-    explorer.panels.config.item_representation.value = "relu"
-    explorer.panels.config.epochs.value = 2
-    train(explorer)
-    assert s.status == "finished", s.error
-    s.selected_user, s.selected_item = 1, 3
-    why = p.why_frame
+    why = _why_after_training(explorer, item_feature_set="features",
+                              item_representation="relu", epochs=2)
     assert (why["side"] == "item").any() and "approximation" in p.why_table.value
     # each item part is the drop of u . v when that feature is removed from the item's row
     features = sp.csr_matrix(s.data["item_features"])
