@@ -56,7 +56,9 @@ def check_hyperparameters(params: dict[str, Any]) -> None:
     rate = params["learning_rate"]
     if rate is not None and (not _is_real(rate) or rate <= 0):
         raise InputError(f"learning_rate must be a positive number or None, got {describe(rate)}.")
-    if params["learning_rate_schedule"] not in (None, *LEARNING_RATE_SCHEDULES):
+    schedule = params["learning_rate_schedule"]
+    if schedule is not None and (not isinstance(schedule, str)
+                                 or schedule not in LEARNING_RATE_SCHEDULES):
         raise InputError(f"learning_rate_schedule must be None or one of {LEARNING_RATE_SCHEDULES}, "
                          f"got {describe(params['learning_rate_schedule'])}.")
     l2 = params["l2"]
