@@ -18,6 +18,7 @@ No TensorFlow and no widgets here; umap is imported only when :func:`import_umap
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import threading
 import warnings
@@ -46,18 +47,14 @@ def import_umap() -> ModuleType:
     """
     with _LOCK:
         try:
-            import numba
+            _cache_umap_functions(importlib.import_module("numba"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # umap's import-time deprecation chatter
+                umap = importlib.import_module("umap")
+                layouts = importlib.import_module("umap.layouts")
         except ImportError as error:
             raise _missing() from error
-        _cache_umap_functions(numba)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # umap's import-time deprecation chatter
-            try:
-                import umap
-                import umap.layouts
-            except ImportError as error:
-                raise _missing() from error
-        _hook_layout_progress(umap.layouts)
+        _hook_layout_progress(layouts)
         return umap
 
 
