@@ -79,6 +79,8 @@ class Explorer:
         self.dataset = default_dataset() if dataset is None else dataset
         self.state = state = ExplorerState()
         self.dispatcher = KernelDispatcher(loop, on_error=self._show_error)
+        self.lesson_text = ""  # what to look at, when opened with Explorer.lesson
+        self.lesson_runner: Any = None
         self._listeners: list[tuple[Any, Callable]] = []
         for registry, trait in _REGISTRIES:
             setattr(state, trait, registry.names())

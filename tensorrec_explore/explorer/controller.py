@@ -220,10 +220,7 @@ class Controller:
 
     def _say(self, run: Run, message: str) -> None:
         """Show ``message`` in the status bar (from the run's thread)."""
-        def show() -> None:
-            self.state.message = message
-
-        self.dispatcher.call(show, generation=run.generation)
+        self.dispatcher.call(setattr, self.state, "message", message, generation=run.generation)
 
     def _start(self, *, resume: bool) -> bool:
         s = self.state

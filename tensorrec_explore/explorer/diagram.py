@@ -75,29 +75,42 @@ class Stage:
     explanation: str
 
 
+#: (registered plug-in, n_features, n_components) -> (layer summary, parameter count): the
+#: diagram redraws on every change of the form, building a layer only for a new shape.
+_LAYER_CACHE: dict[tuple, tuple[str, int | None]] = {}
+
+
 def _layers(name: str, n_features: int | None, n_components: int) -> tuple[str, int | None]:
     """(layer summary, parameter count) of a representation built for ``n_features`` inputs;
     ("", None) before TensorFlow is loaded or for a layer that cannot be built here."""
     if not engine_loaded() or n_features is None:
         return "", None
-    from ..representations import make_representation
+    from ..registry import REPRESENTATIONS
 
     try:
-        layer = make_representation(name)
-        if hasattr(layer, "configure"):
-            layer.configure(n_components, 0)
-        with warnings.catch_warnings():  # Keras warns about custom layers built by shape
-            warnings.simplefilter("ignore")
-            layer.build((None, n_features))
-        inner = getattr(layer, "inner", None)
-        parts = [type(sub).__name__ for sub in getattr(inner, "layers", [])]
-        if getattr(layer, "hidden_units", None) is not None or name == "relu":
-            sizes = layer.hidden_units or [4 * n_components]
-            parts = [f"{n_features}", *map(str, sizes), f"{n_components}"]
-            return " → ".join(parts), int(layer.count_params())
-        return " · ".join(parts), int(layer.count_params())  # a custom model's layers
+        key = (REPRESENTATIONS.get(name), n_features, n_components)
+        if key not in _LAYER_CACHE:
+            _LAYER_CACHE[key] = _build_summary(name, n_features, n_components)
+        return _LAYER_CACHE[key]
     except Exception:  # noqa: BLE001 - a custom layer that needs its real inputs: no count
         return "", None
+
+
+def _build_summary(name: str, n_features: int, n_components: int) -> tuple[str, int]:
+    from ..representations import make_representation
+
+    layer = make_representation(name)
+    if hasattr(layer, "configure"):
+        layer.configure(n_components, 0)
+    with warnings.catch_warnings():  # Keras warns about custom layers built by shape
+        warnings.simplefilter("ignore")
+        layer.build((None, n_features))
+    if hasattr(layer, "kernels"):  # a deep tower: its widths, input to output
+        widths = [n_features, *(int(kernel.shape[1]) for kernel in layer.kernels)]
+        return " → ".join(map(str, widths)), int(layer.count_params())
+    inner = getattr(layer, "inner", None)  # a custom model: its layers
+    parts = [type(sub).__name__ for sub in getattr(inner, "layers", [])]
+    return " · ".join(parts), int(layer.count_params())
 
 
 def _loss_inputs(name: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, describe
+from ..inputs import check_ids, check_k
 from ..metrics import top_k
 
 PREDICTIONS = ("dot", "cosine", "euclidean")
@@ -59,15 +60,9 @@ class VectorModel:
         self.item_biases_ = _vector("item_biases", item_biases, len(self.items_))
         self.n_users_, self.n_items_ = len(self.users_), len(self.items_)
 
-    def _ids(self, ids: Any, n: int, name: str) -> np.ndarray:
-        array = np.asarray(ids).reshape(-1)
-        if array.dtype.kind not in "iu" or (array.size and (array.min() < 0 or array.max() >= n)):
-            raise InputError(f"{name} must be integer indices in [0, {n}); got {describe(ids)}.")
-        return array.astype(np.int64)
-
     def score_users(self, users: Any) -> np.ndarray:
         """``[len(users), n_items]`` float32 scores."""
-        users = self._ids(users, self.n_users_, "users")
+        users = check_ids(users, self.n_users_, "users")
         u = self.users_[users]
         items = self.items_
         if self.prediction == "cosine":
@@ -84,8 +79,8 @@ class VectorModel:
     def recommend(self, users: Any, k: int = 10, exclude: Any = None) -> tuple[np.ndarray,
                                                                                 np.ndarray]:
         """Top-``k`` items ``[n, k]`` and scores of fitted users; ``exclude`` as in TensorRec."""
-        return top_k(self.score_users, self._ids(users, self.n_users_, "users"), k,
-                     exclude=exclude)
+        return top_k(self.score_users, check_ids(users, self.n_users_, "users"),
+                     check_k(k, self.n_items_), exclude=exclude)
 
     def user_representations(self, user_features: Any = None) -> np.ndarray:
         return self.users_
@@ -101,11 +96,11 @@ class VectorModel:
 
     def similar_items(self, item_ids: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` items most cosine-similar to each of ``item_ids`` (itself excluded)."""
-        ids = self._ids(item_ids, self.n_items_, "item_ids")
+        ids = check_ids(item_ids, self.n_items_, "item_ids")
         unit = self.items_ / np.maximum(np.linalg.norm(self.items_, axis=1, keepdims=True),
                                         1e-12)
         scores = unit[ids] @ unit.T
         scores[np.arange(len(ids)), ids] = -np.inf
-        k = min(int(k), self.n_items_ - 1)
+        k = check_k(k, self.n_items_ - 1)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         return order, np.take_along_axis(scores, order, axis=1)

@@ -58,14 +58,11 @@ def test_unknown_lesson_lists_the_lessons():
 
 
 def test_stopping_a_lesson_queues_nothing_more():
-    from tensorrec_explore.explorer.lessons import LESSONS
-
     ex = Explorer.lesson("losses", warm_umap=False, preload=False, epochs=50)
     try:
         ex.panels.curves.stop_button.click()
         assert ex.controller.join(300)
         assert ex.lesson_runner.pending == [] and len(ex.state.runs) <= 1
         assert ex.state.status == "stopped"
-        assert len(LESSONS["losses"].runs) == 3  # the lesson itself is unchanged
     finally:
         ex.close()

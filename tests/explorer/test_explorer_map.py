@@ -63,10 +63,15 @@ def test_categorical_legend_and_numeric_colour_bar(trained):
     assert "items by cluster_name" in emb.legend.value
     assert "cluster 0" in emb.legend.value
     assert not emb.items_trace.marker.showscale
-    emb.item_colour.value = "popularity"  # many distinct numbers: a colour bar instead
-    if emb.items_trace.marker.colorscale:
-        assert emb.items_trace.marker.showscale
-        assert "items by popularity" not in emb.legend.value
+    assert popularity_values(trained) > 12  # many distinct numbers: a colour bar instead
+    emb.item_colour.value = "popularity"
+    assert emb.items_trace.marker.colorscale and emb.items_trace.marker.showscale
+    assert emb.items_trace.marker.colorbar.title.text == "items: popularity"
+    assert "items by popularity" not in emb.legend.value
+
+
+def popularity_values(explorer) -> int:
+    return explorer.state.dataset.item_metadata["popularity"].nunique()
 
 
 def test_legend_html_lists_each_value_once_in_order():

@@ -1,11 +1,12 @@
 """Embeddings: users (each taste vector) and items in one 2-D projection, per snapshot.
 
-One ``FigureWidget`` of ``Scattergl`` traces (WebGL stays usable at tens of thousands of points),
-created once: items, users, the selected user's top-k items, the selected user, the sandbox
-user and the sandbox user's top-k (each mark has its own trace, so neither overwrites the
-other). The title names the run and epoch on show; the line below says what UMAP is doing. PCA frames appear as soon as a snapshot exists; UMAP frames replace them when the
-projector has computed them. Clicking a user selects it for the inspector; clicking an item
-selects it for "similar items".
+One ``FigureWidget`` of ``Scattergl`` traces (WebGL stays usable at tens of thousands of
+points), created once: items, users, the selected user's top-k items, the selected user, the
+sandbox user and the sandbox user's top-k (each mark has its own trace, so neither overwrites
+the other). The title names the run and epoch on show; the line below says what UMAP is doing.
+PCA frames appear as soon as a snapshot exists; UMAP frames replace them when the projector has
+computed them. Clicking a user selects it for the inspector; clicking an item selects it for
+"similar items".
 """
 
 from __future__ import annotations
@@ -281,6 +282,8 @@ class EmbeddingsPanel:
         """Item density contours and, for a categorical item colouring, each category's name
         at the median position of its items (when the box is ticked)."""
         on = self.density.value
+        if not on and not self.density_trace.visible:
+            return  # nothing drawn, nothing to clear: no relayout on every frame
         trace = self.density_trace
         trace.visible = on
         trace.x = frame["items"][:, 0] if on else _f32([])
