@@ -13,17 +13,17 @@ def _load(path, **kwargs):
     return load_interactions_file(path, value_col="value", **kwargs)
 
 
-def test_empty_file(tmp_path) -> None:
-    path = tmp_path / "empty.csv"
-    path.write_text("")
-    with pytest.raises(InputError, match=f"{path} is empty"):
-        _load(path)
-
-
-def test_header_only_file_names_the_file(tmp_path) -> None:
-    path = tmp_path / "header.csv"
-    path.write_text("user,item,value\n")
-    with pytest.raises(InputError, match=str(path)):
+@pytest.mark.parametrize(("name", "text", "says"), [
+    ("empty.csv", "", "{path} is empty"),
+    ("header.csv", "user,item,value\n", "{path}"),
+    ("ragged.csv", "user,item,value\n1,2,3\n1,3,4,5,6\n", "{path}: malformed rows .*line 3"),
+    ("bad.csv", "user,item,value\n1,10,5\n2,11,not-a-number\n",
+     r"line 3: column 'value' must be a number"),
+])
+def test_bad_file_names_the_file_and_line(tmp_path, name, text, says) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError, match=says.format(path=path)):
         _load(path)
 
 
@@ -55,20 +55,6 @@ def test_unknown_encoding(tmp_path) -> None:
     path.write_text("user,item,value\n1,2,3\n")
     with pytest.raises(InputError, match="not a known text encoding"):
         _load(path, encoding="klingon")
-
-
-def test_row_with_too_many_fields_names_the_line(tmp_path) -> None:
-    path = tmp_path / "ragged.csv"
-    path.write_text("user,item,value\n1,2,3\n1,3,4,5,6\n")
-    with pytest.raises(InputError, match=rf"{path}: malformed rows .*line 3"):
-        _load(path)
-
-
-def test_non_numeric_value_names_the_line(tmp_path) -> None:
-    path = tmp_path / "bad.csv"
-    path.write_text("user,item,value\n1,10,5\n2,11,not-a-number\n")
-    with pytest.raises(InputError, match=r"line 3: column 'value' must be a number"):
-        _load(path)
 
 
 def test_broken_parquet_is_an_input_error(tmp_path) -> None:
