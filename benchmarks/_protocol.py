@@ -52,8 +52,9 @@ def load_positives_local(name: str, data_dir: Path) -> sp.csr_matrix:
         import pandas as pd
 
         # "UserID::MovieID": split on ':' with the C parser (columns 0 and 2), lean on memory
-        raw = pd.read_csv(path, sep=":", header=None, usecols=[0, 2], dtype=np.int64,
-                          engine="c").to_numpy()
+        raw = pd.read_csv(
+            path, sep=":", header=None, usecols=[0, 2], dtype=np.int64, engine="c"
+        ).to_numpy()
         return _positives_matrix(raw[:, 0], raw[:, 1], np.ones(len(raw), dtype=bool))
     raise ValueError(f"dataset={name!r}: expected one of {DATASETS}")
 
@@ -127,20 +128,31 @@ def split(interactions: sp.csr_matrix, seed: int = 42):
     return train, test, "tensorrec_explore.data.random_holdout"
 
 
-def save_split(path, train: sp.csr_matrix, test: sp.csr_matrix, loaded_by: str,
-               split_by: str) -> None:
+def save_split(
+    path, train: sp.csr_matrix, test: sp.csr_matrix, loaded_by: str, split_by: str
+) -> None:
     """Write train/test CSR parts to one .npz (how compare.py hands the split to each model)."""
-    np.savez(path, shape=np.array(train.shape), loaded_by=loaded_by, split_by=split_by,
-             **{f"{name}_{part}": getattr(m, part) for name, m in (("train", train), ("test", test))
-                for part in ("data", "indices", "indptr")})
+    np.savez(
+        path,
+        shape=np.array(train.shape),
+        loaded_by=loaded_by,
+        split_by=split_by,
+        **{
+            f"{name}_{part}": getattr(m, part)
+            for name, m in (("train", train), ("test", test))
+            for part in ("data", "indices", "indptr")
+        },
+    )
 
 
 def load_split(path):
     """(train, test, loaded_by, split_by) from :func:`save_split`'s file."""
     with np.load(path) as z:
         shape = tuple(int(x) for x in z["shape"])
-        train, test = (sp.csr_matrix((z[f"{n}_data"], z[f"{n}_indices"], z[f"{n}_indptr"]),
-                                     shape=shape) for n in ("train", "test"))
+        train, test = (
+            sp.csr_matrix((z[f"{n}_data"], z[f"{n}_indices"], z[f"{n}_indptr"]), shape=shape)
+            for n in ("train", "test")
+        )
         return train, test, str(z["loaded_by"]), str(z["split_by"])
 
 
@@ -182,8 +194,9 @@ def _as_score_fn(scorer):
     return scorer
 
 
-def evaluate_local(scorer, test: sp.csr_matrix, train: sp.csr_matrix | None, k: int = 10,
-                   batch_size: int = 1024) -> dict:
+def evaluate_local(
+    scorer, test: sp.csr_matrix, train: sp.csr_matrix | None, k: int = 10, batch_size: int = 1024
+) -> dict:
     """Reference metrics of BENCHMARK.md (means over users with >= 1 test positive)."""
     score_fn = _as_score_fn(scorer)
     test = sp.csr_matrix(test)

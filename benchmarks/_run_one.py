@@ -18,29 +18,47 @@ import sys
 
 def _parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", help="popularity | lightfm-warp | lightfm-bpr | lightfm-logistic | "
-                   "implicit-als | implicit-bpr | ease | tensorrec")
+    p.add_argument(
+        "model",
+        help="popularity | lightfm-warp | lightfm-bpr | lightfm-logistic | "
+        "implicit-als | implicit-bpr | ease | tensorrec",
+    )
     p.add_argument("--dataset", default="ml-100k")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--params", default="{}",
-                   help="JSON dict of constructor arguments overriding the reference "
-                        "configuration (variants such as 'implicit-als[reg10]')")
-    p.add_argument("--check-identical", action="store_true",
-                   help="tensorrec: compare recommend()'s top-10 with ranking predict()'s scores")
-    p.add_argument("--split", default=None,
-                   help="a .npz with train/test CSR parts written by compare.py (skips loading "
-                        "and splitting here, so peak memory is the model's, not the loader's)")
-    p.add_argument("--profile", default=None,
-                   help="write a cProfile of the fit call to this path (.prof)")
+    p.add_argument(
+        "--params",
+        default="{}",
+        help="JSON dict of constructor arguments overriding the reference "
+        "configuration (variants such as 'implicit-als[reg10]')",
+    )
+    p.add_argument(
+        "--check-identical",
+        action="store_true",
+        help="tensorrec: compare recommend()'s top-10 with ranking predict()'s scores",
+    )
+    p.add_argument(
+        "--split",
+        default=None,
+        help="a .npz with train/test CSR parts written by compare.py (skips loading "
+        "and splitting here, so peak memory is the model's, not the loader's)",
+    )
+    p.add_argument(
+        "--profile", default=None, help="write a cProfile of the fit call to this path (.prof)"
+    )
     return p.parse_args(argv)
 
 
 ARGS = _parse()
 # Thread settings must be in the environment before numpy / TensorFlow load their pools.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+):
     os.environ[_var] = str(ARGS.threads)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -74,8 +92,6 @@ def top_k_masked(scores: np.ndarray, train: sp.csr_matrix, k: int = K) -> np.nda
     vals = np.take_along_axis(scores, part, axis=1)
     order = np.argsort(-vals, axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1)
-
-
 
 
 CPU: dict[str, float] = {}  # process CPU seconds (all threads) of the timed regions
@@ -119,12 +135,17 @@ def run_popularity(train, args):
 def run_lightfm(train, args, loss):
     from lightfm import LightFM
 
-    settings = {"no_components": 64, "learning_rate": 0.05, "loss": loss,
-                "random_state": args.seed} | json.loads(args.params)
+    settings = {
+        "no_components": 64,
+        "learning_rate": 0.05,
+        "loss": loss,
+        "random_state": args.seed,
+    } | json.loads(args.params)
     model = LightFM(**settings)
     train_coo = train.tocoo()
-    fit_s = _timed_fit(lambda: model.fit(train_coo, epochs=30, num_threads=args.threads),
-                       args.profile)
+    fit_s = _timed_fit(
+        lambda: model.fit(train_coo, epochs=30, num_threads=args.threads), args.profile
+    )
     n_users, n_items = train.shape
     uids = np.repeat(np.arange(n_users, dtype=np.int32), n_items)
     iids = np.tile(np.arange(n_items, dtype=np.int32), n_users)
@@ -135,8 +156,7 @@ def run_lightfm(train, args, loss):
     CPU["scoring"] = time.process_time() - c0
     del uids, iids
     r, c = train.nonzero()
-    scores[r, c] = model.predict(r.astype(np.int32), c.astype(np.int32),
-                                 num_threads=args.threads)
+    scores[r, c] = model.predict(r.astype(np.int32), c.astype(np.int32), num_threads=args.threads)
     return fit_s, score_s, top, scores, {"epochs": 30, "params": json.loads(args.params)}
 
 
@@ -146,15 +166,22 @@ def run_implicit(train, args, kind):
     if kind == "als":
         from implicit.cpu.als import AlternatingLeastSquares
 
-        model = AlternatingLeastSquares(**{
-            "factors": 64, "iterations": 15, "num_threads": args.threads,
-            "random_state": args.seed} | json.loads(args.params))
+        model = AlternatingLeastSquares(
+            **{
+                "factors": 64,
+                "iterations": 15,
+                "num_threads": args.threads,
+                "random_state": args.seed,
+            }
+            | json.loads(args.params)
+        )
     else:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        model = BayesianPersonalizedRanking(**{
-            "factors": 64, "num_threads": args.threads, "random_state": args.seed}
-            | json.loads(args.params))
+        model = BayesianPersonalizedRanking(
+            **{"factors": 64, "num_threads": args.threads, "random_state": args.seed}
+            | json.loads(args.params)
+        )
     user_items = sp.csr_matrix(train, dtype=np.float32)
 
     # implicit parallelises with its own `num_threads` pool and asks for a single-threaded BLAS
@@ -200,8 +227,13 @@ def run_ease(train, args):
     top = top_k_masked(scores.copy(), train)
     score_s = time.perf_counter() - t0
     CPU["scoring"] = time.process_time() - c0
-    return fit_s, score_s, top, scores, {"l2": state["l2"],
-                                         "validation_ndcg": state["validation_ndcg"]}
+    return (
+        fit_s,
+        score_s,
+        top,
+        scores,
+        {"l2": state["l2"], "validation_ndcg": state["validation_ndcg"]},
+    )
 
 
 def run_tensorrec(train, test, args):
@@ -231,12 +263,20 @@ def run_tensorrec(train, test, args):
             extra["first_epoch_seconds"] = round(float(secs[0]), 4)
             extra["median_epoch_seconds"] = round(float(np.median(secs)), 4)
         extra["final_loss"] = logs[-1].get("loss")
-    for name in ("epochs_", "learning_rate_", "learning_rate_schedule_", "loss", "batch_size",
-                 "l2_", "n_sampled_items"):
+    for name in (
+        "epochs_",
+        "learning_rate_",
+        "learning_rate_schedule_",
+        "loss",
+        "batch_size",
+        "l2_",
+        "n_sampled_items",
+    ):
         if hasattr(model, name):
             value = getattr(model, name)
             extra.setdefault("model_settings", {})[name] = (
-                value if isinstance(value, (int, float, str, type(None))) else repr(value))
+                value if isinstance(value, (int, float, str, type(None))) else repr(value)
+            )
     return fit_s, score_s, np.asarray(top), model, extra
 
 
@@ -277,10 +317,14 @@ def main(args) -> dict:
         ref_top, ref_vals = _protocol.top_k_from_scores(ref_scores, train, K)
         same_rows = np.all(np.sort(top, axis=1) == np.sort(ref_top, axis=1), axis=1)
         # rows that differ only by items tied at the 10th score are not real disagreements
-        got_vals = np.take_along_axis(np.where(np.isfinite(ref_scores), ref_scores, -np.inf)
-                                      .astype(np.float64), np.asarray(top), axis=1)
-        tie_only = np.isclose(np.sort(got_vals, axis=1), np.sort(ref_vals, axis=1),
-                              rtol=1e-5, atol=1e-6).all(axis=1)
+        got_vals = np.take_along_axis(
+            np.where(np.isfinite(ref_scores), ref_scores, -np.inf).astype(np.float64),
+            np.asarray(top),
+            axis=1,
+        )
+        tie_only = np.isclose(
+            np.sort(got_vals, axis=1), np.sort(ref_vals, axis=1), rtol=1e-5, atol=1e-6
+        ).all(axis=1)
         extra["top10_rows_identical_to_scores"] = float(same_rows.mean())
         extra["top10_rows_identical_up_to_ties"] = float((same_rows | tie_only).mean())
         if args.check_identical:

@@ -30,13 +30,26 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import _protocol
+import contextlib
 
-PEERS = ["popularity", "lightfm-warp", "lightfm-bpr", "lightfm-logistic", "implicit-als",
-         "implicit-bpr", "ease"]
-DEFAULT_MODELS = PEERS + ["tensorrec"]
+PEERS = [
+    "popularity",
+    "lightfm-warp",
+    "lightfm-bpr",
+    "lightfm-logistic",
+    "implicit-als",
+    "implicit-bpr",
+    "ease",
+]
+DEFAULT_MODELS = [*PEERS, "tensorrec"]
 REFERENCES = ("lightfm-warp", "implicit-als")
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
 RATIO_FIELDS = {
     "ndcg@10": lambda r: r["metrics"]["ndcg@10"],
     "precision@10": lambda r: r["metrics"]["precision@10"],
@@ -67,15 +80,28 @@ def machine_info() -> dict:
                 mem_gb = round(int(line.split()[1]) / 1024**2, 1)
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem_gb,
-            "platform": platform.platform(), "python": platform.python_version(),
-            "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": mem_gb,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
 
 
 def versions() -> dict:
     out = {}
-    for dist in ("tensorrec_explore", "tensorflow", "keras", "numpy", "scipy", "lightfm",
-                 "implicit", "threadpoolctl"):
+    for dist in (
+        "tensorrec_explore",
+        "tensorflow",
+        "keras",
+        "numpy",
+        "scipy",
+        "lightfm",
+        "implicit",
+        "threadpoolctl",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -83,11 +109,17 @@ def versions() -> dict:
     try:
         out["git_commit"] = subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=True).stdout.strip()
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         # the checkout is shared: say which package files differed from that commit
         out["package_files_modified"] = subprocess.run(
             ["git", "-C", str(REPO), "status", "--porcelain", "--", "tensorrec_explore"],
-            capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")[:-1]
     except (OSError, subprocess.CalledProcessError):
         out["git_commit"] = None
     return out
@@ -101,9 +133,19 @@ def run_model(model: str, args, params: dict | None = None) -> dict:
         env[var] = str(args.threads)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    cmd = [sys.executable, str(HERE / "_run_one.py"), model, "--dataset", args.dataset,
-           "--data-dir", str(args.data_dir), "--seed", str(args.seed),
-           "--threads", str(args.threads)]
+    cmd = [
+        sys.executable,
+        str(HERE / "_run_one.py"),
+        model,
+        "--dataset",
+        args.dataset,
+        "--data-dir",
+        str(args.data_dir),
+        "--seed",
+        str(args.seed),
+        "--threads",
+        str(args.threads),
+    ]
     if args.split_file:
         cmd += ["--split", str(args.split_file)]
     if params:
@@ -116,8 +158,16 @@ def run_model(model: str, args, params: dict | None = None) -> dict:
         cmd += ["--profile", str(Path(args.profile_dir) / f"{args.dataset}-{safe}.prof")]
     with tempfile.TemporaryFile(mode="w+") as err:
         try:
-            proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
-                                  timeout=args.timeout, preexec_fn=_priority(args.nice))
+            proc = subprocess.run(
+                cmd,
+                check=False,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                env=env,
+                timeout=args.timeout,
+                preexec_fn=_priority(args.nice),
+            )
         except subprocess.TimeoutExpired:
             return {"model": model, "error": f"timed out after {args.timeout} s"}
         err.seek(0)
@@ -138,8 +188,14 @@ def median_of(runs: list[dict]) -> dict:
     import statistics
 
     out = json.loads(json.dumps(ok[0]))
-    for key in ("fit_seconds", "scoring_seconds", "fit_cpu_seconds", "scoring_cpu_seconds",
-                "peak_mb", "peak_mb_with_evaluation"):
+    for key in (
+        "fit_seconds",
+        "scoring_seconds",
+        "fit_cpu_seconds",
+        "scoring_cpu_seconds",
+        "peak_mb",
+        "peak_mb_with_evaluation",
+    ):
         out[key] = statistics.median(r[key] for r in ok)
     for key in out["metrics"]:
         out["metrics"][key] = statistics.median(r["metrics"][key] for r in ok)
@@ -160,10 +216,8 @@ def _priority(nice: int | None):
 
     def apply() -> None:
         os.setsid()
-        try:
+        with contextlib.suppress(OSError):
             Path("/proc/self/autogroup").write_text(str(nice))
-        except OSError:
-            pass
         os.setpriority(os.PRIO_PROCESS, 0, nice)
 
     return apply
@@ -177,8 +231,7 @@ def add_ratios(results: list[dict]) -> None:
         r["ratios"] = {}
         for ref_name, ref in refs.items():
             r["ratios"][f"vs_{ref_name}"] = {
-                field: (round(get(r) / get(ref), 4) if get(ref) and get(r) is not None
-                        else None)
+                field: (round(get(r) / get(ref), 4) if get(ref) and get(r) is not None else None)
                 for field, get in RATIO_FIELDS.items()
             }
 
@@ -189,23 +242,29 @@ def _f(x, nd=3):
 
 
 def markdown_tables(results: list[dict]) -> str:
-    head = ("| model | P@10 | R@10 | NDCG@10 | AUC | cov@10 | fit s | fit CPU s | score s | "
-            "peak MB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    head = (
+        "| model | P@10 | R@10 | NDCG@10 | AUC | cov@10 | fit s | fit CPU s | score s | "
+        "peak MB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
     rows = [head]
     for r in results:
         if "error" in r:
-            rows.append(f"| {r['model']} | error: {r['error'].splitlines()[-1][:80]} "
-                        "| | | | | | | | |")
+            rows.append(
+                f"| {r['model']} | error: {r['error'].splitlines()[-1][:80]} | | | | | | | | |"
+            )
             continue
         m = r["metrics"]
         rows.append(
             f"| {r['model']} | {_f(m['precision@10'])} | {_f(m['recall@10'])} | "
             f"{_f(m['ndcg@10'])} | {_f(m['auc'])} | {_f(m['coverage@10'])} | "
             f"{_f(r['fit_seconds'], 2)} | {_f(r.get('fit_cpu_seconds'), 2)} | "
-            f"{_f(r['scoring_seconds'], 3)} | {_f(r['peak_mb'], 0)} |")
-    ratio_head = ("| model | NDCG / WARP | NDCG / ALS | fit / WARP | fit / ALS | score / WARP | "
-                  "score / ALS | peak / WARP | peak / ALS |\n"
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            f"{_f(r['scoring_seconds'], 3)} | {_f(r['peak_mb'], 0)} |"
+        )
+    ratio_head = (
+        "| model | NDCG / WARP | NDCG / ALS | fit / WARP | fit / ALS | score / WARP | "
+        "score / ALS | peak / WARP | peak / ALS |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
     ratio_rows = [ratio_head]
     for r in results:
         if "error" in r:
@@ -216,7 +275,8 @@ def markdown_tables(results: list[dict]) -> str:
             f"| {r['model']} | {_f(w.get('ndcg@10'), 2)} | {_f(a.get('ndcg@10'), 2)} | "
             f"{_f(w.get('fit_seconds'), 2)} | {_f(a.get('fit_seconds'), 2)} | "
             f"{_f(w.get('scoring_seconds'), 2)} | {_f(a.get('scoring_seconds'), 2)} | "
-            f"{_f(w.get('peak_mb'), 2)} | {_f(a.get('peak_mb'), 2)} |")
+            f"{_f(w.get('peak_mb'), 2)} | {_f(a.get('peak_mb'), 2)} |"
+        )
     return "\n".join(rows) + "\n\nRatios (same run):\n\n" + "\n".join(ratio_rows)
 
 
@@ -231,18 +291,32 @@ def targets(results: list[dict], dataset: str) -> list[dict]:
         checks = [
             ("NDCG@10 >= 1.0x implicit-ALS", a.get("ndcg@10"), lambda x: x >= 1.0),
             ("fit time <= 1.0x LightFM-WARP", w.get("fit_seconds"), lambda x: x <= 1.0),
-            ("top-10 scoring <= 0.5x LightFM predict+top-10", w.get("scoring_seconds"),
-             lambda x: x <= 0.5),
+            (
+                "top-10 scoring <= 0.5x LightFM predict+top-10",
+                w.get("scoring_seconds"),
+                lambda x: x <= 0.5,
+            ),
         ]
         if dataset == "ml-1m-all":
             checks.append(("peak memory < 2 GB (MB)", r["peak_mb"], lambda x: x < 2048))
         for name, value, ok in checks:
-            out.append({"model": r["model"], "target": name, "value": value,
-                        "met": None if value is None else bool(ok(value))})
+            out.append(
+                {
+                    "model": r["model"],
+                    "target": name,
+                    "value": value,
+                    "met": None if value is None else bool(ok(value)),
+                }
+            )
         if "check_identical" in r.get("extra", {}):
-            out.append({"model": r["model"], "target": "recommend == ranking predict()",
-                        "value": r["extra"].get("top10_rows_identical_to_scores"),
-                        "met": r["extra"]["check_identical"]})
+            out.append(
+                {
+                    "model": r["model"],
+                    "target": "recommend == ranking predict()",
+                    "value": r["extra"].get("top10_rows_identical_to_scores"),
+                    "met": r["extra"]["check_identical"],
+                }
+            )
     return out
 
 
@@ -250,32 +324,64 @@ def targets(results: list[dict], dataset: str) -> list[dict]:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="ml-100k", choices=_protocol.DATASETS)
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder holding ml-100k/ and ml-1m/ (default: $TENSORREC_EXPLORE_DATA "
-                        "or ../shared/data next to the repository)")
-    p.add_argument("--models", default=",".join(DEFAULT_MODELS),
-                   help=f"comma separated, in run order (default: {','.join(DEFAULT_MODELS)}); "
-                        "'peers' expands to every peer")
-    p.add_argument("--tensorrec-variant", action="append", default=[], metavar="NAME=JSON",
-                   help="extra TensorRec run 'tensorrec[NAME]' with these constructor arguments "
-                        "on top of n_components=64, random_state=SEED; repeatable")
-    p.add_argument("--variant", action="append", default=[], metavar="MODEL[NAME]=JSON",
-                   help="extra run of any model with constructor arguments overriding its "
-                        "reference configuration (reported apart from the reference); repeatable")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder holding ml-100k/ and ml-1m/ (default: $TENSORREC_EXPLORE_DATA "
+        "or ../shared/data next to the repository)",
+    )
+    p.add_argument(
+        "--models",
+        default=",".join(DEFAULT_MODELS),
+        help=f"comma separated, in run order (default: {','.join(DEFAULT_MODELS)}); "
+        "'peers' expands to every peer",
+    )
+    p.add_argument(
+        "--tensorrec-variant",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="extra TensorRec run 'tensorrec[NAME]' with these constructor arguments "
+        "on top of n_components=64, random_state=SEED; repeatable",
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="MODEL[NAME]=JSON",
+        help="extra run of any model with constructor arguments overriding its "
+        "reference configuration (reported apart from the reference); repeatable",
+    )
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path, default=None, help="write the full results here")
-    p.add_argument("--check-identical", action="store_true",
-                   help="tensorrec: verify recommend()'s top-10 equals ranking predict()'s scores")
-    p.add_argument("--profile-dir", type=Path, default=None,
-                   help="write a cProfile (.prof) of every fit call into this folder")
+    p.add_argument(
+        "--check-identical",
+        action="store_true",
+        help="tensorrec: verify recommend()'s top-10 equals ranking predict()'s scores",
+    )
+    p.add_argument(
+        "--profile-dir",
+        type=Path,
+        default=None,
+        help="write a cProfile (.prof) of every fit call into this folder",
+    )
     p.add_argument("--timeout", type=float, default=3600, help="seconds per model")
-    p.add_argument("--nice", type=int, default=None,
-                   help="scheduling priority of the model processes, e.g. -5 on a machine shared "
-                        "with other jobs (negative values need root); recorded in the JSON")
-    p.add_argument("--repeats", type=int, default=1,
-                   help="run the whole model sequence this many times (interleaved) and report "
-                        "the median of every figure; use >1 on a busy machine")
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=None,
+        help="scheduling priority of the model processes, e.g. -5 on a machine shared "
+        "with other jobs (negative values need root); recorded in the JSON",
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run the whole model sequence this many times (interleaved) and report "
+        "the median of every figure; use >1 on a busy machine",
+    )
     args = p.parse_args(argv)
     args.data_dir = (args.data_dir or _protocol.default_data_dir()).resolve()
     return args
@@ -295,8 +401,10 @@ def main(argv=None) -> int:
     for spec in args.variant:
         name, _, params = spec.partition("=")
         if "[" not in name or name.split("[", 1)[0] not in DEFAULT_MODELS:
-            raise SystemExit(f"--variant {spec!r}: expected MODEL[NAME]=JSON with MODEL one of "
-                             f"{DEFAULT_MODELS}, e.g. 'implicit-als[reg10]={{\"regularization\": 10}}'")
+            raise SystemExit(
+                f"--variant {spec!r}: expected MODEL[NAME]=JSON with MODEL one of "
+                f"{DEFAULT_MODELS}, e.g. 'implicit-als[reg10]={{\"regularization\": 10}}'"
+            )
         runs.append((name.strip(), json.loads(params or "{}")))
 
     started = _dt.datetime.now(_dt.timezone.utc)
@@ -311,16 +419,23 @@ def main(argv=None) -> int:
     raw: dict[str, list[dict]] = {model: [] for model, _ in runs}
     for rep in range(args.repeats):
         for model, params in runs:
-            print(f"[compare] {args.dataset}: {model} (run {rep + 1}/{args.repeats}) ...",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[compare] {args.dataset}: {model} (run {rep + 1}/{args.repeats}) ...",
+                file=sys.stderr,
+                flush=True,
+            )
             r = run_model(model, args, params)
             r["loadavg_1min_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
             if "error" in r:
                 print(f"[compare]   FAILED: {r['error']}", file=sys.stderr, flush=True)
             else:
-                print(f"[compare]   ndcg@10={r['metrics']['ndcg@10']:.4f} "
-                      f"fit={r['fit_seconds']:.2f}s score={r['scoring_seconds']:.3f}s "
-                      f"peak={r['peak_mb']:.0f}MB", file=sys.stderr, flush=True)
+                print(
+                    f"[compare]   ndcg@10={r['metrics']['ndcg@10']:.4f} "
+                    f"fit={r['fit_seconds']:.2f}s score={r['scoring_seconds']:.3f}s "
+                    f"peak={r['peak_mb']:.0f}MB",
+                    file=sys.stderr,
+                    flush=True,
+                )
             raw[model].append(r)
     tmp.cleanup()
     results = [median_of(raw[model]) for model, _ in runs]
@@ -329,11 +444,13 @@ def main(argv=None) -> int:
     machine = machine_info()
     machine["loadavg_at_start"] = load_at_start
     vers = versions()
-    header = (f"## {args.dataset} — {started:%Y-%m-%d %H:%M} UTC, {machine['cpu']} "
-              f"({machine['cores']} cores), threads={args.threads}, seed={args.seed}, "
-              f"median of {args.repeats} run(s), 1-min load at start "
-              f"{(load_at_start or [float('nan')])[0]:.1f}"
-              + (f", nice {args.nice}" if args.nice is not None else ""))
+    header = (
+        f"## {args.dataset} — {started:%Y-%m-%d %H:%M} UTC, {machine['cpu']} "
+        f"({machine['cores']} cores), threads={args.threads}, seed={args.seed}, "
+        f"median of {args.repeats} run(s), 1-min load at start "
+        f"{(load_at_start or [float('nan')])[0]:.1f}"
+        + (f", nice {args.nice}" if args.nice is not None else "")
+    )
     table = markdown_tables(results)
     tgt = targets(results, args.dataset)
     print(header + "\n\n" + table)
@@ -343,11 +460,21 @@ def main(argv=None) -> int:
             mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
             print(f"- {t['model']}: {t['target']}: {t['value']} -> {mark}")
     if args.json:
-        doc = {"date": started.isoformat(timespec="seconds"), "dataset": args.dataset,
-               "protocol": "../shared/BENCHMARK.md", "seed": args.seed, "threads": args.threads,
-               "nice": args.nice, "repeats": args.repeats,
-               "machine": machine, "versions": vers, "command": " ".join(sys.argv),
-               "results": results, "targets": tgt, "markdown": header + "\n\n" + table}
+        doc = {
+            "date": started.isoformat(timespec="seconds"),
+            "dataset": args.dataset,
+            "protocol": "../shared/BENCHMARK.md",
+            "seed": args.seed,
+            "threads": args.threads,
+            "nice": args.nice,
+            "repeats": args.repeats,
+            "machine": machine,
+            "versions": vers,
+            "command": " ".join(sys.argv),
+            "results": results,
+            "targets": tgt,
+            "markdown": header + "\n\n" + table,
+        }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=2))
     return 1 if any("error" in r for r in results) else 0

@@ -58,8 +58,14 @@ from app_support import (  # the browser tests' helpers
 RESULTS = ROOT / "benchmarks" / "results" / "explorer_latency.json"
 DATASETS = ("synthetic", "movielens-100k")
 FRONTENDS = ("voila", "jupyterlab")
-TARGETS = {"page": 15.0, "reaction": 1.0, "first_point": 3.0, "umap_cold": 15.0,
-           "umap_warm": 3.0, "reset": 0.5}
+TARGETS = {
+    "page": 15.0,
+    "reaction": 1.0,
+    "first_point": 3.0,
+    "umap_cold": 15.0,
+    "umap_warm": 3.0,
+    "reset": 0.5,
+}
 POLL = 0.05
 
 _TITLE_JS = """() => {
@@ -73,12 +79,19 @@ def notebook_for(dataset: str, data_dir: str | None, folder: Path) -> Path:
     """A one-cell notebook showing the explorer on ``dataset`` (as the app loads it)."""
     import nbformat
 
-    code = ("from tensorrec_explore.app.datasets import load_dataset\n"
-            "from tensorrec_explore.explorer import Explorer\n\n"
-            f"explorer = Explorer(load_dataset({dataset!r}, {data_dir!r}))\nexplorer")
+    code = (
+        "from tensorrec_explore.app.datasets import load_dataset\n"
+        "from tensorrec_explore.explorer import Explorer\n\n"
+        f"explorer = Explorer(load_dataset({dataset!r}, {data_dir!r}))\nexplorer"
+    )
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                  "name": "python3"}}
+    nb.metadata = {
+        "kernelspec": {
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+            "name": "python3",
+        }
+    }
     path = folder / "latency.ipynb"
     nbformat.write(nb, path)
     return path
@@ -91,8 +104,10 @@ def timed(predicate, timeout: float, what: str, since: float) -> float:
 
 
 def usable(page) -> bool:
-    return bool(page.locator(".tre-loss-curve.js-plotly-plot").count()
-                and page.locator(".tre-train").first.is_enabled())
+    return bool(
+        page.locator(".tre-loss-curve.js-plotly-plot").count()
+        and page.locator(".tre-train").first.is_enabled()
+    )
 
 
 def title(page) -> str:
@@ -115,10 +130,18 @@ def measure(page, started: float, settle: float, out: dict[str, float]) -> dict[
     train = page.locator(".tre-train").first
     clicked = time.monotonic()
     train.click()
-    out["reaction"] = timed(lambda: train.is_disabled() or status_text(page) != before, 120,
-                            "a visible reaction to Train", clicked)
-    out["first_point"] = timed(lambda: max(trace_lengths(page, "tre-loss-curve") or [0]) >= 1,
-                               300, "the first curve point", clicked)
+    out["reaction"] = timed(
+        lambda: train.is_disabled() or status_text(page) != before,
+        120,
+        "a visible reaction to Train",
+        clicked,
+    )
+    out["first_point"] = timed(
+        lambda: max(trace_lengths(page, "tre-loss-curve") or [0]) >= 1,
+        300,
+        "the first curve point",
+        clicked,
+    )
     wait_until(lambda: finished(page), 600, "the 3-epoch run to finish")
 
     method = page.locator(".tre-projection-method button")
@@ -140,13 +163,15 @@ def measure(page, started: float, settle: float, out: dict[str, float]) -> dict[
     wait_for_curve_points(page, 1, timeout=300, where=" of the run to reset")
     clicked = time.monotonic()
     page.locator(".tre-reset").first.click()
-    out["reset"] = timed(lambda: status_text(page).startswith("idle"), 120, "idle after Reset",
-                         clicked)
+    out["reset"] = timed(
+        lambda: status_text(page).startswith("idle"), 120, "idle after Reset", clicked
+    )
     return out
 
 
-def run_scenario(browser, frontend: str, dataset: str, data_dir: str | None,
-                 settle: float) -> dict[str, float]:
+def run_scenario(
+    browser, frontend: str, dataset: str, data_dir: str | None, settle: float
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="explorer-latency-") as tmp:
         tmp_path = Path(tmp)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -176,20 +201,33 @@ def run_scenario(browser, frontend: str, dataset: str, data_dir: str | None,
 
 
 def machine() -> dict:
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True, check=False).stdout.strip()
-    return {"when_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "commit": commit,
-            "cpus": os.cpu_count(), "load_1min_at_start": round(os.getloadavg()[0], 2),
-            "python": platform.python_version()}
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "when_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "commit": commit,
+        "cpus": os.cpu_count(),
+        "load_1min_at_start": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+    }
 
 
 def table(rows: list[dict]) -> str:
     head = ["front end", "dataset", *TARGETS]
-    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * len(TARGETS),
-             "| target | | " + " | ".join(f"<= {t:g}" for t in TARGETS.values()) + " |"]
+    lines = [
+        "| " + " | ".join(head) + " |",
+        "|---|---|" + "---:|" * len(TARGETS),
+        "| target | | " + " | ".join(f"<= {t:g}" for t in TARGETS.values()) + " |",
+    ]
     for row in rows:
-        cells = [f"{row[k]:.2f}" if isinstance(row.get(k), float) else str(row.get(k, "-"))
-                 for k in TARGETS]
+        cells = [
+            f"{row[k]:.2f}" if isinstance(row.get(k), float) else str(row.get(k, "-"))
+            for k in TARGETS
+        ]
         lines.append(f"| {row['frontend']} | {row['dataset']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -198,10 +236,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frontend", choices=FRONTENDS, action="append")
     parser.add_argument("--dataset", choices=DATASETS, action="append")
-    parser.add_argument("--data-dir", default=os.environ.get("TENSORREC_EXPLORE_DATA"),
-                        help="folder holding ml-100k/ (default: $TENSORREC_EXPLORE_DATA)")
-    parser.add_argument("--settle", type=float, default=10.0,
-                        help="seconds between a usable page and the Train click (default 10)")
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("TENSORREC_EXPLORE_DATA"),
+        help="folder holding ml-100k/ (default: $TENSORREC_EXPLORE_DATA)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=10.0,
+        help="seconds between a usable page and the Train click (default 10)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -214,9 +259,10 @@ def main(argv: list[str] | None = None) -> int:
                 for dataset in args.dataset or DATASETS:
                     row = {"frontend": frontend, "dataset": dataset}
                     try:
-                        row.update(run_scenario(browser, frontend, dataset, args.data_dir,
-                                                args.settle))
-                    except Exception as e:  # noqa: BLE001 - record it, measure the others
+                        row.update(
+                            run_scenario(browser, frontend, dataset, args.data_dir, args.settle)
+                        )
+                    except Exception as e:
                         row["error"] = f"{type(e).__name__}: {str(e)[:300]}"
                     print(json.dumps(row), flush=True)
                     rows.append(row)
@@ -224,8 +270,12 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.output.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"machine": info, "targets_s": TARGETS, "settle_s": args.settle,
-                               "rows": rows}, indent=1) + "\n")
+    tmp.write_text(
+        json.dumps(
+            {"machine": info, "targets_s": TARGETS, "settle_s": args.settle, "rows": rows}, indent=1
+        )
+        + "\n"
+    )
     tmp.replace(args.output)
     print(table(rows))
     return 1 if any("error" in row for row in rows) else 0

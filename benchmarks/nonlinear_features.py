@@ -25,10 +25,22 @@ import sys
 import time
 from pathlib import Path
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-MODELS = ("tensorrec-relu", "tensorrec-relu-bpr", "tensorrec-relu-wmrb", "tensorrec-linear",
-          "lightfm-warp", "oracle", "random")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
+MODELS = (
+    "tensorrec-relu",
+    "tensorrec-relu-bpr",
+    "tensorrec-relu-wmrb",
+    "tensorrec-linear",
+    "lightfm-warp",
+    "oracle",
+    "random",
+)
 
 
 def _args(argv=None):
@@ -66,8 +78,9 @@ def _tensorrec_scores(train, item_x, name, threads):
     from tensorrec_explore import TensorRec
 
     representation, _, loss = name.partition("-")
-    model = TensorRec(n_components=64, item_representation=representation,
-                      loss=loss or "softmax", random_state=42)
+    model = TensorRec(
+        n_components=64, item_representation=representation, loss=loss or "softmax", random_state=42
+    )
     t0 = time.perf_counter()
     model.fit(train, item_features=item_x)
     fit_s = time.perf_counter() - t0
@@ -91,8 +104,7 @@ def _lightfm_scores(train, item_x, threads):
 def run_seed(seed: int, models: list[str], args) -> list[dict]:
     from tensorrec_explore.data import cold_start_items, make_synthetic
 
-    ds = make_synthetic(flavour="nonlinear", seed=seed, n_users=args.n_users,
-                        n_items=args.n_items)
+    ds = make_synthetic(flavour="nonlinear", seed=seed, n_users=args.n_users, n_items=args.n_items)
     split = cold_start_items(ds.interactions, fraction=args.cold_fraction, seed=42)
     train, test, cold = split.train, split.test, split.cold_items
     item_x = sp.csr_matrix(ds.features("item", mode="features"), dtype=np.float32)
@@ -102,8 +114,9 @@ def run_seed(seed: int, models: list[str], args) -> list[dict]:
         fit_s = None
         if name.startswith("tensorrec-"):
             try:
-                scores, fit_s = _tensorrec_scores(train, item_x, name.split("-", 1)[1],
-                                                  args.threads)
+                scores, fit_s = _tensorrec_scores(
+                    train, item_x, name.split("-", 1)[1], args.threads
+                )
             except ImportError as e:
                 rows.append({"model": name, "seed": seed, "error": f"{type(e).__name__}: {e}"})
                 continue
@@ -117,13 +130,24 @@ def run_seed(seed: int, models: list[str], args) -> list[dict]:
             raise SystemExit(f"model={name!r}: expected one of {MODELS}")
         cold_scores = np.ascontiguousarray(np.asarray(scores)[:, cold], dtype=np.float32)
         summary, _ = _protocol.evaluate(cold_scores, test[:, cold], train[:, cold], k=10)
-        rows.append({"model": name, "seed": seed, "n_cold_items": len(cold),
-                     "n_users_evaluated": summary["n_users_evaluated"],
-                     "ndcg@10": summary["ndcg@10"], "auc": summary["auc"],
-                     "precision@10": summary["precision@10"],
-                     "fit_seconds": None if fit_s is None else round(fit_s, 3)})
-        print(f"[nonlinear] seed {seed} {name}: ndcg@10={summary['ndcg@10']:.4f} "
-              f"auc={summary['auc']:.4f}", file=sys.stderr, flush=True)
+        rows.append(
+            {
+                "model": name,
+                "seed": seed,
+                "n_cold_items": len(cold),
+                "n_users_evaluated": summary["n_users_evaluated"],
+                "ndcg@10": summary["ndcg@10"],
+                "auc": summary["auc"],
+                "precision@10": summary["precision@10"],
+                "fit_seconds": None if fit_s is None else round(fit_s, 3),
+            }
+        )
+        print(
+            f"[nonlinear] seed {seed} {name}: ndcg@10={summary['ndcg@10']:.4f} "
+            f"auc={summary['auc']:.4f}",
+            file=sys.stderr,
+            flush=True,
+        )
     return rows
 
 
@@ -131,11 +155,15 @@ def main(args) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     rows = [r for seed in seeds for r in run_seed(seed, models, args)]
-    print(f"Cold-start items on make_synthetic('nonlinear', n_users={args.n_users}, "
-          f"n_items={args.n_items}), {int(args.cold_fraction * 100)}% cold items, "
-          f"seeds {args.seeds}; mean (min..max) over seeds\n")
-    print("| model | NDCG@10 (cold items) | AUC (cold items) | P@10 | fit s |\n"
-          "|---|---:|---:|---:|---:|")
+    print(
+        f"Cold-start items on make_synthetic('nonlinear', n_users={args.n_users}, "
+        f"n_items={args.n_items}), {int(args.cold_fraction * 100)}% cold items, "
+        f"seeds {args.seeds}; mean (min..max) over seeds\n"
+    )
+    print(
+        "| model | NDCG@10 (cold items) | AUC (cold items) | P@10 | fit s |\n"
+        "|---|---:|---:|---:|---:|"
+    )
     for name in models:
         ok = [r for r in rows if r["model"] == name and "error" not in r]
         if not ok:
@@ -148,16 +176,27 @@ def main(args) -> int:
             return f"{v.mean():.{nd}f} ({v.min():.{nd}f}..{v.max():.{nd}f})"
 
         fit = [r["fit_seconds"] for r in ok if r["fit_seconds"] is not None]
-        print(f"| {name} | {cell('ndcg@10')} | {cell('auc')} | {cell('precision@10')} | "
-              f"{np.mean(fit):.2f} |" if fit else
-              f"| {name} | {cell('ndcg@10')} | {cell('auc')} | {cell('precision@10')} | — |")
+        print(
+            f"| {name} | {cell('ndcg@10')} | {cell('auc')} | {cell('precision@10')} | "
+            f"{np.mean(fit):.2f} |"
+            if fit
+            else f"| {name} | {cell('ndcg@10')} | {cell('auc')} | {cell('precision@10')} | — |"
+        )
     if args.json:
         from compare import machine_info, versions
 
-        args.json.write_text(json.dumps({
-            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": machine_info(), "versions": versions(), "settings": vars(args) | {
-                "json": str(args.json)}, "results": rows}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "machine": machine_info(),
+                    "versions": versions(),
+                    "settings": vars(args) | {"json": str(args.json)},
+                    "results": rows,
+                },
+                indent=2,
+            )
+        )
     return 1 if any("error" in r for r in rows) else 0
 
 

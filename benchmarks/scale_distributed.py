@@ -33,8 +33,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PER_USER, ITEMS_PER = 50, 100
-PARAMS = {"n_components": 32, "loss": "wmrb", "batch_size": 8192, "n_sampled_items": 512,
-          "learning_rate": 0.01, "random_state": 0}
+PARAMS = {
+    "n_components": 32,
+    "loss": "wmrb",
+    "batch_size": 8192,
+    "n_sampled_items": 512,
+    "learning_rate": 0.01,
+    "random_state": 0,
+}
 
 
 def sizes_for(n_interactions: int) -> tuple[int, int]:
@@ -55,7 +61,9 @@ def chunks(n_interactions: int, seed: int = 0, users_per_chunk: int = 20_000):
         stop = min(n_users, start + users_per_chunk)
         users = np.repeat(np.arange(start, stop, dtype=np.int64), PER_USER)
         own = rng.random(users.size) < 0.8
-        in_cluster = (users % clusters) * block + (block * rng.random(users.size) ** 2).astype(np.int64)
+        in_cluster = (users % clusters) * block + (block * rng.random(users.size) ** 2).astype(
+            np.int64
+        )
         global_pick = popularity[(n_items * rng.random(users.size) ** 3).astype(np.int64)]
         items = np.minimum(np.where(own, in_cluster, global_pick), n_items - 1)
         yield users, items, np.ones(users.size, np.float32)
@@ -69,10 +77,13 @@ def data_folder(root: Path, n_interactions: int) -> Path:
     if not (folder / "interactions.json").exists():
         n_users, n_items = sizes_for(n_interactions)
         started = time.perf_counter()
-        write_interaction_shards(chunks(n_interactions), folder, 8, "tfrecord",
-                                 n_users=n_users, n_items=n_items)
-        print(f"wrote {n_interactions} interactions in {time.perf_counter() - started:.0f} s",
-              file=sys.stderr)
+        write_interaction_shards(
+            chunks(n_interactions), folder, 8, "tfrecord", n_users=n_users, n_items=n_items
+        )
+        print(
+            f"wrote {n_interactions} interactions in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
     return folder
 
 
@@ -83,46 +94,61 @@ def run_point(n_interactions: int, mode: str, replicas: int, epochs: int, root: 
     if replicas > 1:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
+            cpu, [tf.config.LogicalDeviceConfiguration()] * replicas
+        )
     import numpy as np
     import scipy.sparse as sp
 
     from tensorrec_explore import Callback, TensorRec
     from tensorrec_explore.streaming import interaction_files_dataset
 
-    distribute = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(replicas)]) \
-        if replicas > 1 else None
+    distribute = (
+        tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(replicas)])
+        if replicas > 1
+        else None
+    )
     n_users, n_items = sizes_for(n_interactions)
     times: list[float] = []
 
     class Timer(Callback):
         def on_epoch_end(self, model, epoch, logs):
             times.append(logs["epoch_seconds"])
-            print(f"  epoch {epoch}: {logs['epoch_seconds']:.1f} s loss {logs['loss']:.4f}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  epoch {epoch}: {logs['epoch_seconds']:.1f} s loss {logs['loss']:.4f}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     model = TensorRec(**PARAMS, epochs=epochs, distribute=distribute)
     started = time.perf_counter()
     if mode == "stream":
         folder = data_folder(root, n_interactions)
-        model.fit_stream(interaction_files_dataset(str(folder), seed=0), n_users, n_items,
-                         callbacks=[Timer()])
+        model.fit_stream(
+            interaction_files_dataset(str(folder), seed=0), n_users, n_items, callbacks=[Timer()]
+        )
     else:
         parts = list(chunks(n_interactions))
         rows, cols = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
         del parts
-        matrix = sp.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)),
-                               shape=(n_users, n_items))
+        matrix = sp.csr_matrix(
+            (np.ones(rows.size, np.float32), (rows, cols)), shape=(n_users, n_items)
+        )
         matrix.data[:] = 1.0  # duplicates summed -> 1
         del rows, cols
         model.fit(matrix, callbacks=[Timer()])
     total = time.perf_counter() - started
     top, _ = model.recommend(np.arange(min(1000, n_users)), k=10)
     return {
-        "n_interactions": n_interactions, "n_users": n_users, "n_items": n_items, "mode": mode,
-        "replicas": replicas, "epochs": epochs, "first_epoch_s": times[0],
+        "n_interactions": n_interactions,
+        "n_users": n_users,
+        "n_items": n_items,
+        "mode": mode,
+        "replicas": replicas,
+        "epochs": epochs,
+        "first_epoch_s": times[0],
         "epoch_s": float(np.mean(times[1:])) if len(times) > 1 else times[0],
-        "fit_s": total, "final_loss": model.history_.logs[-1]["loss"],
+        "fit_s": total,
+        "final_loss": model.history_.logs[-1]["loss"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "recommend_ok": bool(top.shape == (min(1000, n_users), 10)),
     }
@@ -136,8 +162,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--data", default="/tmp/tensorrec_scale_data", help="shard cache folder")
     parser.add_argument("--json", default=None, help="append results to this JSON file")
-    parser.add_argument("--point", nargs=3, metavar=("SIZE", "MODE", "REPLICAS"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--point", nargs=3, metavar=("SIZE", "MODE", "REPLICAS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     root = Path(args.data)
     if args.point:
@@ -146,24 +173,46 @@ def main() -> None:
         return
     results = []
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
-    print(f"{'interactions':>12} {'items':>7} {'mode':>6} {'rep':>3} {'epoch s':>8} "
-          f"{'1st s':>7} {'peak MB':>8}", flush=True)
+    print(
+        f"{'interactions':>12} {'items':>7} {'mode':>6} {'rep':>3} {'epoch s':>8} "
+        f"{'1st s':>7} {'peak MB':>8}",
+        flush=True,
+    )
     for size in (int(float(s)) for s in args.sizes.split(",")):
         for mode in args.modes.split(","):
             for replicas in (int(r) for r in args.replicas.split(",")):
                 done = subprocess.run(
-                    [sys.executable, __file__, "--point", str(size), mode, str(replicas),
-                     "--epochs", str(args.epochs), "--data", str(root)],
-                    env=env, stdout=subprocess.PIPE, text=True, check=False)
+                    [
+                        sys.executable,
+                        __file__,
+                        "--point",
+                        str(size),
+                        mode,
+                        str(replicas),
+                        "--epochs",
+                        str(args.epochs),
+                        "--data",
+                        str(root),
+                    ],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    check=False,
+                )
                 if done.returncode != 0:
-                    print(f"{size:>12} {mode:>6} {replicas:>3} failed (exit {done.returncode})",
-                          flush=True)
+                    print(
+                        f"{size:>12} {mode:>6} {replicas:>3} failed (exit {done.returncode})",
+                        flush=True,
+                    )
                     continue
                 point = json.loads(done.stdout.strip().splitlines()[-1])
                 results.append(point)
-                print(f"{size:>12} {point['n_items']:>7} {mode:>6} {replicas:>3} "
-                      f"{point['epoch_s']:>8.1f} {point['first_epoch_s']:>7.1f} "
-                      f"{point['peak_rss_mb']:>8.0f}", flush=True)
+                print(
+                    f"{size:>12} {point['n_items']:>7} {mode:>6} {replicas:>3} "
+                    f"{point['epoch_s']:>8.1f} {point['first_epoch_s']:>7.1f} "
+                    f"{point['peak_rss_mb']:>8.0f}",
+                    flush=True,
+                )
     if args.json:
         path = Path(args.json)
         previous = json.loads(path.read_text()) if path.exists() else []

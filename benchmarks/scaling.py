@@ -24,8 +24,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MODELS = ("tensorrec", "tensorrec-bpr", "tensorrec-warp", "lightfm-warp", "implicit-als")
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
 
 
 def synthetic_interactions(n_interactions: int, seed: int = 0, n_items: int | None = None):
@@ -50,7 +55,7 @@ def synthetic_interactions(n_interactions: int, seed: int = 0, n_items: int | No
         stop = min(n_users, start + 2048)
         logits = 2.0 * u[start:stop] @ v.T + pop
         logits += rng.gumbel(size=logits.shape).astype(np.float32)  # Gumbel top-k = sampling
-        order = np.argsort(-logits, axis=1)                           # without replacement
+        order = np.argsort(-logits, axis=1)  # without replacement
         for r in range(stop - start):
             c = order[r, : counts[start + r]]
             rows.append(np.full(len(c), start + r))
@@ -79,14 +84,20 @@ def _top10_masked(scores, train):
     return np.take_along_axis(part, order, axis=1)
 
 
-def run_point(model: str, n: int, epochs: int, seed: int, threads: int,
-              n_items: int | None = None) -> dict:
+def run_point(
+    model: str, n: int, epochs: int, seed: int, threads: int, n_items: int | None = None
+) -> dict:
     import numpy as np
 
     train = synthetic_interactions(n, seed=0, n_items=n_items)
     users = np.arange(train.shape[0])
-    out = {"model": model, "n_interactions": int(train.nnz), "n_users": int(train.shape[0]),
-           "n_items": int(train.shape[1]), "epochs": epochs}
+    out = {
+        "model": model,
+        "n_interactions": int(train.nnz),
+        "n_users": int(train.shape[0]),
+        "n_items": int(train.shape[1]),
+        "epochs": epochs,
+    }
     if model.startswith("tensorrec"):
         import tensorflow as tf
 
@@ -131,13 +142,13 @@ def run_point(model: str, n: int, epochs: int, seed: int, threads: int,
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
 
-        m = AlternatingLeastSquares(factors=64, iterations=epochs, num_threads=threads,
-                                    random_state=seed)
+        m = AlternatingLeastSquares(
+            factors=64, iterations=epochs, num_threads=threads, random_state=seed
+        )
         secs = []  # implicit 0.7's callback gets the seconds of that iteration
         t0 = time.perf_counter()
         with threadpool_limits(1, "blas"):
-            m.fit(train, show_progress=False,
-                  callback=lambda it, elapsed, *a: secs.append(elapsed))
+            m.fit(train, show_progress=False, callback=lambda it, elapsed, *a: secs.append(elapsed))
         fit_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         m.recommend(users, train, N=10, filter_already_liked_items=True)
@@ -145,40 +156,57 @@ def run_point(model: str, n: int, epochs: int, seed: int, threads: int,
     else:
         raise SystemExit(f"model={model!r}: expected one of {MODELS}")
     steady = secs[1:] if len(secs) > 1 else secs
-    out.update({
-        "fit_seconds": round(fit_s, 4),
-        "first_epoch_seconds": round(float(secs[0]), 4) if secs else None,
-        "epoch_seconds": round(float(np.median(steady)), 4) if steady else round(fit_s / epochs, 4),
-        "scoring_seconds": round(score_s, 4),
-        "peak_mb": round(_peak_mb(), 1),
-    })
+    out.update(
+        {
+            "fit_seconds": round(fit_s, 4),
+            "first_epoch_seconds": round(float(secs[0]), 4) if secs else None,
+            "epoch_seconds": round(float(np.median(steady)), 4)
+            if steady
+            else round(fit_s / epochs, 4),
+            "scoring_seconds": round(score_s, 4),
+            "peak_mb": round(_peak_mb(), 1),
+        }
+    )
     return out
 
 
 # --------------------------------------------------------------------------- driver
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="10000,30000,100000,300000,1000000",
-                   help="comma list of N (interactions) or N:ITEMS; 1e7:1e5 works")
+    p.add_argument(
+        "--sizes",
+        default="10000,30000,100000,300000,1000000",
+        help="comma list of N (interactions) or N:ITEMS; 1e7:1e5 works",
+    )
     p.add_argument("--models", default=",".join(MODELS))
-    p.add_argument("--epochs", type=int, default=3,
-                   help="epochs per point (the first one is reported apart)")
+    p.add_argument(
+        "--epochs", type=int, default=3, help="epochs per point (the first one is reported apart)"
+    )
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--json", type=Path, default=None)
-    p.add_argument("--nice", type=int, default=None,
-                   help="priority of the point processes (see compare.py --nice)")
-    p.add_argument("--plot", type=Path, default=None,
-                   help="write a PNG of seconds per epoch, top-10 seconds and peak MB here "
-                        "(needs matplotlib, see requirements.txt)")
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=None,
+        help="priority of the point processes (see compare.py --nice)",
+    )
+    p.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="write a PNG of seconds per epoch, top-10 seconds and peak MB here "
+        "(needs matplotlib, see requirements.txt)",
+    )
     p.add_argument("--point", default=None, help=argparse.SUPPRESS)  # "model:n:items", internal
     args = p.parse_args(argv)
 
     if args.point:
         model, n, items = args.point.split(":")
-        result = run_point(model, int(n), args.epochs, args.seed, args.threads,
-                           int(items) if items else None)
+        result = run_point(
+            model, int(n), args.epochs, args.seed, args.threads, int(items) if items else None
+        )
         sys.__stdout__.write(json.dumps(result) + "\n")
         return 0
 
@@ -190,18 +218,37 @@ def main(argv=None) -> int:
         env[var] = str(args.threads)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    sizes = [(int(float(n)), int(float(items)) if items else None)
-             for n, _, items in (s.partition(":") for s in args.sizes.split(","))]
+    sizes = [
+        (int(float(n)), int(float(items)) if items else None)
+        for n, _, items in (s.partition(":") for s in args.sizes.split(","))
+    ]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     rows = []
     for n, items in sizes:
         for model in models:
             print(f"[scaling] {model} @ {n:,} ...", file=sys.stderr, flush=True)
-            cmd = [sys.executable, __file__, "--point", f"{model}:{n}:{items or ''}", "--epochs",
-                   str(args.epochs), "--seed", str(args.seed), "--threads", str(args.threads)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--point",
+                f"{model}:{n}:{items or ''}",
+                "--epochs",
+                str(args.epochs),
+                "--seed",
+                str(args.seed),
+                "--threads",
+                str(args.threads),
+            ]
             try:
-                proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env,
-                                      timeout=args.timeout, preexec_fn=_priority(args.nice))
+                proc = subprocess.run(
+                    cmd,
+                    check=False,
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    timeout=args.timeout,
+                    preexec_fn=_priority(args.nice),
+                )
             except subprocess.TimeoutExpired:
                 rows.append({"model": model, "n_interactions": n, "error": "timeout"})
                 continue
@@ -213,22 +260,35 @@ def main(argv=None) -> int:
                 continue
             rows.append(json.loads(lines[-1]))
 
-    print("| interactions | users x items | model | s / epoch | first epoch s | top-10 all users s "
-          "| peak MB |\n|---:|---|---|---:|---:|---:|---:|")
+    print(
+        "| interactions | users x items | model | s / epoch | first epoch s | top-10 all users s "
+        "| peak MB |\n|---:|---|---|---:|---:|---:|---:|"
+    )
     for r in rows:
         if "error" in r:
             print(f"| {r['n_interactions']:,} | | {r['model']} | error: {r['error'][:60]} | | | |")
             continue
-        print(f"| {r['n_interactions']:,} | {r['n_users']:,} x {r['n_items']:,} | {r['model']} | "
-              f"{r['epoch_seconds']:.3f} | {r['first_epoch_seconds'] or 0:.3f} | "
-              f"{r['scoring_seconds']:.3f} | {r['peak_mb']:.0f} |")
+        print(
+            f"| {r['n_interactions']:,} | {r['n_users']:,} x {r['n_items']:,} | {r['model']} | "
+            f"{r['epoch_seconds']:.3f} | {r['first_epoch_seconds'] or 0:.3f} | "
+            f"{r['scoring_seconds']:.3f} | {r['peak_mb']:.0f} |"
+        )
     if args.json:
         sys.path.insert(0, str(HERE))
         from compare import machine_info, versions
 
-        args.json.write_text(json.dumps({
-            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "threads": args.threads,
-            "machine": machine_info(), "versions": versions(), "results": rows}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "threads": args.threads,
+                    "machine": machine_info(),
+                    "versions": versions(),
+                    "results": rows,
+                },
+                indent=2,
+            )
+        )
     if args.plot:
         plot(rows, args.plot)
     return 1 if any("error" in r for r in rows) else 0
@@ -243,12 +303,15 @@ def plot(rows: list[dict], path: Path) -> None:
 
     ok = [r for r in rows if "error" not in r]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
-    panels = (("epoch_seconds", "seconds per epoch"), ("scoring_seconds", "top-10 of all users, s"),
-              ("peak_mb", "peak memory, MB"))
-    for axis, (key, title) in zip(axes, panels):
+    panels = (
+        ("epoch_seconds", "seconds per epoch"),
+        ("scoring_seconds", "top-10 of all users, s"),
+        ("peak_mb", "peak memory, MB"),
+    )
+    for axis, (key, title) in zip(axes, panels, strict=False):
         for model in dict.fromkeys(r["model"] for r in ok):
             points = sorted((r["n_interactions"], r[key]) for r in ok if r["model"] == model)
-            axis.plot(*zip(*points), marker="o", label=model)
+            axis.plot(*zip(*points, strict=False), marker="o", label=model)
         axis.set(xscale="log", yscale="log", xlabel="interactions", title=title)
         axis.grid(True, which="both", alpha=0.3)
     axes[0].legend()

@@ -28,9 +28,14 @@ from app_support import (  # the browser tests' helpers
 )
 
 OUT = ROOT / "benchmarks" / "results" / "screenshots"
-PANELS = {"diagram": ".tre-diagram-section", "configure": ".tre-config-section",
-          "train": ".tre-train-section", "embeddings": ".tre-embeddings-section",
-          "inspector": ".tre-inspector-section", "runs": ".tre-runs-section"}
+PANELS = {
+    "diagram": ".tre-diagram-section",
+    "configure": ".tre-config-section",
+    "train": ".tre-train-section",
+    "embeddings": ".tre-embeddings-section",
+    "inspector": ".tre-inspector-section",
+    "runs": ".tre-runs-section",
+}
 _TITLE_JS = """() => {
   const el = document.querySelector('.tre-embedding.js-plotly-plot');
   const t = el && el.layout && el.layout.title;
@@ -56,8 +61,11 @@ def take(page) -> None:
     page.locator(".tre-item-colour select").first.select_option("cluster_name")
     options = page.locator(".tre-user-select datalist option")
     choose(page, "tre-user-select", options.nth(7).get_attribute("value") or "")
-    choose(page, "tre-item-select", page.locator(".tre-item-select datalist option")
-           .nth(3).get_attribute("value") or "")
+    choose(
+        page,
+        "tre-item-select",
+        page.locator(".tre-item-select datalist option").nth(3).get_attribute("value") or "",
+    )
     page.set_viewport_size({"width": 1600, "height": 4000})  # everything in view: Voila's
     page.wait_for_timeout(3000)  # page scrolls inside a container; let plotly redraw
     OUT.mkdir(parents=True, exist_ok=True)
@@ -80,8 +88,10 @@ def main() -> int:
         finally:
             browser.close()
             app.stop()
-    print(f"screenshots in {OUT.relative_to(ROOT)}: explorer.png, "
-          + ", ".join(f"{name}.png" for name in PANELS))
+    print(
+        f"screenshots in {OUT.relative_to(ROOT)}: explorer.png, "
+        + ", ".join(f"{name}.png" for name in PANELS)
+    )
     return 0
 
 

@@ -29,7 +29,8 @@ def make_strategy(args: argparse.Namespace):
     if args.logical_cpus > 1:  # e.g. to try MirroredStrategy on a laptop
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus)
+            cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus
+        )
         return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(args.logical_cpus)])
     if args.gpus:
         return tf.distribute.MirroredStrategy()  # every visible GPU
@@ -56,8 +57,15 @@ def main() -> None:
 
     # The model: identical everywhere. A sampled loss, so no step needs the whole catalogue;
     # random_state is required with several workers (they must draw the same batches).
-    model = TensorRec(n_components=32, loss="wmrb", n_sampled_items=256, batch_size=4096,
-                      epochs=20, random_state=0, distribute=strategy)
+    model = TensorRec(
+        n_components=32,
+        loss="wmrb",
+        n_sampled_items=256,
+        batch_size=4096,
+        epochs=20,
+        random_state=0,
+        distribute=strategy,
+    )
 
     split = random_holdout(make_synthetic(seed=0).interactions, seed=42)
     if args.files is None:  # the input, case 1: a matrix in memory
@@ -66,15 +74,18 @@ def main() -> None:
         if not os.path.exists(os.path.join(args.files, "interactions.json")):
             write_interaction_shards(split.train, args.files, n_shards=8)
         info = read_shard_info(args.files)
-        model.fit_stream(interaction_files_dataset(args.files, seed=0), info["n_users"],
-                         info["n_items"])
+        model.fit_stream(
+            interaction_files_dataset(args.files, seed=0), info["n_users"], info["n_items"]
+        )
 
     task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
     if task.get("index", 0) == 0:  # the chief reports; every worker holds the same model
         report = evaluate(model, split.test, train=split.train, k=10).summary
         replicas = strategy.num_replicas_in_sync if strategy else 1
-        print(f"replicas={replicas} loss={model.history_.logs[-1]['loss']:.4f} "
-              f"precision@10={report['precision@10']:.4f} ndcg@10={report['ndcg@10']:.4f}")
+        print(
+            f"replicas={replicas} loss={model.history_.logs[-1]['loss']:.4f} "
+            f"precision@10={report['precision@10']:.4f} ndcg@10={report['ndcg@10']:.4f}"
+        )
         top, _ = model.recommend(np.arange(3), k=5, exclude=split.train)
         print("top-5 for users 0-2:", top.tolist())
 

@@ -116,8 +116,11 @@ class ProgressBar(Callback):
         self.bar = tqdm(total=logs.get("epochs"), unit="epoch", desc="TensorRec")
 
     def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
-        shown = {key: f"{value:.4g}" for key, value in logs.items()
-                 if key == "loss" or key.startswith("val_")}
+        shown = {
+            key: f"{value:.4g}"
+            for key, value in logs.items()
+            if key == "loss" or key.startswith("val_")
+        }
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update(1)
 
@@ -131,8 +134,11 @@ def callback_chain(model: Any, callbacks: Any, verbose: bool, validation: Any) -
     then a progress bar when ``verbose``. ``validation`` must match the model's shape."""
     chain: list[Callback] = []
     if validation is not None:
-        chain.append(validation if isinstance(validation, ValidationMetrics)
-                     else ValidationMetrics(validation))
+        chain.append(
+            validation
+            if isinstance(validation, ValidationMetrics)
+            else ValidationMetrics(validation)
+        )
         if chain[-1].test.shape != (model.n_users_, model.n_items_):
             raise InputError(
                 f"validation has shape {chain[-1].test.shape} but the interactions have "

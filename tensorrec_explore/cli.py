@@ -195,62 +195,142 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "model (each option defaults to TensorRec's own default when omitted)"
     )
-    group.add_argument("--loss", type=_choice(LOSSES), metavar="NAME",
-                       help=f"training loss: {', '.join(LOSSES.names())}.")
-    group.add_argument("--user-representation", type=_choice(REPRESENTATIONS), metavar="NAME",
-                       help=f"user representation: {', '.join(REPRESENTATIONS.names())}.")
-    group.add_argument("--item-representation", type=_choice(REPRESENTATIONS), metavar="NAME",
-                       help="item representation (same names as --user-representation).")
-    group.add_argument("--prediction", type=_choice(PREDICTIONS), metavar="NAME",
-                       help=f"how representations become scores: {', '.join(PREDICTIONS.names())}.")
-    group.add_argument("--n-components", type=_int_in(1), metavar="N",
-                       help="size of the user/item embeddings.")
-    group.add_argument("--n-tastes", type=_int_in(1), metavar="N",
-                       help="number of taste vectors per user (>1 = multi-taste users).")
-    group.add_argument("--biased", dest="biased", action="store_true", default=None,
-                       help="learn a bias per user and per item.")
-    group.add_argument("--no-biases", dest="biased", action="store_false",
-                       help="learn no biases.")
-    group.add_argument("--learning-rate", type=_float_min(0.0, strict=True), metavar="LR",
-                       help="optimizer step size (> 0; default: the model's recipe, e.g. 0.2 "
-                            "for softmax / bpr / logistic over linear towers, 0.1 warp, 0.05 "
-                            "wmrb, 0.03 for deep towers).")
-    group.add_argument("--learning-rate-schedule", choices=("linear", "constant"),
-                       help="linear: the step size falls to 0 over the epochs (default: the "
-                            "model's recipe).")
-    group.add_argument("--l2", type=_float_min(0.0, strict=False), metavar="L2",
-                       help="L2 regularisation weight (>= 0).")
-    group.add_argument("--epochs", type=_int_in(1), metavar="N",
-                       help="number of training epochs (default: the model's recipe, 15 or 40).")
-    group.add_argument("--batch-size", type=_int_in(1), metavar="N", help="users per training step.")
-    group.add_argument("--n-sampled-items", type=_int_in(1), metavar="N",
-                       help="items sampled per step by sampling losses (default: the loss's, "
-                            "64 for bpr / logistic / wmrb, 128 for warp and the sampled "
-                            "softmax).")
-    group.add_argument("--seed", type=_int_in(*_SEED), default=0, metavar="S",
-                       help="random_state of the model (default 0, for reproducible runs).")
+    group.add_argument(
+        "--loss",
+        type=_choice(LOSSES),
+        metavar="NAME",
+        help=f"training loss: {', '.join(LOSSES.names())}.",
+    )
+    group.add_argument(
+        "--user-representation",
+        type=_choice(REPRESENTATIONS),
+        metavar="NAME",
+        help=f"user representation: {', '.join(REPRESENTATIONS.names())}.",
+    )
+    group.add_argument(
+        "--item-representation",
+        type=_choice(REPRESENTATIONS),
+        metavar="NAME",
+        help="item representation (same names as --user-representation).",
+    )
+    group.add_argument(
+        "--prediction",
+        type=_choice(PREDICTIONS),
+        metavar="NAME",
+        help=f"how representations become scores: {', '.join(PREDICTIONS.names())}.",
+    )
+    group.add_argument(
+        "--n-components", type=_int_in(1), metavar="N", help="size of the user/item embeddings."
+    )
+    group.add_argument(
+        "--n-tastes",
+        type=_int_in(1),
+        metavar="N",
+        help="number of taste vectors per user (>1 = multi-taste users).",
+    )
+    group.add_argument(
+        "--biased",
+        dest="biased",
+        action="store_true",
+        default=None,
+        help="learn a bias per user and per item.",
+    )
+    group.add_argument("--no-biases", dest="biased", action="store_false", help="learn no biases.")
+    group.add_argument(
+        "--learning-rate",
+        type=_float_min(0.0, strict=True),
+        metavar="LR",
+        help="optimizer step size (> 0; default: the model's recipe, e.g. 0.2 "
+        "for softmax / bpr / logistic over linear towers, 0.1 warp, 0.05 "
+        "wmrb, 0.03 for deep towers).",
+    )
+    group.add_argument(
+        "--learning-rate-schedule",
+        choices=("linear", "constant"),
+        help="linear: the step size falls to 0 over the epochs (default: the model's recipe).",
+    )
+    group.add_argument(
+        "--l2",
+        type=_float_min(0.0, strict=False),
+        metavar="L2",
+        help="L2 regularisation weight (>= 0).",
+    )
+    group.add_argument(
+        "--epochs",
+        type=_int_in(1),
+        metavar="N",
+        help="number of training epochs (default: the model's recipe, 15 or 40).",
+    )
+    group.add_argument(
+        "--batch-size", type=_int_in(1), metavar="N", help="users per training step."
+    )
+    group.add_argument(
+        "--n-sampled-items",
+        type=_int_in(1),
+        metavar="N",
+        help="items sampled per step by sampling losses (default: the loss's, "
+        "64 for bpr / logistic / wmrb, 128 for warp and the sampled "
+        "softmax).",
+    )
+    group.add_argument(
+        "--seed",
+        type=_int_in(*_SEED),
+        default=0,
+        metavar="S",
+        help="random_state of the model (default 0, for reproducible runs).",
+    )
     feats = parser.add_argument_group("features")
-    feats.add_argument("--user-features", choices=FEATURE_MODES, default="ids",
-                       help="user input: ids (identity, default), the dataset's features, or both.")
-    feats.add_argument("--item-features", choices=FEATURE_MODES, default="ids",
-                       help="item input: ids (identity, default), the dataset's features, or both.")
+    feats.add_argument(
+        "--user-features",
+        choices=FEATURE_MODES,
+        default="ids",
+        help="user input: ids (identity, default), the dataset's features, or both.",
+    )
+    feats.add_argument(
+        "--item-features",
+        choices=FEATURE_MODES,
+        default="ids",
+        help="item input: ids (identity, default), the dataset's features, or both.",
+    )
 
 
 def _add_eval_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("evaluation (protocol of BENCHMARK.md)")
-    group.add_argument("--split-seed", type=_int_in(*_SEED), default=42, metavar="S",
-                       help="seed of the per-user 80/20 random holdout (default 42).")
-    group.add_argument("--threshold", type=float, default=None, metavar="T",
-                       help=("values >= T count as positives (default: 4 for movielens-100k "
-                             "ratings, every interaction otherwise)."))
-    group.add_argument("-k", "--k", type=_int_in(1), default=10, metavar="K",
-                       help="cut-off of precision/recall/NDCG/hit rate/coverage (default 10).")
-    group.add_argument("--json", action="store_true",
-                       help="print the metrics as one JSON object instead of a table.")
+    group.add_argument(
+        "--split-seed",
+        type=_int_in(*_SEED),
+        default=42,
+        metavar="S",
+        help="seed of the per-user 80/20 random holdout (default 42).",
+    )
+    group.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        metavar="T",
+        help=(
+            "values >= T count as positives (default: 4 for movielens-100k "
+            "ratings, every interaction otherwise)."
+        ),
+    )
+    group.add_argument(
+        "-k",
+        "--k",
+        type=_int_in(1),
+        default=10,
+        metavar="K",
+        help="cut-off of precision/recall/NDCG/hit rate/coverage (default 10).",
+    )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        help="print the metrics as one JSON object instead of a table.",
+    )
 
 
-def _model_command(sub: Any, name: str, help_text: str,
-                   description: str) -> argparse.ArgumentParser:
+def _model_command(
+    sub: Any, name: str, help_text: str, description: str
+) -> argparse.ArgumentParser:
     """A sub-command whose first argument is a saved model's path."""
     parser = sub.add_parser(name, help=help_text, description=description)
     parser.add_argument("model", metavar="MODEL", help="path of the saved model.")
@@ -277,55 +357,81 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
     serve = sub.add_parser(
-        "serve", help="serve the explorer in the browser (the default)",
+        "serve",
+        help="serve the explorer in the browser (the default)",
         description="Serve the explorer as a web app with Voila on 127.0.0.1. Ctrl-C stops it "
-                    "and its kernels. Each browser tab gets its own kernel.",
+        "and its kernels. Each browser tab gets its own kernel.",
     )
     _add_serve_options(serve, suppress=True)
 
     fit = sub.add_parser(
-        "fit", help="train a model on a dataset and print its metrics",
+        "fit",
+        help="train a model on a dataset and print its metrics",
         description="Train TensorRec on a per-user 80/20 holdout of the dataset, with a progress "
-                    "bar, then print precision/recall/NDCG/AUC/MRR/hit rate/coverage on the test "
-                    "part (train items excluded). --save keeps the model for 'evaluate'.",
+        "bar, then print precision/recall/NDCG/AUC/MRR/hit rate/coverage on the test "
+        "part (train items excluded). --save keeps the model for 'evaluate'.",
     )
     _add_data_options(fit)
     _add_model_options(fit)
-    fit.add_argument("--validate-every", type=_int_in(0), default=0, metavar="N",
-                     help="also compute validation metrics every N epochs (default 0 = never).")
+    fit.add_argument(
+        "--validate-every",
+        type=_int_in(0),
+        default=0,
+        metavar="N",
+        help="also compute validation metrics every N epochs (default 0 = never).",
+    )
     fit.add_argument("--save", metavar="PATH", help="save the trained model to PATH.")
     fit.add_argument("--quiet", action="store_true", help="no progress bar.")
     _add_eval_options(fit)
 
     evaluate = _model_command(
-        sub, "evaluate", "load a saved model and print its metrics",
+        sub,
+        "evaluate",
+        "load a saved model and print its metrics",
         "Load a model saved by 'fit --save' (or TensorRec.save) and print its metrics on the "
         "test part of the dataset. Give the same --dataset, --split-seed and --threshold as "
-        "when it was trained, or the train items leak into the test.")
+        "when it was trained, or the train items leak into the test.",
+    )
     _add_data_options(evaluate)
-    evaluate.add_argument("--user-features", choices=FEATURE_MODES, default="ids",
-                          help="user input the model was trained with (default ids).")
-    evaluate.add_argument("--item-features", choices=FEATURE_MODES, default="ids",
-                          help="item input the model was trained with (default ids).")
+    evaluate.add_argument(
+        "--user-features",
+        choices=FEATURE_MODES,
+        default="ids",
+        help="user input the model was trained with (default ids).",
+    )
+    evaluate.add_argument(
+        "--item-features",
+        choices=FEATURE_MODES,
+        default="ids",
+        help="item input the model was trained with (default ids).",
+    )
     _add_eval_options(evaluate)
 
     open_ = _model_command(
-        sub, "open", "show a saved model in the explorer, without training",
+        sub,
+        "open",
+        "show a saved model in the explorer, without training",
         "Serve the explorer with a model saved by 'fit --save' or TensorRec.save (a script's, "
         "a cluster's, last week's) in every panel: its embeddings, its training curves, its "
-        "recommendations. Give the --dataset it was trained on.")
+        "recommendations. Give the --dataset it was trained on.",
+    )
     _add_serve_options(open_, suppress=True)
 
     download = sub.add_parser(
-        "download", help="fetch a MovieLens dataset (checked by sha256)",
+        "download",
+        help="fetch a MovieLens dataset (checked by sha256)",
         description="Download a MovieLens archive from GroupLens, check its sha256 and unpack it "
-                    "into --data-dir (created if needed) or the user cache, where fit, evaluate "
-                    "and serve look for it. Nothing is fetched when the files are already there.",
+        "into --data-dir (created if needed) or the user cache, where fit, evaluate "
+        "and serve look for it. Nothing is fetched when the files are already there.",
     )
     download.add_argument("dataset", choices=tuple(_MOVIELENS), help="the dataset to fetch.")
-    download.add_argument("--data-dir", metavar="DIR", default=None,
-                          help="folder to put ml-100k/ or ml-1m/ in (default: "
-                               "$TENSORREC_EXPLORE_DATA if set, else ~/.cache/tensorrec_explore).")
+    download.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help="folder to put ml-100k/ or ml-1m/ in (default: "
+        "$TENSORREC_EXPLORE_DATA if set, else ~/.cache/tensorrec_explore).",
+    )
     return parser
 
 
@@ -377,8 +483,10 @@ def _fetch_if_asked(args: argparse.Namespace) -> None:
     if not getattr(args, "download", False):
         return
     if args.dataset not in _MOVIELENS:
-        raise InputError(f"--download fetches {' or '.join(_MOVIELENS)}; the dataset "
-                         f"{args.dataset!r} needs no download.")
+        raise InputError(
+            f"--download fetches {' or '.join(_MOVIELENS)}; the dataset "
+            f"{args.dataset!r} needs no download."
+        )
     from .data import load_movielens
 
     load_movielens(_MOVIELENS[args.dataset], path=args.data_dir, download=True)
@@ -395,9 +503,11 @@ def _download(args: argparse.Namespace) -> int:
     elif os.environ.get("TENSORREC_EXPLORE_DATA"):
         data_dir = Path(os.environ["TENSORREC_EXPLORE_DATA"])
     dataset = load_movielens(_MOVIELENS[args.dataset], path=data_dir, download=True)
-    print(f"{args.dataset}: {dataset.n_users} users x {dataset.n_items} items, "
-          f"{dataset.interactions.nnz} ratings, ready (use --data-dir "
-          f"{data_dir if data_dir is not None else 'omitted: the user cache'}).")
+    print(
+        f"{args.dataset}: {dataset.n_users} users x {dataset.n_items} items, "
+        f"{dataset.interactions.nnz} ratings, ready (use --data-dir "
+        f"{data_dir if data_dir is not None else 'omitted: the user cache'})."
+    )
     return 0
 
 
@@ -455,9 +565,21 @@ def _fit(args: argparse.Namespace) -> int:
 
     kwargs = {
         name: getattr(args, name)
-        for name in ("loss", "user_representation", "item_representation", "prediction",
-                     "n_components", "n_tastes", "biased", "learning_rate", "learning_rate_schedule", "l2", "epochs",
-                     "batch_size", "n_sampled_items")
+        for name in (
+            "loss",
+            "user_representation",
+            "item_representation",
+            "prediction",
+            "n_components",
+            "n_tastes",
+            "biased",
+            "learning_rate",
+            "learning_rate_schedule",
+            "l2",
+            "epochs",
+            "batch_size",
+            "n_sampled_items",
+        )
         if getattr(args, name) is not None
     }
     model = TensorRec(random_state=args.seed, **kwargs)
@@ -467,22 +589,32 @@ def _fit(args: argparse.Namespace) -> int:
 
         validation = ValidationMetrics(split.test, k=args.k, every=args.validate_every)
     started = time.perf_counter()
-    model.fit(split.train, user_features, item_features, verbose=not args.quiet,
-              validation=validation)
+    model.fit(
+        split.train, user_features, item_features, verbose=not args.quiet, validation=validation
+    )
     seconds = time.perf_counter() - started
     if args.save:
         model.save(args.save)
-    extra = {"dataset": dataset_label(args.dataset), "users x items":
-             f"{dataset.n_users} x {dataset.n_items}", "fit seconds": round(seconds, 2)}
+    extra = {
+        "dataset": dataset_label(args.dataset),
+        "users x items": f"{dataset.n_users} x {dataset.n_items}",
+        "fit seconds": round(seconds, 2),
+    }
     if args.save:
         extra["saved to"] = args.save
     if args.json:
-        extra = {"dataset": dataset_label(args.dataset), "n_users": int(dataset.n_users),
-                 "n_items": int(dataset.n_items), "fit_seconds": round(seconds, 3),
-                 "k": args.k, "model": {k: v for k, v in kwargs.items()},
-                 "saved_to": args.save}
-    _print_metrics("Test metrics (train items excluded):", _metrics(model, split, args.k),
-                   extra, args.json)
+        extra = {
+            "dataset": dataset_label(args.dataset),
+            "n_users": int(dataset.n_users),
+            "n_items": int(dataset.n_items),
+            "fit_seconds": round(seconds, 3),
+            "k": args.k,
+            "model": dict(kwargs.items()),
+            "saved_to": args.save,
+        }
+    _print_metrics(
+        "Test metrics (train items excluded):", _metrics(model, split, args.k), extra, args.json
+    )
     return 0
 
 
@@ -500,13 +632,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     model = TensorRec.load(str(path))
     extra = {"dataset": dataset_label(args.dataset), "model": str(path)}
     if args.json:
-        extra = {**extra, "n_users": int(dataset.n_users), "n_items": int(dataset.n_items),
-                 "k": args.k}
+        extra = {
+            **extra,
+            "n_users": int(dataset.n_users),
+            "n_items": int(dataset.n_items),
+            "k": args.k,
+        }
     try:
         metrics = _metrics(model, split, args.k)
     except LeakageError as error:
-        raise LeakageError(f"{error} Pass the --dataset, --split-seed and --threshold the model "
-                           f"was fitted with (see '{PROG} fit --help').") from error
+        raise LeakageError(
+            f"{error} Pass the --dataset, --split-seed and --threshold the model "
+            f"was fitted with (see '{PROG} fit --help')."
+        ) from error
     _print_metrics("Test metrics (train items excluded):", metrics, extra, args.json)
     return 0
 
@@ -520,8 +658,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     command = args.command or "serve"
-    run = {"serve": _serve, "open": _serve, "fit": _fit, "evaluate": _evaluate,
-           "download": _download}[command]
+    run = {
+        "serve": _serve,
+        "open": _serve,
+        "fit": _fit,
+        "evaluate": _evaluate,
+        "download": _download,
+    }[command]
     try:
         return run(args)
     except TensorRecError as e:

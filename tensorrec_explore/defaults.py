@@ -82,12 +82,17 @@ STANDARD_RECIPE = Recipe(learning_rate=0.03, schedule="constant", epochs=40)
 
 def recipe_for(loss: Any, user_representation: Any, item_representation: Any) -> Recipe:
     """Return the recipe for a loss object and the two (built) representation objects."""
-    embeddings = all(getattr(layer, "embedding_like", False)
-                     for layer in (user_representation, item_representation))
+    embeddings = all(
+        getattr(layer, "embedding_like", False)
+        for layer in (user_representation, item_representation)
+    )
     if embeddings and getattr(loss, "embedding_recipe", False):
         rate = getattr(loss, "embedding_learning_rate", None)
-        return EMBEDDING_RECIPE if rate is None else Recipe(
-            float(rate), EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)
+        return (
+            EMBEDDING_RECIPE
+            if rate is None
+            else Recipe(float(rate), EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)
+        )
     return STANDARD_RECIPE
 
 
@@ -111,8 +116,7 @@ def use_sampled_softmax(n_users: int, n_items: int, n_likes: int, given: int | N
     if given is not None:
         return given < n_items
     sampled_pairs = n_likes * (SAMPLED_BATCH + SOFTMAX_SAMPLED_ITEMS)
-    return (n_items > FULL_SOFTMAX_LIMIT
-            or n_users * n_items > SAMPLED_PAIR_COST * sampled_pairs)
+    return n_items > FULL_SOFTMAX_LIMIT or n_users * n_items > SAMPLED_PAIR_COST * sampled_pairs
 
 
 def learning_rate_at(rate: float, schedule: str, epoch: int, epochs: int) -> float:

@@ -50,7 +50,7 @@ def scope(strategy: tf.distribute.Strategy | None) -> contextlib.AbstractContext
 def shard(values: tf.Tensor, replica: int, n_replicas: int) -> tf.Tensor:
     """Return replica ``replica``'s contiguous share of ``values`` (sizes differ by at most 1)."""
     size = tf.shape(values, out_type=tf.int64)[0]
-    return values[size * replica // n_replicas:size * (replica + 1) // n_replicas]
+    return values[size * replica // n_replicas : size * (replica + 1) // n_replicas]
 
 
 def replicated(
@@ -68,8 +68,10 @@ def replicated(
     def distributed_step(*batch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         def local(context: tf.distribute.experimental.ValueContext) -> tuple[tf.Tensor, ...]:
             replica, n_replicas = context.replica_id_in_sync_group, context.num_replicas_in_sync
-            return tuple(shard(value, replica, n_replicas) if split else tf.identity(value)
-                         for value, split in zip(batch, sharded))
+            return tuple(
+                shard(value, replica, n_replicas) if split else tf.identity(value)
+                for value, split in zip(batch, sharded, strict=False)
+            )
 
         per_replica = strategy.experimental_distribute_values_from_function(local)
         data, reg = strategy.run(step, args=tuple(per_replica))

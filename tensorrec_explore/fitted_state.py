@@ -54,8 +54,9 @@ class FittedStateMixin:
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles leave the locks out (each copy gets its own)."""
-        return {k: v for k, v in vars(self).items()
-                if k not in ("_fit_lock", "_state_lock", "_stop")}
+        return {
+            k: v for k, v in vars(self).items() if k not in ("_fit_lock", "_state_lock", "_stop")
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -108,14 +109,18 @@ class FittedStateMixin:
             raise
 
     def _fitted_names(self) -> list[str]:
-        return [name for name in vars(self)
-                if (name.endswith("_") and not name.startswith("__")) or name in _PRIVATE_STATE]
+        return [
+            name
+            for name in vars(self)
+            if (name.endswith("_") and not name.startswith("__")) or name in _PRIVATE_STATE
+        ]
 
     def _shadow(self) -> Any:
         """Return an unfitted model with the same settings and the same stop flag."""
         shadow = object.__new__(type(self))
-        shadow.__dict__.update({k: v for k, v in vars(self).items()
-                                if k not in self._fitted_names()})
+        shadow.__dict__.update(
+            {k: v for k, v in vars(self).items() if k not in self._fitted_names()}
+        )
         shadow._init_guards()
         shadow._stop = self._stop
         return shadow
@@ -134,11 +139,18 @@ def warn_extreme_rate(rate: float) -> None:
     """Warn when Adam's ``rate`` is likely to diverge or to barely move the weights."""
     low, high = SAFE_RATES
     if rate > high:
-        warnings.warn(f"learning_rate={rate:g} is extreme: Adam steps above {high:g} usually "
-                      "diverge. Try 0.01-0.2.", UserWarning, stacklevel=4)
+        warnings.warn(
+            f"learning_rate={rate:g} is extreme: Adam steps above {high:g} usually "
+            "diverge. Try 0.01-0.2.",
+            UserWarning,
+            stacklevel=4,
+        )
     elif rate < low:
-        warnings.warn(f"learning_rate={rate:g} is tiny: the weights will barely move. Try "
-                      "0.01-0.2.", UserWarning, stacklevel=4)
+        warnings.warn(
+            f"learning_rate={rate:g} is tiny: the weights will barely move. Try 0.01-0.2.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def check_losses(model: Any, data: float, reg: float) -> None:

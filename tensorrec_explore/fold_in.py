@@ -36,8 +36,14 @@ class NewUsers:
         return int(self.representations.shape[0])
 
 
-def _loss_inputs(kind: str, scores: tf.Tensor, targets: tf.Tensor, sampled: tf.Tensor,
-                 item_counts: tf.Tensor, n_items: int) -> LossInputs:
+def _loss_inputs(
+    kind: str,
+    scores: tf.Tensor,
+    targets: tf.Tensor,
+    sampled: tf.Tensor,
+    item_counts: tf.Tensor,
+    n_items: int,
+) -> LossInputs:
     disliked = tf.where(targets < 0)
     sampled_scores = tf.gather(scores, sampled, axis=1)
     sampled_unobserved = tf.cast(tf.equal(tf.gather(targets, sampled, axis=1), 0), tf.float32)
@@ -52,8 +58,9 @@ def _loss_inputs(kind: str, scores: tf.Tensor, targets: tf.Tensor, sampled: tf.T
     observed = tf.where(tf.not_equal(targets, 0))
     if kind == "observed":
         values = tf.gather_nd(targets, observed)
-        return LossInputs(predictions=tf.gather_nd(scores, observed), values=values,
-                          weights=tf.ones_like(values))
+        return LossInputs(
+            predictions=tf.gather_nd(scores, observed), values=values, weights=tf.ones_like(values)
+        )
     liked = tf.where(targets > 0)
     sampled_liked = tf.cast(tf.gather(targets, sampled, axis=1) > 0, tf.float32)
     return LossInputs(
@@ -78,30 +85,50 @@ class FoldIn:
         train = model.train_interactions_
         self.n_items = train.shape[1]
         self.item_counts = tf.constant(
-            np.bincount(train.indices[train.data > 0], minlength=self.n_items).astype(np.float32))
-        matrix, vector = tf.TensorSpec([None, None, None], tf.float32), tf.TensorSpec([None], tf.float32)
-        self.fit = tf.function(self._fit, autograph=False, input_signature=[
-            matrix, tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None], tf.float32),
-            vector, tf.TensorSpec([None], tf.int64), tf.TensorSpec([], tf.int32),
-        ])
+            np.bincount(train.indices[train.data > 0], minlength=self.n_items).astype(np.float32)
+        )
+        matrix, vector = (
+            tf.TensorSpec([None, None, None], tf.float32),
+            tf.TensorSpec([None], tf.float32),
+        )
+        self.fit = tf.function(
+            self._fit,
+            autograph=False,
+            input_signature=[
+                matrix,
+                tf.TensorSpec([None, None], tf.float32),
+                tf.TensorSpec([None, None], tf.float32),
+                vector,
+                tf.TensorSpec([None], tf.int64),
+                tf.TensorSpec([], tf.int32),
+            ],
+        )
 
     def _objective(self, vectors, biases, items, item_biases, targets, sampled):
         scores = self.network.pairwise(vectors, items) + biases[:, None] + item_biases[None, :]
-        inputs = _loss_inputs(self.loss.inputs, scores, targets, sampled, self.item_counts,
-                              self.n_items)
+        inputs = _loss_inputs(
+            self.loss.inputs, scores, targets, sampled, self.item_counts, self.n_items
+        )
         return self.loss(inputs) + self.l2 * tf.reduce_sum(tf.square(vectors))
 
     def _fit(self, vectors, targets, items, item_biases, sampled, steps):
         biases = tf.zeros([tf.shape(vectors)[0]])
-        state = [vectors, biases, tf.zeros_like(vectors), tf.zeros_like(biases),
-                 tf.zeros_like(vectors), tf.zeros_like(biases)]
+        state = [
+            vectors,
+            biases,
+            tf.zeros_like(vectors),
+            tf.zeros_like(biases),
+            tf.zeros_like(vectors),
+            tf.zeros_like(biases),
+        ]
 
         def body(step, vectors, biases, m_v, m_b, s_v, s_b):
             with tf.GradientTape() as tape:
                 tape.watch([vectors, biases])
                 value = self._objective(vectors, biases, items, item_biases, targets, sampled)
-            g_v, g_b = tape.gradient(value, [vectors, biases],
-                                     unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            g_v, g_b = tape.gradient(
+                value, [vectors, biases], unconnected_gradients=tf.UnconnectedGradients.ZERO
+            )
             if not self.network.biased:
                 g_b = tf.zeros_like(g_b)
             t = tf.cast(step + 1, tf.float32)
@@ -116,8 +143,9 @@ class FoldIn:
         return result[1], result[2]
 
 
-def fold_in_users(model: Any, interactions: sp.csr_matrix, items: tf.Tensor,
-                  item_biases: tf.Tensor, epochs: int) -> NewUsers:
+def fold_in_users(
+    model: Any, interactions: sp.csr_matrix, items: tf.Tensor, item_biases: tf.Tensor, epochs: int
+) -> NewUsers:
     """Return :class:`NewUsers` fitted to ``interactions`` (one row per new user).
 
     Each new user's ``n_tastes`` vectors and bias are fitted by Adam for ``epochs`` steps to the
@@ -131,8 +159,12 @@ def fold_in_users(model: Any, interactions: sp.csr_matrix, items: tf.Tensor,
     start = rng.normal(0.0, 0.1 / np.sqrt(width), (n_new, model.network_.n_tastes, width))
     sampled = np.sort(rng.choice(n_items, min(n_items, FOLD_IN_SAMPLES), replace=False))
     vectors, biases = model._fold_in.fit(
-        tf.constant(start.astype(np.float32)), tf.constant(interactions.toarray(), tf.float32),
-        items, item_biases, tf.constant(sampled.astype(np.int64)), tf.constant(int(epochs)),
+        tf.constant(start.astype(np.float32)),
+        tf.constant(interactions.toarray(), tf.float32),
+        items,
+        item_biases,
+        tf.constant(sampled.astype(np.int64)),
+        tf.constant(int(epochs)),
     )
     return NewUsers(vectors.numpy(), biases.numpy(), interactions)
 
@@ -146,8 +178,10 @@ def fold_in_new_users(model: Any, interactions: Any, user_features: Any, epochs:
     check_count(epochs, "epochs")
     interactions = check_interactions(interactions, "interactions (new users)")
     if interactions.shape[1] != model.n_items_:
-        raise InputError(f"fold_in interactions have {interactions.shape[1]} columns; expected "
-                         f"{model.n_items_} items.")
+        raise InputError(
+            f"fold_in interactions have {interactions.shape[1]} columns; expected "
+            f"{model.n_items_} items."
+        )
     if not model.user_table_.is_identity:
         if user_features is None:
             raise InputError("The model uses user features: pass user_features for the new users.")

@@ -21,9 +21,12 @@ def can_fuse(optimizer: keras.optimizers.Optimizer) -> bool:
         type(optimizer) is keras.optimizers.Adam
         and not optimizer.amsgrad
         and not optimizer.weight_decay
-        and optimizer.clipnorm is None and optimizer.global_clipnorm is None
-        and optimizer.clipvalue is None and not optimizer.use_ema
-        and optimizer.loss_scale_factor is None and optimizer.gradient_accumulation_steps is None
+        and optimizer.clipnorm is None
+        and optimizer.global_clipnorm is None
+        and optimizer.clipvalue is None
+        and not optimizer.use_ema
+        and optimizer.loss_scale_factor is None
+        and optimizer.gradient_accumulation_steps is None
     )
 
 
@@ -41,10 +44,19 @@ def apply_adam(
     updates = []
     for gradient, variable in pairs:
         index = optimizer._get_variable_index(variable)
-        updates.append(tf.raw_ops.ResourceApplyAdam(
-            var=variable.handle, m=optimizer._momentums[index].handle,
-            v=optimizer._velocities[index].handle, beta1_power=tf.pow(beta_1, step),
-            beta2_power=tf.pow(beta_2, step), lr=rate, beta1=beta_1, beta2=beta_2,
-            epsilon=tf.cast(optimizer.epsilon, tf.float32), grad=tf.convert_to_tensor(gradient)))
+        updates.append(
+            tf.raw_ops.ResourceApplyAdam(
+                var=variable.handle,
+                m=optimizer._momentums[index].handle,
+                v=optimizer._velocities[index].handle,
+                beta1_power=tf.pow(beta_1, step),
+                beta2_power=tf.pow(beta_2, step),
+                lr=rate,
+                beta1=beta_1,
+                beta2=beta_2,
+                epsilon=tf.cast(optimizer.epsilon, tf.float32),
+                grad=tf.convert_to_tensor(gradient),
+            )
+        )
     with tf.control_dependencies(updates):
         optimizer.iterations.assign_add(1)

@@ -18,8 +18,16 @@ from .errors import InputError, TrainingError, describe
 from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS
 
 #: Settings that shape the network: changing one needs ``fit`` (``fit_partial`` refuses).
-STRUCTURAL = ("n_components", "user_representation", "item_representation", "prediction", "loss",
-              "biased", "n_tastes", "random_state")
+STRUCTURAL = (
+    "n_components",
+    "user_representation",
+    "item_representation",
+    "prediction",
+    "loss",
+    "biased",
+    "n_tastes",
+    "random_state",
+)
 
 
 def _is_int(value: Any) -> bool:
@@ -27,8 +35,11 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_real(value: Any) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, (bool, np.bool_)) and bool(np.isfinite(value)))
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, (bool, np.bool_))
+        and bool(np.isfinite(value))
+    )
 
 
 def check_count(value: Any, name: str, *, optional: bool = False) -> None:
@@ -37,8 +48,9 @@ def check_count(value: Any, name: str, *, optional: bool = False) -> None:
         return
     if not _is_int(value) or value <= 0:
         expected = "a positive integer or None" if optional else "a positive integer"
-        raise InputError(f"{name} must be {expected} (not a bool, float or string), got "
-                         f"{describe(value)}.")
+        raise InputError(
+            f"{name} must be {expected} (not a bool, float or string), got {describe(value)}."
+        )
 
 
 def check_hyperparameters(params: dict[str, Any]) -> None:
@@ -57,19 +69,25 @@ def check_hyperparameters(params: dict[str, Any]) -> None:
     if rate is not None and (not _is_real(rate) or rate <= 0):
         raise InputError(f"learning_rate must be a positive number or None, got {describe(rate)}.")
     schedule = params["learning_rate_schedule"]
-    if schedule is not None and (not isinstance(schedule, str)
-                                 or schedule not in LEARNING_RATE_SCHEDULES):
-        raise InputError(f"learning_rate_schedule must be None or one of {LEARNING_RATE_SCHEDULES}, "
-                         f"got {describe(params['learning_rate_schedule'])}.")
+    if schedule is not None and (
+        not isinstance(schedule, str) or schedule not in LEARNING_RATE_SCHEDULES
+    ):
+        raise InputError(
+            f"learning_rate_schedule must be None or one of {LEARNING_RATE_SCHEDULES}, "
+            f"got {describe(params['learning_rate_schedule'])}."
+        )
     l2 = params["l2"]
     if l2 is not None and (not _is_real(l2) or l2 < 0):
         raise InputError(f"l2 must be a number >= 0 or None, got {describe(l2)}.")
     if not isinstance(params["biased"], (bool, np.bool_)):
         raise InputError(f"biased must be True or False, got {describe(params['biased'])}.")
     check_seed(params["random_state"], "random_state")
-    for name, registry in (("user_representation", REPRESENTATIONS),
-                           ("item_representation", REPRESENTATIONS),
-                           ("prediction", PREDICTIONS), ("loss", LOSSES)):
+    for name, registry in (
+        ("user_representation", REPRESENTATIONS),
+        ("item_representation", REPRESENTATIONS),
+        ("prediction", PREDICTIONS),
+        ("loss", LOSSES),
+    ):
         if isinstance(params[name], str) and params[name] not in registry:
             registry.get(params[name])  # raises UnknownPluginError listing the valid names
         elif params[name] is None:
@@ -110,8 +128,10 @@ def check_interactions_shape(matrix: Any, shape: tuple[int, int]) -> sp.csr_matr
     try:
         csr = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
     except (TypeError, ValueError) as error:
-        raise InputError(f"exclude must be a 2-D matrix of shape {shape} (users x items), got "
-                         f"{describe(matrix)}.") from error
+        raise InputError(
+            f"exclude must be a 2-D matrix of shape {shape} (users x items), got "
+            f"{describe(matrix)}."
+        ) from error
     if csr.shape != tuple(shape):
         raise InputError(f"exclude has shape {csr.shape}; expected {tuple(shape)} (users x items).")
     csr.sum_duplicates()
@@ -146,8 +166,10 @@ def is_identity(csr: sp.csr_matrix) -> bool:
     """True when ``csr`` is a square identity matrix."""
     n = csr.shape[0]
     return (
-        csr.shape[1] == n and csr.nnz == n
-        and np.array_equal(csr.indices, np.arange(n)) and np.all(csr.data == 1.0)
+        csr.shape[1] == n
+        and csr.nnz == n
+        and np.array_equal(csr.indices, np.arange(n))
+        and np.all(csr.data == 1.0)
         and np.array_equal(csr.indptr, np.arange(n + 1))
     )
 
@@ -157,8 +179,9 @@ def check_ids(ids: Any, n: int, name: str) -> np.ndarray:
     try:
         array = np.atleast_1d(np.asarray(ids))
     except (TypeError, ValueError):
-        raise InputError(f"{name} must be a flat list or array of integer indices, got "
-                         f"{describe(ids)}.") from None
+        raise InputError(
+            f"{name} must be a flat list or array of integer indices, got {describe(ids)}."
+        ) from None
     if array.size and not np.issubdtype(array.dtype, np.integer):
         raise InputError(f"{name} must be integer indices, got dtype {array.dtype}.")
     array = array.astype(np.int64).ravel()
@@ -182,20 +205,34 @@ def check_k(k: Any, n_items: int) -> int:
 
 def check_same_features(model: Any, user_features: Any, item_features: Any) -> None:
     """Raise InputError unless the features equal those ``model`` was fitted with (fit_partial)."""
-    for given, table, name in ((user_features, model.user_table_, "user_features"),
-                               (item_features, model.item_table_, "item_features")):
-        same = (given is None) if table.is_identity else (
-            given is not None and given.shape == table.matrix.shape
-            and (given != table.matrix).nnz == 0
+    for given, table, name in (
+        (user_features, model.user_table_, "user_features"),
+        (item_features, model.item_table_, "item_features"),
+    ):
+        same = (
+            (given is None)
+            if table.is_identity
+            else (
+                given is not None
+                and given.shape == table.matrix.shape
+                and (given != table.matrix).nnz == 0
+            )
         )
         if not same:
-            raise InputError(f"fit_partial must use the same {name} as fit; call fit() to start over.")
+            raise InputError(
+                f"fit_partial must use the same {name} as fit; call fit() to start over."
+            )
 
 
 def check_structure_unchanged(model: Any) -> None:
     """Raise InputError when a :data:`STRUCTURAL` setting changed since ``model`` was built."""
-    changed = [name for name in STRUCTURAL
-               if not same_setting(getattr(model, name), model.built_settings_[name])]
+    changed = [
+        name
+        for name in STRUCTURAL
+        if not same_setting(getattr(model, name), model.built_settings_[name])
+    ]
     if changed:
-        raise InputError(f"{', '.join(changed)} changed since the model was built (set_params); "
-                         "fit_partial cannot apply that: call fit() to start over.")
+        raise InputError(
+            f"{', '.join(changed)} changed since the model was built (set_params); "
+            "fit_partial cannot apply that: call fit() to start over."
+        )

@@ -29,8 +29,11 @@ class LikedPairs:
         self.use_bitset = int(n_users) * self.row_words * 32 <= BITSET_LIMIT
         if self.use_bitset:
             words = np.zeros(max(int(n_users) * self.row_words, 1), np.uint32)
-            np.bitwise_or.at(words, users * self.row_words + (items >> 5),
-                             np.left_shift(np.uint32(1), (items & 31).astype(np.uint32)))
+            np.bitwise_or.at(
+                words,
+                users * self.row_words + (items >> 5),
+                np.left_shift(np.uint32(1), (items & 31).astype(np.uint32)),
+            )
             self._table = tf.constant(words.view(np.int32))
         else:
             keys = np.unique(users * self.n_items + items)
@@ -51,8 +54,7 @@ class LikedPairs:
             rows = tf.cast(users, tf.int32) * self.row_words
             items = tf.cast(items, tf.int32)
             words = tf.gather(self._table, rows[:, None] + items[None, :] // 32)
-            return tf.bitwise.bitwise_and(
-                tf.bitwise.right_shift(words, (items % 32)[None, :]), 1)
+            return tf.bitwise.bitwise_and(tf.bitwise.right_shift(words, (items % 32)[None, :]), 1)
         keys = users[:, None] * self.n_items + items[None, :]
         flat = tf.reshape(keys, [-1])
         found = tf.searchsorted(self._table, flat)

@@ -374,11 +374,14 @@ def corrected_logits(inputs: LossInputs) -> tf.Tensor:
     positive = inputs.positive_scores - batch_log_q
     in_batch = inputs.batch_scores - batch_log_q[None, :]
     sampled = inputs.sampled_scores - inputs.sampled_log_q[None, :]
-    return tf.concat([
-        positive[:, None],
-        in_batch + (inputs.batch_valid - 1.0) * 1e9,
-        sampled + (inputs.sampled_valid - 1.0) * 1e9,
-    ], axis=1)
+    return tf.concat(
+        [
+            positive[:, None],
+            in_batch + (inputs.batch_valid - 1.0) * 1e9,
+            sampled + (inputs.sampled_valid - 1.0) * 1e9,
+        ],
+        axis=1,
+    )
 
 
 def make_loss(spec: Any) -> Loss:

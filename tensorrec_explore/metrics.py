@@ -329,7 +329,7 @@ def _check_not_trained_on(scorer: Scorer, test_pos: sp.csr_matrix) -> None:
         return
     overlap = (trained > 0).multiply(test_pos > 0).tocoo()
     if overlap.nnz:
-        pairs = list(zip(overlap.row[:3].tolist(), overlap.col[:3].tolist()))
+        pairs = list(zip(overlap.row[:3].tolist(), overlap.col[:3].tolist(), strict=False))
         raise LeakageError(
             f"the model was trained on {overlap.nnz} of the {test_pos.nnz} test pairs (e.g. "
             f"{pairs}), so its metrics would be inflated: test is not held out from this "

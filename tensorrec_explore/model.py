@@ -130,7 +130,7 @@ class TensorRec(FittedStateMixin):
     # ------------------------------------------------------------------ config
     def get_params(self) -> dict[str, Any]:
         """Return the constructor arguments as given (scikit-learn convention)."""
-        names = TensorRec.__init__.__code__.co_varnames[1:TensorRec.__init__.__code__.co_argcount]
+        names = TensorRec.__init__.__code__.co_varnames[1 : TensorRec.__init__.__code__.co_argcount]
         return {name: getattr(self, name) for name in names}
 
     def set_params(self, **params: Any) -> TensorRec:
@@ -155,9 +155,15 @@ class TensorRec(FittedStateMixin):
 
     # -------------------------------------------------------------- training
     def fit(
-        self, interactions: Any, user_features: Any = None, item_features: Any = None, *,
-        epochs: int | None = None, callbacks: Sequence[Callback] | None = None,
-        verbose: bool = False, validation: Any = None,
+        self,
+        interactions: Any,
+        user_features: Any = None,
+        item_features: Any = None,
+        *,
+        epochs: int | None = None,
+        callbacks: Sequence[Callback] | None = None,
+        verbose: bool = False,
+        validation: Any = None,
     ) -> TensorRec:
         """Train from scratch on ``interactions`` (n_users x n_items; > 0 liked, < 0 disliked).
 
@@ -170,26 +176,42 @@ class TensorRec(FittedStateMixin):
         self._check_params()
         with self._training():
             shadow = self._shadow()
-            shadow._fit_partial(interactions, user_features, item_features, epochs, callbacks,
-                                verbose, validation)
+            shadow._fit_partial(
+                interactions, user_features, item_features, epochs, callbacks, verbose, validation
+            )
             self._adopt(shadow)
         return self
 
     def fit_partial(
-        self, interactions: Any, user_features: Any = None, item_features: Any = None, *,
-        epochs: int | None = None, callbacks: Sequence[Callback] | None = None,
-        verbose: bool = False, validation: Any = None,
+        self,
+        interactions: Any,
+        user_features: Any = None,
+        item_features: Any = None,
+        *,
+        epochs: int | None = None,
+        callbacks: Sequence[Callback] | None = None,
+        verbose: bool = False,
+        validation: Any = None,
     ) -> TensorRec:
         """Continue training (or start, if unfitted) for ``epochs`` more epochs. Returns self.
 
         Raises InputError after ``set_params`` of a structural setting (call ``fit``).
         """
         with self._training(), self._undo_on_failure():
-            return self._fit_partial(interactions, user_features, item_features, epochs,
-                                     callbacks, verbose, validation)
+            return self._fit_partial(
+                interactions, user_features, item_features, epochs, callbacks, verbose, validation
+            )
 
-    def _fit_partial(self, interactions: Any, user_features: Any, item_features: Any,
-                     epochs: Any, callbacks: Any, verbose: bool, validation: Any) -> TensorRec:
+    def _fit_partial(
+        self,
+        interactions: Any,
+        user_features: Any,
+        item_features: Any,
+        epochs: Any,
+        callbacks: Any,
+        verbose: bool,
+        validation: Any,
+    ) -> TensorRec:
         self._check_params()
         check_count(epochs, "epochs", optional=True)
         started = time.perf_counter()
@@ -212,10 +234,19 @@ class TensorRec(FittedStateMixin):
         return self._run(trainer, started, epochs, callbacks, verbose, validation)
 
     def fit_stream(
-        self, dataset: Any, n_users: int, n_items: int, user_features: Any = None,
-        item_features: Any = None, *, epochs: int | None = None,
-        callbacks: Sequence[Callback] | None = None, verbose: bool = False,
-        validation: Any = None, steps_per_epoch: int | None = None, partial: bool = False,
+        self,
+        dataset: Any,
+        n_users: int,
+        n_items: int,
+        user_features: Any = None,
+        item_features: Any = None,
+        *,
+        epochs: int | None = None,
+        callbacks: Sequence[Callback] | None = None,
+        verbose: bool = False,
+        validation: Any = None,
+        steps_per_epoch: int | None = None,
+        partial: bool = False,
     ) -> TensorRec:
         """Train from a ``tf.data.Dataset`` of ``(user, item, value)`` records. Returns self.
 
@@ -230,10 +261,20 @@ class TensorRec(FittedStateMixin):
         from .streaming import fit_stream
 
         def train(model: TensorRec) -> TensorRec:
-            return fit_stream(model, dataset, n_users, n_items, user_features, item_features,
-                              epochs=epochs, callbacks=callbacks, verbose=verbose,
-                              validation=validation, steps_per_epoch=steps_per_epoch,
-                              partial=partial)
+            return fit_stream(
+                model,
+                dataset,
+                n_users,
+                n_items,
+                user_features,
+                item_features,
+                epochs=epochs,
+                callbacks=callbacks,
+                verbose=verbose,
+                validation=validation,
+                steps_per_epoch=steps_per_epoch,
+                partial=partial,
+            )
 
         if partial:
             with self._training(), self._undo_on_failure():
@@ -245,8 +286,15 @@ class TensorRec(FittedStateMixin):
             self._adopt(shadow)
         return self
 
-    def _run(self, trainer: Any, started: float, epochs: int | None, callbacks: Any,
-             verbose: bool, validation: Any) -> TensorRec:
+    def _run(
+        self,
+        trainer: Any,
+        started: float,
+        epochs: int | None,
+        callbacks: Any,
+        verbose: bool,
+        validation: Any,
+    ) -> TensorRec:
         """Run ``epochs`` epochs of ``trainer`` (anything with ``run_epoch(rng)``) with callbacks."""
         rate = self._resolve_recipe()
         epochs = self.epochs_ if epochs is None else int(epochs)
@@ -259,15 +307,20 @@ class TensorRec(FittedStateMixin):
             for index in range(epochs):
                 epoch_start = time.perf_counter()
                 self.optimizer_.learning_rate = defaults.learning_rate_at(
-                    rate, self.learning_rate_schedule_, index, epochs)
+                    rate, self.learning_rate_schedule_, index, epochs
+                )
                 try:
                     data, reg = trainer.run_epoch(self._rng)
                 except tf.errors.OpError as error:
-                    raise TrainingError(f"TensorFlow failed during training: {error.message}") from error
+                    raise TrainingError(
+                        f"TensorFlow failed during training: {error.message}"
+                    ) from error
                 self._item_cache = None
                 check_losses(self, data, reg)
                 logs = {
-                    "loss": data, "regularization": reg, "total": data + reg,
+                    "loss": data,
+                    "regularization": reg,
+                    "total": data + reg,
                     "elapsed": time.perf_counter() - started,
                     "epoch_seconds": time.perf_counter() - epoch_start,
                 }
@@ -295,7 +348,11 @@ class TensorRec(FittedStateMixin):
         self.network_ = TwoTower(
             make_representation(self.user_representation),
             make_representation(self.item_representation),
-            self.prediction_, int(self.n_components), int(self.n_tastes), bool(self.biased), seed,
+            self.prediction_,
+            int(self.n_components),
+            int(self.n_tastes),
+            bool(self.biased),
+            seed,
         )
         self.user_table_ = SparseRows(user_features, self.n_users_)
         self.item_table_ = SparseRows(item_features, self.n_items_)
@@ -319,35 +376,57 @@ class TensorRec(FittedStateMixin):
         """Return the trainer for ``interactions``, reusing (and not retracing) the last one."""
         previous = getattr(self, "train_interactions_", None)
         key = (self.l2, self.batch_size, self.n_sampled_items)  # set_params reaches fit_partial
-        if self._trainer is None or previous is None or previous.shape != interactions.shape \
-                or (previous != interactions).nnz or key != getattr(self, "_trainer_key", None):
+        if (
+            self._trainer is None
+            or previous is None
+            or previous.shape != interactions.shape
+            or (previous != interactions).nnz
+            or key != getattr(self, "_trainer_key", None)
+        ):
             self._trainer, self._trainer_key = self._make_trainer(interactions), key
         self.train_interactions_ = interactions
         return self._trainer
 
     def _make_trainer(self, interactions: sp.csr_matrix) -> Trainer:
         loss = self.loss_
-        if loss.inputs == "dense" and type(loss).__name__ == "Softmax" and (
-            defaults.use_sampled_softmax(*interactions.shape, int((interactions.data > 0).sum()),
-                                         self.n_sampled_items)
+        if (
+            loss.inputs == "dense"
+            and type(loss).__name__ == "Softmax"
+            and (
+                defaults.use_sampled_softmax(
+                    *interactions.shape, int((interactions.data > 0).sum()), self.n_sampled_items
+                )
+            )
         ):
             from .losses import SampledSoftmax
+
             loss = SampledSoftmax()
         n_sampled = defaults.sampled_items(loss, self.n_items_, self.n_sampled_items)
         check_loss_fits_data(loss, self._name(self.loss), interactions)
         with distributed.scope(self.distribute):
             return Trainer(
-                self.network_, loss, self.optimizer_, self.user_table_, self.item_table_,
-                interactions, None, self._l2_for(loss, interactions), self.batch_size,
+                self.network_,
+                loss,
+                self.optimizer_,
+                self.user_table_,
+                self.item_table_,
+                interactions,
+                None,
+                self._l2_for(loss, interactions),
+                self.batch_size,
                 n_sampled,
                 strategy=self.distribute,
             )
 
     def _resolve_recipe(self) -> float:
         """Fill ``learning_rate_``, ``learning_rate_schedule_``, ``epochs_``; return the rate."""
-        recipe = defaults.recipe_for(self.loss_, self.network_.user_layers[0],
-                                     self.network_.item_layer)
-        pick = lambda given, default: default if given is None else given
+        recipe = defaults.recipe_for(
+            self.loss_, self.network_.user_layers[0], self.network_.item_layer
+        )
+
+        def pick(given, default):
+            return default if given is None else given
+
         self.learning_rate_ = float(pick(self.learning_rate, recipe.learning_rate))
         self.learning_rate_schedule_ = pick(self.learning_rate_schedule, recipe.schedule)
         self.epochs_ = int(pick(self.epochs, recipe.epochs))
@@ -371,10 +450,14 @@ class TensorRec(FittedStateMixin):
         fitted = self.user_table_ if kind == "user" else self.item_table_
         if features is None:
             return fitted
-        n_rows = sp.csr_matrix(features).shape[0] if sp.issparse(features) else np.shape(features)[0]
+        n_rows = (
+            sp.csr_matrix(features).shape[0] if sp.issparse(features) else np.shape(features)[0]
+        )
         csr = check_features(features, n_rows, f"{kind}_features", fitted.n_features)
         if csr is None and not fitted.is_identity:
-            raise InputError(f"{kind}_features is an identity matrix but the model was fitted with features.")
+            raise InputError(
+                f"{kind}_features is an identity matrix but the model was fitted with features."
+            )
         return SparseRows(csr, n_rows)
 
     def _users(self, table: SparseRows) -> tuple[np.ndarray, np.ndarray]:
@@ -406,17 +489,26 @@ class TensorRec(FittedStateMixin):
         self._check_fitted()
         users, user_biases = self._users(self._table(user_features, "user"))
         items, item_biases = self._items(self._table(item_features, "item"))
-        return np.concatenate([
-            block_scores(self.network_, tf.constant(users[b]), tf.constant(user_biases[b]),
-                         items, item_biases).numpy()
-            for b in user_blocks(users.shape[0], int(items.shape[0]))
-        ])
+        return np.concatenate(
+            [
+                block_scores(
+                    self.network_,
+                    tf.constant(users[b]),
+                    tf.constant(user_biases[b]),
+                    items,
+                    item_biases,
+                ).numpy()
+                for b in user_blocks(users.shape[0], int(items.shape[0]))
+            ]
+        )
 
     @reading
     def score_users(self, users: Any) -> np.ndarray:
         """Return ``[len(users), n_items]`` float32 scores of fitted users (metrics' scorer)."""
         self._check_fitted()
-        return self._score_tensor(*self._user_rows(check_ids(users, self.n_users_, "users"))).numpy()
+        return self._score_tensor(
+            *self._user_rows(check_ids(users, self.n_users_, "users"))
+        ).numpy()
 
     def _user_rows(self, users: np.ndarray) -> tuple[Any, Any]:
         """Return the vectors ``[n, T, d]`` and biases of the fitted users ``users``."""
@@ -428,22 +520,31 @@ class TensorRec(FittedStateMixin):
     def _score_tensor(self, vectors: Any, biases: Any) -> tf.Tensor:
         """Scores of user ``vectors [b, T, d]`` and ``biases [b]`` (arrays or tensors)."""
         items, item_biases = self._items()
-        return block_scores(self.network_, tf.convert_to_tensor(vectors),
-                            tf.convert_to_tensor(biases), items, item_biases)
+        return block_scores(
+            self.network_,
+            tf.convert_to_tensor(vectors),
+            tf.convert_to_tensor(biases),
+            items,
+            item_biases,
+        )
 
     @reading
-    def predict_rank(self, user_features: Any = None, item_features: Any = None,
-                     exclude: Any = None) -> np.ndarray:
+    def predict_rank(
+        self, user_features: Any = None, item_features: Any = None, exclude: Any = None
+    ) -> np.ndarray:
         """Return ``[n_users, n_items]`` int32 ranks (1 = best); excluded items rank last.
 
         ``exclude`` must have the shape of the scores (InputError otherwise).
         """
         scores = self.predict(user_features, item_features)
-        return rank_rows(scores, None if exclude is None
-                         else check_interactions_shape(exclude, scores.shape))
+        return rank_rows(
+            scores, None if exclude is None else check_interactions_shape(exclude, scores.shape)
+        )
 
     @reading
-    def recommend(self, users: Any, k: int = 10, exclude: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def recommend(
+        self, users: Any, k: int = 10, exclude: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return the top-``k`` item indices ``[n, k]`` and scores for ``users``, in blocks.
 
         ``users``: fitted user indices, or the :class:`NewUsers` from :meth:`fold_in`.
@@ -456,17 +557,23 @@ class TensorRec(FittedStateMixin):
         if isinstance(users, NewUsers):
             new = users
             rows, n_rows = np.arange(new.n_users), new.n_users
-            scores_of = lambda block: self._score_tensor(new.representations[block],
-                                                         new.biases[block])
+
+            def scores_of(block):
+                return self._score_tensor(new.representations[block], new.biases[block])
         else:
             rows, n_rows = check_ids(users, self.n_users_, "users"), self.n_users_
-            scores_of = lambda block: self._score_tensor(*self._user_rows(block))
+
+            def scores_of(block):
+                return self._score_tensor(*self._user_rows(block))
+
         if exclude is not None:
             exclude = check_interactions_shape(exclude, (n_rows, self.n_items_))
         return top_k_blocks(scores_of, rows, self.n_items_, k, exclude)
 
     @reading
-    def fold_in(self, interactions: Any, user_features: Any = None, *, epochs: int = 100) -> NewUsers:
+    def fold_in(
+        self, interactions: Any, user_features: Any = None, *, epochs: int = 100
+    ) -> NewUsers:
         """Return representations for users not seen in training, without retraining.
 
         With identity user features, each new user's vector is fitted to their interactions
@@ -521,12 +628,14 @@ class TensorRec(FittedStateMixin):
         return persistence.save(self, Path(path))
 
     @classmethod
-    def load(cls, path: str | Path, *, safe_mode: bool = True,
-             allowed_modules: Sequence[str] = ()) -> TensorRec:
+    def load(
+        cls, path: str | Path, *, safe_mode: bool = True, allowed_modules: Sequence[str] = ()
+    ) -> TensorRec:
         """Load a model saved by :meth:`save`, never running code named by the file.
 
         Classes resolve from the built-ins, the registries and ``allowed_modules`` only
         (``safe_mode=False`` trusts the file); see :mod:`~tensorrec_explore.safe_classes`.
         """
-        return persistence.load(cls, Path(path), safe_mode=safe_mode,
-                                allowed_modules=tuple(allowed_modules))
+        return persistence.load(
+            cls, Path(path), safe_mode=safe_mode, allowed_modules=tuple(allowed_modules)
+        )

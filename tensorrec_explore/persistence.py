@@ -15,6 +15,7 @@ the path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,8 +35,18 @@ from .errors import InputError, ModelFileError
 from .safe_classes import TrustRule
 
 FORMAT_VERSION = 1
-_SCALARS = ("n_components", "biased", "n_tastes", "learning_rate", "learning_rate_schedule", "l2",
-            "epochs", "batch_size", "n_sampled_items", "random_state")
+_SCALARS = (
+    "n_components",
+    "biased",
+    "n_tastes",
+    "learning_rate",
+    "learning_rate_schedule",
+    "l2",
+    "epochs",
+    "batch_size",
+    "n_sampled_items",
+    "random_state",
+)
 _ARRAY_FILES = ("weights.npz", "data.npz")
 #: Users whose scores the read-back of a save compares with the model's own.
 READ_BACK_USERS = 16
@@ -68,15 +79,21 @@ def _deserialize_layer(config: Any, rule: TrustRule, path: Path, what: str) -> A
 def _sparse_arrays(prefix: str, matrix: sp.csr_matrix | None) -> dict[str, np.ndarray]:
     if matrix is None:
         return {}
-    return {f"{prefix}_data": matrix.data, f"{prefix}_indices": matrix.indices,
-            f"{prefix}_indptr": matrix.indptr, f"{prefix}_shape": np.array(matrix.shape)}
+    return {
+        f"{prefix}_data": matrix.data,
+        f"{prefix}_indices": matrix.indices,
+        f"{prefix}_indptr": matrix.indptr,
+        f"{prefix}_shape": np.array(matrix.shape),
+    }
 
 
 def _sparse_from(arrays: dict[str, np.ndarray], prefix: str) -> sp.csr_matrix | None:
     if f"{prefix}_data" not in arrays:
         return None
-    return sp.csr_matrix((arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"],
-                          arrays[f"{prefix}_indptr"]), shape=tuple(arrays[f"{prefix}_shape"]))
+    return sp.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
+        shape=tuple(arrays[f"{prefix}_shape"]),
+    )
 
 
 def _sha256(file: Path) -> str:
@@ -106,9 +123,11 @@ def _write(model: Any, staging: Path) -> None:
     weights = {f"w{i}": v.numpy() for i, v in enumerate(network.all_variables)}
     user_matrix = None if model.user_table_.is_identity else model.user_table_.matrix
     item_matrix = None if model.item_table_.is_identity else model.item_table_.matrix
-    data = {**_sparse_arrays("user_features", user_matrix),
-            **_sparse_arrays("item_features", item_matrix),
-            **_sparse_arrays("train", model.train_interactions_)}
+    data = {
+        **_sparse_arrays("user_features", user_matrix),
+        **_sparse_arrays("item_features", item_matrix),
+        **_sparse_arrays("train", model.train_interactions_),
+    }
     _write_synced(staging / "weights.npz", lambda f: np.savez(f, **weights))
     _write_synced(staging / "data.npz", lambda f: np.savez(f, **data))
     config["checksums"] = {name: _sha256(staging / name) for name in _ARRAY_FILES}
@@ -124,8 +143,12 @@ def _json_default(value: Any) -> Any:
 
 def _own_modules(model: Any) -> tuple[str, ...]:
     """The modules of the model's own plug-in classes (trusted when its save is read back)."""
-    objects = (model.prediction_, model.loss_, *model.network_.user_layers,
-               model.network_.item_layer)
+    objects = (
+        model.prediction_,
+        model.loss_,
+        *model.network_.user_layers,
+        model.network_.item_layer,
+    )
     return tuple({type(obj).__module__ for obj in objects})
 
 
@@ -134,11 +157,14 @@ def _read_back(model: Any, staging: Path) -> None:
     try:
         copy = _read(type(model), staging, TrustRule(True, _own_modules(model)))
     except ModelFileError as error:
-        raise ModelFileError(f"The model cannot be saved: its saved copy does not load back "
-                             f"({error}). Nothing was replaced.") from error
+        raise ModelFileError(
+            f"The model cannot be saved: its saved copy does not load back "
+            f"({error}). Nothing was replaced."
+        ) from error
     users = np.linspace(0, model.n_users_ - 1, min(READ_BACK_USERS, model.n_users_)).astype(int)
-    if not np.allclose(copy.score_users(users), model.score_users(users), rtol=1e-4, atol=1e-5,
-                       equal_nan=True):
+    if not np.allclose(
+        copy.score_users(users), model.score_users(users), rtol=1e-4, atol=1e-5, equal_nan=True
+    ):
         raise ModelFileError(
             "The model cannot be saved: its saved copy scores differently from the model (a "
             "custom representation whose get_config() misses a setting?). Nothing was replaced."
@@ -169,16 +195,15 @@ def save(model: Any, path: Path) -> Path:
     return path
 
 
-def load(cls: type, path: Path, *, safe_mode: bool = True,
-         allowed_modules: tuple[str, ...] = ()) -> Any:
+def load(
+    cls: type, path: Path, *, safe_mode: bool = True, allowed_modules: tuple[str, ...] = ()
+) -> Any:
     """Return the model saved in the folder ``path`` (see the module docstring)."""
     path = Path(path).expanduser()
     rule = TrustRule(bool(safe_mode), tuple(allowed_modules))
     with model_folder.locked(path, required=False):
-        try:
+        with contextlib.suppress(OSError):  # e.g. a read-only folder: nothing to recover there
             model_folder.recover(path)
-        except OSError:  # e.g. a read-only folder: nothing to recover there
-            pass
         return _read(cls, path, rule)
 
 
@@ -186,8 +211,10 @@ def _read_arrays(path: Path, name: str, checksums: dict[str, str]) -> dict[str, 
     file = path / name
     expected = checksums.get(name)
     if expected is not None and _sha256(file) != expected:
-        raise ModelFileError(f"The model at {path} is corrupt: {name} does not match the "
-                             "checksum recorded in config.json. Save the model again.")
+        raise ModelFileError(
+            f"The model at {path} is corrupt: {name} does not match the "
+            "checksum recorded in config.json. Save the model again."
+        )
     with np.load(file, allow_pickle=False) as arrays:
         return {key: arrays[key] for key in arrays.files}
 
@@ -208,12 +235,24 @@ def _read_config(path: Path) -> dict[str, Any]:
         )
     if version < 1:
         raise ModelFileError(f"{path}: format {version} is older than any released format.")
-    missing = [key for key in ("params", "user_representation", "item_representation",
-                               "prediction", "loss", "epochs_done", "l2_used")
-               if key not in config]
+    missing = [
+        key
+        for key in (
+            "params",
+            "user_representation",
+            "item_representation",
+            "prediction",
+            "loss",
+            "epochs_done",
+            "l2_used",
+        )
+        if key not in config
+    ]
     if missing or not isinstance(config["params"], dict):
-        raise ModelFileError(f"{path}/config.json lacks {missing or ['params']}; it is incomplete "
-                             "or was not written by TensorRec.save().")
+        raise ModelFileError(
+            f"{path}/config.json lacks {missing or ['params']}; it is incomplete "
+            "or was not written by TensorRec.save()."
+        )
     return config
 
 
@@ -235,16 +274,24 @@ def _read(cls: type, path: Path, rule: TrustRule) -> Any:
     return _assemble(cls, path, rule, config, weights, data)
 
 
-def _assemble(cls: type, path: Path, rule: TrustRule, config: dict[str, Any],
-              weights: dict[str, np.ndarray], data: dict[str, np.ndarray]) -> Any:
+def _assemble(
+    cls: type,
+    path: Path,
+    rule: TrustRule,
+    config: dict[str, Any],
+    weights: dict[str, np.ndarray],
+    data: dict[str, np.ndarray],
+) -> Any:
     from .losses import Loss
     from .predictions import Prediction
 
     parts = {
-        "user_representation": _deserialize_layer(config["user_representation"], rule, path,
-                                                   "user representation"),
-        "item_representation": _deserialize_layer(config["item_representation"], rule, path,
-                                                   "item representation"),
+        "user_representation": _deserialize_layer(
+            config["user_representation"], rule, path, "user representation"
+        ),
+        "item_representation": _deserialize_layer(
+            config["item_representation"], rule, path, "item representation"
+        ),
         "prediction": rule.resolve(config["prediction"], Prediction, path, "prediction"),
         "loss": rule.resolve(config["loss"], Loss, path, "loss"),
     }
@@ -254,11 +301,14 @@ def _assemble(cls: type, path: Path, rule: TrustRule, config: dict[str, Any],
         train = _sparse_from(data, "train")
         if train is None:
             raise ModelFileError(f"The model at {path} has no training matrix in data.npz.")
-        model._build(train, _sparse_from(data, "user_features"),
-                     _sparse_from(data, "item_features"))
+        model._build(
+            train, _sparse_from(data, "user_features"), _sparse_from(data, "item_features")
+        )
         epochs_done, l2_used = int(config["epochs_done"]), float(config["l2_used"])
     except (InputError, TypeError, ValueError, KeyError) as error:
-        raise ModelFileError(f"The model at {path} has an invalid configuration: {error}") from error
+        raise ModelFileError(
+            f"The model at {path} has an invalid configuration: {error}"
+        ) from error
     variables = model.network_.all_variables
     if len(variables) != len(weights):
         raise ModelFileError(

@@ -48,7 +48,8 @@ class Cosine(Prediction):
 
     def pairwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         return tf.matmul(
-            tf.math.l2_normalize(users, axis=-1), tf.math.l2_normalize(items, axis=-1),
+            tf.math.l2_normalize(users, axis=-1),
+            tf.math.l2_normalize(items, axis=-1),
             transpose_b=True,
         )
 
@@ -81,9 +82,7 @@ def make_prediction(spec: Any) -> Prediction:
         spec = PREDICTIONS.get(spec)
     if isinstance(spec, type):
         spec = spec()
-    if isinstance(spec, Prediction) or (
-        hasattr(spec, "pairwise") and hasattr(spec, "elementwise")
-    ):
+    if isinstance(spec, Prediction) or (hasattr(spec, "pairwise") and hasattr(spec, "elementwise")):
         return spec
     raise InputError(
         f"prediction must be a registry name or an object with pairwise() and elementwise(); "

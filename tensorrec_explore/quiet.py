@@ -56,8 +56,11 @@ def filtered_stderr() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = [line for line in captured.read().decode(errors="replace").splitlines(True)
-                    if line.strip() and not is_noise(line)]
+            kept = [
+                line
+                for line in captured.read().decode(errors="replace").splitlines(True)
+                if line.strip() and not is_noise(line)
+            ]
             if kept:
                 os.write(2, "".join(kept).encode())
 

@@ -75,8 +75,11 @@ class Registry:
         """Return the name under which ``plugin``'s class is registered, or None."""
         cls = plugin if isinstance(plugin, type) else type(plugin)
         for name, entry in self._entries.items():
-            if entry is cls or (isinstance(entry, str) and entry.endswith(":" + cls.__name__)
-                                 and entry.split(":")[0] == cls.__module__):
+            if entry is cls or (
+                isinstance(entry, str)
+                and entry.endswith(":" + cls.__name__)
+                and entry.split(":")[0] == cls.__module__
+            ):
                 return name
         return None
 

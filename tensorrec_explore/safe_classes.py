@@ -24,8 +24,12 @@ from .errors import ModelFileError
 from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS, import_path
 
 #: Modules whose classes every model file may name (ours, and Keras' own).
-_BUILT_IN_MODULES = ("keras", "tensorrec_explore.representations",
-                     "tensorrec_explore.predictions", "tensorrec_explore.losses")
+_BUILT_IN_MODULES = (
+    "keras",
+    "tensorrec_explore.representations",
+    "tensorrec_explore.predictions",
+    "tensorrec_explore.losses",
+)
 
 
 def _inside(module: str, packages: Iterable[str]) -> bool:
@@ -66,8 +70,11 @@ class TrustRule:
             return True
         if module is None:  # Keras then looks only in its own and the registered objects
             return True
-        return (_inside(module, _BUILT_IN_MODULES) or _inside(module, self.allowed_modules)
-                or f"{module}:{name}" in self._paths)
+        return (
+            _inside(module, _BUILT_IN_MODULES)
+            or _inside(module, self.allowed_modules)
+            or f"{module}:{name}" in self._paths
+        )
 
     def refusal(self, path: Any, what: str, module: str, name: str) -> ModelFileError:
         """The error for a class of ``what`` that this rule does not allow."""
@@ -84,8 +91,11 @@ class TrustRule:
         if isinstance(config, dict):
             if "class_name" in config:
                 module = config.get("module")
-                name = str(config.get("config") if config.get("class_name") == "function"
-                           else config.get("class_name"))
+                name = str(
+                    config.get("config")
+                    if config.get("class_name") == "function"
+                    else config.get("class_name")
+                )
                 if module is not None and not isinstance(module, str):
                     raise ModelFileError(f"The model at {path} has a malformed {what} entry.")
                 if not self.allows(module, name):
@@ -98,8 +108,11 @@ class TrustRule:
 
     def resolve(self, spec: Any, base: type, path: Any, what: str) -> Any:
         """Return an instance of the ``base`` subclass named by ``spec`` (``{"class", "config"}``)."""
-        if not isinstance(spec, dict) or not isinstance(spec.get("class"), str) \
-                or not isinstance(spec.get("config") or {}, dict):
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get("class"), str)
+            or not isinstance(spec.get("config") or {}, dict)
+        ):
             raise ModelFileError(f"The model at {path} has a malformed {what} entry: {spec!r:.80}.")
         module, _, name = spec["class"].partition(":")
         if not self.allows(module, name):

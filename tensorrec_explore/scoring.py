@@ -30,15 +30,21 @@ def user_blocks(n_users: int, n_items: int) -> Iterator[slice]:
 
 
 def block_scores(
-    network: TwoTower, users: tf.Tensor, user_biases: tf.Tensor,
-    items: tf.Tensor, item_biases: tf.Tensor,
+    network: TwoTower,
+    users: tf.Tensor,
+    user_biases: tf.Tensor,
+    items: tf.Tensor,
+    item_biases: tf.Tensor,
 ) -> tf.Tensor:
     """Return ``[b, n_items]`` scores of user vectors ``[b, T, d]`` against item vectors."""
     return network.pairwise(users, items) + tf.reshape(user_biases, [-1, 1]) + item_biases
 
 
 def top_k_blocks(
-    scores_of: Callable[[np.ndarray], tf.Tensor], rows: np.ndarray, n_items: int, k: int,
+    scores_of: Callable[[np.ndarray], tf.Tensor],
+    rows: np.ndarray,
+    n_items: int,
+    k: int,
     exclude: sp.csr_matrix | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the top-``k`` item indices ``[n, k]`` and scores of each of ``rows``.
@@ -54,8 +60,9 @@ def top_k_blocks(
         if exclude is not None:
             excluded = exclude[rows[block]]
             block_scores_ = np.array(block_scores_)  # masking in numpy beats a scatter op
-            block_scores_[np.repeat(np.arange(excluded.shape[0]), np.diff(excluded.indptr)),
-                          excluded.indices] = -np.inf
+            block_scores_[
+                np.repeat(np.arange(excluded.shape[0]), np.diff(excluded.indptr)), excluded.indices
+            ] = -np.inf
         top = tf.math.top_k(block_scores_, k=k, sorted=True)
         indices[block] = top.indices.numpy()
         scores[block] = top.values.numpy()
@@ -81,6 +88,7 @@ def most_similar(vectors: tf.Tensor, ids: np.ndarray, k: int) -> tuple[np.ndarra
     vectors = tf.math.l2_normalize(vectors, axis=1)
     scores = tf.matmul(tf.gather(vectors, ids), vectors, transpose_b=True)
     scores = tf.tensor_scatter_nd_update(
-        scores, np.stack([np.arange(len(ids)), ids], axis=1), tf.fill([len(ids)], -np.inf))
+        scores, np.stack([np.arange(len(ids)), ids], axis=1), tf.fill([len(ids)], -np.inf)
+    )
     top = tf.math.top_k(scores, k=k)
     return top.indices.numpy().astype(np.int64), top.values.numpy()

@@ -27,8 +27,9 @@ class SparseRows:
         self._columns = tf.constant(matrix.indices.astype(np.int64))
         self._values = tf.constant(matrix.data.astype(np.float32))
         self._all = tf.SparseTensor(
-            indices=np.stack([np.repeat(np.arange(self.n_rows), np.diff(matrix.indptr)),
-                              matrix.indices], axis=1).astype(np.int64),
+            indices=np.stack(
+                [np.repeat(np.arange(self.n_rows), np.diff(matrix.indptr)), matrix.indices], axis=1
+            ).astype(np.int64),
             values=matrix.data.astype(np.float32),
             dense_shape=[self.n_rows, self.n_features],
         )
@@ -48,7 +49,9 @@ class SparseRows:
         return tf.scatter_nd(positions, values, self._shape(indices))
 
     def _shape(self, indices: tf.Tensor) -> tf.Tensor:
-        return tf.stack([tf.size(indices, out_type=tf.int64), tf.constant(self.n_features, tf.int64)])
+        return tf.stack(
+            [tf.size(indices, out_type=tf.int64), tf.constant(self.n_features, tf.int64)]
+        )
 
     def _gather(self, indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Return the ``[nnz, 2]`` (batch row, column) positions and values of rows ``indices``."""

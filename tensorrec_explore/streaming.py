@@ -51,8 +51,11 @@ def _chunks(interactions: Any, chunk: int) -> Iterator[tuple[np.ndarray, np.ndar
     if sp.issparse(interactions):
         coo = sp.coo_matrix(interactions)
         for start in range(0, coo.nnz, chunk):
-            yield (coo.row[start:start + chunk], coo.col[start:start + chunk],
-                   coo.data[start:start + chunk])
+            yield (
+                coo.row[start : start + chunk],
+                coo.col[start : start + chunk],
+                coo.data[start : start + chunk],
+            )
         return
     for piece in interactions:
         users, items, values = (np.asarray(part) for part in piece)
@@ -60,8 +63,14 @@ def _chunks(interactions: Any, chunk: int) -> Iterator[tuple[np.ndarray, np.ndar
 
 
 def write_interaction_shards(
-    interactions: Any, folder: str | Path, n_shards: int, format: str = "tfrecord", *,
-    n_users: int | None = None, n_items: int | None = None, seed: int | None = 0,
+    interactions: Any,
+    folder: str | Path,
+    n_shards: int,
+    format: str = "tfrecord",
+    *,
+    n_users: int | None = None,
+    n_items: int | None = None,
+    seed: int | None = 0,
 ) -> list[Path]:
     """Write interactions as ``n_shards`` files in ``folder``; return their paths.
 
@@ -86,8 +95,12 @@ def write_interaction_shards(
     rng = np.random.default_rng(seed)
     count = 0
     with contextlib.ExitStack() as stack:
-        writers = [stack.enter_context(tf.io.TFRecordWriter(str(p)) if format == "tfrecord"
-                                       else open(p, "w")) for p in paths]  # noqa: SIM115
+        writers = [
+            stack.enter_context(
+                tf.io.TFRecordWriter(str(p)) if format == "tfrecord" else open(p, "w")  # noqa: SIM115 (closed by the ExitStack)
+            )
+            for p in paths
+        ]
         if format == "csv":
             for writer in writers:
                 writer.write("user,item,value\n")
@@ -98,43 +111,65 @@ def write_interaction_shards(
                 mask = shard_of == shard
                 _write(writer, format, users[mask], items[mask], values[mask])
             count += int(users.size)
-    info = {"n_users": int(n_users), "n_items": int(n_items), "n_interactions": count,
-            "format": format, "n_shards": int(n_shards)}
+    info = {
+        "n_users": int(n_users),
+        "n_items": int(n_items),
+        "n_interactions": count,
+        "format": format,
+        "n_shards": int(n_shards),
+    }
     (folder / INFO_FILE).write_text(json.dumps(info, indent=2))
     return paths
 
 
-def _check_chunk(users: np.ndarray, items: np.ndarray, values: np.ndarray, n_users: int,
-                 n_items: int) -> None:
+def _check_chunk(
+    users: np.ndarray, items: np.ndarray, values: np.ndarray, n_users: int, n_items: int
+) -> None:
     if not users.shape == items.shape == values.shape or users.ndim != 1:
         raise InputError(
             f"Each chunk must be three 1-D arrays of one length (users, items, values); got "
-            f"shapes {users.shape}, {items.shape}, {values.shape}.")
-    if users.size and (users.min() < 0 or users.max() >= n_users or items.min() < 0
-                       or items.max() >= n_items):
+            f"shapes {users.shape}, {items.shape}, {values.shape}."
+        )
+    if users.size and (
+        users.min() < 0 or users.max() >= n_users or items.min() < 0 or items.max() >= n_items
+    ):
         raise InputError(
             f"User ids must be in [0, {n_users}) and item ids in [0, {n_items}); got users in "
-            f"[{users.min()}, {users.max()}], items in [{items.min()}, {items.max()}].")
+            f"[{users.min()}, {users.max()}], items in [{items.min()}, {items.max()}]."
+        )
     if not np.isfinite(values).all():
         raise InputError("interactions hold NaN or infinite values; drop or fill them first.")
 
 
-def _write(writer: Any, format: str, users: np.ndarray, items: np.ndarray,
-           values: np.ndarray) -> None:
+def _write(
+    writer: Any, format: str, users: np.ndarray, items: np.ndarray, values: np.ndarray
+) -> None:
     if format == "csv":
         if users.size:
-            lines = np.char.add(np.char.add(users.astype(np.int64).astype(str), ","),
-                                items.astype(np.int64).astype(str))
+            lines = np.char.add(
+                np.char.add(users.astype(np.int64).astype(str), ","),
+                items.astype(np.int64).astype(str),
+            )
             lines = np.char.add(np.char.add(lines, ","), np.char.mod("%.7g", values))
             writer.write("\n".join(lines.tolist()) + "\n")
         return
     for start in range(0, users.size, RECORDS_PER_EXAMPLE):
         stop = start + RECORDS_PER_EXAMPLE
-        example = tf.train.Example(features=tf.train.Features(feature={
-            "user": tf.train.Feature(int64_list=tf.train.Int64List(value=users[start:stop])),
-            "item": tf.train.Feature(int64_list=tf.train.Int64List(value=items[start:stop])),
-            "value": tf.train.Feature(float_list=tf.train.FloatList(value=values[start:stop])),
-        }))
+        example = tf.train.Example(
+            features=tf.train.Features(
+                feature={
+                    "user": tf.train.Feature(
+                        int64_list=tf.train.Int64List(value=users[start:stop])
+                    ),
+                    "item": tf.train.Feature(
+                        int64_list=tf.train.Int64List(value=items[start:stop])
+                    ),
+                    "value": tf.train.Feature(
+                        float_list=tf.train.FloatList(value=values[start:stop])
+                    ),
+                }
+            )
+        )
         writer.write(example.SerializeToString())
 
 
@@ -142,12 +177,17 @@ def read_shard_info(folder: str | Path) -> dict[str, Any]:
     """Return the sizes written by :func:`write_interaction_shards` (``n_users``, ``n_items``...)."""
     path = Path(folder) / INFO_FILE
     if not path.exists():
-        raise InputError(f"No {INFO_FILE} in {folder}; write the shards with write_interaction_shards.")
+        raise InputError(
+            f"No {INFO_FILE} in {folder}; write the shards with write_interaction_shards."
+        )
     return json.loads(path.read_text())
 
 
-_TFRECORD_SPEC = {"user": tf.io.RaggedFeature(tf.int64), "item": tf.io.RaggedFeature(tf.int64),
-                  "value": tf.io.RaggedFeature(tf.float32)}
+_TFRECORD_SPEC = {
+    "user": tf.io.RaggedFeature(tf.int64),
+    "item": tf.io.RaggedFeature(tf.int64),
+    "value": tf.io.RaggedFeature(tf.float32),
+}
 
 
 def _tfrecord_records(path: tf.Tensor) -> tf.data.Dataset:
@@ -159,12 +199,14 @@ def _tfrecord_records(path: tf.Tensor) -> tf.data.Dataset:
 
 
 def _csv_records(path: tf.Tensor) -> tf.data.Dataset:
-    return tf.data.experimental.CsvDataset(
-        path, [tf.int64, tf.int64, tf.float32], header=True)
+    return tf.data.experimental.CsvDataset(path, [tf.int64, tf.int64, tf.float32], header=True)
 
 
 def interaction_files_dataset(
-    pattern: str | list[str], *, shuffle_buffer: int = 100_000, seed: int | None = 0,
+    pattern: str | list[str],
+    *,
+    shuffle_buffer: int = 100_000,
+    seed: int | None = 0,
     cycle_length: int = 4,
 ) -> tf.data.Dataset:
     """Return a ``tf.data.Dataset`` of ``(user int64, item int64, value float32)`` records.
@@ -178,19 +220,28 @@ def interaction_files_dataset(
     if isinstance(pattern, (str, Path)) and Path(pattern).is_dir():
         info = read_shard_info(pattern)
         pattern = str(Path(pattern) / f"part-*.{info['format']}")
-    files = sorted(str(p) for p in tf.io.gfile.glob(pattern)) if isinstance(pattern, (str, Path)) \
+    files = (
+        sorted(str(p) for p in tf.io.gfile.glob(pattern))
+        if isinstance(pattern, (str, Path))
         else [str(p) for p in pattern]
+    )
     if not files:
         raise InputError(f"No interaction files match {pattern!r}.")
     kinds = {Path(f).suffix for f in files}
     if len(kinds) != 1 or not kinds <= {".tfrecord", ".csv"}:
-        raise InputError(f"Files must all be .tfrecord or all .csv; got extensions {sorted(kinds)}.")
+        raise InputError(
+            f"Files must all be .tfrecord or all .csv; got extensions {sorted(kinds)}."
+        )
     reader = _tfrecord_records if kinds == {".tfrecord"} else _csv_records
     dataset = tf.data.Dataset.from_tensor_slices(files)
     if len(files) > 1:
         dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.interleave(reader, cycle_length=min(cycle_length, len(files)),
-                                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = dataset.interleave(
+        reader,
+        cycle_length=min(cycle_length, len(files)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     return dataset
@@ -200,29 +251,37 @@ def interaction_files_dataset(
 def _records(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """Normalise elements to ``(user int64, item int64, value float32)`` scalars."""
     if not isinstance(dataset, tf.data.Dataset):
-        raise InputError(f"dataset must be a tf.data.Dataset of (user, item, value) records, got "
-                         f"{type(dataset).__name__}.")
+        raise InputError(
+            f"dataset must be a tf.data.Dataset of (user, item, value) records, got "
+            f"{type(dataset).__name__}."
+        )
     spec = dataset.element_spec
     if isinstance(spec, dict):
         missing = {"user", "item"} - set(spec)
         if missing:
-            raise InputError(f"dataset dict elements need keys 'user', 'item' (and 'value'); "
-                             f"missing {sorted(missing)}.")
+            raise InputError(
+                f"dataset dict elements need keys 'user', 'item' (and 'value'); "
+                f"missing {sorted(missing)}."
+            )
         dataset = dataset.map(lambda r: (r["user"], r["item"], r.get("value", 1.0)))
         spec = dataset.element_spec
     if not isinstance(spec, tuple) or len(spec) not in (2, 3):
-        raise InputError(f"dataset elements must be (user, item) or (user, item, value); got {spec}.")
+        raise InputError(
+            f"dataset elements must be (user, item) or (user, item, value); got {spec}."
+        )
     if len(spec) == 2:
         dataset = dataset.map(lambda u, i: (u, i, tf.ones_like(u, tf.float32)))
         spec = dataset.element_spec
     if any(s.shape.rank not in (0, None) for s in spec):
         raise InputError(f"dataset elements must be scalar records (unbatch it first); got {spec}.")
-    return dataset.map(lambda u, i, v: (tf.cast(u, tf.int64), tf.cast(i, tf.int64),
-                                        tf.cast(v, tf.float32)))
+    return dataset.map(
+        lambda u, i, v: (tf.cast(u, tf.int64), tf.cast(i, tf.int64), tf.cast(v, tf.float32))
+    )
 
 
-def _in_batch_like(keys: tf.Tensor, users: tf.Tensor, sampled: tf.Tensor,
-                   n_items: int) -> tf.Tensor:
+def _in_batch_like(
+    keys: tf.Tensor, users: tf.Tensor, sampled: tf.Tensor, n_items: int
+) -> tf.Tensor:
     """``[p, s]`` True where (user, sampled item) is among the sorted like ``keys``."""
     keys = tf.concat([keys, tf.constant([np.iinfo(np.int64).max], tf.int64)], axis=0)
     wanted = tf.reshape(users[:, None] * n_items + sampled[None, :], [-1])
@@ -234,8 +293,14 @@ def _in_batch_like(keys: tf.Tensor, users: tf.Tensor, sampled: tf.Tensor,
 class StreamTrainer(Trainer):
     """Runs epochs over a stream; reuses :class:`Trainer`'s objectives, steps and scaling."""
 
-    def __init__(self, model: Any, dataset: tf.data.Dataset, loss: Loss, n_sampled: int,
-                 steps_per_epoch: int | None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        dataset: tf.data.Dataset,
+        loss: Loss,
+        n_sampled: int,
+        steps_per_epoch: int | None,
+    ) -> None:
         self.network, self.loss, self.optimizer = model.network_, loss, model.optimizer_
         self.users, self.items = model.user_table_, model.item_table_
         # Streamed losses are never dense, so the default l2 does not depend on the data.
@@ -253,11 +318,17 @@ class StreamTrainer(Trainer):
         ids = tf.TensorSpec([None], tf.int64)
         values = tf.TensorSpec([None], tf.float32)
         if loss.inputs == "sampled":
-            step, signature, sharded = self._stream_sampled_step, [ids, ids, values, ids], (
-                True, True, True, False, False)
+            step, signature, sharded = (
+                self._stream_sampled_step,
+                [ids, ids, values, ids],
+                (True, True, True, False, False),
+            )
         else:
-            step, signature, sharded = self._stream_observed_step, [ids, ids, values], (
-                True, True, True)
+            step, signature, sharded = (
+                self._stream_observed_step,
+                [ids, ids, values],
+                (True, True, True),
+            )
         if self.strategy is not None:
             from .distributed import replicated
 
@@ -270,17 +341,19 @@ class StreamTrainer(Trainer):
     def _item_counts(self, loss: Loss) -> np.ndarray:
         """Liked count per item: one pass over the stream, only for losses that read it."""
         counts = np.zeros(self.n_items, np.float64)
-        if loss.inputs != "sampled" or type(loss).__name__ in (
-                "WMRB", "BPR", "WARP", "Logistic"):
+        if loss.inputs != "sampled" or type(loss).__name__ in ("WMRB", "BPR", "WARP", "Logistic"):
             return counts
         for _, items, values in self._epoch_batches():
             items, values = items.numpy(), values.numpy()
-            counts += np.bincount(items[values > 0], minlength=self.n_items)[:self.n_items]
+            counts += np.bincount(items[values > 0], minlength=self.n_items)[: self.n_items]
         return counts
 
     def _epoch_batches(self) -> Iterable[tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
-        batches = self.batches if self.steps_per_epoch is None else self.batches.take(
-            self.steps_per_epoch)
+        batches = (
+            self.batches
+            if self.steps_per_epoch is None
+            else self.batches.take(self.steps_per_epoch)
+        )
         return iter(batches)
 
     def run_epoch(self, rng: np.random.Generator) -> tuple[float, float]:
@@ -301,51 +374,78 @@ class StreamTrainer(Trainer):
 
     def _check_ids(self, users: tf.Tensor, items: tf.Tensor, values: tf.Tensor) -> list[Any]:
         return [
-            tf.debugging.assert_less(users, tf.constant(self.n_users, tf.int64),
-                                     message=f"a user id is >= n_users={self.n_users}"),
-            tf.debugging.assert_less(items, tf.constant(self.n_items, tf.int64),
-                                     message=f"an item id is >= n_items={self.n_items}"),
-            tf.debugging.assert_non_negative(tf.concat([users, items], 0),
-                                             message="a user or item id is negative"),
+            tf.debugging.assert_less(
+                users,
+                tf.constant(self.n_users, tf.int64),
+                message=f"a user id is >= n_users={self.n_users}",
+            ),
+            tf.debugging.assert_less(
+                items,
+                tf.constant(self.n_items, tf.int64),
+                message=f"an item id is >= n_items={self.n_items}",
+            ),
+            tf.debugging.assert_non_negative(
+                tf.concat([users, items], 0), message="a user or item id is negative"
+            ),
             tf.debugging.assert_all_finite(values, "an interaction value is NaN or infinite"),
         ]
 
     def _with_like_keys(self, step: Any) -> Any:
         """Give ``step`` the sorted (user, item) keys of the *global* batch's likes, so a
         sampled item's validity is the same on one device or split across replicas."""
-        def with_keys(users: tf.Tensor, items: tf.Tensor, values: tf.Tensor,
-                      sampled: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+
+        def with_keys(
+            users: tf.Tensor, items: tf.Tensor, values: tf.Tensor, sampled: tf.Tensor
+        ) -> tuple[tf.Tensor, tf.Tensor]:
             liked = values > 0
-            keys = tf.sort(tf.boolean_mask(users, liked) * self.n_items
-                           + tf.boolean_mask(items, liked))
+            keys = tf.sort(
+                tf.boolean_mask(users, liked) * self.n_items + tf.boolean_mask(items, liked)
+            )
             return step(users, items, values, sampled, keys)
 
         return with_keys
 
-    def _stream_sampled_step(self, users: tf.Tensor, items: tf.Tensor, values: tf.Tensor,
-                             sampled: tf.Tensor, keys: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _stream_sampled_step(
+        self,
+        users: tf.Tensor,
+        items: tf.Tensor,
+        values: tf.Tensor,
+        sampled: tf.Tensor,
+        keys: tf.Tensor,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.control_dependencies(self._check_ids(users, items, values)):
             liked, disliked = values > 0, values < 0
         liked_users, liked_items = tf.boolean_mask(users, liked), tf.boolean_mask(items, liked)
         disliked_users = tf.boolean_mask(users, disliked)
         valid = 1.0 - tf.cast(_in_batch_like(keys, liked_users, sampled, self.n_items), tf.float32)
         disliked_valid = 1.0 - tf.cast(
-            _in_batch_like(keys, disliked_users, sampled, self.n_items), tf.float32)
+            _in_batch_like(keys, disliked_users, sampled, self.n_items), tf.float32
+        )
         batch_valid = None
         if getattr(self.loss, "in_batch_negatives", False):
             batch_valid = 1.0 - tf.cast(
-                _in_batch_like(keys, liked_users, liked_items, self.n_items), tf.float32)
+                _in_batch_like(keys, liked_users, liked_items, self.n_items), tf.float32
+            )
         with tf.GradientTape() as tape:
             data, reg = self.sampled_objective(
-                liked_users, liked_items, tf.ones([tf.size(liked_items)]), sampled,
-                disliked_users, tf.boolean_mask(items, disliked), valid, disliked_valid,
-                tf.gather(self.item_counts, liked_items), batch_valid)
+                liked_users,
+                liked_items,
+                tf.ones([tf.size(liked_items)]),
+                sampled,
+                disliked_users,
+                tf.boolean_mask(items, disliked),
+                valid,
+                disliked_valid,
+                tf.gather(self.item_counts, liked_items),
+                batch_valid,
+            )
             total = data + reg
         self._apply(tape, total)
         return data, reg
 
-    def _stream_observed_step(self, users: tf.Tensor, items: tf.Tensor,
-                              values: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _stream_observed_step(
+        self, users: tf.Tensor, items: tf.Tensor, values: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.control_dependencies(self._check_ids(users, items, values)):
             values = tf.identity(values)
         with tf.GradientTape() as tape:
@@ -361,22 +461,37 @@ def stream_loss(model: Any) -> tuple[Loss, int]:
     from .losses import SampledSoftmax
 
     loss = model.loss_
-    if type(loss).__name__ == "Softmax" and loss.inputs == "dense" and (
-            model.n_sampled_items is not None or model.n_items_ > FULL_SOFTMAX_LIMIT):
+    if (
+        type(loss).__name__ == "Softmax"
+        and loss.inputs == "dense"
+        and (model.n_sampled_items is not None or model.n_items_ > FULL_SOFTMAX_LIMIT)
+    ):
         loss = SampledSoftmax()
         return loss, sampled_items(loss, model.n_items_, model.n_sampled_items)
     if loss.inputs == "dense":
         raise InputError(
             f"loss={model._name(model.loss)!r} scores every item for each user of a batch and "
             f"needs each user's complete row of interactions, which a stream cannot give. "
-            + _DENSE_HELP)
+            + _DENSE_HELP
+        )
     return loss, sampled_items(loss, model.n_items_, model.n_sampled_items)
 
 
-def fit_stream(model: Any, dataset: tf.data.Dataset, n_users: int, n_items: int,
-               user_features: Any, item_features: Any, *, epochs: int | None,
-               callbacks: Any, verbose: bool, validation: Any, steps_per_epoch: int | None,
-               partial: bool) -> Any:
+def fit_stream(
+    model: Any,
+    dataset: tf.data.Dataset,
+    n_users: int,
+    n_items: int,
+    user_features: Any,
+    item_features: Any,
+    *,
+    epochs: int | None,
+    callbacks: Any,
+    verbose: bool,
+    validation: Any,
+    steps_per_epoch: int | None,
+    partial: bool,
+) -> Any:
     """Implementation of :meth:`TensorRec.fit_stream <tensorrec_explore.model.TensorRec>` on
     ``model`` as it is (the model starts a fresh fit on an unfitted copy of itself)."""
     import time
@@ -388,10 +503,12 @@ def fit_stream(model: Any, dataset: tf.data.Dataset, n_users: int, n_items: int,
     for name, value in (("n_users", n_users), ("n_items", n_items)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise InputError(f"{name} must be a positive integer, got {value!r}.")
-    if steps_per_epoch is not None and (not isinstance(steps_per_epoch, (int, np.integer))
-                                        or steps_per_epoch < 1):
-        raise InputError(f"steps_per_epoch must be a positive integer or None, got "
-                         f"{steps_per_epoch!r}.")
+    if steps_per_epoch is not None and (
+        not isinstance(steps_per_epoch, (int, np.integer)) or steps_per_epoch < 1
+    ):
+        raise InputError(
+            f"steps_per_epoch must be a positive integer or None, got {steps_per_epoch!r}."
+        )
     records = _records(dataset)
     n_users, n_items = int(n_users), int(n_items)
     user_features = check_features(user_features, n_users, "user_features")
@@ -400,11 +517,13 @@ def fit_stream(model: Any, dataset: tf.data.Dataset, n_users: int, n_items: int,
         if (n_users, n_items) != (model.n_users_, model.n_items_):
             raise InputError(
                 f"fit_stream(partial=True) got n_users, n_items = {(n_users, n_items)} but the "
-                f"model was fitted on {(model.n_users_, model.n_items_)}; use partial=False.")
+                f"model was fitted on {(model.n_users_, model.n_items_)}; use partial=False."
+            )
         model._check_same_features(user_features, item_features)
     else:
-        model._build(sp.csr_matrix((n_users, n_items), dtype=np.float32), user_features,
-                     item_features)
+        model._build(
+            sp.csr_matrix((n_users, n_items), dtype=np.float32), user_features, item_features
+        )
     key = (id(dataset), id(model.network_), steps_per_epoch)
     cached = getattr(model, "_stream", None)
     if cached is None or cached[0] != key:  # a new trainer traces its step again
@@ -412,8 +531,11 @@ def fit_stream(model: Any, dataset: tf.data.Dataset, n_users: int, n_items: int,
         from .distributed import scope
 
         with scope(model.distribute):
-            model._stream = (key, StreamTrainer(model, records, loss, n_sampled, steps_per_epoch),
-                             dataset)
+            model._stream = (
+                key,
+                StreamTrainer(model, records, loss, n_sampled, steps_per_epoch),
+                dataset,
+            )
     # Nothing of the stream is kept: save/load and fold_in see an empty training matrix.
     model.train_interactions_ = sp.csr_matrix((n_users, n_items), dtype=np.float32)
     model._trainer = None

@@ -54,13 +54,26 @@ def test_run_one_popularity_on_ml_100k():
     if not (data / "ml-100k" / "u.data").is_file():
         pytest.skip(f"no MovieLens 100k under {data}")
     out = subprocess.run(
-        [sys.executable, str(BENCH / "_run_one.py"), "popularity", "--dataset", "ml-100k",
-         "--data-dir", str(data)],
-        capture_output=True, text=True, check=True, timeout=300,
+        [
+            sys.executable,
+            str(BENCH / "_run_one.py"),
+            "popularity",
+            "--dataset",
+            "ml-100k",
+            "--data-dir",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert (result["n_users"], result["n_items"], result["n_train"] + result["n_test"]) == (
-        943, 1682, 55_375)
+        943,
+        1682,
+        55_375,
+    )
     assert 0.10 < result["metrics"]["ndcg@10"] < 0.20
     assert result["extra"]["top10_rows_identical_up_to_ties"] == 1.0
 

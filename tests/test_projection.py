@@ -224,8 +224,12 @@ def test_umap_functions_are_compiled_with_numba_cache() -> None:
     njit(fastmath=True)(in_umap)  # @njit(...)
     njit(cache=False)(in_umap)  # an explicit choice is kept
     njit(elsewhere)  # other libraries are left alone
-    assert calls == [{"fastmath": True, "cache": True}, {"fastmath": True, "cache": True},
-                     {"cache": False}, {}]
+    assert calls == [
+        {"fastmath": True, "cache": True},
+        {"fastmath": True, "cache": True},
+        {"cache": False},
+        {},
+    ]
 
 
 @pytest.mark.slow

@@ -74,7 +74,7 @@ def file_columns(path: str | os.PathLike) -> dict[str, str | None]:
         else:
             sep = "\t" if suffix in (".tsv", ".tab") else ","
             columns = [str(c) for c in pd.read_csv(path, sep=sep, nrows=0).columns]
-    except Exception:  # noqa: BLE001 - unreadable here: let the data layer report it properly
+    except Exception:
         return {}
 
     def pick(*candidates: str, contains: tuple[str, ...] = ()) -> str | None:
@@ -89,8 +89,9 @@ def file_columns(path: str | os.PathLike) -> dict[str, str | None]:
 
     found = {
         "user_col": pick("user", "user_id", "userid", contains=("user",)),
-        "item_col": pick("item", "item_id", "itemid", "movie", "movieid",
-                         contains=("item", "movie", "product")),
+        "item_col": pick(
+            "item", "item_id", "itemid", "movie", "movieid", contains=("item", "movie", "product")
+        ),
         "value_col": pick("value", "rating", "score", "weight"),
         "timestamp_col": pick("timestamp", "time", "date"),
     }

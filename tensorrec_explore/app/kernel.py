@@ -49,7 +49,7 @@ def kernel_id() -> str:
         from ipykernel import get_connection_file
 
         name = Path(get_connection_file()).stem
-    except Exception:  # noqa: BLE001 - not in a kernel: no id to report
+    except Exception:
         return ""
     return name.removeprefix("kernel-")
 

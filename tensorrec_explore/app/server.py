@@ -27,6 +27,7 @@ from typing import IO
 
 from ..errors import TensorRecError, describe
 from .processes import default_sigint, descendants, stop_process_tree
+import contextlib
 
 ENV_DATASET = "TENSORREC_EXPLORE_DATASET"
 ENV_DATA_DIR = "TENSORREC_EXPLORE_DATA_DIR"
@@ -73,8 +74,9 @@ def write_template(root: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "conf.json").write_text(_TEMPLATE_CONF, encoding="utf-8")
     script = LABEXTENSION.read_text(encoding="utf-8")
-    (folder / "index.html.j2").write_text(_TEMPLATE_INDEX.replace("@SCRIPT@", script),
-                                          encoding="utf-8")
+    (folder / "index.html.j2").write_text(
+        _TEMPLATE_INDEX.replace("@SCRIPT@", script), encoding="utf-8"
+    )
     return root
 
 
@@ -288,10 +290,8 @@ class AppServer:
         name = getattr(self._log, "name", None)
         if not isinstance(name, str) or not os.path.isfile(name):
             return ""
-        try:
+        with contextlib.suppress(OSError, ValueError):
             self._log.flush()
-        except (OSError, ValueError):
-            pass
         with open(name, encoding="utf-8", errors="replace") as fh:
             text = fh.read().strip().splitlines()
         return " | ".join(line.strip() for line in text[-lines:])
@@ -315,7 +315,7 @@ class AppServer:
             self._template_root = None
         return killed
 
-    def __enter__(self) -> AppServer:  # noqa: PYI034 - start() returns self
+    def __enter__(self) -> AppServer:
         return self.start() if self.proc is None else self
 
     def __exit__(self, *exc) -> None:

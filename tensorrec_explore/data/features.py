@@ -72,7 +72,7 @@ class FeatureTable:
         """Return ``{column: separator or None}`` for the tag columns."""
         if isinstance(self.tags, Mapping):
             return dict(self.tags)
-        return {col: None for col in self.tags}
+        return dict.fromkeys(self.tags)
 
     def encoded_columns(self) -> list[str]:
         """Return every column named for encoding, in declaration order."""

@@ -32,16 +32,19 @@ def read_text_table(path: Path, *, encoding: str = "utf-8", **read_csv: Any) -> 
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror or error}.") from None
     if not raw.strip():
-        raise InputError(f"{path} is empty; expected rows of interactions (with a header row "
-                         "for CSV/TSV files).")
+        raise InputError(
+            f"{path} is empty; expected rows of interactions (with a header row for CSV/TSV files)."
+        )
     codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        hint = ('it starts with a UTF-16 byte-order mark: pass encoding="utf-16"'
-                if raw[:2] in _UTF16_MARKS else
-                'pass the encoding it was saved with, e.g. encoding="latin-1"')
+        hint = (
+            'it starts with a UTF-16 byte-order mark: pass encoding="utf-16"'
+            if raw[:2] in _UTF16_MARKS
+            else 'pass the encoding it was saved with, e.g. encoding="latin-1"'
+        )
         raise InputError(f"{path}, line {line}: not valid {encoding} text ({hint}).") from None
     except LookupError:
         raise InputError(f"encoding {describe(encoding)} is not a known text encoding.") from None
@@ -54,8 +57,9 @@ def read_text_table(path: Path, *, encoding: str = "utf-8", **read_csv: Any) -> 
         raise InputError(f"{path}: malformed rows ({message}); fix or remove them.") from None
 
 
-def check_numeric_columns(frame: pd.DataFrame, columns: list[str], path: Path,
-                          first_line: int) -> None:
+def check_numeric_columns(
+    frame: pd.DataFrame, columns: list[str], path: Path, first_line: int
+) -> None:
     """Raise InputError naming ``path`` and the line of the first non-numeric value of ``columns``.
 
     ``first_line`` is the file line of the frame's first row (2 after a header row).

@@ -25,10 +25,12 @@ def check_seed(value: Any, name: str = "seed") -> int | None:
     """Return ``value`` as an int seed in ``[0, 2**32)``, or None; raise InputError otherwise."""
     if value is None:
         return None
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))
-            or not 0 <= value < SEED_LIMIT):
-        raise InputError(f"{name} must be None or an integer in [0, 2**32), got "
-                         f"{describe(value)}.")
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, np.integer))
+        or not 0 <= value < SEED_LIMIT
+    ):
+        raise InputError(f"{name} must be None or an integer in [0, 2**32), got {describe(value)}.")
     return int(value)
 
 
@@ -68,7 +70,7 @@ def _check_finite(matrix: sp.csr_matrix, name: str) -> None:
     if bad.any():
         rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[bad]
         cols = matrix.indices[bad]
-        examples = ", ".join(f"({r}, {c})" for r, c in list(zip(rows, cols))[:3])
+        examples = ", ".join(f"({r}, {c})" for r, c in list(zip(rows, cols, strict=False))[:3])
         raise InputError(
             f"{name} contains {int(bad.sum())} NaN or infinite value(s), e.g. at {examples}; "
             "drop or fill them before building the matrix (e.g. df.dropna())."

@@ -235,8 +235,9 @@ def _user_table(frame: pd.DataFrame) -> FeatureTable:
 
 def _load_100k(folder: Path) -> InteractionDataset:
     columns = ["user", "item", "rating", "timestamp"]
-    ratings = read_text_table(folder / "u.data", encoding="latin-1", sep="\t", header=None,
-                              names=columns)
+    ratings = read_text_table(
+        folder / "u.data", encoding="latin-1", sep="\t", header=None, names=columns
+    )
     check_numeric_columns(ratings, columns, folder / "u.data", first_line=1)
     items = pd.read_csv(folder / "u.item", sep="|", header=None, encoding="latin-1")
     flags = items.iloc[:, 5:24].to_numpy(dtype=bool)
@@ -244,7 +245,7 @@ def _load_100k(folder: Path) -> InteractionDataset:
     movies = _movie_table(
         items[0].tolist(),
         items[1].astype(str).tolist(),
-        [[g for g, on in zip(_GENRES_100K, row) if on] for row in flags],
+        [[g for g, on in zip(_GENRES_100K, row, strict=False) if on] for row in flags],
         years,
     )
     users = pd.read_csv(

@@ -174,7 +174,9 @@ def _cold_split(data: Any, fraction: float, seed: int, binary: bool, axis: int) 
             f"fraction={fraction} would hold out all {len(candidates)} active "
             f"{'users' if axis == 0 else 'items'}; lower it so some remain for training."
         )
-    cold = np.sort(np.random.default_rng(check_seed(seed)).choice(candidates, n_cold, replace=False))
+    cold = np.sort(
+        np.random.default_rng(check_seed(seed)).choice(candidates, n_cold, replace=False)
+    )
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
     test_mask = np.isin(rows if axis == 0 else matrix.indices, cold)
     key = "cold_users" if axis == 0 else "cold_items"

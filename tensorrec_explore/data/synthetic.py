@@ -81,7 +81,7 @@ def _features(
     if flavour == "imbalanced":
         scales = np.logspace(-3, 3, k)
         noise = 1e4 * rng.standard_normal((len(labels), 1))
-        return np.hstack([onehot * scales, noise]), names + ["noise_large"]
+        return np.hstack([onehot * scales, noise]), [*names, "noise_large"]
     raise InputError(f"flavour must be one of {FLAVOURS}, got {describe(flavour)}.")
 
 

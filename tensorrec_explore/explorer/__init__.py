@@ -18,9 +18,10 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
     raise MissingExtraError(
         f"The explorer needs the widget stack ({exc.name} is missing); install it with: "
-        f'pip install "tensorrec_explore[explorer]"') from exc
+        f'pip install "tensorrec_explore[explorer]"'
+    ) from exc
 
-from .app import Explorer
-from .state import ExplorerState
+from .app import Explorer  # noqa: E402 (after the extra check above)
+from .state import ExplorerState  # noqa: E402
 
 __all__ = ["Explorer", "ExplorerState"]

@@ -23,12 +23,17 @@ def bias_notes(config: dict, user_bias: float) -> list[str]:
     """Words for score terms that are zero or unlearned by construction (shown under the
     ranked table)."""
     if not config.get("biased", True):
-        return [("User and item biases are off (biased=False): the score is the interaction "
-                 "alone.")]
+        return [
+            ("User and item biases are off (biased=False): the score is the interaction alone.")
+        ]
     if config.get("loss") in RELATIVE_LOSSES:
-        return [(f"The user bias ({user_bias:.2g}) is not learned from the data, by "
-                 f"construction: {config['loss']} compares a user's items with each other, so a "
-                 "per-user constant never changes their ranking and gets no gradient.")]
+        return [
+            (
+                f"The user bias ({user_bias:.2g}) is not learned from the data, by "
+                f"construction: {config['loss']} compares a user's items with each other, so a "
+                "per-user constant never changes their ranking and gets no gradient."
+            )
+        ]
     return []
 
 
@@ -36,7 +41,7 @@ def _row_items(matrix: Any, user: int, sign: int = 1) -> set[int]:
     if matrix is None:
         return set()
     row = sp.csr_matrix(matrix)[user]
-    return {int(i) for i, v in zip(row.indices, row.data) if v * sign > 0}
+    return {int(i) for i, v in zip(row.indices, row.data, strict=False) if v * sign > 0}
 
 
 def _title(titles: Sequence[str], i: int) -> str:
@@ -44,8 +49,10 @@ def _title(titles: Sequence[str], i: int) -> str:
 
 
 def _biases(model: Any) -> tuple[np.ndarray, np.ndarray]:
-    return (np.asarray(model.user_biases(), dtype=np.float32),
-            np.asarray(model.item_biases(), dtype=np.float32))
+    return (
+        np.asarray(model.user_biases(), dtype=np.float32),
+        np.asarray(model.item_biases(), dtype=np.float32),
+    )
 
 
 def marks(item: int, train: set, test: set, disliked: set) -> str:
@@ -59,8 +66,9 @@ def marks(item: int, train: set, test: set, disliked: set) -> str:
     return ", ".join(out)
 
 
-def ranked_table(model: Any, user: int, k: int, data: dict, titles: Sequence[str],
-                 *, exclude_train: bool = True) -> pd.DataFrame:
+def ranked_table(
+    model: Any, user: int, k: int, data: dict, titles: Sequence[str], *, exclude_train: bool = True
+) -> pd.DataFrame:
     """The user's top-k from ``model.recommend`` with the score split into interaction + biases.
 
     ``interaction`` is the prediction function's part (the dot product for ``dot``): score minus
@@ -75,16 +83,18 @@ def ranked_table(model: Any, user: int, k: int, data: dict, titles: Sequence[str
     train = _row_items(data.get("train"), user)
     test = _row_items(data.get("test"), user)
     disliked = _row_items(data.get("dislikes"), user, sign=-1)
-    return pd.DataFrame({
-        "rank": np.arange(1, len(items) + 1),
-        "item": items,
-        "title": [_title(titles, int(i)) for i in items],
-        "score": scores,
-        "interaction": scores - ub[user] - ib[items],
-        "user bias": np.full(len(items), ub[user], dtype=np.float32),
-        "item bias": ib[items],
-        "marks": [marks(int(i), train, test, disliked) for i in items],
-    })
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(items) + 1),
+            "item": items,
+            "title": [_title(titles, int(i)) for i in items],
+            "score": scores,
+            "interaction": scores - ub[user] - ib[items],
+            "user bias": np.full(len(items), ub[user], dtype=np.float32),
+            "item bias": ib[items],
+            "marks": [marks(int(i), train, test, disliked) for i in items],
+        }
+    )
 
 
 def ranks_of(scores: np.ndarray, exclude: set[int]) -> np.ndarray:
@@ -108,12 +118,14 @@ def test_items_table(model: Any, user: int, data: dict, titles: Sequence[str]) -
         return pd.DataFrame({"item": [], "title": [], "rank": [], "score": []})
     scores = np.asarray(model.score_users(np.array([user], dtype=np.int64)))[0]
     ranks = ranks_of(scores, _row_items(data.get("train"), user))
-    frame = pd.DataFrame({
-        "item": test,
-        "title": [_title(titles, i) for i in test],
-        "rank": ranks[test],
-        "score": scores[test].astype(np.float32),
-    })
+    frame = pd.DataFrame(
+        {
+            "item": test,
+            "title": [_title(titles, i) for i in test],
+            "rank": ranks[test],
+            "score": scores[test].astype(np.float32),
+        }
+    )
     return frame.sort_values(["rank", "item"]).reset_index(drop=True)
 
 
@@ -126,20 +138,26 @@ def user_metrics(model: Any, user: int, data: dict, k: int) -> dict[str, float]:
 
     scores = np.asarray(model.score_users(np.array([user], dtype=np.int64)), dtype=np.float32)
     train = data.get("train")
-    report = evaluate(scores, sp.csr_matrix(test)[user],
-                      None if train is None else sp.csr_matrix(train)[user], k=k)
+    report = evaluate(
+        scores,
+        sp.csr_matrix(test)[user],
+        None if train is None else sp.csr_matrix(train)[user],
+        k=k,
+    )
     return {name: float(values[0]) for name, values in report.per_user.items()}
 
 
 def similar_items_table(model: Any, item: int, k: int, titles: Sequence[str]) -> pd.DataFrame:
     items, scores = model.similar_items(np.array([item], dtype=np.int64), k=k)
     items = np.asarray(items)[0].astype(np.int64)
-    return pd.DataFrame({
-        "rank": np.arange(1, len(items) + 1),
-        "item": items,
-        "title": [_title(titles, int(i)) for i in items],
-        "similarity": np.asarray(scores, dtype=np.float32)[0],
-    })
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(items) + 1),
+            "item": items,
+            "title": [_title(titles, int(i)) for i in items],
+            "similarity": np.asarray(scores, dtype=np.float32)[0],
+        }
+    )
 
 
 def _occluded_rows(features: Any, row: int, n_columns: int) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -156,9 +174,15 @@ def _occluded_rows(features: Any, row: int, n_columns: int) -> tuple[sp.csr_matr
     return copies.tocsr(), cols
 
 
-def feature_contributions(model: Any, user: int, item: int, data: dict,
-                          user_feature_names: Sequence[str], item_feature_names: Sequence[str],
-                          top: int = 10) -> pd.DataFrame:
+def feature_contributions(
+    model: Any,
+    user: int,
+    item: int,
+    data: dict,
+    user_feature_names: Sequence[str],
+    item_feature_names: Sequence[str],
+    top: int = 10,
+) -> pd.DataFrame:
     """Why ``item`` scores for ``user``: how much the interaction term drops when each active
     feature is removed (occlusion), largest first.
 
@@ -176,12 +200,15 @@ def feature_contributions(model: Any, user: int, item: int, data: dict,
         ("item", data.get("item_features"), u, item_feature_names, item),
         ("user", data.get("user_features"), v, user_feature_names, user),
     ):
-        n_columns = (v_all.shape[0] if side == "item" else u_all.shape[0]) if features is None \
+        n_columns = (
+            (v_all.shape[0] if side == "item" else u_all.shape[0])
+            if features is None
             else features.shape[1]
+        )
         rows_, cols = _occluded_rows(features, index, n_columns)
         if not len(cols):
             continue
-        rep = (model.item_representations if side == "item" else model.user_representations)
+        rep = model.item_representations if side == "item" else model.user_representations
         reps = np.asarray(rep(rows_), dtype=np.float64)
         parts = (reps[0] - reps[1:]) @ np.asarray(other, dtype=np.float64)
         for c, part in zip(cols, parts, strict=True):
@@ -197,18 +224,30 @@ def feature_contributions(model: Any, user: int, item: int, data: dict,
     return frame.loc[order].head(top).reset_index(drop=True)
 
 
-def sandbox_interactions(liked: Sequence[int], disliked: Sequence[int],
-                         n_items: int) -> sp.csr_matrix:
+def sandbox_interactions(
+    liked: Sequence[int], disliked: Sequence[int], n_items: int
+) -> sp.csr_matrix:
     """A one-row CSR with +1 for liked and -1 for disliked items."""
     cols = list(liked) + [i for i in disliked if i not in set(liked)]
     vals = [1.0] * len(liked) + [-1.0] * (len(cols) - len(liked))
-    return sp.csr_matrix((np.asarray(vals, dtype=np.float32),
-                          (np.zeros(len(cols), dtype=np.int64), np.asarray(cols, np.int64))),
-                         shape=(1, n_items), dtype=np.float32)
+    return sp.csr_matrix(
+        (
+            np.asarray(vals, dtype=np.float32),
+            (np.zeros(len(cols), dtype=np.int64), np.asarray(cols, np.int64)),
+        ),
+        shape=(1, n_items),
+        dtype=np.float32,
+    )
 
 
-def sandbox(model: Any, liked: Sequence[int], disliked: Sequence[int], n_items: int, k: int,
-            titles: Sequence[str]) -> tuple[pd.DataFrame, Any]:
+def sandbox(
+    model: Any,
+    liked: Sequence[int],
+    disliked: Sequence[int],
+    n_items: int,
+    k: int,
+    titles: Sequence[str],
+) -> tuple[pd.DataFrame, Any]:
     """Fold a new user in from their likes/dislikes; return their top-k (rated items excluded)
     and their representation (None when the model does not expose it)."""
     X = sandbox_interactions(liked, disliked, n_items)
@@ -217,12 +256,14 @@ def sandbox(model: Any, liked: Sequence[int], disliked: Sequence[int], n_items: 
     items = np.asarray(items)[0].astype(np.int64)
     scores = np.asarray(scores, dtype=np.float32)[0][items >= 0]
     items = items[items >= 0]  # fewer than k eligible items: -1 pads
-    frame = pd.DataFrame({
-        "rank": np.arange(1, len(items) + 1),
-        "item": items,
-        "title": [_title(titles, int(i)) for i in items],
-        "score": scores,
-    })
+    frame = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(items) + 1),
+            "item": items,
+            "title": [_title(titles, int(i)) for i in items],
+            "score": scores,
+        }
+    )
     return frame, new_user_representation(model, new)
 
 
@@ -235,8 +276,9 @@ def new_user_representation(model: Any, new: Any) -> Any:
     return None
 
 
-def place_points(reference: np.ndarray, layout: np.ndarray, new: np.ndarray,
-                 method: str, neighbours: int = 8) -> np.ndarray:
+def place_points(
+    reference: np.ndarray, layout: np.ndarray, new: np.ndarray, method: str, neighbours: int = 8
+) -> np.ndarray:
     """2-D positions for ``new`` high-dimensional points in an existing ``layout`` of
     ``reference``: exact linear map for PCA, inverse-distance weighted neighbours otherwise."""
     reference = np.asarray(reference, dtype=np.float64)

@@ -38,13 +38,18 @@ from .panels import (
 from .projector import Projector
 from .state import CONFIG_TRAITS, ExplorerState
 
-_REGISTRIES = ((REPRESENTATIONS, "representation_names"), (PREDICTIONS, "prediction_names"),
-               (LOSSES, "loss_names"))
+_REGISTRIES = (
+    (REPRESENTATIONS, "representation_names"),
+    (PREDICTIONS, "prediction_names"),
+    (LOSSES, "loss_names"),
+)
 
 
 def _section(title: str, body: w.Widget, cls: str) -> w.VBox:
-    box = w.VBox([w.HTML(f"<h3 style='margin:4px 0'>{title}</h3>"), body],
-                 layout=w.Layout(border="1px solid #ddd", padding="6px", margin="4px"))
+    box = w.VBox(
+        [w.HTML(f"<h3 style='margin:4px 0'>{title}</h3>"), body],
+        layout=w.Layout(border="1px solid #ddd", padding="6px", margin="4px"),
+    )
     box.add_class(cls)
     return box
 
@@ -69,11 +74,19 @@ class Explorer:
     ``.dispatcher``.
     """
 
-    def __init__(self, dataset: Any = None, *, model: Any = None,
-                 model_factory: Callable[..., Any] | None = None,
-                 warm_umap: str | bool = True, push_interval: float = 0.2,
-                 umap_kwargs: dict | None = None, preload: bool = True, loop: Any = "auto",
-                 **config: Any):
+    def __init__(
+        self,
+        dataset: Any = None,
+        *,
+        model: Any = None,
+        model_factory: Callable[..., Any] | None = None,
+        warm_umap: str | bool = True,
+        push_interval: float = 0.2,
+        umap_kwargs: dict | None = None,
+        preload: bool = True,
+        loop: Any = "auto",
+        **config: Any,
+    ):
         if loop == "auto":
             raise_widget_load_limit()  # before any figure's widget model exists
         self.dataset = default_dataset() if dataset is None else dataset
@@ -93,22 +106,36 @@ class Explorer:
 
             raise InputError(
                 f"Explorer got unknown configuration name(s) {unknown}; valid names are: "
-                f"{', '.join(CONFIG_TRAITS + ('snapshot_every',))}.")
+                f"{', '.join((*CONFIG_TRAITS, 'snapshot_every'))}."
+            )
         if model is not None and hasattr(model, "get_params"):
             state.set_model_kwargs(model.get_params())
         if model is not None and "split" not in config:
             config["split"] = "none"  # the split it was trained on is unknown: no test leaks
         for name, value in config.items():
             setattr(state, name, value)
-        self.controller = Controller(state, self.dataset, model_factory=model_factory,
-                                     push_interval=push_interval, dispatcher=self.dispatcher)
-        self.projector = Projector(state, warm_umap="idle" if warm_umap == "idle" else False,
-                                   umap_kwargs=umap_kwargs, dispatcher=self.dispatcher)
+        self.controller = Controller(
+            state,
+            self.dataset,
+            model_factory=model_factory,
+            push_interval=push_interval,
+            dispatcher=self.dispatcher,
+        )
+        self.projector = Projector(
+            state,
+            warm_umap="idle" if warm_umap == "idle" else False,
+            umap_kwargs=umap_kwargs,
+            dispatcher=self.dispatcher,
+        )
         self.panels = SimpleNamespace(
-            status=StatusPanel(state), config=ConfigPanel(state), curves=CurvesPanel(state),
+            status=StatusPanel(state),
+            config=ConfigPanel(state),
+            curves=CurvesPanel(state),
             diagram=DiagramPanel(state),
             embeddings=EmbeddingsPanel(state),
-            inspector=InspectorPanel(state, dispatcher=self.dispatcher), runs=RunsPanel(state))
+            inspector=InspectorPanel(state, dispatcher=self.dispatcher),
+            runs=RunsPanel(state),
+        )
         curves = self.panels.curves
         self._connect(curves.train_button, self.controller.train)
         self._connect(curves.stop_button, self.controller.stop)
@@ -117,9 +144,12 @@ class Explorer:
         self.widget = self._layout()
         if model is not None:
             try:
-                self.controller.adopt(model, "a model trained elsewhere"
-                                      if hasattr(model, "fit_partial") else
-                                      "embeddings from another system")
+                self.controller.adopt(
+                    model,
+                    "a model trained elsewhere"
+                    if hasattr(model, "fit_partial")
+                    else "embeddings from another system",
+                )
             except BaseException:
                 self.close()
                 raise
@@ -143,7 +173,7 @@ class Explorer:
         def work() -> None:
             try:
                 seconds = load_engine()
-            except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
+            except Exception as exc:
                 dispatch.call(self._show_error, exc)
                 return
             dispatch.call(ready, seconds)
@@ -161,7 +191,7 @@ class Explorer:
         def on_click(_button: Any) -> None:
             try:
                 command()
-            except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
+            except Exception as exc:
                 self._show_error(exc)
 
         button.on_click(on_click)
@@ -172,23 +202,38 @@ class Explorer:
         title = w.HTML(
             f"<h2 style='margin:4px 0'>TensorRec explorer</h2><div>{html.escape(s.dataset_name)}"
             f": {s.n_users:,} users &times; {s.n_items:,} items, "
-            f"{self.dataset.interactions.nnz:,} interactions</div>")
+            f"{self.dataset.interactions.nnz:,} interactions</div>"
+        )
         flow = w.Layout(display="flex", flex_flow="row wrap", align_items="flex-start")
-        root = w.VBox([
-            title,
-            p.status.widget,
-            # from 1,400 px wide: the form beside the model it describes, then the curves
-            # beside the embeddings, then the inspector beside the runs
-            w.HBox([_section("Configure", p.config.widget, "tre-config-section"),
-                    _section("The model", p.diagram.widget, "tre-diagram-section")],
-                   layout=flow),
-            w.HBox([_section("Train", p.curves.widget, "tre-train-section"),
-                    _section("Embeddings", p.embeddings.widget, "tre-embeddings-section")],
-                   layout=flow),
-            w.HBox([_section("Inspect a user", p.inspector.widget, "tre-inspector-section"),
-                    _section("Compare runs", p.runs.widget, "tre-runs-section")],
-                   layout=flow),
-        ])
+        root = w.VBox(
+            [
+                title,
+                p.status.widget,
+                # from 1,400 px wide: the form beside the model it describes, then the curves
+                # beside the embeddings, then the inspector beside the runs
+                w.HBox(
+                    [
+                        _section("Configure", p.config.widget, "tre-config-section"),
+                        _section("The model", p.diagram.widget, "tre-diagram-section"),
+                    ],
+                    layout=flow,
+                ),
+                w.HBox(
+                    [
+                        _section("Train", p.curves.widget, "tre-train-section"),
+                        _section("Embeddings", p.embeddings.widget, "tre-embeddings-section"),
+                    ],
+                    layout=flow,
+                ),
+                w.HBox(
+                    [
+                        _section("Inspect a user", p.inspector.widget, "tre-inspector-section"),
+                        _section("Compare runs", p.runs.widget, "tre-runs-section"),
+                    ],
+                    layout=flow,
+                ),
+            ]
+        )
         root.add_class("tre-explorer")
         return root
 
@@ -207,14 +252,23 @@ class Explorer:
         explorer.lesson_runner = LessonRunner(explorer, lesson)
         explorer.panels.status.lesson.value = (
             f"<div class='tre-lesson' style='background:#ddf4ff;padding:4px 8px'><b>Lesson: "
-            f"{html.escape(lesson.title)}.</b> {html.escape(lesson.look_at)}</div>")
+            f"{html.escape(lesson.title)}.</b> {html.escape(lesson.look_at)}</div>"
+        )
         explorer.lesson_runner.start()
         return explorer
 
     @classmethod
-    def from_vectors(cls, dataset: Any, user_vectors: Any, item_vectors: Any, *,
-                     user_biases: Any = None, item_biases: Any = None,
-                     prediction: str = "dot", **kwargs: Any) -> Explorer:
+    def from_vectors(
+        cls,
+        dataset: Any,
+        user_vectors: Any,
+        item_vectors: Any,
+        *,
+        user_biases: Any = None,
+        item_biases: Any = None,
+        prediction: str = "dot",
+        **kwargs: Any,
+    ) -> Explorer:
         """Show embeddings of any other system (LightFM, TFRS, ALS, ...): ``user_vectors``
         ``[n_users, d]`` and ``item_vectors`` ``[n_items, d]`` in the dataset's index order,
         scored with ``prediction`` ("dot", "cosine" or "euclidean") plus optional biases.
@@ -224,8 +278,13 @@ class Explorer:
         held-out items of the BENCHMARK.md split)."""
         from .vectors import VectorModel
 
-        model = VectorModel(user_vectors, item_vectors, user_biases=user_biases,
-                            item_biases=item_biases, prediction=prediction)
+        model = VectorModel(
+            user_vectors,
+            item_vectors,
+            user_biases=user_biases,
+            item_biases=item_biases,
+            prediction=prediction,
+        )
         return cls(dataset, model=model, **kwargs)
 
     # ---- display ----
@@ -260,8 +319,15 @@ class Explorer:
 
 #: The tensorrec-explore labextension's script: it gives anywidget modules (plotly's 5 MB
 #: FigureWidget) two minutes to load instead of 2 s, so the curves draw on a busy machine.
-LOAD_LIMIT_SCRIPT = (Path(__file__).parents[1] / "app" / "jupyter" / "labextensions" /
-                     "tensorrec-explore" / "static" / "remoteEntry.js")
+LOAD_LIMIT_SCRIPT = (
+    Path(__file__).parents[1]
+    / "app"
+    / "jupyter"
+    / "labextensions"
+    / "tensorrec-explore"
+    / "static"
+    / "remoteEntry.js"
+)
 
 
 def raise_widget_load_limit() -> None:

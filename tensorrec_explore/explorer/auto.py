@@ -24,7 +24,11 @@ def auto_values(config: dict[str, Any]) -> dict[str, Any]:
     names = (config["loss"], config["user_representation"], config["item_representation"])
     if names[0] not in LOSSES or not all(n in REPRESENTATIONS for n in names[1:]):
         return {}
-    recipe = recipe_for(LOSSES.get(names[0]), REPRESENTATIONS.get(names[1]),
-                        REPRESENTATIONS.get(names[2]))
-    return {"learning_rate": recipe.learning_rate, "learning_rate_schedule": recipe.schedule,
-            "epochs": recipe.epochs}
+    recipe = recipe_for(
+        LOSSES.get(names[0]), REPRESENTATIONS.get(names[1]), REPRESENTATIONS.get(names[2])
+    )
+    return {
+        "learning_rate": recipe.learning_rate,
+        "learning_rate_schedule": recipe.schedule,
+        "epochs": recipe.epochs,
+    }

@@ -39,9 +39,15 @@ from .validation import check_fields
 class Controller:
     """Runs training for an :class:`ExplorerState` over one dataset."""
 
-    def __init__(self, state: ExplorerState, dataset: Any, *,
-                 model_factory: Callable[..., Any] | None = None, push_interval: float = 0.2,
-                 dispatcher: KernelDispatcher | None = None):
+    def __init__(
+        self,
+        state: ExplorerState,
+        dataset: Any,
+        *,
+        model_factory: Callable[..., Any] | None = None,
+        push_interval: float = 0.2,
+        dispatcher: KernelDispatcher | None = None,
+    ):
         from .datasets import check_dataset
 
         check_dataset(dataset)  # InputError for a matrix or anything else but a dataset
@@ -83,20 +89,27 @@ class Controller:
             self.state.config_notes = notes
             self.state.auto_values = auto_values(config)
 
-    def data(self, split: str | None = None, user_feature_set: str | None = None,
-             item_feature_set: str | None = None) -> dict[str, Any]:
+    def data(
+        self,
+        split: str | None = None,
+        user_feature_set: str | None = None,
+        item_feature_set: str | None = None,
+    ) -> dict[str, Any]:
         """Train / test matrices and feature matrices for a split and feature sets (the
         state's current ones by default); computed once per combination, from any thread."""
         s = self.state
-        key = (split or s.split, user_feature_set or s.user_feature_set,
-               item_feature_set or s.item_feature_set)
+        key = (
+            split or s.split,
+            user_feature_set or s.user_feature_set,
+            item_feature_set or s.item_feature_set,
+        )
         with self._data_lock:
             if key not in self._data_cache:
                 from . import datasets
 
                 self._data_cache[key] = datasets.prepare(
-                    self.dataset, split=key[0], user_feature_set=key[1],
-                    item_feature_set=key[2])
+                    self.dataset, split=key[0], user_feature_set=key[1], item_feature_set=key[2]
+                )
             return self._data_cache[key]
 
     # ---- commands (called by the app's button handlers, on the kernel's thread) ----
@@ -185,16 +198,22 @@ class Controller:
         if shape != (s.n_users, s.n_items):
             raise InputError(
                 f"the model scores {shape[0]} users x {shape[1]} items but the dataset has "
-                f"{s.n_users} x {s.n_items}; show it with the dataset it was trained on.")
+                f"{s.n_users} x {s.n_items}; show it with the dataset it was trained on."
+            )
         data = self.data()
         logs = getattr(getattr(model, "history_", None), "logs", None) or []
         epoch = len(logs)
-        snapshot = {"epoch": epoch,
-                    "users": np.asarray(model.user_representations(), dtype=np.float32),
-                    "items": np.asarray(model.item_representations(), dtype=np.float32)}
+        snapshot = {
+            "epoch": epoch,
+            "users": np.asarray(model.user_representations(), dtype=np.float32),
+            "items": np.asarray(model.item_representations(), dtype=np.float32),
+        }
         params = model.get_params() if hasattr(model, "get_params") else {}
-        config = {**s.config(), **{k: v for k, v in params.items() if k in CONFIG_TRAITS},
-                  "source": label}
+        config = {
+            **s.config(),
+            **{k: v for k, v in params.items() if k in CONFIG_TRAITS},
+            "source": label,
+        }
         metrics = self._final_metrics(model, data, config)
         history = history_from_logs(logs, s.k)
         self.dispatcher.advance()
@@ -205,8 +224,15 @@ class Controller:
             s.snapshots = [snapshot]
             s.projections = {}
             s.epoch = s.target_epochs = epoch
-        self._finish(model, data, config, s.run_id, epoch, "finished",
-                     f"Showing {label} (run {s.run_id}): nothing was trained here.")
+        self._finish(
+            model,
+            data,
+            config,
+            s.run_id,
+            epoch,
+            "finished",
+            f"Showing {label} (run {s.run_id}): nothing was trained here.",
+        )
         self._record_run(s.run_id, config, metrics, history, 0.0, epoch)
 
     # ---- internals ----
@@ -233,8 +259,10 @@ class Controller:
         if resume and s.model is None:
             return self._fail("Nothing to resume: press Train to start a run first.")
         if resume and not hasattr(s.model, "fit_partial"):
-            return self._fail("These embeddings come from another system: Resume trains "
-                              "TensorRec models only; press Train to train one on this data.")
+            return self._fail(
+                "These embeddings come from another system: Resume trains "
+                "TensorRec models only; press Train to train one on this data."
+            )
         run = Run(generation=self.dispatcher.generation)
         if not resume:
             self._history = None
@@ -243,9 +271,15 @@ class Controller:
         config = s.config()
         if resume and s.model_config:  # the model keeps its hyperparameters
             config = {**s.model_config, "epochs": s.epochs, "k": s.k, "val_every": s.val_every}
-        job = {"resume": resume, "config": config, "kwargs": s.model_kwargs(),
-               "model": s.model if resume else None, "data": s.data if resume else None,
-               "first_epoch": s.epoch if resume else 0, "t_click": t_click}
+        job = {
+            "resume": resume,
+            "config": config,
+            "kwargs": s.model_kwargs(),
+            "model": s.model if resume else None,
+            "data": s.data if resume else None,
+            "first_epoch": s.epoch if resume else 0,
+            "t_click": t_click,
+        }
         with s.hold_trait_notifications():
             if resume:
                 s.curve_marks = [*s.curve_marks, {"epoch": s.epoch, "label": "resumed"}]
@@ -261,11 +295,16 @@ class Controller:
             s.error_detail = ""
             s.status = "training"
             s.target_epochs = s.epoch + s.epochs  # 0 = auto: set when training begins
-            s.message = ("Resuming..." if resume else
-                         "Building the model..." if engine_loaded() else
-                         "Loading TensorFlow (the first run of a kernel waits for it)...")
-        run.thread = threading.Thread(target=self._run, args=(run, job),
-                                      name="tensorrec-explorer-train", daemon=True)
+            s.message = (
+                "Resuming..."
+                if resume
+                else "Building the model..."
+                if engine_loaded()
+                else "Loading TensorFlow (the first run of a kernel waits for it)..."
+            )
+        run.thread = threading.Thread(
+            target=self._run, args=(run, job), name="tensorrec-explorer-train", daemon=True
+        )
         self.run = run
         self._runs.add(run)
         LIVE_RUNS.add(run)
@@ -280,8 +319,7 @@ class Controller:
             self.timings["engine_seconds"] = load_engine()
             self._say(run, "Building the model...")
         config = job["config"]
-        data = self.data(config["split"], config["user_feature_set"],
-                         config["item_feature_set"])
+        data = self.data(config["split"], config["user_feature_set"], config["item_feature_set"])
         return self.model_factory(**job["kwargs"]), data
 
     def _run(self, run: Run, job: dict) -> None:
@@ -299,21 +337,35 @@ class Controller:
             if data["test"] is not None:
                 from ..callbacks import ValidationMetrics
 
-                validation = ValidationMetrics(data["test"], k=config["k"],
-                                               every=config["val_every"])
+                validation = ValidationMetrics(
+                    data["test"], k=config["k"], every=config["val_every"]
+                )
             callback = ExplorerCallback(
-                s, run.stop_event, k=config["k"], history=self._history,
-                snapshots=self._snapshots, first_epoch=job["first_epoch"],
+                s,
+                run.stop_event,
+                k=config["k"],
+                history=self._history,
+                snapshots=self._snapshots,
+                first_epoch=job["first_epoch"],
                 snapshot_every=s.snapshot_every,
                 user_features=data["user_features"],
-                item_features=data["item_features"], push_interval=self.push_interval,
-                clock_start=time.perf_counter(), dispatcher=dispatch,
-                generation=run.generation)
+                item_features=data["item_features"],
+                push_interval=self.push_interval,
+                clock_start=time.perf_counter(),
+                dispatcher=dispatch,
+                generation=run.generation,
+            )
             self._say(run, ("Resuming" if resume else "Training") + "...")
             fit = model.fit_partial if resume else model.fit
             t0 = time.perf_counter()
-            fit(data["train"], data["user_features"], data["item_features"],
-                epochs=config["epochs"] or None, callbacks=[callback], validation=validation)
+            fit(
+                data["train"],
+                data["user_features"],
+                data["item_features"],
+                epochs=config["epochs"] or None,
+                callbacks=[callback],
+                validation=validation,
+            )
             fit_seconds = time.perf_counter() - t0
             self.timings["fit_seconds"] = fit_seconds
             self.timings["callback_seconds"] = callback.seconds_inside
@@ -324,26 +376,61 @@ class Controller:
             config = {**config, **resolved_settings(model)}
             metrics = self._final_metrics(model, data, config)
             done = callback.epoch - callback.first_epoch
-            message = (f"{'Stopped' if stopped else 'Finished'} at epoch {callback.epoch} "
-                       f"({done} epochs in {fit_seconds:.1f} s, "
-                       f"{done / max(fit_seconds, 1e-9):.1f} epochs/s).")
+            message = (
+                f"{'Stopped' if stopped else 'Finished'} at epoch {callback.epoch} "
+                f"({done} epochs in {fit_seconds:.1f} s, "
+                f"{done / max(fit_seconds, 1e-9):.1f} epochs/s)."
+            )
             history = {key: list(values) for key, values in self._history.items()}
             run.done = True
-            dispatch.call(self._finish, model, data, config, job["run_id"], callback.epoch,
-                          "stopped" if stopped else "finished", message,
-                          generation=run.generation)
-            dispatch.call(self._record_run, job["run_id"], config, metrics, history,
-                          fit_seconds, callback.epoch, generation=run.generation)
-        except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
+            dispatch.call(
+                self._finish,
+                model,
+                data,
+                config,
+                job["run_id"],
+                callback.epoch,
+                "stopped" if stopped else "finished",
+                message,
+                generation=run.generation,
+            )
+            dispatch.call(
+                self._record_run,
+                job["run_id"],
+                config,
+                metrics,
+                history,
+                fit_seconds,
+                callback.epoch,
+                generation=run.generation,
+            )
+        except Exception as exc:
             message, detail = error_text(exc)
             if callback is not None and callback.epoch > callback.first_epoch:
                 # what was learned can still be inspected
-                dispatch.call(self._finish, model, data, config, job["run_id"],
-                              callback.epoch, None, None, generation=run.generation)
+                dispatch.call(
+                    self._finish,
+                    model,
+                    data,
+                    config,
+                    job["run_id"],
+                    callback.epoch,
+                    None,
+                    None,
+                    generation=run.generation,
+                )
             dispatch.call(self._fail, message, detail, generation=run.generation)
 
-    def _finish(self, model: Any, data: dict, config: dict, run_id: int, epoch: int,
-                status: str | None, message: str | None) -> None:
+    def _finish(
+        self,
+        model: Any,
+        data: dict,
+        config: dict,
+        run_id: int,
+        epoch: int,
+        status: str | None,
+        message: str | None,
+    ) -> None:
         """Publish the trained model (on the kernel's thread)."""
         s = self.state
         with s.hold_trait_notifications():
@@ -367,8 +454,9 @@ class Controller:
         report = evaluate(model, data["test"], data["train"], k=config["k"])
         return {name: float(value) for name, value in report.summary.items()}
 
-    def _record_run(self, run_id: int, config: dict, metrics: dict, history: dict,
-                    seconds: float, epochs: int) -> None:
+    def _record_run(
+        self, run_id: int, config: dict, metrics: dict, history: dict, seconds: float, epochs: int
+    ) -> None:
         """Add (or, after Resume, replace) the run's record in ``state.runs``."""
         s = self.state
         previous = next((r for r in s.runs if r["run"] == run_id), None)

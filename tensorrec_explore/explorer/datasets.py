@@ -40,8 +40,11 @@ def check_dataset(dataset: Any) -> None:
     """Raise InputError unless ``dataset`` is an InteractionDataset-like object."""
     missing = [name for name in _NEEDED if not hasattr(dataset, name)]
     if missing:
-        hint = (" Wrap an interactions matrix first: Explorer(InteractionDataset(matrix))."
-                if sp.issparse(dataset) or isinstance(dataset, np.ndarray) else "")
+        hint = (
+            " Wrap an interactions matrix first: Explorer(InteractionDataset(matrix))."
+            if sp.issparse(dataset) or isinstance(dataset, np.ndarray)
+            else ""
+        )
         raise InputError(
             f"Explorer needs an InteractionDataset (from tensorrec_explore.data: make_synthetic, "
             f"load_movielens, load_interactions_file, InteractionDataset.from_frame), got "
@@ -67,8 +70,9 @@ def has_timestamps(dataset: Any) -> bool:
     return getattr(dataset, "timestamps", None) is not None
 
 
-def prepare(dataset: Any, *, split: str, user_feature_set: str,
-            item_feature_set: str, seed: int = 42) -> dict[str, Any]:
+def prepare(
+    dataset: Any, *, split: str, user_feature_set: str, item_feature_set: str, seed: int = 42
+) -> dict[str, Any]:
     """Train / test / dislike matrices and the feature matrices the model is trained with.
 
     Positives (values > 0) are split by the data layer (BENCHMARK.md protocol for

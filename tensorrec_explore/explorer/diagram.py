@@ -19,27 +19,27 @@ from .validation import feature_count
 
 REPRESENTATION_TEXT = {
     "linear": "One learned vector per feature column, summed over the row's features (an "
-              "embedding table). Cheap and strong on ids; it cannot express interactions "
-              "between features, so items with messy, correlated features blur together.",
+    "embedding table). Cheap and strong on ids; it cannot express interactions "
+    "between features, so items with messy, correlated features blur together.",
     "normalized_linear": "A linear representation scaled to unit length: only directions "
-                         "matter. Popular and unpopular items stop differing in norm, so the "
-                         "map shows taste clusters rather than popularity.",
+    "matter. Popular and unpopular items stop differing in norm, so the "
+    "map shows taste clusters rather than popularity.",
     "pass_through": "The features themselves are the representation (no weights). Useful to "
-                    "see what the raw features already separate; it needs as many components as "
-                    "feature columns.",
+    "see what the raw features already separate; it needs as many components as "
+    "feature columns.",
     "weighted_pass_through": "The features times one learned weight each: the raw feature "
-                             "space, rescaled. It shows which features the loss finds useful.",
+    "space, rescaled. It shows which features the loss finds useful.",
     "relu": "ReLU hidden layers, then a linear output: a deep tower. It learns non-linear "
-            "combinations of features that a linear embedding cannot, so items with similar "
-            "behaviour but different features can meet on the map.",
+    "combinations of features that a linear embedding cannot, so items with similar "
+    "behaviour but different features can meet on the map.",
 }
 PREDICTION_TEXT = {
     "dot": "The score is the dot product of the user and item vectors (plus biases): length "
-           "counts, so popular items tend to grow long vectors and rank high for everyone.",
+    "counts, so popular items tend to grow long vectors and rank high for everyone.",
     "cosine": "The score is the cosine of the angle between the vectors: only direction counts, "
-              "so the map's angles are what ranks items.",
+    "so the map's angles are what ranks items.",
     "euclidean": "The score is minus the distance between the vectors: near is liked, so the "
-                 "map's distances are the ranking.",
+    "map's distances are the ranking.",
 }
 LOSS_INPUTS = {
     "dense": "every user's score for every item, each step",
@@ -48,17 +48,17 @@ LOSS_INPUTS = {
 }
 LOSS_TEXT = {
     "softmax": "Each liked item competes with the whole catalogue (a softmax over the scores): "
-               "strong ranking on implicit data.",
+    "strong ranking on implicit data.",
     "bpr": "Each liked item must outscore a sampled unobserved one (Bayesian personalised "
-           "ranking): pairwise, fast.",
+    "ranking): pairwise, fast.",
     "warp": "Sampled items are drawn until one outscores the liked item, and the penalty grows "
-            "with how rarely that happens (WARP): it pushes the top of the ranking.",
+    "with how rarely that happens (WARP): it pushes the top of the ranking.",
     "wmrb": "A hinge on sampled items, weighted by an estimate of the liked item's rank "
-            "(WMRB, TensorRec's own loss).",
+    "(WMRB, TensorRec's own loss).",
     "balanced_wmrb": "WMRB with likes and dislikes balanced.",
     "logistic": "Likes vs sampled items as a binary classification.",
     "rmse": "Predict the observed values themselves (regression): scores approximate ratings, "
-            "not rankings.",
+    "not rankings.",
     "rmse_dense": "Regression on every (user, item) cell, unobserved ones as 0.",
     "separation": "Separate the scores of likes and dislikes as distributions.",
     "separation_dense": "Separate likes from every other cell as distributions.",
@@ -92,7 +92,7 @@ def _layers(name: str, n_features: int | None, n_components: int) -> tuple[str, 
         if key not in _LAYER_CACHE:
             _LAYER_CACHE[key] = _build_summary(name, n_features, n_components)
         return _LAYER_CACHE[key]
-    except Exception:  # noqa: BLE001 - a custom layer that needs its real inputs: no count
+    except Exception:
         return "", None
 
 
@@ -120,7 +120,7 @@ def _loss_inputs(name: str) -> str:
 
     try:
         return getattr(LOSSES.get(name), "inputs", "")
-    except Exception:  # noqa: BLE001 - an unknown name: the form already says so
+    except Exception:
         return ""
 
 
@@ -132,35 +132,73 @@ def describe(config: dict[str, Any], dataset: Any) -> list[Stage]:
         feature_set = config[f"{side}_feature_set"]
         width = feature_count(dataset, side, feature_set)
         shape = f"{n:,} × {width:,}" if width else f"{n:,} × ?"
-        stages.append(Stage(
-            f"{side}_features", f"{side} features ({feature_set})\n{shape}",
-            f"Each {side} is a row of features: 'ids' gives every {side} its own column, so the "
-            f"model learns a free vector per {side}; 'features' uses the dataset's columns, so "
-            f"{side}s with similar features get similar vectors (and new ones can be scored). "
-            f"With features, the map groups {side}s by what they are rather than by who "
-            "liked them."))
+        stages.append(
+            Stage(
+                f"{side}_features",
+                f"{side} features ({feature_set})\n{shape}",
+                f"Each {side} is a row of features: 'ids' gives every {side} its own column, so the "
+                f"model learns a free vector per {side}; 'features' uses the dataset's columns, so "
+                f"{side}s with similar features get similar vectors (and new ones can be scored). "
+                f"With features, the map groups {side}s by what they are rather than by who "
+                "liked them.",
+            )
+        )
         name = config[f"{side}_representation"]
         layers, params = _layers(name, width, d)
         out = f"→ {d}" + (f" × {tastes} tastes" if side == "user" and tastes > 1 else "")
-        label = "\n".join(x for x in (f"{side} tower", name, layers,
-                                      f"{params:,} parameters" if params is not None else "",
-                                      out) if x)
-        stages.append(Stage(f"{side}_representation", label, REPRESENTATION_TEXT.get(
-            name, "A custom representation (any Keras layer): it maps the feature rows to "
-                  "vectors of n_components. Its layers are listed when TensorFlow is loaded.")))
+        label = "\n".join(
+            x
+            for x in (
+                f"{side} tower",
+                name,
+                layers,
+                f"{params:,} parameters" if params is not None else "",
+                out,
+            )
+            if x
+        )
+        stages.append(
+            Stage(
+                f"{side}_representation",
+                label,
+                REPRESENTATION_TEXT.get(
+                    name,
+                    "A custom representation (any Keras layer): it maps the feature rows to "
+                    "vectors of n_components. Its layers are listed when TensorFlow is loaded.",
+                ),
+            )
+        )
     prediction = config["prediction"]
     tastes_text = " (the best of the user's tastes)" if tastes > 1 else ""
-    stages.append(Stage("prediction", f"prediction: {prediction}{tastes_text}",
-                        PREDICTION_TEXT.get(prediction, "A custom prediction function.")))
-    stages.append(Stage("scores", f"scores\n{dataset.n_users:,} × {dataset.n_items:,}",
-                        "One score per (user, item): the inspector ranks a user's items by it "
-                        "and the metrics compare that ranking with held-out likes. Biases add "
-                        "a per-item (and per-user) constant when 'User / item biases' is on."))
+    stages.append(
+        Stage(
+            "prediction",
+            f"prediction: {prediction}{tastes_text}",
+            PREDICTION_TEXT.get(prediction, "A custom prediction function."),
+        )
+    )
+    stages.append(
+        Stage(
+            "scores",
+            f"scores\n{dataset.n_users:,} × {dataset.n_items:,}",
+            "One score per (user, item): the inspector ranks a user's items by it "
+            "and the metrics compare that ranking with held-out likes. Biases add "
+            "a per-item (and per-user) constant when 'User / item biases' is on.",
+        )
+    )
     loss, inputs = config["loss"], _loss_inputs(config["loss"])
     uses = f"\nuses {LOSS_INPUTS[inputs]}" if inputs in LOSS_INPUTS else ""
-    stages.append(Stage("loss", f"loss: {loss}{uses}",
-                        LOSS_TEXT.get(loss, "A custom loss: it declares which scores it needs "
-                                            "(dense, sampled or observed) and returns a scalar.")
-                        + " Changing it changes what the curves measure and how the map "
-                          "arranges users around the items they like."))
+    stages.append(
+        Stage(
+            "loss",
+            f"loss: {loss}{uses}",
+            LOSS_TEXT.get(
+                loss,
+                "A custom loss: it declares which scores it needs "
+                "(dense, sampled or observed) and returns a scalar.",
+            )
+            + " Changing it changes what the curves measure and how the map "
+            "arranges users around the items they like.",
+        )
+    )
     return stages

@@ -43,8 +43,7 @@ class KernelDispatcher:
     what a call raised (on the kernel's thread); without it the error propagates.
     """
 
-    def __init__(self, loop: Any = "auto",
-                 on_error: Callable[[BaseException], Any] | None = None):
+    def __init__(self, loop: Any = "auto", on_error: Callable[[BaseException], Any] | None = None):
         self.loop = kernel_loop() if loop == "auto" else loop
         self.on_error = on_error
         self.thread_id = threading.get_ident()
@@ -58,8 +57,9 @@ class KernelDispatcher:
         """True when the caller is the kernel's thread (or there is no kernel loop)."""
         return self.loop is None or threading.get_ident() == self.thread_id
 
-    def call(self, fn: Callable[..., Any], *args: Any, generation: int | None = None,
-             **kwargs: Any) -> None:
+    def call(
+        self, fn: Callable[..., Any], *args: Any, generation: int | None = None, **kwargs: Any
+    ) -> None:
         """Run ``fn(*args, **kwargs)`` on the kernel's thread, unless its ``generation`` (the
         current one by default) has been left behind by :meth:`advance` before it runs."""
         generation = self.generation if generation is None else generation
@@ -82,8 +82,7 @@ class KernelDispatcher:
         """Start a new generation: queued calls of older ones are dropped. Returns it."""
         with self._lock:
             self.generation += 1
-            self._queue = collections.deque(job for job in self._queue
-                                            if job[0] >= self.generation)
+            self._queue = collections.deque(job for job in self._queue if job[0] >= self.generation)
             return self.generation
 
     def flush(self) -> None:

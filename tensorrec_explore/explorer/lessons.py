@@ -43,14 +43,20 @@ LESSONS: dict[str, Lesson] = {
     "deep-towers": Lesson(
         title="A deep item tower learns what a linear one cannot",
         dataset=_synthetic("nonlinear"),
-        settings={"item_feature_set": "features", "n_components": 16, "learning_rate": 0.03,
-                  "learning_rate_schedule": "constant", "epochs": 40, "val_every": 5,
-                  "random_state": 42},
+        settings={
+            "item_feature_set": "features",
+            "n_components": 16,
+            "learning_rate": 0.03,
+            "learning_rate_schedule": "constant",
+            "epochs": 40,
+            "val_every": 5,
+            "random_state": 42,
+        },
         runs=({"item_representation": "linear"}, {"item_representation": "relu"}),
         look_at="No single item feature says which cluster an item is in (pairs of bits do, "
-                "like XOR). Compare the two runs' AUC and NDCG: the ReLU tower ranks held-out "
-                "items well, the linear one barely beats chance. Colour items by cluster on the "
-                "map: only the ReLU run gathers them.",
+        "like XOR). Compare the two runs' AUC and NDCG: the ReLU tower ranks held-out "
+        "items well, the linear one barely beats chance. Colour items by cluster on the "
+        "map: only the ReLU run gathers them.",
         tutorial="notebooks/02_custom_representation.ipynb, 04_why_deep_representations.ipynb",
     ),
     "losses": Lesson(
@@ -59,9 +65,9 @@ LESSONS: dict[str, Lesson] = {
         settings={"n_components": 16, "epochs": 10, "val_every": 2, "random_state": 0},
         runs=({"loss": "bpr"}, {"loss": "wmrb"}, {"loss": "softmax"}),
         look_at="Every run ranks held-out items far above a most-popular baseline (each run's "
-                "NDCG@10 is more than twice the baseline's). Overlay their NDCG curves: how fast "
-                "each climbs is what the loss changes; the final loss values are on each loss's "
-                "own scale, so compare metrics, not losses.",
+        "NDCG@10 is more than twice the baseline's). Overlay their NDCG curves: how fast "
+        "each climbs is what the loss changes; the final loss values are on each loss's "
+        "own scale, so compare metrics, not losses.",
         tutorial="notebooks/03_custom_loss.ipynb",
     ),
 }
@@ -70,8 +76,7 @@ LESSONS: dict[str, Lesson] = {
 def get_lesson(name: str) -> Lesson:
     """The lesson called ``name``; an InputError listing the lessons otherwise."""
     if name not in LESSONS:
-        raise InputError(f"no lesson {describe(name)}; the lessons are: "
-                         f"{', '.join(LESSONS)}.")
+        raise InputError(f"no lesson {describe(name)}; the lessons are: {', '.join(LESSONS)}.")
     return LESSONS[name]
 
 

@@ -13,7 +13,8 @@ def error_text(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, TensorRecError):
         return str(exc), ""
     return f"{type(exc).__name__}: {exc}", "".join(
-        traceback.format_exception(type(exc), exc, exc.__traceback__))
+        traceback.format_exception(type(exc), exc, exc.__traceback__)
+    )
 
 
 def error_message(exc: BaseException) -> str:

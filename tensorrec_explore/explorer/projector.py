@@ -47,8 +47,14 @@ class StatusTicker:
     """Writes ``"<what>: <phase>, <elapsed> s"`` to the state's ``trait`` every ``interval``
     seconds (through the dispatcher) until stopped."""
 
-    def __init__(self, projector: Projector, what: str, generation: int,
-                 trait: str = "projection_status", interval: float = 0.5):
+    def __init__(
+        self,
+        projector: Projector,
+        what: str,
+        generation: int,
+        trait: str = "projection_status",
+        interval: float = 0.5,
+    ):
         self.projector = projector
         self.what = what
         self.trait = trait
@@ -57,8 +63,9 @@ class StatusTicker:
         self.phase = "starting"
         self.started = time.perf_counter()
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._tick, name="tensorrec-explorer-ticker",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._tick, name="tensorrec-explorer-ticker", daemon=True
+        )
         self._thread.start()
 
     def text(self) -> str:
@@ -82,9 +89,15 @@ class Projector:
     run has finished) or False.
     """
 
-    def __init__(self, state: ExplorerState, *, warm_umap: str | bool = True,
-                 umap_kwargs: dict | None = None, live_interval: float = 1.0,
-                 dispatcher: KernelDispatcher | None = None):
+    def __init__(
+        self,
+        state: ExplorerState,
+        *,
+        warm_umap: str | bool = True,
+        umap_kwargs: dict | None = None,
+        live_interval: float = 1.0,
+        dispatcher: KernelDispatcher | None = None,
+    ):
         self.state = state
         self.dispatcher = dispatcher or KernelDispatcher(loop=None)
         self.live_interval = live_interval
@@ -101,8 +114,9 @@ class Projector:
         self._busy = False
         self._closed = False
         self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._work, name="tensorrec-explorer-projector",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._work, name="tensorrec-explorer-projector", daemon=True
+        )
         self._thread.start()
         state.observe(self._on_snapshots, names=["snapshots"])
         state.observe(self._on_request, names=["projection_method", "frame_epoch"])
@@ -243,9 +257,10 @@ class Projector:
                     self._project(job, method, generation)
             except Cancelled:
                 pass  # a newer request (or Reset) superseded it; its own status follows
-            except Exception as exc:  # noqa: BLE001 - shown on screen, never lost
-                self.set_status(f"{method.upper()} projection failed: {error_message(exc)}",
-                                generation)
+            except Exception as exc:
+                self.set_status(
+                    f"{method.upper()} projection failed: {error_message(exc)}", generation
+                )
             finally:
                 with self._cond:
                     self._busy = False
@@ -274,8 +289,9 @@ class Projector:
         nearest = min(frames, key=lambda e: (abs(e - epoch), -e))
         return np.vstack([frames[nearest]["users"], frames[nearest]["items"]])
 
-    def _umap(self, X: np.ndarray, epoch: int, previous: np.ndarray | None,
-              generation: int) -> np.ndarray:
+    def _umap(
+        self, X: np.ndarray, epoch: int, previous: np.ndarray | None, generation: int
+    ) -> np.ndarray:
         from ..projection import umap_2d
 
         init = previous
@@ -286,8 +302,11 @@ class Projector:
         if init is not None:  # starting from a layout, ~100 epochs are enough
             kwargs.setdefault("n_epochs", 100)
         ticker = StatusTicker(self, f"UMAP of epoch {epoch} ({len(X):,} points)", generation)
-        ticker.phase = ("loading UMAP's compiled code" if self._warmed else
-                        "compiling UMAP (once per machine; later kernels load it from disk)")
+        ticker.phase = (
+            "loading UMAP's compiled code"
+            if self._warmed
+            else "compiling UMAP (once per machine; later kernels load it from disk)"
+        )
 
         def progress(done: int, total: int) -> None:
             if self._cancel.is_set():
@@ -314,8 +333,12 @@ class Projector:
         seconds = time.perf_counter() - t0
         self.timings[method].append(seconds)
         Y = np.asarray(Y, dtype=np.float32)
-        frame = {"users": Y[:n_user_rows], "items": Y[n_user_rows:], "seconds": seconds,
-                 "n_tastes": snap["users"].shape[1] if snap["users"].ndim == 3 else 1}
+        frame = {
+            "users": Y[:n_user_rows],
+            "items": Y[n_user_rows:],
+            "seconds": seconds,
+            "n_tastes": snap["users"].shape[1] if snap["users"].ndim == 3 else 1,
+        }
         self.dispatcher.call(self._publish, snap, method, frame, generation=generation)
 
     def _publish(self, snap: dict, method: str, frame: dict) -> None:
@@ -325,8 +348,9 @@ class Projector:
             return  # the run was reset or replaced meanwhile
         epoch = snap["epoch"]
         s.projections = {**s.projections, (epoch, method): frame}
-        s.projection_status = (f"{method.upper()} of epoch {epoch}: {frame['seconds']:.2f} s "
-                               f"({len(frame['users']) + len(frame['items']):,} points)")
+        s.projection_status = (
+            f"{method.upper()} of epoch {epoch}: {frame['seconds']:.2f} s "
+            f"({len(frame['users']) + len(frame['items']):,} points)"
+        )
         if method == "umap":
             self._on_request()  # a newer frame may have been asked for meanwhile
-

@@ -32,8 +32,11 @@ def resolved_settings(model: Any) -> dict[str, Any]:
     """The values a model actually trained with where the form said "auto" (its ``*_``
     attributes: learning rate, schedule, L2)."""
     names = ("learning_rate", "learning_rate_schedule", "l2")
-    return {name: getattr(model, name + "_") for name in names
-            if getattr(model, name + "_", None) is not None}
+    return {
+        name: getattr(model, name + "_")
+        for name in names
+        if getattr(model, name + "_", None) is not None
+    }
 
 
 def default_model_factory(**kwargs: Any) -> Any:
@@ -57,18 +60,26 @@ class Run:
         return self.thread is not None and self.thread.is_alive() and not self.done
 
 
-
-
-def run_record(run_id: int, config: dict, metrics: dict, history: dict, seconds: float,
-               epochs: int, previous: dict | None = None) -> dict:
+def run_record(
+    run_id: int,
+    config: dict,
+    metrics: dict,
+    history: dict,
+    seconds: float,
+    epochs: int,
+    previous: dict | None = None,
+) -> dict:
     """The runs table's record of a run: its configuration (epochs = the total reached), final
     metrics and losses, history and seconds (added to ``previous``'s after a Resume)."""
     last = {k: (v[-1] if v else np.nan) for k, v in history.items()}
     return {
         "run": run_id,
         "config": dict(config, epochs=epochs),
-        "metrics": {**metrics, "final loss": last.get("loss", np.nan),
-                    "final regularisation": last.get("regularization", np.nan)},
+        "metrics": {
+            **metrics,
+            "final loss": last.get("loss", np.nan),
+            "final regularisation": last.get("regularization", np.nan),
+        },
         "history": history,
         "seconds": seconds + (previous["seconds"] if previous else 0.0),
     }

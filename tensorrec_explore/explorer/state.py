@@ -202,8 +202,11 @@ class ExplorerState(t.HasTraits):
                 if name == "l2":
                     self.l2_auto = value is None
                 if value is None:
-                    value = "auto" if name == "learning_rate_schedule" else (
-                        getattr(self, name) if name == "l2" else 0)
+                    value = (
+                        "auto"
+                        if name == "learning_rate_schedule"
+                        else (getattr(self, name) if name == "l2" else 0)
+                    )
                 try:
                     setattr(self, name, value)
                 except t.TraitError:

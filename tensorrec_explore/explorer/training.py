@@ -18,8 +18,16 @@ import numpy as np
 
 from ..callbacks import Callback
 
-HISTORY_KEYS = ("epoch", "loss", "regularization", "total", "val_epoch", "val_precision",
-                "val_recall", "val_ndcg")
+HISTORY_KEYS = (
+    "epoch",
+    "loss",
+    "regularization",
+    "total",
+    "val_epoch",
+    "val_precision",
+    "val_recall",
+    "val_ndcg",
+)
 
 
 #: In automatic mode (``snapshot_every=0``), the share of training time snapshots may take.
@@ -39,8 +47,11 @@ def history_from_logs(logs: list[dict], k: int) -> dict[str, list]:
             history[key].append(float(log.get(key, np.nan)))
         if f"val_precision@{k}" in log:
             history["val_epoch"].append(epoch)
-            for key, name in (("val_precision", "precision"), ("val_recall", "recall"),
-                              ("val_ndcg", "ndcg")):
+            for key, name in (
+                ("val_precision", "precision"),
+                ("val_recall", "recall"),
+                ("val_ndcg", "ndcg"),
+            ):
                 history[key].append(float(log.get(f"val_{name}@{k}", np.nan)))
     return history
 
@@ -53,10 +64,23 @@ class ExplorerCallback(Callback):
     epoch), so snapshots never slow training noticeably whatever the data size.
     """
 
-    def __init__(self, state: Any, stop_event: threading.Event, *, k: int, history: dict,
-                 snapshots: list, first_epoch: int, snapshot_every: int, user_features: Any,
-                 item_features: Any, push_interval: float = 0.2, clock_start: float | None = None,
-                 dispatcher: Any = None, generation: int | None = None):
+    def __init__(
+        self,
+        state: Any,
+        stop_event: threading.Event,
+        *,
+        k: int,
+        history: dict,
+        snapshots: list,
+        first_epoch: int,
+        snapshot_every: int,
+        user_features: Any,
+        item_features: Any,
+        push_interval: float = 0.2,
+        clock_start: float | None = None,
+        dispatcher: Any = None,
+        generation: int | None = None,
+    ):
         self.state = state
         self.dispatcher = dispatcher
         self.generation = generation

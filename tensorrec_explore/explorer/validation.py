@@ -61,8 +61,11 @@ def check_fields(config: dict[str, Any], dataset: Any) -> tuple[dict[str, str], 
             )
             continue
         if rep in PASS_THROUGH and n_features != n_components:
-            what = f"ids only ({n_features} columns, one per {side})" if fs == "ids" else (
-                f"{fs!r} ({n_features} columns)")
+            what = (
+                f"ids only ({n_features} columns, one per {side})"
+                if fs == "ids"
+                else (f"{fs!r} ({n_features} columns)")
+            )
             problems[f"{side}_representation"] = (
                 f"{side} representation {rep!r} uses the features themselves as the "
                 f"representation, so it needs n_components == number of {side} feature columns; "
@@ -91,7 +94,9 @@ def check_fields(config: dict[str, Any], dataset: Any) -> tuple[dict[str, str], 
     rate = config.get("learning_rate") or 0.0
     low, high = SAFE_RATES
     if rate > high or 0.0 < rate < low:
-        notes.append(f"learning rate {rate:g} is extreme: Adam steps "
-                     f"{'above' if rate > high else 'below'} {high if rate > high else low:g} "
-                     f"usually {'diverge' if rate > high else 'barely move'}; try 0.01-0.2.")
+        notes.append(
+            f"learning rate {rate:g} is extreme: Adam steps "
+            f"{'above' if rate > high else 'below'} {high if rate > high else low:g} "
+            f"usually {'diverge' if rate > high else 'barely move'}; try 0.01-0.2."
+        )
     return problems, notes

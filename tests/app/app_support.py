@@ -89,8 +89,15 @@ class RunningApp:
         return [p for p in self.tree if alive(p)]
 
 
-def start_server(command: list[str], port: int, tmp_path: Path, *, timeout: float = 60.0,
-                 env=None, name: str = "app") -> RunningApp:
+def start_server(
+    command: list[str],
+    port: int,
+    tmp_path: Path,
+    *,
+    timeout: float = 60.0,
+    env=None,
+    name: str = "app",
+) -> RunningApp:
     """Start ``command`` (which serves on ``port``) in its own session; wait by TCP connect.
 
     ``env`` adds to this process's environment; a value of None removes that variable.
@@ -130,9 +137,14 @@ def busy_cpus(count: int | None = None) -> Iterator[list[int]]:
     Each spinner runs in a session of its own and is killed by its id at the end.
     """
     count = count or os.cpu_count() or 2
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"],
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
-                for _ in range(count)]
+    spinners = [
+        subprocess.Popen(
+            [sys.executable, "-c", "while True: pass"],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(count)
+    ]
     try:
         yield [p.pid for p in spinners]
     finally:
@@ -145,8 +157,17 @@ def busy_cpus(count: int | None = None) -> Iterator[list[int]]:
 def start_app(tmp_path: Path, *args: str, timeout: float = 60.0, env=None) -> RunningApp:
     """Run ``python -m tensorrec_explore.cli serve --no-browser --port <free> *args``."""
     port = free_port(HOST)
-    command = [sys.executable, "-m", "tensorrec_explore.cli", "serve", "--no-browser",
-               "--port", str(port), "--verbose", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "tensorrec_explore.cli",
+        "serve",
+        "--no-browser",
+        "--port",
+        str(port),
+        "--verbose",
+        *args,
+    ]
     return start_server(command, port, tmp_path, timeout=timeout, env=env)
 
 
@@ -239,8 +260,10 @@ def set_number(page, css_class: str, value) -> None:
 NEVER_CHECK = "jupyterlab.handlers.announcements.NeverCheckForUpdate"
 #: ``python -m <module>`` of each notebook front end, and the URL that opens a notebook alone
 #: (JupyterLab would otherwise restore the tabs of its last window).
-FRONTENDS = {"jupyterlab": ("jupyterlab", "lab/tree/{}?reset"),
-             "notebook": ("notebook", "notebooks/{}")}
+FRONTENDS = {
+    "jupyterlab": ("jupyterlab", "lab/tree/{}?reset"),
+    "notebook": ("notebook", "notebooks/{}"),
+}
 
 
 def start_jupyter(frontend: str, notebook: Path, tmp_path: Path) -> RunningApp:
@@ -258,12 +281,20 @@ def start_jupyter(frontend: str, notebook: Path, tmp_path: Path) -> RunningApp:
     settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
     port = free_port(HOST)
     command = [
-        sys.executable, "-m", module, "--no-browser", f"--port={port}",
-        f"--ServerApp.ip={HOST}", "--ServerApp.port_retries=0",
-        "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}",
+        sys.executable,
+        "-m",
+        module,
+        "--no-browser",
+        f"--port={port}",
+        f"--ServerApp.ip={HOST}",
+        "--ServerApp.port_retries=0",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        f"--ServerApp.root_dir={root}",
     ]
     if frontend == "jupyterlab":
         command += [
@@ -272,11 +303,14 @@ def start_jupyter(frontend: str, notebook: Path, tmp_path: Path) -> RunningApp:
         ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
-    env = {"JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-           "JUPYTER_PATH": os.pathsep.join(
-               p for p in (str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH", "")) if p)}
+    env = {
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "JUPYTER_PATH": os.pathsep.join(
+            p for p in (str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH", "")) if p
+        ),
+    }
     return start_server(command, port, tmp_path, env=env, name=frontend, timeout=120)
 
 
@@ -328,7 +362,8 @@ def run_cell(page, cell) -> None:
             cell.locator(".jp-InputArea-editor").click(timeout=20_000)
             page.keyboard.press("Shift+Enter")
             cell.locator(".jp-InputPrompt").filter(has_text="[*]").or_(
-                cell.locator(".jp-OutputArea-output")).first.wait_for(timeout=30_000)
+                cell.locator(".jp-OutputArea-output")
+            ).first.wait_for(timeout=30_000)
             return
         except PlaywrightTimeout:  # not started yet, or a dialog came up: accept it, run again
             if attempt == 2:
@@ -337,6 +372,7 @@ def run_cell(page, cell) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # what a page asks for, and whether its figures draw
+
 
 def record_requests(page) -> list[str]:
     """Record the URL of every request ``page`` makes from now on (the list fills as it goes)."""
@@ -349,29 +385,40 @@ def tensorflow_lines(text: str) -> list[str]:
     """Lines of a log or output that come from TensorFlow's start-up (absl, CUDA, oneDNN)."""
     from tensorrec_explore.quiet import is_noise
 
-    return [line for line in text.splitlines()
-            if is_noise(line) or "absl" in line or "cuda" in line.lower()]
+    return [
+        line
+        for line in text.splitlines()
+        if is_noise(line) or "absl" in line or "cuda" in line.lower()
+    ]
 
 
 def off_machine(urls: list[str]) -> list[str]:
     """The URLs among ``urls`` that leave 127.0.0.1 (data:/blob: URLs never leave the page)."""
-    return [u for u in urls
-            if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).hostname != HOST]
+    return [
+        u
+        for u in urls
+        if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).hostname != HOST
+    ]
 
 
 def load_limit_patched(page) -> bool:
     """True when the page runs with anywidget's module-load limit raised (our extension/template)."""
-    return bool(page.evaluate("() => !!(AbortSignal.timeout && AbortSignal.timeout.tensorrecExplore)"))
+    return bool(
+        page.evaluate("() => !!(AbortSignal.timeout && AbortSignal.timeout.tensorrecExplore)")
+    )
 
 
 def wait_for_curve_points(page, points: int, timeout: float = 240, where: str = "") -> None:
     """Wait until the loss figure's ``el.data`` holds ``points`` points (plotly drew them)."""
-    wait_until(lambda: max(trace_lengths(page, "tre-loss-curve") or [0]) >= points, timeout,
-               f"the loss curve to draw {points} points{where}")
+    wait_until(
+        lambda: max(trace_lengths(page, "tre-loss-curve") or [0]) >= points,
+        timeout,
+        f"the loss curve to draw {points} points{where}",
+    )
 
 
 def embedding_counts(page) -> dict[str, int] | None:
     """Points per trace of the embedding scatter, by trace name (None while it is empty)."""
     names = trace_names(page, "tre-embedding")
     lengths = trace_lengths(page, "tre-embedding")
-    return dict(zip(names, lengths)) if lengths and lengths[0] else None
+    return dict(zip(names, lengths, strict=False)) if lengths and lengths[0] else None

@@ -29,8 +29,18 @@ from app_support import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
-PANELS = ("tre-config", "tre-train", "tre-stop", "tre-loss-curve", "tre-val-curve",
-          "tre-embedding", "tre-inspector", "tre-user-select", "tre-ranked-table", "tre-runs")
+PANELS = (
+    "tre-config",
+    "tre-train",
+    "tre-stop",
+    "tre-loss-curve",
+    "tre-val-curve",
+    "tre-embedding",
+    "tre-inspector",
+    "tre-user-select",
+    "tre-ranked-table",
+    "tre-runs",
+)
 N_USERS, N_ITEMS = 600, 400  # make_synthetic()'s default size, the app's default dataset
 
 
@@ -73,11 +83,15 @@ def test_explorer_trains_stops_and_inspects(app_factory, busy_machine, context, 
     start_training(page)
 
     wait_for_curve_points(page, 3)
-    wait_until(lambda: max(trace_lengths(page, "tre-val-curve") or [0]) >= 1, 120,
-               "the validation curve to hold a point")
+    wait_until(
+        lambda: max(trace_lengths(page, "tre-val-curve") or [0]) >= 1,
+        120,
+        "the validation curve to hold a point",
+    )
     page.locator(".tre-stop").click()
-    wait_until(lambda: status_text(page).split()[0] in ("stopped", "finished"), 120,
-               "training to stop")
+    wait_until(
+        lambda: status_text(page).split()[0] in ("stopped", "finished"), 120, "training to stop"
+    )
     epochs_drawn = max(trace_lengths(page, "tre-loss-curve"))
     assert 3 <= epochs_drawn < 500
 

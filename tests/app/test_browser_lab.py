@@ -55,8 +55,15 @@ def test_explorer_notebook_draws_under_load(frontend, tmp_path, busy_machine, co
         assert load_limit_patched(page), "the tensorrec-explore labextension did not load"
         run_cell(page, first_code)  # `explorer = Explorer(); explorer`
         page.locator(".tre-explorer").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
-        for cls in ("tre-config", "tre-train", "tre-loss-curve", "tre-val-curve",
-                    "tre-embedding", "tre-inspector", "tre-runs"):
+        for cls in (
+            "tre-config",
+            "tre-train",
+            "tre-loss-curve",
+            "tre-val-curve",
+            "tre-embedding",
+            "tre-inspector",
+            "tre-runs",
+        ):
             assert page.locator(f".{cls}").count() >= 1, cls
         page.locator(".tre-loss-curve.js-plotly-plot").wait_for(timeout=PAGE_TIMEOUT_MS)
         TIMINGS[f"{frontend} (busy): page open to explorer visible"] = time.monotonic() - started
@@ -65,12 +72,17 @@ def test_explorer_notebook_draws_under_load(frontend, tmp_path, busy_machine, co
         set_number(page, "tre-epochs", 3)
         page.locator(".tre-train").click()
         wait_for_curve_points(page, 2, where=f" in {frontend}")
-        wait_until(lambda: status_text(page).split()[0] in ("finished", "stopped"), 240,
-                   "the run to finish")
+        wait_until(
+            lambda: status_text(page).split()[0] in ("finished", "stopped"),
+            240,
+            "the run to finish",
+        )
         counts = wait_until(lambda: embedding_counts(page), 240, "the embedding scatter to draw")
         assert max(counts.values()) > 0, counts
         page.screenshot(path=str(tmp_path / f"{frontend}.png"))
-        assert page.locator(STDERR_OUTPUT).count() == 0, page.locator(STDERR_OUTPUT).all_inner_texts()
+        assert page.locator(STDERR_OUTPUT).count() == 0, page.locator(
+            STDERR_OUTPUT
+        ).all_inner_texts()
         assert not off_machine(requests), off_machine(requests)
         TIMINGS[f"browser test ({frontend}, busy)"] = time.monotonic() - started
     finally:

@@ -23,9 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run the command in a fresh interpreter, as a user would."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "tensorrec_explore.cli", *args],
-                          capture_output=True, text=True, timeout=timeout, env=env,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "tensorrec_explore.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
 
 
 def test_help_is_fast_and_explains_every_option():
@@ -33,8 +38,19 @@ def test_help_is_fast_and_explains_every_option():
     result = run("--help")
     elapsed = time.monotonic() - started
     assert result.returncode == 0
-    for option in ("--dataset", "--data-dir", "--port", "--no-browser", "--kernel-timeout",
-                   "serve", "fit", "evaluate", "synthetic", "movielens-100k", "JupyterLab"):
+    for option in (
+        "--dataset",
+        "--data-dir",
+        "--port",
+        "--no-browser",
+        "--kernel-timeout",
+        "serve",
+        "fit",
+        "evaluate",
+        "synthetic",
+        "movielens-100k",
+        "JupyterLab",
+    ):
         assert option in result.stdout, option
     assert elapsed < 10, f"--help took {elapsed:.1f} s (TensorFlow imported?)"
     for command in ("fit", "evaluate", "serve"):
@@ -43,30 +59,36 @@ def test_help_is_fast_and_explains_every_option():
 
 
 def test_help_does_not_import_tensorflow_or_widgets():
-    code = ("import sys\nfrom tensorrec_explore import cli\ntry:\n    cli.main(['--help'])\n"
-            "except SystemExit:\n    pass\n"
-            "bad = [m for m in ('tensorflow', 'ipywidgets', 'plotly', 'voila') if m in sys.modules]\n"
-            "print('LOADED', bad)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=False)
+    code = (
+        "import sys\nfrom tensorrec_explore import cli\ntry:\n    cli.main(['--help'])\n"
+        "except SystemExit:\n    pass\n"
+        "bad = [m for m in ('tensorflow', 'ipywidgets', 'plotly', 'voila') if m in sys.modules]\n"
+        "print('LOADED', bad)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     assert "LOADED []" in result.stdout, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--port", "0"], "--port"),
-    (["--port", "http"], "--port"),
-    (["--dataset", "no-such-file.csv"], "--dataset"),
-    (["--data-dir", "/no/such/folder"], "--data-dir"),
-    (["bogus"], "invalid choice"),
-    (["fit", "--loss", "nope"], "unknown loss 'nope'"),
-    (["fit", "--user-representation", "deep_magic"], "unknown representation"),
-    (["fit", "--epochs", "0"], "--epochs"),
-    (["fit", "--learning-rate", "-1"], "--learning-rate"),
-    (["fit", "--learning-rate-schedule", "cosine"], "--learning-rate-schedule"),
-    (["fit", "--user-features", "pixels"], "--user-features"),
-    (["evaluate"], "MODEL"),
-    (["--no-such-option"], "unrecognized arguments"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--port", "0"], "--port"),
+        (["--port", "http"], "--port"),
+        (["--dataset", "no-such-file.csv"], "--dataset"),
+        (["--data-dir", "/no/such/folder"], "--data-dir"),
+        (["bogus"], "invalid choice"),
+        (["fit", "--loss", "nope"], "unknown loss 'nope'"),
+        (["fit", "--user-representation", "deep_magic"], "unknown representation"),
+        (["fit", "--epochs", "0"], "--epochs"),
+        (["fit", "--learning-rate", "-1"], "--learning-rate"),
+        (["fit", "--learning-rate-schedule", "cosine"], "--learning-rate-schedule"),
+        (["fit", "--user-features", "pixels"], "--user-features"),
+        (["evaluate"], "MODEL"),
+        (["--no-such-option"], "unrecognized arguments"),
+    ],
+)
 def test_bad_arguments_give_one_line_and_exit_2(args, fragment, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(args)
@@ -133,7 +155,11 @@ def test_serve_options_work_before_and_after_the_command():
     assert (top.command, top.port, top.no_browser, top.dataset) == (None, 9000, True, "synthetic")
     sub = parser.parse_args(["--port", "9000", "serve", "--dataset", "movielens-100k"])
     assert (sub.command, sub.port, sub.dataset, sub.no_browser) == (
-        "serve", 9000, "movielens-100k", False)
+        "serve",
+        9000,
+        "movielens-100k",
+        False,
+    )
 
 
 def test_dataset_choice_reaches_the_kernel_environment():
@@ -154,8 +180,12 @@ def test_voila_command_binds_localhost_and_a_fixed_port():
 def test_interaction_files_columns_are_guessed(tmp_path):
     path = tmp_path / "ratings.csv"
     path.write_text("userId,movieId,rating,timestamp\n1,10,5,1\n1,11,3,2\n2,10,4,3\n")
-    assert file_columns(path) == {"user_col": "userId", "item_col": "movieId",
-                                  "value_col": "rating", "timestamp_col": "timestamp"}
+    assert file_columns(path) == {
+        "user_col": "userId",
+        "item_col": "movieId",
+        "value_col": "rating",
+        "timestamp_col": "timestamp",
+    }
     dataset = load_dataset(str(path))
     assert (dataset.n_users, dataset.n_items) == (2, 2)
 
@@ -163,8 +193,20 @@ def test_interaction_files_columns_are_guessed(tmp_path):
 @pytest.mark.slow
 def test_fit_then_evaluate_round_trip(tmp_path):
     model = tmp_path / "model.tre"
-    fitted = run("fit", "--epochs", "2", "--n-components", "8", "--loss", "warp",
-                 "--validate-every", "1", "--save", str(model), "--json")
+    fitted = run(
+        "fit",
+        "--epochs",
+        "2",
+        "--n-components",
+        "8",
+        "--loss",
+        "warp",
+        "--validate-every",
+        "1",
+        "--save",
+        str(model),
+        "--json",
+    )
     assert fitted.returncode == 0, fitted.stderr[-3000:]
     fit_report = json.loads(fitted.stdout.strip().splitlines()[-1])
     assert fit_report["dataset"] == "synthetic" and fit_report["model"]["loss"] == "warp"
@@ -228,8 +270,25 @@ def test_fit_download_flag_and_leaking_evaluate(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("TENSORREC_EXPLORE_DATA", raising=False)
     model = tmp_path / "model"
     common = ["--dataset", "movielens-100k", "--threshold", "1"]
-    assert cli.main(["fit", *common, "--download", "--epochs", "1", "--n-components", "2",
-                     "--quiet", "-k", "1", "--save", str(model)]) == 0
+    assert (
+        cli.main(
+            [
+                "fit",
+                *common,
+                "--download",
+                "--epochs",
+                "1",
+                "--n-components",
+                "2",
+                "--quiet",
+                "-k",
+                "1",
+                "--save",
+                str(model),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert cli.main(["evaluate", str(model), *common, "-k", "1"]) == 0
     capsys.readouterr()
@@ -283,8 +342,20 @@ def test_serve_download_fetches_before_serving(tmp_path, monkeypatch):
 
     asked, served = serve_fake_archive(monkeypatch), []
     monkeypatch.setattr(server, "serve", lambda **kwargs: served.append(kwargs) or 0)
-    assert cli.main(["serve", "--no-browser", "--dataset", "movielens-100k", "--download",
-                     "--data-dir", str(tmp_path)]) == 0
+    assert (
+        cli.main(
+            [
+                "serve",
+                "--no-browser",
+                "--dataset",
+                "movielens-100k",
+                "--download",
+                "--data-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert len(asked) == 1 and (tmp_path / "ml-100k" / "u.data").is_file()
     assert served and served[0]["dataset"] == "movielens-100k"
 
@@ -293,6 +364,7 @@ def test_open_serves_a_saved_model_and_the_app_shows_it(tmp_path, monkeypatch, c
     from tensorrec_explore import TensorRec
     from tensorrec_explore.app import server
     from tensorrec_explore.app.datasets import load_dataset
+
     dataset = load_dataset("synthetic", None)
     model = TensorRec(n_components=4, epochs=2, random_state=0).fit(dataset.interactions)
     model.save(tmp_path / "model")
@@ -302,15 +374,27 @@ def test_open_serves_a_saved_model_and_the_app_shows_it(tmp_path, monkeypatch, c
     assert served[0]["model"] == str((tmp_path / "model").resolve())
     assert served[0]["port"] == 8123 and served[0]["dataset"] == "synthetic"
     # the page's kernel (its own process, as under Voila) shows that model without training
-    code = ("from tensorrec_explore.app.kernel import launch\n"
-            "ex = launch()\n"
-            "print('RESULT', ex.controller.run is None, ex.state.status, ex.state.n_components,"
-            " 'trained elsewhere' in ex.state.message)\n"
-            "ex.close()\n")
-    env = {**os.environ, server.ENV_DATASET: "synthetic", server.ENV_MODEL: served[0]["model"],
-           "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                            text=True, timeout=300, check=False)
+    code = (
+        "from tensorrec_explore.app.kernel import launch\n"
+        "ex = launch()\n"
+        "print('RESULT', ex.controller.run is None, ex.state.status, ex.state.n_components,"
+        " 'trained elsewhere' in ex.state.message)\n"
+        "ex.close()\n"
+    )
+    env = {
+        **os.environ,
+        server.ENV_DATASET: "synthetic",
+        server.ENV_MODEL: served[0]["model"],
+        "PYTHONPATH": str(ROOT),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert "RESULT True finished 4 True" in result.stdout, result.stderr[-2000:]
     # a folder that is not a model: one line, exit 2, before any server starts
     (tmp_path / "empty").mkdir()

@@ -48,6 +48,10 @@ def make_planted(seed: int = 0, explicit: bool = False) -> Planted:
         )
         train[disliked] = -1.0
     return Planted(
-        sp.csr_matrix(train), _features(user_clusters, rng), _features(item_clusters, rng),
-        user_clusters, item_clusters, sp.csr_matrix(held_out),
+        sp.csr_matrix(train),
+        _features(user_clusters, rng),
+        _features(item_clusters, rng),
+        user_clusters,
+        item_clusters,
+        sp.csr_matrix(held_out),
     )

@@ -19,8 +19,15 @@ COMBINATIONS = [
 
 def _model(rep: str, pred: str, loss: str, seed: int = 3) -> TensorRec:
     return TensorRec(
-        n_components=WIDTH, user_representation=rep, item_representation=rep, prediction=pred,
-        loss=loss, epochs=3, learning_rate=0.05, batch_size=64, n_sampled_items=12,
+        n_components=WIDTH,
+        user_representation=rep,
+        item_representation=rep,
+        prediction=pred,
+        loss=loss,
+        epochs=3,
+        learning_rate=0.05,
+        batch_size=64,
+        n_sampled_items=12,
         random_state=seed,
     )
 
@@ -56,8 +63,9 @@ def test_contract(rep: str, pred: str, loss: str) -> None:
     for user in (0, 11):
         allowed = np.setdiff1d(np.arange(scores.shape[1]), data.interactions[user].indices)
         best = allowed[np.argsort(-scores[user, allowed], kind="stable")[:5]]
-        np.testing.assert_allclose(np.sort(scores[user, top[user]]), np.sort(scores[user, best]),
-                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            np.sort(scores[user, top[user]]), np.sort(scores[user, best]), rtol=1e-4, atol=1e-5
+        )
 
     before = model.predict()
     model.fit_partial(data.interactions, **features, epochs=1)

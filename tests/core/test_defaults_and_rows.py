@@ -23,44 +23,59 @@ class RateLog(Callback):
         self.rates.append(float(model.optimizer_.learning_rate))
 
 
-@pytest.mark.parametrize("representation,loss,recipe", [
-    ("linear", "softmax", EMBEDDING_RECIPE),
-    ("pass_through", "softmax", EMBEDDING_RECIPE),
-    ("relu", "softmax", STANDARD_RECIPE),
-    ("normalized_linear", "softmax", STANDARD_RECIPE),
-    ("linear", "bpr", EMBEDDING_RECIPE),
-    ("linear", "wmrb", Recipe(0.05, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
-    ("linear", "warp", Recipe(0.1, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
-    ("relu", "wmrb", STANDARD_RECIPE),
-    ("relu", "logistic", STANDARD_RECIPE),
-])
+@pytest.mark.parametrize(
+    "representation,loss,recipe",
+    [
+        ("linear", "softmax", EMBEDDING_RECIPE),
+        ("pass_through", "softmax", EMBEDDING_RECIPE),
+        ("relu", "softmax", STANDARD_RECIPE),
+        ("normalized_linear", "softmax", STANDARD_RECIPE),
+        ("linear", "bpr", EMBEDDING_RECIPE),
+        ("linear", "wmrb", Recipe(0.05, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
+        ("linear", "warp", Recipe(0.1, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
+        ("relu", "wmrb", STANDARD_RECIPE),
+        ("relu", "logistic", STANDARD_RECIPE),
+    ],
+)
 def test_left_as_none_the_recipe_of_the_parts_is_used(representation, loss, recipe):
     data = make_planted()
     width = data.user_features.shape[1] if representation == "pass_through" else 8
     log = RateLog()
-    model = TensorRec(n_components=width, user_representation=representation,
-                      item_representation=representation, loss=loss, n_sampled_items=12,
-                      random_state=0)
+    model = TensorRec(
+        n_components=width,
+        user_representation=representation,
+        item_representation=representation,
+        loss=loss,
+        n_sampled_items=12,
+        random_state=0,
+    )
     model.fit(data.interactions, data.user_features, data.item_features, callbacks=[log])
     assert (model.learning_rate_, model.learning_rate_schedule_, model.epochs_) == (
-        recipe.learning_rate, recipe.schedule, recipe.epochs)
+        recipe.learning_rate,
+        recipe.schedule,
+        recipe.epochs,
+    )
     assert len(log.rates) == recipe.epochs
-    expected = [recipe.learning_rate * ((1 - e / recipe.epochs) if recipe.schedule == "linear"
-                                        else 1.0) for e in range(recipe.epochs)]
+    expected = [
+        recipe.learning_rate * ((1 - e / recipe.epochs) if recipe.schedule == "linear" else 1.0)
+        for e in range(recipe.epochs)
+    ]
     np.testing.assert_allclose(log.rates, expected, rtol=1e-6)
 
 
 def test_given_settings_override_the_recipe_and_each_call_restarts_the_decay():
     data = make_planted()
     log = RateLog()
-    model = TensorRec(n_components=8, learning_rate=0.1, learning_rate_schedule="linear",
-                      epochs=4, random_state=0)
+    model = TensorRec(
+        n_components=8, learning_rate=0.1, learning_rate_schedule="linear", epochs=4, random_state=0
+    )
     model.fit(data.interactions, callbacks=[log])
     model.fit_partial(data.interactions, epochs=2, callbacks=[log])
     np.testing.assert_allclose(log.rates, [0.1, 0.075, 0.05, 0.025, 0.1, 0.05], rtol=1e-6)
     constant = RateLog()
-    TensorRec(n_components=8, learning_rate_schedule="constant", epochs=3,
-              random_state=0).fit(data.interactions, callbacks=[constant])
+    TensorRec(n_components=8, learning_rate_schedule="constant", epochs=3, random_state=0).fit(
+        data.interactions, callbacks=[constant]
+    )
     np.testing.assert_allclose(constant.rates, [EMBEDDING_RECIPE.learning_rate] * 3, rtol=1e-6)
 
 
@@ -77,9 +92,11 @@ def test_sparse_rows_gather_matches_scipy_rows():
         expected = matrix[rows].toarray() if rows else np.zeros((0, 30), np.float32)
         ids = tf.constant(rows, tf.int64)
         np.testing.assert_array_equal(table.dense_rows(ids).numpy(), expected)
-        np.testing.assert_array_equal(tf.sparse.to_dense(tf.sparse.reorder(table.rows(ids))).numpy(),
-                                      expected)
+        np.testing.assert_array_equal(
+            tf.sparse.to_dense(tf.sparse.reorder(table.rows(ids))).numpy(), expected
+        )
     identity = SparseRows(None, 7)
     np.testing.assert_array_equal(
         tf.sparse.to_dense(identity.rows(tf.constant([2, 0, 6], tf.int64))).numpy(),
-        np.eye(7, dtype=np.float32)[[2, 0, 6]])
+        np.eye(7, dtype=np.float32)[[2, 0, 6]],
+    )

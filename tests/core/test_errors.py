@@ -41,8 +41,18 @@ def test_infinite_values() -> None:
         TensorRec(epochs=1).fit(dense)
 
 
-@pytest.mark.parametrize("param,value", [("n_components", 0), ("epochs", -1), ("learning_rate", 0.0),
-                                         ("learning_rate_schedule", "cosine"), ("l2", -1.0), ("n_tastes", 1.5), ("batch_size", 0)])
+@pytest.mark.parametrize(
+    "param,value",
+    [
+        ("n_components", 0),
+        ("epochs", -1),
+        ("learning_rate", 0.0),
+        ("learning_rate_schedule", "cosine"),
+        ("l2", -1.0),
+        ("n_tastes", 1.5),
+        ("batch_size", 0),
+    ],
+)
 def test_bad_hyperparameters(param: str, value: object) -> None:
     with pytest.raises(InputError, match=param):
         TensorRec(**{param: value}).fit(np.eye(3))
@@ -50,7 +60,7 @@ def test_bad_hyperparameters(param: str, value: object) -> None:
 
 @pytest.mark.parametrize("param", ["loss", "prediction", "user_representation"])
 def test_unknown_plugin_lists_valid_names(param: str) -> None:
-    with pytest.raises(UnknownPluginError, match="valid names are: .*"):
+    with pytest.raises(UnknownPluginError, match=r"valid names are: .*"):
         TensorRec(**{param: "nope"}, epochs=1).fit(np.eye(3))
 
 
@@ -79,7 +89,8 @@ def test_pass_through_width_mismatch_is_explained() -> None:
     data = make_planted()
     with pytest.raises(InputError, match="n_components must equal"):
         TensorRec(n_components=5, user_representation="pass_through", epochs=1).fit(
-            data.interactions, user_features=data.user_features)
+            data.interactions, user_features=data.user_features
+        )
 
 
 def test_fit_partial_with_other_shape(fitted) -> None:

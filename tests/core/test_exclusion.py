@@ -40,15 +40,25 @@ def test_random_exclusions_are_never_returned(model) -> None:
 
 
 def test_explicit_zeros_and_duplicates_in_exclude(model) -> None:
-    exclude = sp.csr_matrix((np.array([0.0, 1.0, -1.0]), (np.array([0, 0, 0]),
-                                                             np.array([1, 2, 2]))),
-                            shape=(N_USERS, N_ITEMS))
+    exclude = sp.csr_matrix(
+        (np.array([0.0, 1.0, -1.0]), (np.array([0, 0, 0]), np.array([1, 2, 2]))),
+        shape=(N_USERS, N_ITEMS),
+    )
     ids, _ = model.recommend([0], k=N_ITEMS, exclude=exclude)
     assert (ids >= 0).all()  # a stored zero and entries summing to zero exclude nothing
 
 
-@pytest.mark.parametrize("bad", [np.ones((N_USERS, N_ITEMS + 1)), np.ones((2, N_ITEMS)),
-                                 np.ones(N_ITEMS), np.ones((2, 2, 2)), "all", {"a": 1}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.ones((N_USERS, N_ITEMS + 1)),
+        np.ones((2, N_ITEMS)),
+        np.ones(N_ITEMS),
+        np.ones((2, 2, 2)),
+        "all",
+        {"a": 1},
+    ],
+)
 def test_wrong_exclude_is_an_input_error_everywhere(model, bad) -> None:
     with pytest.raises(InputError, match="exclude"):
         model.recommend([0], k=3, exclude=bad)

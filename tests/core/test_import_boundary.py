@@ -6,14 +6,22 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("imports,forbidden", [
-    ("import tensorrec_explore, tensorrec_explore.data, tensorrec_explore.metrics",
-     ("ipywidgets", "plotly", "umap", "tensorflow", "IPython")),
-    ("from tensorrec_explore import TensorRec", ("ipywidgets", "plotly", "umap")),
-])
+@pytest.mark.parametrize(
+    "imports,forbidden",
+    [
+        (
+            "import tensorrec_explore, tensorrec_explore.data, tensorrec_explore.metrics",
+            ("ipywidgets", "plotly", "umap", "tensorflow", "IPython"),
+        ),
+        ("from tensorrec_explore import TensorRec", ("ipywidgets", "plotly", "umap")),
+    ],
+)
 def test_imports_stay_light(imports: str, forbidden: tuple[str, ...]) -> None:
-    code = (f"import sys; {imports}; loaded = [m for m in {forbidden!r} if m in sys.modules];"
-            "print(loaded); sys.exit(1 if loaded else 0)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=False)
+    code = (
+        f"import sys; {imports}; loaded = [m for m in {forbidden!r} if m in sys.modules];"
+        "print(loaded); sys.exit(1 if loaded else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -15,10 +15,16 @@ RANKING_LOSSES = [name for name in LOSSES.names()[:10] if name not in ("rmse", "
 
 def _fit(loss: str, explicit: bool, epochs: int = 40) -> tuple[TensorRec, object]:
     data = make_planted(explicit=explicit)
-    model = TensorRec(n_components=8, loss=loss, epochs=epochs, learning_rate=0.05,
-                      batch_size=64, n_sampled_items=16, random_state=0)
-    model.fit(data.interactions, user_features=data.user_features,
-              item_features=data.item_features)
+    model = TensorRec(
+        n_components=8,
+        loss=loss,
+        epochs=epochs,
+        learning_rate=0.05,
+        batch_size=64,
+        n_sampled_items=16,
+        random_state=0,
+    )
+    model.fit(data.interactions, user_features=data.user_features, item_features=data.item_features)
     return model, data
 
 

@@ -60,8 +60,9 @@ def test_save_replaces_an_empty_folder_and_a_previous_model(models, tmp_path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == [".model.lock", "model"]
 
 
-def test_crash_between_the_renames_is_recovered_by_the_next_load(models, tmp_path,
-                                                                 monkeypatch) -> None:
+def test_crash_between_the_renames_is_recovered_by_the_next_load(
+    models, tmp_path, monkeypatch
+) -> None:
     target = tmp_path / "model"
     models[0].save(target)
     real_replace, calls = model_folder.os.replace, []
@@ -102,7 +103,7 @@ def test_concurrent_saves_and_loads_always_see_a_whole_model(models, tmp_path) -
         try:
             for _ in range(3):
                 models[index].save(target)
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     def loader() -> None:
@@ -110,11 +111,14 @@ def test_concurrent_saves_and_loads_always_see_a_whole_model(models, tmp_path) -
             for _ in range(4):
                 scores = TensorRec.load(target).predict()
                 assert any(np.allclose(scores, e, rtol=1e-4, atol=1e-5) for e in expected)
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=saver, args=(0,)), threading.Thread(target=saver, args=(1,)),
-               threading.Thread(target=loader)]
+    threads = [
+        threading.Thread(target=saver, args=(0,)),
+        threading.Thread(target=saver, args=(1,)),
+        threading.Thread(target=loader),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -126,9 +130,9 @@ def test_unloadable_custom_layer_never_replaces_a_good_model(models, tmp_path) -
     target = tmp_path / "model"
     models[0].save(target)
     data = make_planted()
-    bad = TensorRec(n_components=4, epochs=1, random_state=0,
-                    user_representation=UnregisteredTower()).fit(data.interactions,
-                                                                 user_features=data.user_features)
+    bad = TensorRec(
+        n_components=4, epochs=1, random_state=0, user_representation=UnregisteredTower()
+    ).fit(data.interactions, user_features=data.user_features)
     with pytest.raises(ModelFileError, match="does not load back"):
         bad.save(target)
     assert _same(TensorRec.load(target), models[0])
@@ -154,8 +158,11 @@ def test_a_poisoned_plugin_entry_never_runs(models, tmp_path, key) -> None:
 def test_a_poisoned_keras_entry_never_runs(models, tmp_path) -> None:
     target, witness = tmp_path / "model", tmp_path / "pwned"
     models[0].save(target)
-    _poison(target, "user_representation", {"module": "os", "class_name": "system",
-                                            "config": {"command": f"touch {witness}"}})
+    _poison(
+        target,
+        "user_representation",
+        {"module": "os", "class_name": "system", "config": {"command": f"touch {witness}"}},
+    )
     with pytest.raises(ModelFileError, match="os:system"):
         TensorRec.load(target)
     assert not witness.exists()
@@ -190,23 +197,28 @@ def _edit_config(**changes):
             else:
                 config[key] = value
         (target / "config.json").write_text(json.dumps(config))
+
     return edit
 
 
-@pytest.mark.parametrize("damage, message", [
-    (_corrupt_weights, "corrupt"),
-    (_truncate_data, "corrupt"),
-    (lambda t: (t / "config.json").write_text("{not json"), "corrupt"),
-    (lambda t: (t / "config.json").write_text("[1, 2]"), "not a TensorRec"),
-    (_edit_config(format=99), "newer tensorrec_explore"),
-    (_edit_config(format="1"), "not a TensorRec model format"),
-    (_edit_config(n_components=16), "do not belong together"),
-    (_edit_config(n_components="abc"), "invalid configuration"),
-    (_edit_config(unexpected=1, params={"bogus": 1}), "invalid configuration"),
-    (lambda t: (t / "weights.npz").unlink(), "missing weights.npz"),
-])
-def test_damaged_files_raise_model_file_error_with_the_path(models, tmp_path, damage,
-                                                            message) -> None:
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (_corrupt_weights, "corrupt"),
+        (_truncate_data, "corrupt"),
+        (lambda t: (t / "config.json").write_text("{not json"), "corrupt"),
+        (lambda t: (t / "config.json").write_text("[1, 2]"), "not a TensorRec"),
+        (_edit_config(format=99), "newer tensorrec_explore"),
+        (_edit_config(format="1"), "not a TensorRec model format"),
+        (_edit_config(n_components=16), "do not belong together"),
+        (_edit_config(n_components="abc"), "invalid configuration"),
+        (_edit_config(unexpected=1, params={"bogus": 1}), "invalid configuration"),
+        (lambda t: (t / "weights.npz").unlink(), "missing weights.npz"),
+    ],
+)
+def test_damaged_files_raise_model_file_error_with_the_path(
+    models, tmp_path, damage, message
+) -> None:
     target = tmp_path / "model"
     models[0].save(target)
     if damage is not _corrupt_weights and damage is not _truncate_data:
@@ -237,16 +249,26 @@ def test_two_processes_saving_one_path_while_a_third_loads(models, tmp_path) -> 
     sources = [models[i].save(tmp_path / f"source{i}") for i in (0, 1)]
     target = tmp_path / "model"
     models[0].save(target)
-    code = ("import sys; from tensorrec_explore import TensorRec; "
-            "m = TensorRec.load(sys.argv[1]); [m.save(sys.argv[2]) for _ in range(4)]")
+    code = (
+        "import sys; from tensorrec_explore import TensorRec; "
+        "m = TensorRec.load(sys.argv[1]); [m.save(sys.argv[2]) for _ in range(4)]"
+    )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    savers = [subprocess.Popen([sys.executable, "-c", code, str(s), str(target)], env=env,
-                               stderr=subprocess.PIPE, text=True) for s in sources]
+    savers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(s), str(target)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for s in sources
+    ]
     expected = [m.predict() for m in models]
     while any(p.poll() is None for p in savers):
         scores = TensorRec.load(target).predict()
         assert any(np.allclose(scores, e, rtol=1e-4, atol=1e-5) for e in expected)
     for saver in savers:
         assert saver.wait() == 0, saver.stderr.read()[-2000:]
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".model")) == \
-        [".model.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".model")) == [
+        ".model.lock"
+    ]

@@ -23,10 +23,18 @@ from .planted import make_planted
 
 def _fit(**params) -> tuple[TensorRec, object]:
     data = make_planted()
-    params = {"n_components": 8, "epochs": 30, "learning_rate": 0.05, "batch_size": 64,
-              "n_sampled_items": 16, "random_state": 0, **params}
-    model = TensorRec(**params).fit(data.interactions, user_features=data.user_features,
-                                    item_features=data.item_features)
+    params = {
+        "n_components": 8,
+        "epochs": 30,
+        "learning_rate": 0.05,
+        "batch_size": 64,
+        "n_sampled_items": 16,
+        "random_state": 0,
+        **params,
+    }
+    model = TensorRec(**params).fit(
+        data.interactions, user_features=data.user_features, item_features=data.item_features
+    )
     return model, data
 
 
@@ -49,12 +57,14 @@ def test_missing_custom_class_gives_a_clear_error(tmp_path) -> None:
 
 
 def test_callable_representation_and_custom_loss(tmp_path) -> None:
-    model, _ = _fit(item_representation=first_columns, user_representation="linear",
-                    loss=HingeLoss())
+    model, _ = _fit(
+        item_representation=first_columns, user_representation="linear", loss=HingeLoss()
+    )
     curve = model.history_.series("loss")
     assert curve[-3:].mean() < curve[:3].mean()
-    loaded = TensorRec.load(model.save(tmp_path / "callable"),
-                            allowed_modules=(HingeLoss.__module__,))
+    loaded = TensorRec.load(
+        model.save(tmp_path / "callable"), allowed_modules=(HingeLoss.__module__,)
+    )
     np.testing.assert_allclose(loaded.predict(), model.predict(), rtol=1e-5)
 
 
@@ -77,8 +87,11 @@ def test_several_tastes_score_is_the_best_taste() -> None:
     users = model.user_representations()
     items = model.item_representations()
     assert users.shape == (30, 3, 8)
-    expected = (np.einsum("utd,id->uti", users, items).max(axis=1)
-                + model.user_biases()[:, None] + model.item_biases()[None, :])
+    expected = (
+        np.einsum("utd,id->uti", users, items).max(axis=1)
+        + model.user_biases()[:, None]
+        + model.item_biases()[None, :]
+    )
     np.testing.assert_allclose(model.predict(), expected, rtol=1e-4, atol=1e-5)
     assert not np.allclose(users[:, 0], users[:, 1])
 
@@ -95,15 +108,16 @@ def test_fold_in_new_users_without_retraining() -> None:
     top, _ = model.recommend(users, k=4, exclude=new)
     for row, cluster in enumerate((0, 1, 2)):
         assert (data.item_clusters[top[row]] == cluster).mean() >= 0.75
-    for before, variable in zip(weights, model.network_.all_variables):
+    for before, variable in zip(weights, model.network_.all_variables, strict=False):
         np.testing.assert_array_equal(before, variable.numpy())
 
 
 def test_fold_in_with_user_features_uses_feature_rows() -> None:
     model, data = _fit()
     users = model.fold_in(data.interactions[:2], user_features=data.user_features[:2])
-    np.testing.assert_allclose(users.representations[:, 0], model.user_representations()[:2],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        users.representations[:, 0], model.user_representations()[:2], rtol=1e-5
+    )
 
 
 def test_validation_logs_early_stopping_and_callbacks() -> None:
@@ -115,8 +129,11 @@ def test_validation_logs_early_stopping_and_callbacks() -> None:
 
     data = make_planted()
     model = TensorRec(n_components=8, epochs=50, learning_rate=0.05, random_state=0)
-    model.fit(data.interactions, validation=ValidationMetrics(data.held_out, k=5, every=2),
-              callbacks=[Recorder(), EarlyStopping("loss", patience=1, min_delta=10.0)])
+    model.fit(
+        data.interactions,
+        validation=ValidationMetrics(data.held_out, k=5, every=2),
+        callbacks=[Recorder(), EarlyStopping("loss", patience=1, min_delta=10.0)],
+    )
     assert len(seen) == 2 and model.epochs_done_ == 2  # min_delta=10 never improves: stop
     assert "val_ndcg@5" not in seen[0][1] and "val_ndcg@5" in seen[1][1]
     assert {"loss", "regularization", "total", "elapsed", "epoch_seconds"} <= set(seen[0][1])

@@ -45,8 +45,7 @@ def test_liked_pairs_match_a_plain_set(bitset: bool, monkeypatch: pytest.MonkeyP
 
 def test_fused_adam_gives_keras_adams_update() -> None:
     start = np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32)
-    gradients = [np.random.default_rng(s).normal(size=(5, 3)).astype(np.float32)
-                 for s in range(3)]
+    gradients = [np.random.default_rng(s).normal(size=(5, 3)).astype(np.float32) for s in range(3)]
     results = []
     for fused in (False, True):
         variable = keras.Variable(start)
@@ -68,10 +67,13 @@ def test_warp_weights_the_first_violator_by_its_estimated_rank() -> None:
     # One liked item scored 0; samples in draw order: 2nd is one of the user's likes (skipped),
     # 3rd is the first within the margin (score 0.5 -> hinge 1.5) after 2 valid draws.
     inputs = LossInputs(
-        positive_scores=tf.constant([0.0]), positive_weights=tf.constant([1.0]),
+        positive_scores=tf.constant([0.0]),
+        positive_weights=tf.constant([1.0]),
         sampled_scores=tf.constant([[-3.0, 5.0, 0.5, 4.0]]),
-        sampled_valid=tf.constant([[1.0, 0.0, 1.0, 1.0]]), n_items=tf.constant(101.0),
-        item_counts=tf.constant([1.0]))
+        sampled_valid=tf.constant([[1.0, 0.0, 1.0, 1.0]]),
+        n_items=tf.constant(101.0),
+        item_counts=tf.constant([1.0]),
+    )
     rank = np.floor(100 / 2)
     expected = (np.log(rank) + 0.5772) * 1.5
     np.testing.assert_allclose(float(WARP()(inputs)), expected, rtol=1e-5)
@@ -81,8 +83,9 @@ def test_warp_weights_the_first_violator_by_its_estimated_rank() -> None:
 
 
 def _sampled_softmax_trainer(interactions: sp.csr_matrix, n_sampled: int):
-    model = TensorRec(n_components=4, n_sampled_items=n_sampled, batch_size=3, epochs=1,
-                      random_state=0)
+    model = TensorRec(
+        n_components=4, n_sampled_items=n_sampled, batch_size=3, epochs=1, random_state=0
+    )
     model.fit(interactions)
     assert type(model._trainer.loss).__name__ == "SampledSoftmax"
     return model._trainer
@@ -108,25 +111,30 @@ def test_log_q_is_the_brute_force_expected_count_of_each_candidate() -> None:
     batch_users, batch_items = tf.constant([0, 1, 3], tf.int64), tf.constant([1, 2, 3], tf.int64)
     sampled = tf.constant([4, 0], tf.int64)
     vectors = tf.zeros([3, 1, 4])
-    parts = trainer._in_batch_negatives(batch_users, batch_items, sampled, vectors, tf.zeros([3]),
-                                        tf.zeros([3, 4]), tf.zeros([3]), None)
-    np.testing.assert_allclose(np.exp(parts["batch_log_q"].numpy()), expected[[1, 2, 3]],
-                               rtol=1e-5)
-    np.testing.assert_allclose(np.exp(parts["sampled_log_q"].numpy()), expected[[4, 0]],
-                               rtol=1e-5)
+    parts = trainer._in_batch_negatives(
+        batch_users,
+        batch_items,
+        sampled,
+        vectors,
+        tf.zeros([3]),
+        tf.zeros([3, 4]),
+        tf.zeros([3]),
+        None,
+    )
+    np.testing.assert_allclose(np.exp(parts["batch_log_q"].numpy()), expected[[1, 2, 3]], rtol=1e-5)
+    np.testing.assert_allclose(np.exp(parts["sampled_log_q"].numpy()), expected[[4, 0]], rtol=1e-5)
     # User 0 likes items 0 and 1, user 1 items 0 and 2, user 3 items 3 and 0.
-    np.testing.assert_array_equal(parts["batch_valid"].numpy(),
-                                  [[0, 1, 1], [1, 0, 1], [1, 1, 0]])
+    np.testing.assert_array_equal(parts["batch_valid"].numpy(), [[0, 1, 1], [1, 0, 1], [1, 1, 0]])
 
 
 def test_sampled_and_dense_softmax_agree_on_planted_data() -> None:
     data = make_planted()
     scores, aucs = [], []
     for n_sampled in (None, 8):  # None: the dense softmax (24 items); 8: the sampled form
-        model = TensorRec(n_components=8, n_sampled_items=n_sampled, batch_size=64,
-                          random_state=0)
-        model.fit(data.interactions, user_features=data.user_features,
-                  item_features=data.item_features)
+        model = TensorRec(n_components=8, n_sampled_items=n_sampled, batch_size=64, random_state=0)
+        model.fit(
+            data.interactions, user_features=data.user_features, item_features=data.item_features
+        )
         expected = "Softmax" if n_sampled is None else "SampledSoftmax"
         assert type(model._trainer.loss).__name__ == expected
         aucs.append(evaluate(model, data.held_out, train=data.interactions, k=5).summary["auc"])
@@ -134,16 +142,23 @@ def test_sampled_and_dense_softmax_agree_on_planted_data() -> None:
     assert min(aucs) > 0.95, aucs
     # Both put each user's own taste cluster first (by mean item score) for every user.
     for user_scores in scores:
-        cluster_means = np.stack([user_scores[:, data.item_clusters == c].mean(axis=1)
-                                  for c in range(3)], axis=1)
+        cluster_means = np.stack(
+            [user_scores[:, data.item_clusters == c].mean(axis=1) for c in range(3)], axis=1
+        )
         np.testing.assert_array_equal(cluster_means.argmax(axis=1), data.user_clusters)
     assert abs(aucs[0] - aucs[1]) < 0.03, aucs
 
 
 def test_compiled_epochs_reproduce_with_the_seed() -> None:
     data = make_planted(explicit=True)
-    runs = [TensorRec(n_components=4, loss="bpr", epochs=3, batch_size=64, n_sampled_items=8,
-                      random_state=3).fit(data.interactions).predict() for _ in range(2)]
+    runs = [
+        TensorRec(
+            n_components=4, loss="bpr", epochs=3, batch_size=64, n_sampled_items=8, random_state=3
+        )
+        .fit(data.interactions)
+        .predict()
+        for _ in range(2)
+    ]
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-5, atol=1e-6)
 
 

@@ -63,7 +63,7 @@ def test_a_second_concurrent_fit_is_refused() -> None:
         for call in (model.fit, model.fit_partial):
             with pytest.raises(TrainingError, match="already training"):
                 call(data)
-    except BaseException as error:  # noqa: BLE001 - release the worker first
+    except BaseException as error:
         errors.append(error)
     gate.release.set()
     worker.join()
@@ -80,7 +80,7 @@ def test_refit_under_concurrent_recommend_calls() -> None:
             try:
                 ids, scores = model.recommend(np.arange(30), k=5)
                 answers.append(ids.shape == (30, 5) and np.isfinite(scores).all())
-            except BaseException as error:  # noqa: BLE001 - the test reports it
+            except BaseException as error:
                 failures.append(error)
                 return
 
@@ -96,14 +96,34 @@ def test_refit_under_concurrent_recommend_calls() -> None:
     assert answers and all(answers)
 
 
-@pytest.mark.parametrize("name, value", [
-    ("epochs", -5), ("epochs", 0), ("epochs", True), ("epochs", 2.0), ("epochs", "3"),
-    ("biased", "no"), ("biased", 1), ("learning_rate", True), ("learning_rate", "0.1"),
-    ("learning_rate", float("nan")), ("l2", "abc"), ("l2", -1.0), ("l2", True),
-    ("random_state", "abc"), ("random_state", -1), ("random_state", 2**40),
-    ("random_state", 1.5), ("n_components", 4.0), ("n_components", False), ("n_tastes", 0),
-    ("batch_size", "64"), ("n_sampled_items", 0), ("learning_rate_schedule", "cosine"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("epochs", -5),
+        ("epochs", 0),
+        ("epochs", True),
+        ("epochs", 2.0),
+        ("epochs", "3"),
+        ("biased", "no"),
+        ("biased", 1),
+        ("learning_rate", True),
+        ("learning_rate", "0.1"),
+        ("learning_rate", float("nan")),
+        ("l2", "abc"),
+        ("l2", -1.0),
+        ("l2", True),
+        ("random_state", "abc"),
+        ("random_state", -1),
+        ("random_state", 2**40),
+        ("random_state", 1.5),
+        ("n_components", 4.0),
+        ("n_components", False),
+        ("n_tastes", 0),
+        ("batch_size", "64"),
+        ("n_sampled_items", 0),
+        ("learning_rate_schedule", "cosine"),
+    ],
+)
 def test_bad_settings_are_refused_everywhere(name, value) -> None:
     with pytest.raises(InputError, match=name):
         TensorRec(**{name: value})
@@ -132,7 +152,7 @@ def test_training_calls_check_their_epochs() -> None:
 def test_fit_partial_after_a_structural_change_says_call_fit() -> None:
     model = _fitted()
     model.set_params(n_components=8)
-    with pytest.raises(InputError, match="n_components.*call fit"):
+    with pytest.raises(InputError, match=r"n_components.*call fit"):
         model.fit_partial(make_planted().interactions)
     model.fit(make_planted().interactions)
     assert model.item_representations().shape[1] == 8

@@ -10,13 +10,20 @@ import zipfile
 def ml100k_files() -> dict[str, bytes]:
     """Return the three ml-100k files for 12 users x 10 items (each user rates 6 or 7 items)."""
     users, items = range(1, 13), range(1, 11)
-    ratings = "".join(f"{u}\t{i}\t{1 + (u * i) % 5}\t88125{u:02d}{i:02d}\n" for u in users
-                      for i in items if (u + i) % 3)
+    ratings = "".join(
+        f"{u}\t{i}\t{1 + (u * i) % 5}\t88125{u:02d}{i:02d}\n"
+        for u in users
+        for i in items
+        if (u + i) % 3
+    )
     flags = "|".join("1" if g == 4 else "0" for g in range(19))
     movies = "".join(f"{i}|Movie {i} (1995)|01-Jan-1995||http://x|{flags}\n" for i in items)
     people = "".join(f"{u}|{20 + u}|{'MF'[u % 2]}|writer|{85700 + u}\n" for u in users)
-    return {"u.data": ratings.encode(), "u.item": movies.encode("latin-1"),
-            "u.user": people.encode()}
+    return {
+        "u.data": ratings.encode(),
+        "u.item": movies.encode("latin-1"),
+        "u.user": people.encode(),
+    }
 
 
 def ml100k_zip() -> tuple[bytes, str]:

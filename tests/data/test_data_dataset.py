@@ -177,7 +177,7 @@ def test_bad_frames_raise_clear_errors(ratings, items):
     with pytest.raises(InputError, match="empty"):
         InteractionDataset.from_frame(ratings.iloc[:0], value_col="rating")
     nan = ratings.assign(rating=[5.0, np.nan, 1, 2, 3, 4])
-    with pytest.raises(InputError, match="NaN.*dropna"):
+    with pytest.raises(InputError, match=r"NaN.*dropna"):
         InteractionDataset.from_frame(nan, value_col="rating")
     with pytest.raises(InputError, match="repeat a \\(user, item\\) pair"):
         InteractionDataset.from_frame(pd.concat([ratings, ratings]), value_col="rating")

@@ -13,13 +13,19 @@ def _load(path, **kwargs):
     return load_interactions_file(path, value_col="value", **kwargs)
 
 
-@pytest.mark.parametrize(("name", "text", "says"), [
-    ("empty.csv", "", "{path} is empty"),
-    ("header.csv", "user,item,value\n", "{path}"),
-    ("ragged.csv", "user,item,value\n1,2,3\n1,3,4,5,6\n", "{path}: malformed rows .*line 3"),
-    ("bad.csv", "user,item,value\n1,10,5\n2,11,not-a-number\n",
-     r"line 3: column 'value' must be a number"),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "says"),
+    [
+        ("empty.csv", "", "{path} is empty"),
+        ("header.csv", "user,item,value\n", "{path}"),
+        ("ragged.csv", "user,item,value\n1,2,3\n1,3,4,5,6\n", "{path}: malformed rows .*line 3"),
+        (
+            "bad.csv",
+            "user,item,value\n1,10,5\n2,11,not-a-number\n",
+            r"line 3: column 'value' must be a number",
+        ),
+    ],
+)
 def test_bad_file_names_the_file_and_line(tmp_path, name, text, says) -> None:
     path = tmp_path / name
     path.write_text(text)

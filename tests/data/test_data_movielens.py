@@ -66,7 +66,7 @@ def test_ml100k_benchmark_positives_and_split(ml100k):
         n_test = math.floor(0.2 * len(items)) if len(items) >= 5 else 0
         expected |= {(u, int(i)) for i in items[:n_test]}
     coo = split.test.tocoo()
-    assert set(zip(coo.row.tolist(), coo.col.tolist())) == expected
+    assert set(zip(coo.row.tolist(), coo.col.tolist(), strict=False)) == expected
     assert split.train.nnz + split.test.nnz == 55_375
 
 
@@ -151,7 +151,7 @@ def test_ml100k_leave_last_out_holds_each_users_latest_rating(ml100k):
     held = ml100k.timestamps[
         [
             m.indptr[u] + np.searchsorted(m.indices[m.indptr[u] : m.indptr[u + 1]], i)
-            for u, i in zip(coo.row, coo.col)
+            for u, i in zip(coo.row, coo.col, strict=False)
         ]
     ]
     np.testing.assert_array_equal(held, np.array(latest)[coo.row])

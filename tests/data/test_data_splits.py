@@ -41,7 +41,7 @@ def benchmark_md_holdout(positives: sp.csr_matrix, seed: int = 42):
 
 def pairs(matrix: sp.csr_matrix) -> set[tuple[int, int]]:
     coo = matrix.tocoo()
-    return set(zip(coo.row.tolist(), coo.col.tolist()))
+    return set(zip(coo.row.tolist(), coo.col.tolist(), strict=False))
 
 
 def random_positives(seed: int, shape=(60, 40), density=0.15) -> sp.csr_matrix:

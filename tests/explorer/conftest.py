@@ -19,7 +19,8 @@ def small_dataset():
 def explorer(small_dataset):
     from tensorrec_explore.explorer import Explorer
 
-    ex = Explorer(small_dataset, warm_umap=False, epochs=3, n_components=8, random_state=0,
-                  push_interval=0.05)
+    ex = Explorer(
+        small_dataset, warm_umap=False, epochs=3, n_components=8, random_state=0, push_interval=0.05
+    )
     yield ex
     ex.close()

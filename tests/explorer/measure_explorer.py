@@ -17,8 +17,13 @@ import time
 import numpy as np
 
 ML = os.environ.get("TENSORREC_EXPLORE_DATA", "/work/shared/data")
-CONFIG = {"n_components": 32, "loss": "softmax", "learning_rate": 0.05, "l2": 1e-5,
-          "random_state": 0}
+CONFIG = {
+    "n_components": 32,
+    "loss": "softmax",
+    "learning_rate": 0.05,
+    "l2": 1e-5,
+    "random_state": 0,
+}
 EPOCHS = int(os.environ.get("MEASURE_EPOCHS", "30"))
 
 
@@ -60,8 +65,9 @@ def main() -> None:
         speeds["explorer"].append(EPOCHS / ex.controller.timings["fit_seconds"])
     results["epochs_per_s_headless"] = speeds["headless"]
     results["epochs_per_s_explorer"] = speeds["explorer"]
-    results["explorer_vs_headless_median"] = float(np.median(speeds["explorer"]) /
-                                                   np.median(speeds["headless"]))
+    results["explorer_vs_headless_median"] = float(
+        np.median(speeds["explorer"]) / np.median(speeds["headless"])
+    )
     results["snapshots_per_run"] = len(ex.state.snapshots)
 
     from tensorrec_explore.explorer.projector import stack

@@ -15,9 +15,15 @@ def test_best_epoch_is_the_earliest_maximum_of_ndcg():
 
 
 def test_readout_gives_last_min_max_of_each_curve():
-    history = {"epoch": [1, 2, 3], "loss": [3.0, 1.0, 2.0], "regularization": [0.5, 0.4, 0.3],
-               "val_epoch": [3], "val_precision": [0.2], "val_recall": [0.4],
-               "val_ndcg": [0.25]}
+    history = {
+        "epoch": [1, 2, 3],
+        "loss": [3.0, 1.0, 2.0],
+        "regularization": [0.5, 0.4, 0.3],
+        "val_epoch": [3],
+        "val_precision": [0.2],
+        "val_recall": [0.4],
+        "val_ndcg": [0.25],
+    }
     html = readout_html(history, k=5)
     assert "<td>data loss</td><td>2</td><td>1</td><td>3</td>" in html
     assert "<td>NDCG@5</td><td>0.25</td>" in html

@@ -13,16 +13,16 @@ from tensorrec_explore.explorer.datasets import prepare
 
 
 def _script_model(dataset, epochs: int = 3) -> tuple[TensorRec, dict]:
-    data = prepare(dataset, split="random_holdout", user_feature_set="ids",
-                   item_feature_set="ids")
+    data = prepare(dataset, split="random_holdout", user_feature_set="ids", item_feature_set="ids")
     model = TensorRec(n_components=6, epochs=epochs, random_state=0).fit(data["train"])
     return model, data
 
 
 def test_a_model_fitted_in_a_script_shows_in_every_panel(small_dataset):
     model, data = _script_model(small_dataset)
-    ex = Explorer(small_dataset, model=model, split="random_holdout", warm_umap=False,
-                  preload=False)
+    ex = Explorer(
+        small_dataset, model=model, split="random_holdout", warm_umap=False, preload=False
+    )
     try:
         s, p = ex.state, ex.panels
         assert ex.controller.run is None  # nothing was trained
@@ -61,14 +61,24 @@ def test_vectors_of_another_system_are_projected_and_inspected(small_dataset):
     rng = np.random.default_rng(0)
     users = rng.standard_normal((small_dataset.n_users, 5))
     items = rng.standard_normal((small_dataset.n_items, 5))
-    ex = Explorer.from_vectors(small_dataset, users, items, prediction="cosine",
-                               split="random_holdout", warm_umap=False, preload=False)
+    ex = Explorer.from_vectors(
+        small_dataset,
+        users,
+        items,
+        prediction="cosine",
+        split="random_holdout",
+        warm_umap=False,
+        preload=False,
+    )
     try:
         s, p = ex.state, ex.panels
         assert "another system" in s.message
         s.selected_user = 7
         train = sp.csr_matrix(s.data["train"])
-        unit = lambda m: m / np.linalg.norm(m, axis=1, keepdims=True)
+
+        def unit(m):
+            return m / np.linalg.norm(m, axis=1, keepdims=True)
+
         scores = (unit(users) @ unit(items).T)[7]
         scores[train[7].indices] = -np.inf
         expected = np.argsort(-scores, kind="stable")[: p.inspector.k.value]
@@ -89,9 +99,18 @@ def test_vectors_of_another_system_are_projected_and_inspected(small_dataset):
 def test_a_model_of_other_data_is_refused(small_dataset):
     users = np.ones((small_dataset.n_users + 1, 3))
     with pytest.raises(InputError, match="users x"):
-        Explorer.from_vectors(small_dataset, users, np.ones((small_dataset.n_items, 3)),
-                              warm_umap=False, preload=False)
+        Explorer.from_vectors(
+            small_dataset,
+            users,
+            np.ones((small_dataset.n_items, 3)),
+            warm_umap=False,
+            preload=False,
+        )
     with pytest.raises(InputError, match="dimensions"):
-        Explorer.from_vectors(small_dataset, np.ones((small_dataset.n_users, 3)),
-                              np.ones((small_dataset.n_items, 4)), warm_umap=False,
-                              preload=False)
+        Explorer.from_vectors(
+            small_dataset,
+            np.ones((small_dataset.n_users, 3)),
+            np.ones((small_dataset.n_items, 4)),
+            warm_umap=False,
+            preload=False,
+        )

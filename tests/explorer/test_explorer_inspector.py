@@ -28,8 +28,12 @@ def test_ranked_table_matches_model_recommend(trained):
     assert list(frame["item"]) == list(items[0])
     np.testing.assert_allclose(frame["score"], scores[0], rtol=1e-5)
     # score = interaction + user bias + item bias
-    np.testing.assert_allclose(frame["interaction"] + frame["user bias"] + frame["item bias"],
-                               frame["score"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        frame["interaction"] + frame["user bias"] + frame["item bias"],
+        frame["score"],
+        rtol=1e-4,
+        atol=1e-5,
+    )
     html = p.ranked_table.value
     assert html.count("<tr") == len(frame) + 1
     assert s.item_titles[int(items[0][0])] in html
@@ -84,8 +88,9 @@ def _why_after_training(explorer, **settings):
 
 def test_feature_contributions_are_exact_for_linear_towers(explorer):
     s = explorer.state
-    why = _why_after_training(explorer, user_feature_set="features",
-                              item_feature_set="features", epochs=3)
+    why = _why_after_training(
+        explorer, user_feature_set="features", item_feature_set="features", epochs=3
+    )
     assert set(why["side"]) == {"user", "item"}
     assert not why["feature"].str.startswith("id:").any()
     # linear towers: u = b_u + sum_g x_g W_g, v = b_i + sum_f x_f V_f, so the interaction
@@ -136,8 +141,9 @@ def test_place_points_is_exact_for_pca():
     _, _, vt = np.linalg.svd(X - mean, full_matrices=False)
     Y = (X - mean) @ vt[:2].T
     new = rng.normal(size=(2, 6))
-    np.testing.assert_allclose(analysis.place_points(X, Y, new, "pca"), (new - mean) @ vt[:2].T,
-                               atol=1e-8)
+    np.testing.assert_allclose(
+        analysis.place_points(X, Y, new, "pca"), (new - mean) @ vt[:2].T, atol=1e-8
+    )
     near = analysis.place_points(X, Y, X[:1], "umap")
     np.testing.assert_allclose(near, Y[:1], atol=1e-5)
 
@@ -157,8 +163,9 @@ def test_frame_html_escapes_titles():
 
 def test_deep_tower_contributions_are_a_labelled_occlusion(explorer):
     s, p = explorer.state, explorer.panels.inspector
-    why = _why_after_training(explorer, item_feature_set="features",
-                              item_representation="relu", epochs=2)
+    why = _why_after_training(
+        explorer, item_feature_set="features", item_representation="relu", epochs=2
+    )
     assert (why["side"] == "item").any() and "approximation" in p.why_table.value
     # each item part is the drop of u . v when that feature is removed from the item's row
     features = sp.csr_matrix(s.data["item_features"])

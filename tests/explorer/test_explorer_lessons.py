@@ -45,8 +45,9 @@ def test_losses_lesson_beats_popularity_twice_over():
         assert list(frame["loss"]) == ["bpr", "wmrb", "softmax"]
         data = ex.controller.data()
         popularity = np.asarray(data["train"].sum(axis=0), dtype=np.float32).ravel()
-        baseline = evaluate(np.tile(popularity, (ex.state.n_users, 1)), data["test"],
-                            train=data["train"], k=10).summary["ndcg@10"]
+        baseline = evaluate(
+            np.tile(popularity, (ex.state.n_users, 1)), data["test"], train=data["train"], k=10
+        ).summary["ndcg@10"]
         assert (frame["ndcg@10"] > 2 * baseline).all(), (frame["ndcg@10"], baseline)
     finally:
         ex.close()

@@ -75,8 +75,7 @@ def popularity_values(explorer) -> int:
 
 
 def test_legend_html_lists_each_value_once_in_order():
-    html = legend_html("items by genre", ["b", "a", "b", "<x>"], ["#1", "#2", "#1", "#3"],
-                       "circle")
+    html = legend_html("items by genre", ["b", "a", "b", "<x>"], ["#1", "#2", "#1", "#3"], "circle")
     assert html.count("#1") == 1 and html.index(">a<") < html.index(">b<")
     assert "&lt;x&gt;" in html
 

@@ -18,15 +18,18 @@ def test_explorer_notebook_executes():
     for cell in nb.cells:  # shipped without outputs (the widgets' JavaScript is ~5 MB)
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
     client.execute()
     texts = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             assert output.output_type != "error", output
-            texts.append(output.get("text", "") + str(output.get("data", {}).get("text/plain",
-                                                                                 "")))
+            texts.append(output.get("text", "") + str(output.get("data", {}).get("text/plain", "")))
     joined = "\n".join(texts)
     assert "True" in joined  # the custom representation is in the dropdown
     assert "Finished at epoch 5" in joined

@@ -27,15 +27,15 @@ def imported_modules(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", sorted((ROOT / "panels").glob("*.py")), ids=lambda p: p.name)
 def test_panels_never_import_the_controller(path):
-    assert not any("controller" in name or name.endswith("training")
-                   for name in imported_modules(path))
+    assert not any(
+        "controller" in name or name.endswith("training") for name in imported_modules(path)
+    )
 
 
 def test_controller_never_imports_panels_or_widgets():
     for name in ("controller.py", "training.py", "state.py", "projector.py", "analysis.py"):
         names = imported_modules(ROOT / name)
-        assert not any("panels" in n or n.startswith(("ipywidgets", "plotly")) for n in names), \
-            name
+        assert not any("panels" in n or n.startswith(("ipywidgets", "plotly")) for n in names), name
 
 
 def test_closing_stops_following_the_registries(small_dataset):
@@ -72,12 +72,15 @@ def test_explorer_import_skips_the_slow_jsonschema_checker_but_leaves_it_importa
     import subprocess
     import sys
 
-    code = ("import sys, importlib.util\n"
-            "import tensorrec_explore.explorer\n"
-            "assert 'jsonschema' in sys.modules\n"
-            "assert 'rfc3987_syntax' not in sys.modules, 'imported the slow checker'\n"
-            "if importlib.util.find_spec('rfc3987_syntax'):\n"
-            "    import rfc3987_syntax\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                            timeout=300)
+    code = (
+        "import sys, importlib.util\n"
+        "import tensorrec_explore.explorer\n"
+        "assert 'jsonschema' in sys.modules\n"
+        "assert 'rfc3987_syntax' not in sys.modules, 'imported the slow checker'\n"
+        "if importlib.util.find_spec('rfc3987_syntax'):\n"
+        "    import rfc3987_syntax\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]

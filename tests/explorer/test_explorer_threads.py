@@ -52,7 +52,7 @@ def on_kernel(kernel: dict, fn, timeout: float = 120.0):
     def run() -> None:
         try:
             future.set_result(fn())
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+        except BaseException as exc:
             future.set_exception(exc)
 
     kernel["loop"].add_callback(run)
@@ -84,16 +84,31 @@ def test_every_observer_runs_on_the_kernel_thread(kernel, small_dataset):
     threads: list[tuple[str, int]] = []
 
     def build() -> Explorer:
-        ex = Explorer(small_dataset, loop=kernel["loop"], warm_umap=False, preload=False,
-                      epochs=6, n_components=8, random_state=0, push_interval=0.01,
-                      umap_kwargs={"n_epochs": 30})
-        ex.state.observe(lambda c: threads.append((c["name"], threading.get_ident())),
-                         names=traitlets.All)
+        ex = Explorer(
+            small_dataset,
+            loop=kernel["loop"],
+            warm_umap=False,
+            preload=False,
+            epochs=6,
+            n_components=8,
+            random_state=0,
+            push_interval=0.01,
+            umap_kwargs={"n_epochs": 30},
+        )
+        ex.state.observe(
+            lambda c: threads.append((c["name"], threading.get_ident())), names=traitlets.All
+        )
         p = ex.panels
-        for widget in (p.inspector.sandbox_table, p.inspector.ranked_table, p.curves.progress,
-                       p.embeddings.info, p.status.status):
-            widget.observe(lambda c: threads.append((c["name"], threading.get_ident())),
-                           names="value")
+        for widget in (
+            p.inspector.sandbox_table,
+            p.inspector.ranked_table,
+            p.curves.progress,
+            p.embeddings.info,
+            p.status.status,
+        ):
+            widget.observe(
+                lambda c: threads.append((c["name"], threading.get_ident())), names="value"
+            )
         return ex
 
     ex = on_kernel(kernel, build)
@@ -106,8 +121,10 @@ def test_every_observer_runs_on_the_kernel_thread(kernel, small_dataset):
         on_kernel(kernel, p.curves.train_button.click)
         on_kernel(kernel, lambda: setattr(ex.state, "projection_method", "umap"))
         on_kernel(kernel, lambda: setattr(ex.state, "selected_user", 3))
-        on_kernel(kernel, lambda: setattr(p.inspector.liked, "value",
-                                          list(p.inspector.liked.allowed_tags[:3])))
+        on_kernel(
+            kernel,
+            lambda: setattr(p.inspector.liked, "value", list(p.inspector.liked.allowed_tags[:3])),
+        )
         assert until(kernel, lambda: ex.state.status in ("finished", "error"))
         assert ex.state.status == "finished", ex.state.error
         assert until(kernel, lambda: any(m == "umap" for (_, m) in ex.state.projections))
@@ -115,15 +132,25 @@ def test_every_observer_runs_on_the_kernel_thread(kernel, small_dataset):
     finally:
         on_kernel(kernel, ex.close)
     names = {name for name, _ in threads}
-    assert {"history", "snapshots", "projections", "model", "runs", "sandbox_items",
-            "epoch", "target_epochs", "projection_status"} <= names
+    assert {
+        "history",
+        "snapshots",
+        "projections",
+        "model",
+        "runs",
+        "sandbox_items",
+        "epoch",
+        "target_epochs",
+        "projection_status",
+    } <= names
     assert {ident for _, ident in threads} == {kernel["thread"]}
 
 
 def test_train_reacts_before_any_slow_work_and_reset_drops_the_run(small_dataset):
     gate = Gate()
-    ex = Explorer(small_dataset, model_factory=gate, warm_umap=False, preload=False, epochs=3,
-                  n_components=8)
+    ex = Explorer(
+        small_dataset, model_factory=gate, warm_umap=False, preload=False, epochs=3, n_components=8
+    )
     try:
         s, curves = ex.state, ex.panels.curves
         curves.train_button.click()  # returns while the model is still being built
@@ -149,8 +176,9 @@ def test_train_reacts_before_any_slow_work_and_reset_drops_the_run(small_dataset
 
 def test_stop_returns_at_once_and_the_run_ends_after_its_epoch(small_dataset):
     gate = Gate()
-    ex = Explorer(small_dataset, model_factory=gate, warm_umap=False, preload=False, epochs=50,
-                  n_components=8)
+    ex = Explorer(
+        small_dataset, model_factory=gate, warm_umap=False, preload=False, epochs=50, n_components=8
+    )
     try:
         ex.panels.curves.train_button.click()
         assert gate.entered.wait(30)
@@ -189,8 +217,7 @@ def test_inspector_says_which_model_it_shows(trained):
     ex.controller.model_factory = gate
     ex.panels.curves.train_button.click()  # a new run: the tables keep the old model
     assert gate.entered.wait(30)
-    assert "older model" in inspector.model_info.value and "run 2" in \
-        inspector.model_info.value
+    assert "older model" in inspector.model_info.value and "run 2" in inspector.model_info.value
     assert inspector.ranked_table.value == before
     gate.opened.set()
     ex.controller.join(120)
@@ -228,8 +255,14 @@ def test_umap_shows_progress_and_a_new_request_cancels_the_old_one():
     state = ExplorerState()
     lines: list[str] = []
     state.observe(lambda c: lines.append(c["new"]), names=["projection_status"])
-    snapshots = [{"epoch": e, "users": rng.standard_normal((1500, 8)).astype(np.float32),
-                  "items": rng.standard_normal((1500, 8)).astype(np.float32)} for e in (1, 2)]
+    snapshots = [
+        {
+            "epoch": e,
+            "users": rng.standard_normal((1500, 8)).astype(np.float32),
+            "items": rng.standard_normal((1500, 8)).astype(np.float32),
+        }
+        for e in (1, 2)
+    ]
     projector = Projector(state, warm_umap=False, umap_kwargs={"n_epochs": 3000})
     try:
         state.snapshots = snapshots

@@ -17,8 +17,9 @@ def classes(widget) -> set[str]:
 def test_explorer_displays_as_one_widget_tree(explorer):
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == \
-        explorer.widget.model_id
+    assert (
+        bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.widget.model_id
+    )
     p = explorer.panels
     assert "tre-config" in classes(p.config.widget)
     assert "tre-train" in classes(p.curves.train_button)
@@ -230,7 +231,10 @@ def test_auto_settings_train_with_the_models_recipe(explorer):
     assert s.status == "finished", s.error
     model = s.model
     assert (model.learning_rate_, model.learning_rate_schedule_, model.epochs_) == (
-        EMBEDDING_RECIPE.learning_rate, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)
+        EMBEDDING_RECIPE.learning_rate,
+        EMBEDDING_RECIPE.schedule,
+        EMBEDDING_RECIPE.epochs,
+    )
     assert s.target_epochs == s.epoch == EMBEDDING_RECIPE.epochs
     assert p.curves.progress.max == EMBEDDING_RECIPE.epochs
     assert len(s.history["loss"]) == EMBEDDING_RECIPE.epochs
@@ -248,7 +252,7 @@ def test_runs_table_shows_values_used_best_first_and_only_what_differs(explorer)
     # the resolved learning rate, not the form's 0 = auto
     assert (frame["learning_rate"] > 0).all() and frame["l2"].notna().all()
     html = p.runs.table.value
-    header = html[html.index("<tr>"):html.index("</tr>")]
+    header = html[html.index("<tr>") : html.index("</tr>")]
     assert "<th>loss</th>" in header and "<th>d</th>" not in header  # only what differs
     assert "same in every run:" in html and "d=8" in html
     best = frame["ndcg@10"].max()
@@ -280,7 +284,9 @@ def test_form_names_auto_values_and_shows_each_problem_once_beside_its_field(exp
     assert problem not in config.problems.value  # once, beside its field
     assert curves.train_button.disabled
     config.user_representation.value = "linear"
-    assert not curves.train_button.disabled and config.field_problems[
-        "user_representation"].value == ""
+    assert (
+        not curves.train_button.disabled
+        and config.field_problems["user_representation"].value == ""
+    )
     config.learning_rate.value = 5.0
     assert "extreme" in config.problems.value and not curves.train_button.disabled

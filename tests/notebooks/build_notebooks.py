@@ -36,8 +36,7 @@ HAND_WRITTEN = ("explorer",)
 #: are built and tested with (``PYTHON_VERSION``); JupyterLab records its own kernel's version.
 PYTHON_VERSION = "3.11.7"
 METADATA = {
-    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                   "name": "python3"},
+    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {
         "codemirror_mode": {"name": "ipython", "version": 3},
         "file_extension": ".py",
@@ -62,8 +61,10 @@ def parse_cells(text: str) -> list[nbformat.NotebookNode]:
         if not body:
             return
         if kind == "markdown":
-            body = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#")
-                             for line in body.splitlines())
+            body = "\n".join(
+                line[2:] if line.startswith("# ") else line.lstrip("#")
+                for line in body.splitlines()
+            )
             cells.append(nbformat.v4.new_markdown_cell(body))
         else:
             cells.append(nbformat.v4.new_code_cell(body))

@@ -35,8 +35,12 @@ from tests.scale.common import PARAMS, planted
 def summary(model: TensorRec, data) -> dict:
     report = evaluate(model, data.held_out, train=data.interactions, k=5).summary
     losses = [log["loss"] for log in model.history_.logs]
-    return {"precision": report["precision@5"], "auc": report["auc"],
-            "loss": float(np.mean(losses[-10:])), "scores": model.predict().tolist()}
+    return {
+        "precision": report["precision@5"],
+        "auc": report["auc"],
+        "loss": float(np.mean(losses[-10:])),
+        "scores": model.predict().tolist(),
+    }
 
 
 def main() -> None:
@@ -62,8 +66,12 @@ def main() -> None:
         model.fit(data.interactions, data.user_features, data.item_features)
         out["wmrb"] = summary(model, data)
         stream = TensorRec(**PARAMS, loss="wmrb", distribute=strategy)
-        stream.fit_stream(interaction_files_dataset(sys.argv[3], seed=1), *data.interactions.shape,
-                          data.user_features, data.item_features)
+        stream.fit_stream(
+            interaction_files_dataset(sys.argv[3], seed=1),
+            *data.interactions.shape,
+            data.user_features,
+            data.item_features,
+        )
         out["stream"] = summary(stream, data)
         out["seconds"] = time.perf_counter() - started
     if json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0) == 0:

@@ -5,8 +5,14 @@ from __future__ import annotations
 from tests.core.planted import make_planted
 
 #: The planted dataset's 129 likes in a few global batches, so sharding matters.
-PARAMS = {"n_components": 8, "epochs": 40, "batch_size": 48, "n_sampled_items": 12,
-          "learning_rate": 0.05, "random_state": 1}
+PARAMS = {
+    "n_components": 8,
+    "epochs": 40,
+    "batch_size": 48,
+    "n_sampled_items": 12,
+    "learning_rate": 0.05,
+    "random_state": 1,
+}
 
 
 def planted():

@@ -55,8 +55,14 @@ def _stop(process: subprocess.Popen) -> None:
 
 def _run(args: list[str], tmp_path: Path, env: dict[str, str]) -> subprocess.Popen:
     with open(tmp_path / f"log-{len(list(tmp_path.glob('log-*')))}.txt", "w") as log:
-        return subprocess.Popen([sys.executable, str(WORKER), *args], cwd=REPO, env=env,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, str(WORKER), *args],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _wait(processes: list[subprocess.Popen], tmp_path: Path) -> None:
@@ -72,7 +78,9 @@ def _wait(processes: list[subprocess.Popen], tmp_path: Path) -> None:
 
 
 def _logs(tmp_path: Path) -> str:
-    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(tmp_path.glob("log-*")))
+    return "\n".join(
+        f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(tmp_path.glob("log-*"))
+    )
 
 
 def _same_quality(a: dict, b: dict, loss_rtol: float | None = 0.1) -> None:
@@ -99,8 +107,12 @@ def shards(tmp_path_factory) -> Path:
 def _summary(model: TensorRec, data, last: int = 10) -> dict:
     report = evaluate(model, data.held_out, train=data.interactions, k=5).summary
     losses = [log["loss"] for log in model.history_.logs]
-    return {"precision": report["precision@5"], "auc": report["auc"],
-            "loss": float(np.mean(losses[-last:])), "scores": model.predict().tolist()}
+    return {
+        "precision": report["precision@5"],
+        "auc": report["auc"],
+        "loss": float(np.mean(losses[-last:])),
+        "scores": model.predict().tolist(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +124,8 @@ def single(shards) -> dict:
     features = (data.user_features, data.item_features)
     memory = TensorRec(**PARAMS, loss="wmrb").fit(data.interactions, *features)
     stream = TensorRec(**PARAMS, loss="wmrb").fit_stream(
-        interaction_files_dataset(str(shards), seed=1), 30, 24, *features)
+        interaction_files_dataset(str(shards), seed=1), 30, 24, *features
+    )
     return {"wmrb": _summary(memory, data), "stream": _summary(stream, data)}
 
 
@@ -122,14 +135,16 @@ def test_mirrored_two_logical_cpus_same_quality(tmp_path: Path) -> None:
     result = json.loads(out.read_text())
     assert result["replicas"] == 2
     for loss in ("softmax", "wmrb"):  # softmax: sampled here (n_sampled_items < n_items)
-        _same_quality(result[f"{loss}-one"], result[f"{loss}-two"],
-                      None if loss == "softmax" else 0.1)
+        _same_quality(
+            result[f"{loss}-one"], result[f"{loss}-two"], None if loss == "softmax" else 0.1
+        )
         assert result[f"{loss}-two"]["precision"] > 0.6  # the planted answer is found
     assert result["loaded_distribute"] == "None" and result["loaded_same"]
 
 
-def test_two_workers_on_localhost_agree_with_one_process(tmp_path: Path, shards: Path,
-                                                         single: dict) -> None:
+def test_two_workers_on_localhost_agree_with_one_process(
+    tmp_path: Path, shards: Path, single: dict
+) -> None:
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     out = tmp_path / "workers.json"
@@ -137,8 +152,9 @@ def test_two_workers_on_localhost_agree_with_one_process(tmp_path: Path, shards:
     try:
         for index in range(2):
             config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-            processes.append(_run(["worker", str(out), str(shards)], tmp_path,
-                                  _env(TF_CONFIG=config)))
+            processes.append(
+                _run(["worker", str(out), str(shards)], tmp_path, _env(TF_CONFIG=config))
+            )
     finally:
         _wait(processes, tmp_path)
     result = json.loads(out.read_text())
@@ -163,7 +179,8 @@ def test_streamed_files_match_in_memory(tmp_path: Path, format: str, loss: str) 
     params = dict(PARAMS, batch_size=256)  # one batch per epoch: in-batch likes = all likes
     memory = TensorRec(**params, loss=loss).fit(data.interactions, *features)
     stream = TensorRec(**params, loss=loss).fit_stream(
-        interaction_files_dataset(str(tmp_path / f"*.{format}"), seed=3), 30, 24, *features)
+        interaction_files_dataset(str(tmp_path / f"*.{format}"), seed=3), 30, 24, *features
+    )
     results = [_summary(model, data, last=15) for model in (memory, stream)]
     _same_quality(*results, loss_rtol=0.1)
 
@@ -192,7 +209,7 @@ def test_stream_refuses_dense_losses_and_bad_records() -> None:
 def test_distribute_argument_checked_and_seed_required() -> None:
     from tensorrec_explore.distributed import require_seed
 
-    with pytest.raises(InputError, match="tf.distribute.Strategy"):
+    with pytest.raises(InputError, match=r"tf\.distribute\.Strategy"):
         TensorRec(distribute="mirrored").fit(planted().interactions)
 
     class TwoWorkers:  # stands in for a MultiWorkerMirroredStrategy with two workers

@@ -13,5 +13,12 @@ from .inspector import InspectorPanel
 from .runs import RunsPanel
 from .status import StatusPanel
 
-__all__ = ["ConfigPanel", "CurvesPanel", "DiagramPanel", "EmbeddingsPanel", "InspectorPanel",
-           "RunsPanel", "StatusPanel"]
+__all__ = [
+    "ConfigPanel",
+    "CurvesPanel",
+    "DiagramPanel",
+    "EmbeddingsPanel",
+    "InspectorPanel",
+    "RunsPanel",
+    "StatusPanel",
+]

@@ -18,8 +18,7 @@ from ..state import ExplorerState
 from .figure_style import light_layout
 
 LOSS_TRACES = (("loss", "data loss"), ("regularization", "regularisation"))
-VAL_TRACES = (("val_precision", "precision@k"), ("val_recall", "recall@k"),
-              ("val_ndcg", "NDCG@k"))
+VAL_TRACES = (("val_precision", "precision@k"), ("val_recall", "recall@k"), ("val_ndcg", "NDCG@k"))
 
 
 def _f32(values) -> np.ndarray:
@@ -39,25 +38,40 @@ def best_epoch(history: dict) -> tuple[int, float] | None:
 def readout_html(history: dict, k: int) -> str:
     """A small table: each curve's last, min and max value (livelossplot's readout)."""
     rows = []
-    names = dict(LOSS_TRACES) | {"val_precision": f"precision@{k}",
-                                 "val_recall": f"recall@{k}", "val_ndcg": f"NDCG@{k}"}
+    names = dict(LOSS_TRACES) | {
+        "val_precision": f"precision@{k}",
+        "val_recall": f"recall@{k}",
+        "val_ndcg": f"NDCG@{k}",
+    }
     for key, name in names.items():
         values = np.asarray(history.get(key) or [], dtype=np.float64)
         values = values[np.isfinite(values)]
         if values.size:
-            rows.append(f"<tr><td>{name}</td><td>{values[-1]:.4g}</td><td>{values.min():.4g}"
-                        f"</td><td>{values.max():.4g}</td></tr>")
+            rows.append(
+                f"<tr><td>{name}</td><td>{values[-1]:.4g}</td><td>{values.min():.4g}"
+                f"</td><td>{values.max():.4g}</td></tr>"
+            )
     if not rows:
         return ""
     best = best_epoch(history)
     note = f"<div>best NDCG@{k}: {best[1]:.4f} at epoch {best[0]}</div>" if best else ""
-    return ("<table class='tre-readout' style='font-size:12px'><tr><th></th><th>last</th>"
-            f"<th>min</th><th>max</th></tr>{''.join(rows)}</table>{note}")
+    return (
+        "<table class='tre-readout' style='font-size:12px'><tr><th></th><th>last</th>"
+        f"<th>min</th><th>max</th></tr>{''.join(rows)}</table>{note}"
+    )
 
 
 def _vline(epoch: float, colour: str, dash: str) -> dict:
-    return {"type": "line", "x0": epoch, "x1": epoch, "xref": "x", "y0": 0, "y1": 1,
-            "yref": "paper", "line": {"color": colour, "dash": dash, "width": 1}}
+    return {
+        "type": "line",
+        "x0": epoch,
+        "x1": epoch,
+        "xref": "x",
+        "y0": 0,
+        "y1": 1,
+        "yref": "paper",
+        "line": {"color": colour, "dash": dash, "width": 1},
+    }
 
 
 def _mark_shapes(marks: list) -> list[dict]:
@@ -70,27 +84,46 @@ def _best_shape(best: tuple[int, float]) -> list[dict]:
 
 
 def _best_note(best: tuple[int, float], k: int) -> list[dict]:
-    return [{"x": best[0], "y": 0.03, "xref": "x", "yref": "paper", "showarrow": False,
-             "xanchor": "right", "yanchor": "bottom", "font": {"size": 10, "color": "#1a7f37"},
-             "text": f"best NDCG@{k} {best[1]:.3f} (epoch {best[0]})"}]
+    return [
+        {
+            "x": best[0],
+            "y": 0.03,
+            "xref": "x",
+            "yref": "paper",
+            "showarrow": False,
+            "xanchor": "right",
+            "yanchor": "bottom",
+            "font": {"size": 10, "color": "#1a7f37"},
+            "text": f"best NDCG@{k} {best[1]:.3f} (epoch {best[0]})",
+        }
+    ]
 
 
 def _figure(title: str, names, yaxis_title: str, secondary: bool = False) -> go.FigureWidget:
     traces = []
     for i, name in enumerate(names):
-        trace = go.Scatter(x=_f32([]), y=_f32([]), mode="lines+markers", name=name,
-                           marker={"size": 4})
+        trace = go.Scatter(
+            x=_f32([]), y=_f32([]), mode="lines+markers", name=name, marker={"size": 4}
+        )
         if secondary and i == 1:
             trace.yaxis = "y2"
         traces.append(trace)
     layout = light_layout(
-        title={"text": title, "font": {"size": 13}}, height=270, width=420,
+        title={"text": title, "font": {"size": 13}},
+        height=270,
+        width=420,
         margin={"l": 50, "r": 50 if secondary else 10, "t": 35, "b": 70},
-        xaxis={"title": "epoch"}, yaxis={"title": yaxis_title},
-        legend={"orientation": "h", "y": -0.4})
+        xaxis={"title": "epoch"},
+        yaxis={"title": yaxis_title},
+        legend={"orientation": "h", "y": -0.4},
+    )
     if secondary:
-        layout.yaxis2 = {"overlaying": "y", "side": "right", "title": "regularisation",
-                         "showgrid": False}
+        layout.yaxis2 = {
+            "overlaying": "y",
+            "side": "right",
+            "title": "regularisation",
+            "showgrid": False,
+        }
     return go.FigureWidget(data=traces, layout=layout)
 
 
@@ -101,44 +134,80 @@ class CurvesPanel:
 
     def __init__(self, state: ExplorerState):
         self.state = state
-        self.train_button = w.Button(description="Train", icon="play", button_style="primary",
-                                     tooltip="Start a fresh run with the configuration")
-        self.stop_button = w.Button(description="Stop", icon="stop", button_style="warning",
-                                    tooltip="Stop after the current epoch")
-        self.resume_button = w.Button(description="Resume", icon="forward",
-                                      tooltip="Continue this model for 'Epochs' more epochs")
-        self.reset_button = w.Button(description="Reset", icon="undo",
-                                     tooltip="Forget the current model and curves")
-        for button, cls in ((self.train_button, "tre-train"), (self.stop_button, "tre-stop"),
-                            (self.resume_button, "tre-resume"), (self.reset_button, "tre-reset")):
+        self.train_button = w.Button(
+            description="Train",
+            icon="play",
+            button_style="primary",
+            tooltip="Start a fresh run with the configuration",
+        )
+        self.stop_button = w.Button(
+            description="Stop",
+            icon="stop",
+            button_style="warning",
+            tooltip="Stop after the current epoch",
+        )
+        self.resume_button = w.Button(
+            description="Resume",
+            icon="forward",
+            tooltip="Continue this model for 'Epochs' more epochs",
+        )
+        self.reset_button = w.Button(
+            description="Reset", icon="undo", tooltip="Forget the current model and curves"
+        )
+        for button, cls in (
+            (self.train_button, "tre-train"),
+            (self.stop_button, "tre-stop"),
+            (self.resume_button, "tre-resume"),
+            (self.reset_button, "tre-reset"),
+        ):
             button.add_class(cls)
             button.layout.width = "7.5em"
         self.progress = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="16em"))
         self.progress.add_class("tre-progress")
         self.speed = w.HTML()
         self.speed.add_class("tre-speed")
-        self.loss_figure = _figure("Training loss", [n for _, n in LOSS_TRACES], "data loss",
-                                   secondary=True)
+        self.loss_figure = _figure(
+            "Training loss", [n for _, n in LOSS_TRACES], "data loss", secondary=True
+        )
         self.loss_figure.add_class("tre-loss-curve")
-        self.val_figure = _figure("Validation (held-out split)", [n for _, n in VAL_TRACES],
-                                  "metric @k")
+        self.val_figure = _figure(
+            "Validation (held-out split)", [n for _, n in VAL_TRACES], "metric @k"
+        )
         self.val_figure.add_class("tre-val-curve")
-        self.log_scale = w.Checkbox(description="log-scale loss", indent=False,
-                                    layout=w.Layout(width="10em"))
+        self.log_scale = w.Checkbox(
+            description="log-scale loss", indent=False, layout=w.Layout(width="10em")
+        )
         self.log_scale.add_class("tre-log-scale")
         self.log_scale.observe(self._on_log_scale, names="value")
         self.readout = w.HTML()
         self.readout.add_class("tre-curve-readout")
-        self.widget = w.VBox([
-            w.HBox([self.train_button, self.stop_button, self.resume_button, self.reset_button]),
-            w.HBox([self.progress, self.speed]),
-            self.loss_figure, self.val_figure, w.HBox([self.log_scale]), self.readout,
-        ])
+        self.widget = w.VBox(
+            [
+                w.HBox(
+                    [self.train_button, self.stop_button, self.resume_button, self.reset_button]
+                ),
+                w.HBox([self.progress, self.speed]),
+                self.loss_figure,
+                self.val_figure,
+                w.HBox([self.log_scale]),
+                self.readout,
+            ]
+        )
         self.widget.add_class("tre-train-panel")
         state.observe(self._redraw_curves, names=["history", "curve_marks"])
-        state.observe(self._redraw_progress,
-                      names=["epoch", "target_epochs", "epochs_per_second", "status", "model",
-                             "k", "elapsed", "config_problems"])
+        state.observe(
+            self._redraw_progress,
+            names=[
+                "epoch",
+                "target_epochs",
+                "epochs_per_second",
+                "status",
+                "model",
+                "k",
+                "elapsed",
+                "config_problems",
+            ],
+        )
         state.observe(self._retitle, names=["run_id"])
         self._marks_key: tuple | None = None
         self._redraw_curves()
@@ -157,25 +226,27 @@ class CurvesPanel:
         val_epochs = _f32(h.get("val_epoch", []))
         best = best_epoch(h)
         # a layout change redraws the whole figure in the browser: only when the marks change
-        marks_key = (tuple((m["epoch"], m["label"]) for m in self.state.curve_marks), best,
-                     self.state.k)
+        marks_key = (
+            tuple((m["epoch"], m["label"]) for m in self.state.curve_marks),
+            best,
+            self.state.k,
+        )
         relayout = marks_key != self._marks_key
         self._marks_key = marks_key
         marks = _mark_shapes(self.state.curve_marks)
         with self.loss_figure.batch_update():
-            for trace, (key, _) in zip(self.loss_figure.data, LOSS_TRACES):
+            for trace, (key, _) in zip(self.loss_figure.data, LOSS_TRACES, strict=False):
                 trace.x = epochs
                 trace.y = _f32(h.get(key, []))
             if relayout:
                 self.loss_figure.layout.shapes = marks
         with self.val_figure.batch_update():
-            for trace, (key, _) in zip(self.val_figure.data, VAL_TRACES):
+            for trace, (key, _) in zip(self.val_figure.data, VAL_TRACES, strict=False):
                 trace.x = val_epochs
                 trace.y = _f32(h.get(key, []))
             if relayout:
                 self.val_figure.layout.shapes = marks + (_best_shape(best) if best else [])
-                self.val_figure.layout.annotations = (_best_note(best, self.state.k) if best
-                                                      else [])
+                self.val_figure.layout.annotations = _best_note(best, self.state.k) if best else []
         self.readout.value = readout_html(h, self.state.k)
 
     def _on_log_scale(self, change=None) -> None:
@@ -187,17 +258,22 @@ class CurvesPanel:
         self.progress.value = min(s.epoch, self.progress.max)
         training = s.training
         self.train_button.disabled = training or bool(s.config_problems)
-        self.train_button.tooltip = ("Fix the settings marked in red first" if
-                                     s.config_problems else
-                                     "Start a fresh run with the configuration")
+        self.train_button.tooltip = (
+            "Fix the settings marked in red first"
+            if s.config_problems
+            else "Start a fresh run with the configuration"
+        )
         self.stop_button.disabled = not training or s.status == "stopping"
         self.resume_button.disabled = training or s.model is None
         speed = f"{s.epochs_per_second:.1f} epochs/s" if s.epochs_per_second else ""
-        self.speed.value = (f"epoch {s.epoch} / {s.target_epochs} &nbsp; {speed} &nbsp; "
-                            f"{s.elapsed:.1f} s" if s.target_epochs else "")
+        self.speed.value = (
+            f"epoch {s.epoch} / {s.target_epochs} &nbsp; {speed} &nbsp; {s.elapsed:.1f} s"
+            if s.target_epochs
+            else ""
+        )
         k = s.k
         names = [f"precision@{k}", f"recall@{k}", f"NDCG@{k}"]
         if [t.name for t in self.val_figure.data] != names:
             with self.val_figure.batch_update():
-                for trace, name in zip(self.val_figure.data, names):
+                for trace, name in zip(self.val_figure.data, names, strict=False):
                     trace.name = name

@@ -25,8 +25,15 @@ def _arrow(text: str) -> w.HTML:
 class DiagramPanel:
     """A diagram of the configured model (``tre-diagram``), one clickable box per stage."""
 
-    KEYS = ("user_features", "user_representation", "item_features", "item_representation",
-            "prediction", "scores", "loss")
+    KEYS = (
+        "user_features",
+        "user_representation",
+        "item_features",
+        "item_representation",
+        "prediction",
+        "scores",
+        "loss",
+    )
 
     def __init__(self, state: ExplorerState):
         self.state = state
@@ -43,16 +50,30 @@ class DiagramPanel:
             boxes[key] = w.VBox([button, detail], layout=_BOX)
         self.explanation = w.HTML("<i>click a box to see what that stage does</i>")
         self.explanation.add_class("tre-diagram-explanation")
-        towers = w.VBox([
-            w.HBox([boxes["user_features"], _arrow("→"), boxes["user_representation"]]),
-            w.HBox([boxes["item_features"], _arrow("→"), boxes["item_representation"]]),
-        ])
+        towers = w.VBox(
+            [
+                w.HBox([boxes["user_features"], _arrow("→"), boxes["user_representation"]]),
+                w.HBox([boxes["item_features"], _arrow("→"), boxes["item_representation"]]),
+            ]
+        )
         self.explanation.layout = w.Layout(max_width="62em")
-        self.widget = w.VBox([
-            w.HBox([towers, _arrow("⇒"), boxes["prediction"], _arrow("→"), boxes["scores"],
-                    _arrow("←"), boxes["loss"]], layout=w.Layout(flex_flow="row wrap")),
-            self.explanation,
-        ])
+        self.widget = w.VBox(
+            [
+                w.HBox(
+                    [
+                        towers,
+                        _arrow("⇒"),
+                        boxes["prediction"],
+                        _arrow("→"),
+                        boxes["scores"],
+                        _arrow("←"),
+                        boxes["loss"],
+                    ],
+                    layout=w.Layout(flex_flow="row wrap"),
+                ),
+                self.explanation,
+            ]
+        )
         self.widget.add_class("tre-diagram")
         self.selected: str | None = None
         state.observe(self.redraw, names=[*CONFIG_TRAITS, "auto_values", "dataset"])
@@ -70,7 +91,8 @@ class DiagramPanel:
             self.buttons[key].tooltip = stage.label
             self.details[key].value = "<br>".join(
                 f"<span style='font-size:12px;color:#444'>{html.escape(line)}</span>"
-                for line in rest)
+                for line in rest
+            )
         if self.selected:
             self.explain(self.selected)
 
@@ -78,5 +100,6 @@ class DiagramPanel:
         """Show what stage ``key`` does (what a click on its box does)."""
         self.selected = key
         stage = self.stages[key]
-        self.explanation.value = (f"<b>{html.escape(stage.label.splitlines()[0])}</b>: "
-                                  f"{html.escape(stage.explanation)}")
+        self.explanation.value = (
+            f"<b>{html.escape(stage.label.splitlines()[0])}</b>: {html.escape(stage.explanation)}"
+        )

@@ -8,8 +8,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#843c39")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#ad494a",
+    "#637939",
+    "#843c39",
+)
 
 
 def _f32(values) -> np.ndarray:
@@ -26,20 +40,22 @@ def colour_values(values: Any) -> tuple[Any, bool, list[str]]:
     return colours, False, [str(v) for v in series.astype(str)]
 
 
-def legend_html(title: str, values: Any, colours: Any, symbol: str,
-                limit: int = len(PALETTE)) -> str:
+def legend_html(
+    title: str, values: Any, colours: Any, symbol: str, limit: int = len(PALETTE)
+) -> str:
     """A legend line for a categorical colouring: each value's colour chip and name."""
     seen: dict[str, str] = {}
     for value, colour in zip(values, colours, strict=True):
         seen.setdefault(str(value), colour)
     shape = "50%" if symbol == "circle" else "2px"
-    chips = [f"<span style='white-space:nowrap;margin-right:10px'><span style='display:"
-             f"inline-block;width:10px;height:10px;border-radius:{shape};background:{colour};"
-             f"margin-right:3px'></span>{html.escape(value)}</span>"
-             for value, colour in sorted(seen.items())[:limit]]
+    chips = [
+        f"<span style='white-space:nowrap;margin-right:10px'><span style='display:"
+        f"inline-block;width:10px;height:10px;border-radius:{shape};background:{colour};"
+        f"margin-right:3px'></span>{html.escape(value)}</span>"
+        for value, colour in sorted(seen.items())[:limit]
+    ]
     more = f" +{len(seen) - limit} more" if len(seen) > limit else ""
-    return (f"<div style='font-size:12px'><b>{html.escape(title)}</b>: "
-            f"{''.join(chips)}{more}</div>")
+    return f"<div style='font-size:12px'><b>{html.escape(title)}</b>: {''.join(chips)}{more}</div>"
 
 
 def marker_sizes(counts: np.ndarray, lo: float = 3.0, hi: float = 14.0) -> np.ndarray:
@@ -48,8 +64,9 @@ def marker_sizes(counts: np.ndarray, lo: float = 3.0, hi: float = 14.0) -> np.nd
     return _f32(lo + (hi - lo) * np.sqrt(counts / top))
 
 
-def category_labels(points: np.ndarray, values: Any, min_share: float = 0.02,
-                    limit: int = 20) -> list[tuple[Any, float, float]]:
+def category_labels(
+    points: np.ndarray, values: Any, min_share: float = 0.02, limit: int = 20
+) -> list[tuple[Any, float, float]]:
     """``(category, x, y)`` at the median position of each category's points, for categories
     holding at least ``min_share`` of the points (at most ``limit``, largest first); none for a
     numeric column with many values (a colour bar says more there)."""

@@ -17,23 +17,85 @@ import scipy.sparse as sp
 
 #: (trace name, Scattergl keyword arguments), drawn in this order (later ones on top).
 MARKS: tuple[tuple[str, dict], ...] = (
-    ("links", {"mode": "lines", "line": {"color": "rgba(60,60,60,0.35)", "width": 1},
-               "hoverinfo": "skip"}),
-    ("train items", {"marker": {"size": 9, "symbol": "square-open", "color": "#6e7781",
-                                "line": {"width": 1.5}}}),
-    ("held-out items", {"marker": {"size": 12, "symbol": "triangle-up", "color": "#1a7f37",
-                                   "line": {"width": 1, "color": "white"}}}),
-    ("top-k items", {"marker": {"size": 13, "symbol": "circle-open", "color": "black",
-                                "line": {"width": 2}}}),
+    (
+        "links",
+        {
+            "mode": "lines",
+            "line": {"color": "rgba(60,60,60,0.35)", "width": 1},
+            "hoverinfo": "skip",
+        },
+    ),
+    (
+        "train items",
+        {
+            "marker": {
+                "size": 9,
+                "symbol": "square-open",
+                "color": "#6e7781",
+                "line": {"width": 1.5},
+            }
+        },
+    ),
+    (
+        "held-out items",
+        {
+            "marker": {
+                "size": 12,
+                "symbol": "triangle-up",
+                "color": "#1a7f37",
+                "line": {"width": 1, "color": "white"},
+            }
+        },
+    ),
+    (
+        "top-k items",
+        {"marker": {"size": 13, "symbol": "circle-open", "color": "black", "line": {"width": 2}}},
+    ),
     ("neighbours", {"marker": {"size": 11, "symbol": "x", "color": "#d1242f"}}),
-    ("selected item", {"marker": {"size": 16, "symbol": "hexagon", "color": "#ff7f0e",
-                                  "line": {"width": 1, "color": "black"}}}),
-    ("selected user", {"marker": {"size": 16, "symbol": "star", "color": "gold",
-                                  "line": {"width": 1, "color": "black"}}}),
-    ("new user (sandbox)", {"marker": {"size": 16, "symbol": "diamond", "color": "magenta",
-                                       "line": {"width": 1, "color": "black"}}}),
-    ("sandbox top-k", {"marker": {"size": 17, "symbol": "diamond-open", "color": "magenta",
-                                  "line": {"width": 2}}}),
+    (
+        "selected item",
+        {
+            "marker": {
+                "size": 16,
+                "symbol": "hexagon",
+                "color": "#ff7f0e",
+                "line": {"width": 1, "color": "black"},
+            }
+        },
+    ),
+    (
+        "selected user",
+        {
+            "marker": {
+                "size": 16,
+                "symbol": "star",
+                "color": "gold",
+                "line": {"width": 1, "color": "black"},
+            }
+        },
+    ),
+    (
+        "new user (sandbox)",
+        {
+            "marker": {
+                "size": 16,
+                "symbol": "diamond",
+                "color": "magenta",
+                "line": {"width": 1, "color": "black"},
+            }
+        },
+    ),
+    (
+        "sandbox top-k",
+        {
+            "marker": {
+                "size": 17,
+                "symbol": "diamond-open",
+                "color": "magenta",
+                "line": {"width": 2},
+            }
+        },
+    ),
 )
 
 Points = tuple[np.ndarray, np.ndarray, list[str]]
@@ -48,8 +110,9 @@ def mark_traces() -> list[go.Scattergl]:
     traces = []
     for name, style in MARKS:
         kwargs = {"mode": "markers", "hoverinfo": "text", **style}
-        traces.append(go.Scattergl(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
-                                   name=name, **kwargs))
+        traces.append(
+            go.Scattergl(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32), name=name, **kwargs)
+        )
     return traces
 
 
@@ -87,9 +150,12 @@ def mark_points(frame: dict, state: Any, sandbox_xy: np.ndarray | None) -> dict[
     marks = {name: _empty() for name, _ in MARKS}
     u = state.selected_user
     if 0 <= u < len(frame["users"]) // n_tastes:
-        rows = frame["users"][u * n_tastes:(u + 1) * n_tastes]
-        marks["selected user"] = (rows[:, 0], rows[:, 1],
-                                  [f"{state.user_labels[u]} (user {u})"] * len(rows))
+        rows = frame["users"][u * n_tastes : (u + 1) * n_tastes]
+        marks["selected user"] = (
+            rows[:, 0],
+            rows[:, 1],
+            [f"{state.user_labels[u]} (user {u})"] * len(rows),
+        )
         data = state.data or {}
         marks["train items"] = _items(frame, _row(data.get("train"), u), titles)
         marks["held-out items"] = _items(frame, _row(data.get("test"), u), titles)
@@ -103,7 +169,9 @@ def mark_points(frame: dict, state: Any, sandbox_xy: np.ndarray | None) -> dict[
     marks["neighbours"] = _items(frame, list(state.neighbour_items), titles)
     marks["sandbox top-k"] = _items(frame, list(state.sandbox_items), titles)
     if sandbox_xy is not None:
-        marks["new user (sandbox)"] = (np.asarray(sandbox_xy[:, 0], np.float32),
-                                       np.asarray(sandbox_xy[:, 1], np.float32),
-                                       ["new user (sandbox)"] * len(sandbox_xy))
+        marks["new user (sandbox)"] = (
+            np.asarray(sandbox_xy[:, 0], np.float32),
+            np.asarray(sandbox_xy[:, 1], np.float32),
+            ["new user (sandbox)"] * len(sandbox_xy),
+        )
     return marks

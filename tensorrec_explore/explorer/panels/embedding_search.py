@@ -19,8 +19,9 @@ class MapSearch:
         self.panel = panel
         self.state = panel.state
         self.figure = panel.figure
-        self.box = w.Combobox(placeholder="search users and items", ensure_option=True,
-                              layout=w.Layout(width="20em"))
+        self.box = w.Combobox(
+            placeholder="search users and items", ensure_option=True, layout=w.Layout(width="20em")
+        )
         self.box.add_class("tre-map-search")
         self.box.observe(self._on_search, names="value")
         self.state.observe(self._set_search_options, names=["user_labels", "item_titles"])
@@ -44,8 +45,9 @@ class MapSearch:
         if found is None:
             return
         kind, index = found
-        self.panel.select_point(kind, index * (self.panel._frame or {}).get("n_tastes", 1)
-                          if kind == "users" else index)
+        self.panel.select_point(
+            kind, index * (self.panel._frame or {}).get("n_tastes", 1) if kind == "users" else index
+        )
         self.zoom_to(kind, index)
 
     def zoom_to(self, kind: str, index: int) -> None:

@@ -46,56 +46,102 @@ class EmbeddingsPanel:
 
     def __init__(self, state: ExplorerState):
         self.state = state
-        self.method = w.ToggleButtons(options=[("PCA", "pca"), ("UMAP", "umap")],
-                                      style={"button_width": "5em"})
+        self.method = w.ToggleButtons(
+            options=[("PCA", "pca"), ("UMAP", "umap")], style={"button_width": "5em"}
+        )
         self.method.add_class("tre-projection-method")
         self.link = w.link((state, "projection_method"), (self.method, "value"))
-        self.show = w.Dropdown(options=["users and items", "items", "users"],
-                               value="users and items", description="Show",
-                               layout=w.Layout(width="14em"), style={"description_width": "3em"})
-        self.item_colour = w.Dropdown(description="Items by", layout=w.Layout(width="15em"),
-                                      style={"description_width": "4.5em"})
-        self.user_colour = w.Dropdown(description="Users by", layout=w.Layout(width="15em"),
-                                      style={"description_width": "4.5em"})
+        self.show = w.Dropdown(
+            options=["users and items", "items", "users"],
+            value="users and items",
+            description="Show",
+            layout=w.Layout(width="14em"),
+            style={"description_width": "3em"},
+        )
+        self.item_colour = w.Dropdown(
+            description="Items by",
+            layout=w.Layout(width="15em"),
+            style={"description_width": "4.5em"},
+        )
+        self.user_colour = w.Dropdown(
+            description="Users by",
+            layout=w.Layout(width="15em"),
+            style={"description_width": "4.5em"},
+        )
         self.item_colour.add_class("tre-item-colour")
         self.user_colour.add_class("tre-user-colour")
-        self.density = w.Checkbox(value=False, description="density + labels", indent=False,
-                                  layout=w.Layout(width="10em"),
-                                  tooltip="contours of item density, and each category's name "
-                                          "where its items gather (for thousands of points)")
+        self.density = w.Checkbox(
+            value=False,
+            description="density + labels",
+            indent=False,
+            layout=w.Layout(width="10em"),
+            tooltip="contours of item density, and each category's name "
+            "where its items gather (for thousands of points)",
+        )
         self.density.add_class("tre-density")
-        self.size_by_popularity = w.Checkbox(value=True, description="size by popularity",
-                                             indent=False, layout=w.Layout(width="11em"))
-        self.follow = w.Checkbox(value=True, description="follow latest", indent=False,
-                                 layout=w.Layout(width="9em"))
-        self.epoch_slider = w.SelectionSlider(options=[("-", -1)], value=-1,
-                                              description="Epoch", continuous_update=False,
-                                              layout=w.Layout(width="22em"),
-                                              style={"description_width": "initial"})
+        self.size_by_popularity = w.Checkbox(
+            value=True,
+            description="size by popularity",
+            indent=False,
+            layout=w.Layout(width="11em"),
+        )
+        self.follow = w.Checkbox(
+            value=True, description="follow latest", indent=False, layout=w.Layout(width="9em")
+        )
+        self.epoch_slider = w.SelectionSlider(
+            options=[("-", -1)],
+            value=-1,
+            description="Epoch",
+            continuous_update=False,
+            layout=w.Layout(width="22em"),
+            style={"description_width": "initial"},
+        )
         self.epoch_slider.add_class("tre-epoch-slider")
         self.info = w.HTML()
         self.info.add_class("tre-projection-info")
         self.figure = go.FigureWidget(
             data=[
-                go.Scattergl(x=_f32([]), y=_f32([]), mode="markers", name="items",
-                             hoverinfo="text", marker={"size": 5, "opacity": 0.7}),
-                go.Scattergl(x=_f32([]), y=_f32([]), mode="markers", name="users",
-                             hoverinfo="text",
-                             marker={"size": 5, "symbol": "x", "opacity": 0.6}),
+                go.Scattergl(
+                    x=_f32([]),
+                    y=_f32([]),
+                    mode="markers",
+                    name="items",
+                    hoverinfo="text",
+                    marker={"size": 5, "opacity": 0.7},
+                ),
+                go.Scattergl(
+                    x=_f32([]),
+                    y=_f32([]),
+                    mode="markers",
+                    name="users",
+                    hoverinfo="text",
+                    marker={"size": 5, "symbol": "x", "opacity": 0.6},
+                ),
                 *mark_traces(),
-                go.Histogram2dContour(x=_f32([]), y=_f32([]), name="item density",
-                                      ncontours=8, showscale=False, hoverinfo="skip",
-                                      contours={"coloring": "lines"}, visible=False,
-                                      colorscale=[[0, "#bbbbbb"], [1, "#555555"]]),
+                go.Histogram2dContour(
+                    x=_f32([]),
+                    y=_f32([]),
+                    name="item density",
+                    ncontours=8,
+                    showscale=False,
+                    hoverinfo="skip",
+                    contours={"coloring": "lines"},
+                    visible=False,
+                    colorscale=[[0, "#bbbbbb"], [1, "#555555"]],
+                ),
             ],
-            layout=light_layout(height=470, width=520,
-                                margin={"l": 10, "r": 10, "t": 35, "b": 10},
-                                title={"text": "Embeddings (train to see them)",
-                                       "font": {"size": 13}},
-                                xaxis={"showticklabels": False},
-                                yaxis={"showticklabels": False},
-                                legend={"orientation": "h", "y": -0.02}, clickmode="event",
-                                dragmode="pan"))
+            layout=light_layout(
+                height=470,
+                width=520,
+                margin={"l": 10, "r": 10, "t": 35, "b": 10},
+                title={"text": "Embeddings (train to see them)", "font": {"size": 13}},
+                xaxis={"showticklabels": False},
+                yaxis={"showticklabels": False},
+                legend={"orientation": "h", "y": -0.02},
+                clickmode="event",
+                dragmode="pan",
+            ),
+        )
         self.figure.add_class("tre-embedding")
         self.items_trace, self.users_trace = self.figure.data[:2]
         #: The mark traces by name (see ``embedding_marks.MARKS``).
@@ -113,15 +159,32 @@ class EmbeddingsPanel:
         self._syncing = False
 
         self._set_colour_options()
-        state.observe(self._set_colour_options,
-                      names=["user_color_columns", "item_color_columns", "n_tastes"])
+        state.observe(
+            self._set_colour_options, names=["user_color_columns", "item_color_columns", "n_tastes"]
+        )
         state.observe(self._on_snapshots, names=["snapshots"])
-        state.observe(self._redraw, names=["projections", "frame_epoch", "projection_method",
-                                           "projection_status", "umap_status"])
-        state.observe(self._redraw_highlights,
-                      names=["selected_user", "selected_item", "highlighted_items",
-                             "neighbour_items", "sandbox_representation", "sandbox_items",
-                             "data"])
+        state.observe(
+            self._redraw,
+            names=[
+                "projections",
+                "frame_epoch",
+                "projection_method",
+                "projection_status",
+                "umap_status",
+            ],
+        )
+        state.observe(
+            self._redraw_highlights,
+            names=[
+                "selected_user",
+                "selected_item",
+                "highlighted_items",
+                "neighbour_items",
+                "sandbox_representation",
+                "sandbox_items",
+                "data",
+            ],
+        )
         self.finder = MapSearch(self)
         self.search = self.finder.box
         self.play = w.Play(interval=700, min=0, max=0, step=1, description="Play snapshots")
@@ -129,28 +192,39 @@ class EmbeddingsPanel:
         self.play.observe(self._on_play, names="value")
         self.legend = w.HTML()
         self.legend.add_class("tre-map-legend")
-        for control in (self.show, self.item_colour, self.user_colour, self.size_by_popularity,
-                        self.density):
+        for control in (
+            self.show,
+            self.item_colour,
+            self.user_colour,
+            self.size_by_popularity,
+            self.density,
+        ):
             control.observe(self._restyle, names="value")
         self.epoch_slider.observe(self._on_slider, names="value")
         self.follow.observe(self._on_follow, names="value")
-        self.widget = w.VBox([
-            w.HBox([self.method, self.show, self.size_by_popularity]),
-            w.HBox([self.item_colour, self.user_colour, self.density]),
-            w.HBox([self.play, self.epoch_slider, self.follow]),
-            w.HBox([self.search]),
-            self.figure, self.legend, self.info,
-        ])
+        self.widget = w.VBox(
+            [
+                w.HBox([self.method, self.show, self.size_by_popularity]),
+                w.HBox([self.item_colour, self.user_colour, self.density]),
+                w.HBox([self.play, self.epoch_slider, self.follow]),
+                w.HBox([self.search]),
+                self.figure,
+                self.legend,
+                self.info,
+            ]
+        )
         self.widget.add_class("tre-embeddings-panel")
         self._on_snapshots()
 
     # ---- controls ----
     def _set_colour_options(self, change: Any = None) -> None:
         s = self.state
-        self.item_colour.options = [NONE] + list(s.item_color_columns)
-        self.user_colour.options = [NONE, TASTE] + list(s.user_color_columns)
-        for dropdown, preferred in ((self.item_colour, ("genre", "cluster", "item_cluster")),
-                                    (self.user_colour, ("cluster", "user_cluster"))):
+        self.item_colour.options = [NONE, *list(s.item_color_columns)]
+        self.user_colour.options = [NONE, TASTE, *list(s.user_color_columns)]
+        for dropdown, preferred in (
+            (self.item_colour, ("genre", "cluster", "item_cluster")),
+            (self.user_colour, ("cluster", "user_cluster")),
+        ):
             pick = next((p for p in preferred if p in dropdown.options), NONE)
             dropdown.value = pick
         if s.n_tastes > 1:
@@ -231,8 +305,11 @@ class EmbeddingsPanel:
     def _redraw(self, change: Any = None) -> None:
         s = self.state
         current = self.current_frame()
-        umap_line = f"<br><span class='tre-umap-status'>{html.escape(s.umap_status)}</span>" \
-            if s.umap_status and s.projection_method == "umap" else ""
+        umap_line = (
+            f"<br><span class='tre-umap-status'>{html.escape(s.umap_status)}</span>"
+            if s.umap_status and s.projection_method == "umap"
+            else ""
+        )
         if current is None:
             self._frame = None
             if not s.snapshots:
@@ -243,9 +320,11 @@ class EmbeddingsPanel:
         status = s.projection_status
         if method != s.projection_method:
             status = status or "UMAP computing; PCA shown meanwhile."
-        self.info.value = (f"Run {s.run_id}: {method.upper()} of epoch {epoch} &middot; "
-                           f"{frame['seconds']:.3f} s to project &middot; "
-                           f"{html.escape(status)}{umap_line}")
+        self.info.value = (
+            f"Run {s.run_id}: {method.upper()} of epoch {epoch} &middot; "
+            f"{frame['seconds']:.3f} s to project &middot; "
+            f"{html.escape(status)}{umap_line}"
+        )
         key = (epoch, method, id(frame))
         if key == self._drawn:
             return
@@ -256,8 +335,10 @@ class EmbeddingsPanel:
             self.items_trace.y = frame["items"][:, 1]
             self.users_trace.x = frame["users"][:, 0]
             self.users_trace.y = frame["users"][:, 1]
-            self.figure.layout.title.text = (f"{s.dataset_name}: {method.upper()} of users and "
-                                             f"items, run {s.run_id}, epoch {epoch}")
+            self.figure.layout.title.text = (
+                f"{s.dataset_name}: {method.upper()} of users and "
+                f"items, run {s.run_id}, epoch {epoch}"
+            )
             shape = (len(frame["items"]), len(frame["users"]))
             if shape != self._styled_for:  # colours/text/sizes only change with the points
                 self._style(frame)
@@ -294,9 +375,16 @@ class EmbeddingsPanel:
         if on and meta is not None and col in getattr(meta, "columns", ()):
             labels = category_labels(frame["items"], meta[col].to_numpy())
         self.figure.layout.annotations = [
-            {"x": x, "y": y, "text": html.escape(str(name)), "showarrow": False,
-             "font": {"size": 11, "color": "#222"}, "bgcolor": "rgba(255,255,255,0.6)"}
-            for name, x, y in labels]
+            {
+                "x": x,
+                "y": y,
+                "text": html.escape(str(name)),
+                "showarrow": False,
+                "font": {"size": 11, "color": "#222"},
+                "bgcolor": "rgba(255,255,255,0.6)",
+            }
+            for name, x, y in labels
+        ]
 
     def _style(self, frame: dict) -> None:
         s = self.state
@@ -317,11 +405,14 @@ class EmbeddingsPanel:
             self.items_trace.marker.color = colours
             self.items_trace.marker.colorscale = "Viridis" if continuous else None
             self.items_trace.marker.showscale = continuous
-            self.items_trace.marker.colorbar = {"title": {"text": f"items: {col}"},
-                                                "len": 0.45, "y": 0.75}
+            self.items_trace.marker.colorbar = {
+                "title": {"text": f"items: {col}"},
+                "len": 0.45,
+                "y": 0.75,
+            }
             if not continuous:
                 legend.append(legend_html(f"items by {col}", values, colours, "circle"))
-            text = [f"{t}<br>{col}: {v}" for t, v in zip(text, values)]
+            text = [f"{t}<br>{col}: {v}" for t, v in zip(text, values, strict=False)]
         else:
             self.items_trace.marker.color = PALETTE[0]
             self.items_trace.marker.showscale = False
@@ -330,34 +421,40 @@ class EmbeddingsPanel:
         if self.size_by_popularity.value and X is not None:
             self.items_trace.marker.size = marker_sizes(np.asarray((X > 0).sum(axis=0)).ravel())
             self.users_trace.marker.size = np.repeat(
-                marker_sizes(np.asarray((X != 0).sum(axis=1)).ravel(), 3, 10), n_tastes)
+                marker_sizes(np.asarray((X != 0).sum(axis=1)).ravel(), 3, 10), n_tastes
+            )
         else:
             self.items_trace.marker.size = 5
             self.users_trace.marker.size = 5
         # users (each taste vector is its own point)
         labels = np.repeat(np.asarray(s.user_labels, dtype=object), n_tastes)
         taste = np.tile(np.arange(n_tastes), len(s.user_labels))
-        text = [f"{label} (user {i // n_tastes})" + (f" taste {t}" if n_tastes > 1 else "")
-                for i, (label, t) in enumerate(zip(labels, taste))]
+        text = [
+            f"{label} (user {i // n_tastes})" + (f" taste {t}" if n_tastes > 1 else "")
+            for i, (label, t) in enumerate(zip(labels, taste, strict=False))
+        ]
         col = self.user_colour.value
         meta = getattr(ds, "user_metadata", None)
         self.users_trace.marker.showscale = False
         if col == TASTE:
             colours = [PALETTE[(t + 3) % len(PALETTE)] for t in taste]
             self.users_trace.marker.color = colours
-            legend.append(legend_html("users by taste", [f"taste {t}" for t in taste], colours,
-                                      "x"))
+            legend.append(
+                legend_html("users by taste", [f"taste {t}" for t in taste], colours, "x")
+            )
         elif col not in (None, NONE) and meta is not None and col in meta.columns:
-            colours, continuous, values = colour_values(np.repeat(meta[col].to_numpy(),
-                                                                  n_tastes))
+            colours, continuous, values = colour_values(np.repeat(meta[col].to_numpy(), n_tastes))
             self.users_trace.marker.color = colours
             self.users_trace.marker.colorscale = "Cividis" if continuous else None
             self.users_trace.marker.showscale = continuous
-            self.users_trace.marker.colorbar = {"title": {"text": f"users: {col}"},
-                                                "len": 0.45, "y": 0.25}
+            self.users_trace.marker.colorbar = {
+                "title": {"text": f"users: {col}"},
+                "len": 0.45,
+                "y": 0.25,
+            }
             if not continuous:
                 legend.append(legend_html(f"users by {col}", values, colours, "x"))
-            text = [f"{t}<br>{col}: {v}" for t, v in zip(text, values)]
+            text = [f"{t}<br>{col}: {v}" for t, v in zip(text, values, strict=False)]
         else:
             self.users_trace.marker.color = "#444444"
         self.users_trace.hovertext = text

@@ -12,16 +12,38 @@ from typing import Any
 import plotly.graph_objects as go
 
 #: plotly's default colour cycle (what "plotly_white" uses).
-COLORWAY = ("#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692",
-            "#B6E880", "#FF97FF", "#FECB52")
-_AXIS = {"gridcolor": "#ebf0f8", "zerolinecolor": "#ebf0f8", "linecolor": "#ebf0f8",
-         "ticks": "", "automargin": True}
+COLORWAY = (
+    "#636efa",
+    "#EF553B",
+    "#00cc96",
+    "#ab63fa",
+    "#FFA15A",
+    "#19d3f3",
+    "#FF6692",
+    "#B6E880",
+    "#FF97FF",
+    "#FECB52",
+)
+_AXIS = {
+    "gridcolor": "#ebf0f8",
+    "zerolinecolor": "#ebf0f8",
+    "linecolor": "#ebf0f8",
+    "ticks": "",
+    "automargin": True,
+}
 
 
 def light_layout(**kwargs: Any) -> go.Layout:
     """A ``go.Layout`` in the "plotly_white" look; ``kwargs`` as for ``go.Layout`` (axis
     dictionaries are merged with the light axis style)."""
     axes = {name: {**_AXIS, **kwargs.pop(name, {})} for name in ("xaxis", "yaxis")}
-    return go.Layout(template="none", paper_bgcolor="white", plot_bgcolor="white",
-                     colorway=list(COLORWAY), font={"color": "#2a3f5f"},
-                     hoverlabel={"align": "left"}, **axes, **kwargs)
+    return go.Layout(
+        template="none",
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        colorway=list(COLORWAY),
+        font={"color": "#2a3f5f"},
+        hoverlabel={"align": "left"},
+        **axes,
+        **kwargs,
+    )

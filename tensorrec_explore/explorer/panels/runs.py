@@ -21,14 +21,31 @@ import plotly.graph_objects as go
 from ..state import ExplorerState
 from .figure_style import light_layout
 
-CURVES = {"data loss": ("epoch", "loss"), "regularisation": ("epoch", "regularization"),
-          "precision@k": ("val_epoch", "val_precision"), "recall@k": ("val_epoch", "val_recall"),
-          "NDCG@k": ("val_epoch", "val_ndcg")}
-CONFIG_COLUMNS = ("user_representation", "item_representation", "prediction", "loss",
-                  "n_components", "n_tastes", "learning_rate", "learning_rate_schedule", "l2",
-                  "l2_auto", "epochs",
-                  "batch_size",
-                  "n_sampled_items", "user_feature_set", "item_feature_set", "split")
+CURVES = {
+    "data loss": ("epoch", "loss"),
+    "regularisation": ("epoch", "regularization"),
+    "precision@k": ("val_epoch", "val_precision"),
+    "recall@k": ("val_epoch", "val_recall"),
+    "NDCG@k": ("val_epoch", "val_ndcg"),
+}
+CONFIG_COLUMNS = (
+    "user_representation",
+    "item_representation",
+    "prediction",
+    "loss",
+    "n_components",
+    "n_tastes",
+    "learning_rate",
+    "learning_rate_schedule",
+    "l2",
+    "l2_auto",
+    "epochs",
+    "batch_size",
+    "n_sampled_items",
+    "user_feature_set",
+    "item_feature_set",
+    "split",
+)
 
 
 #: Metrics where lower is better (every other metric: higher is better).
@@ -54,24 +71,34 @@ def metric_columns(frame: pd.DataFrame) -> list[str]:
 
 def differing(frame: pd.DataFrame) -> list[str]:
     """Configuration columns whose value is not the same in every run."""
-    return [c for c in CONFIG_COLUMNS if c in frame.columns
-            and frame[c].astype(str).nunique(dropna=False) > 1]
+    return [
+        c
+        for c in CONFIG_COLUMNS
+        if c in frame.columns and frame[c].astype(str).nunique(dropna=False) > 1
+    ]
 
 
 def run_label(run: dict, settings: list[str] | None = None) -> str:
     """``#run`` and the given settings (by default the model's main parts)."""
     c = run["config"]
     if settings is None:
-        return (f"#{run['run']} {c.get('user_representation')}/"
-                f"{c.get('item_representation')} {c.get('loss')} d={c.get('n_components')}")
+        return (
+            f"#{run['run']} {c.get('user_representation')}/"
+            f"{c.get('item_representation')} {c.get('loss')} d={c.get('n_components')}"
+        )
     return " ".join([f"#{run['run']}"] + [f"{_short(k)}={_fmt(c.get(k))}" for k in settings])
 
 
 def _short(name: str) -> str:
-    return {"user_representation": "user", "item_representation": "item",
-            "learning_rate": "lr", "learning_rate_schedule": "schedule",
-            "n_components": "d", "user_feature_set": "user features",
-            "item_feature_set": "item features"}.get(name, name)
+    return {
+        "user_representation": "user",
+        "item_representation": "item",
+        "learning_rate": "lr",
+        "learning_rate_schedule": "schedule",
+        "n_components": "d",
+        "user_feature_set": "user features",
+        "item_feature_set": "item features",
+    }.get(name, name)
 
 
 def _fmt(value: Any) -> str:
@@ -86,8 +113,11 @@ def table_html(frame: pd.DataFrame, sort_by: str = "run", ascending: bool = True
         return "<i>finished runs appear here</i>"
     metrics = metric_columns(frame)
     varying = differing(frame)
-    ordered = frame.sort_values(sort_by, ascending=ascending, kind="stable") \
-        if sort_by in frame.columns else frame
+    ordered = (
+        frame.sort_values(sort_by, ascending=ascending, kind="stable")
+        if sort_by in frame.columns
+        else frame
+    )
     best = {}
     for m in metrics:
         values = pd.to_numeric(frame[m], errors="coerce")
@@ -99,20 +129,28 @@ def table_html(frame: pd.DataFrame, sort_by: str = "run", ascending: bool = True
         cells = [f"<td>{row['run']}</td>"]
         for m in metrics:
             value = row[m]
-            text = _fmt(float(value)) if isinstance(value, int | float | np.floating) else \
-                html.escape(str(value))
-            mark = " class='tre-best' style='background:#dafbe1;font-weight:bold'" \
-                if m in best and value == best[m] else ""
+            text = (
+                _fmt(float(value))
+                if isinstance(value, int | float | np.floating)
+                else html.escape(str(value))
+            )
+            mark = (
+                " class='tre-best' style='background:#dafbe1;font-weight:bold'"
+                if m in best and value == best[m]
+                else ""
+            )
             cells.append(f"<td{mark}>{text}</td>")
         cells += [f"<td>{html.escape(_fmt(row[c]))}</td>" for c in varying]
         body.append(f"<tr>{''.join(cells)}</tr>")
     same = [c for c in CONFIG_COLUMNS if c in frame.columns and c not in varying]
     common = ", ".join(f"{_short(c)}={html.escape(_fmt(frame[c].iloc[0]))}" for c in same)
-    return ("<div style='max-width:100%;overflow-x:auto;font-size:12px'>"
-            "<style>.tre-runs-grid td,.tre-runs-grid th{padding:1px 6px;text-align:right}"
-            "</style>"
-            f"<table class='tre-runs-grid'><tr>{head}</tr>{''.join(body)}</table>"
-            f"<div style='color:#555'>same in every run: {common}</div></div>")
+    return (
+        "<div style='max-width:100%;overflow-x:auto;font-size:12px'>"
+        "<style>.tre-runs-grid td,.tre-runs-grid th{padding:1px 6px;text-align:right}"
+        "</style>"
+        f"<table class='tre-runs-grid'><tr>{head}</tr>{''.join(body)}</table>"
+        f"<div style='color:#555'>same in every run: {common}</div></div>"
+    )
 
 
 class RunsPanel:
@@ -123,32 +161,56 @@ class RunsPanel:
         self.frame = runs_frame([])
         self.table = w.HTML("<i>finished runs appear here</i>")
         self.table.add_class("tre-runs-table")
-        self.select = w.SelectMultiple(options=[], rows=5, description="Overlay",
-                                       layout=w.Layout(width="28em"),
-                                       style={"description_width": "4em"})
+        self.select = w.SelectMultiple(
+            options=[],
+            rows=5,
+            description="Overlay",
+            layout=w.Layout(width="28em"),
+            style={"description_width": "4em"},
+        )
         self.select.add_class("tre-runs-select")
-        self.curve = w.Dropdown(options=list(CURVES), value="NDCG@k", description="Curve",
-                                layout=w.Layout(width="14em"),
-                                style={"description_width": "3em"})
-        self.figure = go.FigureWidget(layout=light_layout(
-            height=300, width=620, xaxis={"title": "epoch"},
-            margin={"l": 50, "r": 10, "t": 35, "b": 35},
-            title={"text": "Runs compared", "font": {"size": 13}}))
+        self.curve = w.Dropdown(
+            options=list(CURVES),
+            value="NDCG@k",
+            description="Curve",
+            layout=w.Layout(width="14em"),
+            style={"description_width": "3em"},
+        )
+        self.figure = go.FigureWidget(
+            layout=light_layout(
+                height=300,
+                width=620,
+                xaxis={"title": "epoch"},
+                margin={"l": 50, "r": 10, "t": 35, "b": 35},
+                title={"text": "Runs compared", "font": {"size": 13}},
+            )
+        )
         self.figure.add_class("tre-runs-curve")
-        self.sort_by = w.Dropdown(options=["run"], value="run", description="Sort by",
-                                  layout=w.Layout(width="16em"),
-                                  style={"description_width": "4em"})
+        self.sort_by = w.Dropdown(
+            options=["run"],
+            value="run",
+            description="Sort by",
+            layout=w.Layout(width="16em"),
+            style={"description_width": "4em"},
+        )
         self.sort_by.add_class("tre-runs-sort")
-        self.descending = w.Checkbox(value=False, description="descending", indent=False,
-                                     layout=w.Layout(width="8em"))
+        self.descending = w.Checkbox(
+            value=False, description="descending", indent=False, layout=w.Layout(width="8em")
+        )
         for control in (self.sort_by, self.descending):
             control.observe(self._show_table, names="value")
         state.observe(self._on_runs, names=["runs"])
         state.observe(self._on_overlay, names=["overlay_runs"])
         self.select.observe(self._on_select, names="value")
         self.curve.observe(self._redraw, names="value")
-        self.widget = w.VBox([w.HBox([self.sort_by, self.descending]), self.table,
-                              w.HBox([self.select, self.curve]), self.figure])
+        self.widget = w.VBox(
+            [
+                w.HBox([self.sort_by, self.descending]),
+                self.table,
+                w.HBox([self.select, self.curve]),
+                self.figure,
+            ]
+        )
         self.widget.add_class("tre-runs")
         self._seen: set[int] = set()
         self._syncing = False
@@ -173,13 +235,15 @@ class RunsPanel:
         # a new run is overlaid by default, with the ones already chosen
         new = [i for i in ids if i not in self._seen]
         self._seen = set(ids)
-        self.state.overlay_runs = [i for i in dict.fromkeys(
-            list(self.state.overlay_runs) + new) if i in ids]
+        self.state.overlay_runs = [
+            i for i in dict.fromkeys(list(self.state.overlay_runs) + new) if i in ids
+        ]
         self._on_overlay()
 
     def _show_table(self, change: Any = None) -> None:
-        self.table.value = table_html(self.frame, self.sort_by.value,
-                                      ascending=not self.descending.value)
+        self.table.value = table_html(
+            self.frame, self.sort_by.value, ascending=not self.descending.value
+        )
 
     def _on_select(self, change: Any) -> None:
         if self._syncing:
@@ -205,8 +269,12 @@ class RunsPanel:
             self.figure.data = []
             for run in chosen:
                 h = run["history"]
-                self.figure.add_trace(go.Scatter(
-                    x=np.asarray(h.get(x_key, []), dtype=np.float32),
-                    y=np.asarray(h.get(y_key, []), dtype=np.float32),
-                    mode="lines", name=names.get(run["run"], run_label(run))))
+                self.figure.add_trace(
+                    go.Scatter(
+                        x=np.asarray(h.get(x_key, []), dtype=np.float32),
+                        y=np.asarray(h.get(y_key, []), dtype=np.float32),
+                        mode="lines",
+                        name=names.get(run["run"], run_label(run)),
+                    )
+                )
             self.figure.layout.yaxis.title = self.curve.value

@@ -8,8 +8,14 @@ import ipywidgets as w
 
 from ..state import ExplorerState
 
-_COLOURS = {"idle": "#555", "training": "#1f6feb", "stopping": "#9a6700", "stopped": "#9a6700",
-            "finished": "#1a7f37", "error": "#cf222e"}
+_COLOURS = {
+    "idle": "#555",
+    "training": "#1f6feb",
+    "stopping": "#9a6700",
+    "stopped": "#9a6700",
+    "finished": "#1a7f37",
+    "error": "#cf222e",
+}
 
 
 class StatusPanel:
@@ -35,9 +41,13 @@ class StatusPanel:
     def _redraw(self, change=None) -> None:
         s = self.state
         colour = _COLOURS.get(s.status, "#555")
-        self.status.value = (f"<b style='color:{colour}'>{s.status}</b> "
-                             f"<span>{html.escape(s.message)}</span>")
-        self.error.value = (f"<div style='color:#cf222e;white-space:pre-wrap'>"
-                            f"{html.escape(s.error)}</div>" if s.error else "")
+        self.status.value = (
+            f"<b style='color:{colour}'>{s.status}</b> <span>{html.escape(s.message)}</span>"
+        )
+        self.error.value = (
+            f"<div style='color:#cf222e;white-space:pre-wrap'>{html.escape(s.error)}</div>"
+            if s.error
+            else ""
+        )
         self.detail.value = s.error_detail
         self.details.layout.display = "" if s.error_detail else "none"

@@ -48,38 +48,48 @@ DATA = Path(os.environ.get("TENSORREC_EXPLORE_DATA", "../../shared/data")) / "ml
 
 if (DATA / "u.data").is_file():
     SOURCE = "movielens-100k"
-    ratings = pd.read_csv(DATA / "u.data", sep="\t",
-                          names=["user", "movie", "stars", "timestamp"])
+    ratings = pd.read_csv(DATA / "u.data", sep="\t", names=["user", "movie", "stars", "timestamp"])
     genre_names = pd.read_csv(DATA / "u.genre", sep="|", header=None)[0].tolist()
-    movies = pd.read_csv(DATA / "u.item", sep="|", encoding="latin-1", header=None,
-                         names=["movie", "title", "released", "video", "url", *genre_names])
+    movies = pd.read_csv(
+        DATA / "u.item",
+        sep="|",
+        encoding="latin-1",
+        header=None,
+        names=["movie", "title", "released", "video", "url", *genre_names],
+    )
     movies["genres"] = [
-        "|".join(g for g, flag in zip(genre_names, row) if flag)
+        "|".join(g for g, flag in zip(genre_names, row, strict=False) if flag)
         for row in movies[genre_names].to_numpy()
     ]
     movies = movies[["movie", "title", "genres"]]
 else:
     SOURCE = "synthetic"
-    print(f"MovieLens 100k was not found in {DATA.resolve()} (no u.data there).\n"
-          "Using built-in synthetic ratings instead: 600 users, 400 'movies' in 8 taste "
-          "clusters.\nFor the real data, download ml-100k.zip from "
-          "https://grouplens.org/datasets/movielens/100k/ and set TENSORREC_EXPLORE_DATA to the "
-          "folder that holds ml-100k/.")
+    print(
+        f"MovieLens 100k was not found in {DATA.resolve()} (no u.data there).\n"
+        "Using built-in synthetic ratings instead: 600 users, 400 'movies' in 8 taste "
+        "clusters.\nFor the real data, download ml-100k.zip from "
+        "https://grouplens.org/datasets/movielens/100k/ and set TENSORREC_EXPLORE_DATA to the "
+        "folder that holds ml-100k/."
+    )
     synthetic = make_synthetic("clean", seed=0)
     pairs = synthetic.interactions.tocoo()
     noise = np.random.default_rng(0).normal(0.0, 0.5, pairs.nnz)
     affinity = synthetic.truth.affinity[pairs.row, pairs.col]  # 1 = the user's own cluster
-    ratings = pd.DataFrame({
-        "user": pairs.row + 1,
-        "movie": pairs.col + 1,
-        "stars": np.clip(np.rint(3.0 + 2.0 * affinity + noise), 1, 5).astype(int),
-        "timestamp": np.arange(pairs.nnz),
-    })
-    movies = pd.DataFrame({
-        "movie": np.arange(1, synthetic.n_items + 1),
-        "title": synthetic.item_titles,
-        "genres": [f"cluster {c}" for c in synthetic.truth.item_clusters],
-    })
+    ratings = pd.DataFrame(
+        {
+            "user": pairs.row + 1,
+            "movie": pairs.col + 1,
+            "stars": np.clip(np.rint(3.0 + 2.0 * affinity + noise), 1, 5).astype(int),
+            "timestamp": np.arange(pairs.nnz),
+        }
+    )
+    movies = pd.DataFrame(
+        {
+            "movie": np.arange(1, synthetic.n_items + 1),
+            "title": synthetic.item_titles,
+            "genres": [f"cluster {c}" for c in synthetic.truth.item_clusters],
+        }
+    )
 
 print(f"{SOURCE}: {len(ratings):,} ratings")
 ratings.head()
@@ -98,9 +108,15 @@ movies.head()
 
 # %%
 genres = FeatureTable(movies, "movie", tags={"genres": "|"}, title_col="title")
-ds = InteractionDataset.from_frame(ratings, "user", "movie", value_col="stars",
-                                   timestamp_col="timestamp", item_features=genres,
-                                   name=SOURCE)
+ds = InteractionDataset.from_frame(
+    ratings,
+    "user",
+    "movie",
+    value_col="stars",
+    timestamp_col="timestamp",
+    item_features=genres,
+    name=SOURCE,
+)
 print(ds)
 print("first item features:", ds.item_feature_names[:5], "...")
 
@@ -136,8 +152,13 @@ popularity = np.asarray(split.train.sum(axis=0), dtype=np.float32).ravel()
 baseline = evaluate(np.tile(popularity, (ds.n_users, 1)), split.test, train=split.train, k=10)
 
 metrics = ["precision@10", "recall@10", "ndcg@10"]
-table = pd.DataFrame({"TensorRec": [report.summary[m] for m in metrics],
-                      "most popular": [baseline.summary[m] for m in metrics]}, index=metrics)
+table = pd.DataFrame(
+    {
+        "TensorRec": [report.summary[m] for m in metrics],
+        "most popular": [baseline.summary[m] for m in metrics],
+    },
+    index=metrics,
+)
 RESULTS["metrics"] = {m: round(report.summary[m], 4) for m in metrics}
 RESULTS["popularity"] = {m: round(baseline.summary[m], 4) for m in metrics}
 RESULTS["beats_popularity"] = all(report.summary[m] > baseline.summary[m] for m in metrics)
@@ -145,8 +166,10 @@ table.round(3)
 
 # %%
 assert RESULTS["beats_popularity"]
-print(f"TensorRec beats the most-popular baseline on all three metrics "
-      f"(NDCG@10 {report.summary['ndcg@10']:.3f} vs {baseline.summary['ndcg@10']:.3f}).")
+print(
+    f"TensorRec beats the most-popular baseline on all three metrics "
+    f"(NDCG@10 {report.summary['ndcg@10']:.3f} vs {baseline.summary['ndcg@10']:.3f})."
+)
 
 # %% [markdown]
 # The model beats the most-popular baseline on precision, recall and NDCG (the cell above
@@ -169,12 +192,14 @@ held_out = set(split.test[user].indices)
 print(f"User {user_raw_id} liked, among others:")
 for title in ds.item_titles[split.train[user].indices[:5]]:
     print("   ", title)
-recommendations = pd.DataFrame({
-    "title": ds.item_titles[items[0]],
-    "raw id": ds.item_ids[items[0]],
-    "score": scores[0].round(3),
-    "held out": ["✓" if i in held_out else "" for i in items[0]],
-})
+recommendations = pd.DataFrame(
+    {
+        "title": ds.item_titles[items[0]],
+        "raw id": ds.item_ids[items[0]],
+        "score": scores[0].round(3),
+        "held out": ["✓" if i in held_out else "" for i in items[0]],
+    }
+)
 RESULTS["user_hits@10"] = int(sum(i in held_out for i in items[0]))
 recommendations
 
@@ -195,8 +220,7 @@ before, after = model.score_users(some_users), loaded.score_users(some_users)
 RESULTS["save_load_max_abs_diff"] = float(np.abs(before - after).max())
 RESULTS["save_load_identical"] = bool(np.array_equal(before, after))
 assert RESULTS["save_load_identical"]
-print(f"{before.size:,} scores compared, largest difference: "
-      f"{RESULTS['save_load_max_abs_diff']}")
+print(f"{before.size:,} scores compared, largest difference: {RESULTS['save_load_max_abs_diff']}")
 
 # %% [markdown]
 # ## 6. Explicit likes and dislikes
@@ -217,8 +241,11 @@ print(f"{before.size:,} scores compared, largest difference: "
 # %%
 explicit = ds.to_explicit(4)
 signed = random_holdout(explicit.interactions, seed=42, binary=False)
-print(signed, f"— {(signed.train.data < 0).sum():,} dislikes in train, "
-      f"{(signed.test.data < 0).sum():,} in test")
+print(
+    signed,
+    f"— {(signed.train.data < 0).sum():,} dislikes in train, "
+    f"{(signed.test.data < 0).sum():,} in test",
+)
 
 
 def percentile_ranks(scores):
@@ -238,18 +265,26 @@ def where_things_land(scores, split):
     }
 
 
-settings = {"n_components": 32, "loss": "bpr", "epochs": 5, "n_sampled_items": 64,
-            "random_state": 42}
+settings = {
+    "n_components": 32,
+    "loss": "bpr",
+    "epochs": 5,
+    "n_sampled_items": 64,
+    "random_state": 42,
+}
 likes_only = (signed.train > 0).astype(np.float32)
 implicit_model = TensorRec(**settings).fit(likes_only)
 explicit_model = TensorRec(**settings).fit(signed.train)  # +1 liked, -1 disliked
 
-landing = pd.DataFrame({
-    "likes only": where_things_land(implicit_model.predict(), signed),
-    "likes and dislikes": where_things_land(explicit_model.predict(), signed),
-})
-RESULTS["percentile"] = {col: {k: round(float(v), 4) for k, v in landing[col].items()}
-                         for col in landing.columns}
+landing = pd.DataFrame(
+    {
+        "likes only": where_things_land(implicit_model.predict(), signed),
+        "likes and dislikes": where_things_land(explicit_model.predict(), signed),
+    }
+)
+RESULTS["percentile"] = {
+    col: {k: round(float(v), 4) for k, v in landing[col].items()} for col in landing.columns
+}
 landing.round(3)
 
 # %%
@@ -257,11 +292,13 @@ only, both = RESULTS["percentile"]["likes only"], RESULTS["percentile"]["likes a
 assert only["held-out disliked"] > only["unobserved"]
 assert both["held-out disliked"] < both["unobserved"] < both["held-out liked"]
 assert both["held-out liked"] < only["held-out liked"]  # the price, discussed below
-print(f"Likes only: held-out dislikes at percentile {only['held-out disliked']:.2f}, above the "
-      f"unobserved movies ({only['unobserved']:.2f}).\n"
-      f"Likes and dislikes: held-out dislikes at {both['held-out disliked']:.2f}, below the "
-      f"unobserved movies ({both['unobserved']:.2f}); held-out likes stay high "
-      f"({both['held-out liked']:.2f}).")
+print(
+    f"Likes only: held-out dislikes at percentile {only['held-out disliked']:.2f}, above the "
+    f"unobserved movies ({only['unobserved']:.2f}).\n"
+    f"Likes and dislikes: held-out dislikes at {both['held-out disliked']:.2f}, below the "
+    f"unobserved movies ({both['unobserved']:.2f}); held-out likes stay high "
+    f"({both['held-out liked']:.2f})."
+)
 
 # %% [markdown]
 # Trained on likes only, the model ranks the movies a user will dislike **above** the average

@@ -55,6 +55,7 @@ RESULTS = {}  # every number the prose relies on; printed as one JSON line at th
 # * its default arguments make a usable layer, because the explorer builds a registered class
 #   with no arguments (so `n_components=16` here matches the explorer's default width).
 
+
 # %%
 @keras.saving.register_keras_serializable(package="tutorial")
 class TwoLayerTower(keras.layers.Layer):
@@ -76,6 +77,7 @@ class TwoLayerTower(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "n_components": self.n_components, "hidden": self.hidden}
+
 
 # %% [markdown]
 # ## 2. For the items: ranking new items from their features
@@ -107,26 +109,33 @@ def cold_item_metrics(model):
 
 
 cold_results = {}
-for name, item_representation in [("linear (built-in)", "linear"),
-                                  ("TwoLayerTower", TwoLayerTower(n_components=16))]:
+for name, item_representation in [
+    ("linear (built-in)", "linear"),
+    ("TwoLayerTower", TwoLayerTower(n_components=16)),
+]:
     t0 = time.perf_counter()
-    model = TensorRec(n_components=16, item_representation=item_representation, epochs=40,
-                      random_state=42)
+    model = TensorRec(
+        n_components=16, item_representation=item_representation, epochs=40, random_state=42
+    )
     model.fit(cold_split.train, item_features=item_features)
     cold_results[name] = {**cold_item_metrics(model), "seconds": time.perf_counter() - t0}
     if name == "TwoLayerTower":
         tower_model = model
 
-RESULTS["cold_items"] = {name: {k: round(v, 4) for k, v in row.items() if k != "seconds"}
-                         for name, row in cold_results.items()}
+RESULTS["cold_items"] = {
+    name: {k: round(v, 4) for k, v in row.items() if k != "seconds"}
+    for name, row in cold_results.items()
+}
 pd.DataFrame(cold_results).T.round(3)
 
 # %%
 tower, linear = RESULTS["cold_items"]["TwoLayerTower"], RESULTS["cold_items"]["linear (built-in)"]
 assert tower["auc"] > linear["auc"] + 0.2 and tower["ndcg@10"] > linear["ndcg@10"] + 0.2
 assert linear["auc"] < 0.6
-print(f"Cold items, AUC: TwoLayerTower {tower['auc']:.3f}, linear {linear['auc']:.3f} "
-      f"(0.5 = random order). NDCG@10: {tower['ndcg@10']:.3f} vs {linear['ndcg@10']:.3f}.")
+print(
+    f"Cold items, AUC: TwoLayerTower {tower['auc']:.3f}, linear {linear['auc']:.3f} "
+    f"(0.5 = random order). NDCG@10: {tower['ndcg@10']:.3f} vs {linear['ndcg@10']:.3f}."
+)
 
 # %% [markdown]
 # The tower ranks the cold items far better than the linear representation, whose AUC is close
@@ -146,23 +155,28 @@ holdout = random_holdout(ds.interactions, seed=42)
 user_features = ds.features("user", mode="features")
 print("user features:", ds.user_feature_names)
 
-user_model = TensorRec(n_components=16, user_representation=TwoLayerTower(n_components=16),
-                       epochs=20, random_state=42)
+user_model = TensorRec(
+    n_components=16, user_representation=TwoLayerTower(n_components=16), epochs=20, random_state=42
+)
 user_model.fit(holdout.train, user_features=user_features)
 losses = [logs["loss"] for logs in user_model.history_.logs]
 user_report = evaluate(user_model, holdout.test, train=holdout.train, k=10)
 
 popularity = np.asarray(holdout.train.sum(axis=0), dtype=np.float32).ravel()
-pop_report = evaluate(np.tile(popularity, (ds.n_users, 1)), holdout.test, train=holdout.train,
-                      k=10)
-RESULTS["users"] = {"first_loss": round(losses[0], 4), "last_loss": round(losses[-1], 4),
-                    "ndcg@10": round(user_report.summary["ndcg@10"], 4),
-                    "popularity_ndcg@10": round(pop_report.summary["ndcg@10"], 4)}
+pop_report = evaluate(np.tile(popularity, (ds.n_users, 1)), holdout.test, train=holdout.train, k=10)
+RESULTS["users"] = {
+    "first_loss": round(losses[0], 4),
+    "last_loss": round(losses[-1], 4),
+    "ndcg@10": round(user_report.summary["ndcg@10"], 4),
+    "popularity_ndcg@10": round(pop_report.summary["ndcg@10"], 4),
+}
 assert losses[-1] < losses[0]
 assert user_report.summary["ndcg@10"] > pop_report.summary["ndcg@10"]
-print(f"loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} epochs; NDCG@10 "
-      f"{user_report.summary['ndcg@10']:.3f} vs {pop_report.summary['ndcg@10']:.3f} for "
-      "the most-popular baseline")
+print(
+    f"loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} epochs; NDCG@10 "
+    f"{user_report.summary['ndcg@10']:.3f} vs {pop_report.summary['ndcg@10']:.3f} for "
+    "the most-popular baseline"
+)
 
 # %% [markdown]
 # It learns (the loss falls) and beats recommending the most popular items (both checked
@@ -185,8 +199,12 @@ after = reloaded.predict(item_features=item_features)
 RESULTS["save_load_identical"] = bool(np.array_equal(before, after))
 assert RESULTS["save_load_identical"]
 loaded_layer = reloaded.get_params()["item_representation"].inner  # the KerasRepresentation's layer
-print("identical scores after loading; the loaded item representation is a",
-      type(loaded_layer).__name__, loaded_layer.get_config()["hidden"], "hidden units")
+print(
+    "identical scores after loading; the loaded item representation is a",
+    type(loaded_layer).__name__,
+    loaded_layer.get_config()["hidden"],
+    "hidden units",
+)
 
 # %% [markdown]
 # ## 5. In the explorer's dropdowns
@@ -202,16 +220,19 @@ print("identical scores after loading; the loaded item representation is a",
 # %%
 from tensorrec_explore.explorer import Explorer
 
-explorer = Explorer(ds, item_feature_set="features", n_components=16, epochs=10, val_every=5,
-                    warm_umap=False)
+explorer = Explorer(
+    ds, item_feature_set="features", n_components=16, epochs=10, val_every=5, warm_umap=False
+)
 before_registering = list(explorer.panels.config.item_representation.options)
 tensorrec_explore.register_representation("two_layer_tower", TwoLayerTower, overwrite=True)
 item_options = list(explorer.panels.config.item_representation.options)
 user_options = list(explorer.panels.config.user_representation.options)
 
-RESULTS["dropdown"] = {"before": "two_layer_tower" in before_registering,
-                       "items": "two_layer_tower" in item_options,
-                       "users": "two_layer_tower" in user_options}
+RESULTS["dropdown"] = {
+    "before": "two_layer_tower" in before_registering,
+    "items": "two_layer_tower" in item_options,
+    "users": "two_layer_tower" in user_options,
+}
 assert RESULTS["dropdown"] == {"before": False, "items": True, "users": True}
 print("item representations offered:", item_options)
 explorer
@@ -226,13 +247,26 @@ explorer.panels.config.item_representation.value = "two_layer_tower"
 explorer.train(wait=True)
 print(explorer.state.message)
 runs = explorer.panels.runs.frame
-RESULTS["explorer_run"] = {"status": explorer.state.status,
-                           "item_representation": runs["item_representation"].iloc[-1],
-                           "ndcg@10": round(float(runs["ndcg@10"].iloc[-1]), 4)}
+RESULTS["explorer_run"] = {
+    "status": explorer.state.status,
+    "item_representation": runs["item_representation"].iloc[-1],
+    "ndcg@10": round(float(runs["ndcg@10"].iloc[-1]), 4),
+}
 assert RESULTS["explorer_run"]["status"] == "finished", explorer.state.error
 assert RESULTS["explorer_run"]["item_representation"] == "two_layer_tower"
-runs[["run", "user_representation", "item_representation", "item_feature_set", "loss",
-      "precision@10", "ndcg@10", "auc", "seconds"]].round(3)
+runs[
+    [
+        "run",
+        "user_representation",
+        "item_representation",
+        "item_feature_set",
+        "loss",
+        "precision@10",
+        "ndcg@10",
+        "auc",
+        "seconds",
+    ]
+].round(3)
 
 # %% [markdown]
 # ## Recap

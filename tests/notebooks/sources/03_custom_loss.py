@@ -54,6 +54,7 @@ RESULTS = {}  # every number the prose relies on; printed as one JSON line at th
 # Explicit dislikes come for free: `self.dislike_term(inputs)` is the penalty the built-in
 # losses add to rank disliked items below unobserved ones (zero when there are no dislikes).
 
+
 # %%
 class MarginHinge(Loss):
     """Hinge loss on sampled items: every liked item should beat each sampled one by `margin`."""
@@ -65,16 +66,19 @@ class MarginHinge(Loss):
 
     def call(self, inputs):
         violation = self.margin - (inputs.positive_scores[:, None] - inputs.sampled_scores)
-        hinge = tf.nn.relu(violation) * inputs.sampled_valid          # [p, s]
-        per_positive = tf.math.divide_no_nan(tf.reduce_sum(hinge, axis=1),
-                                             tf.reduce_sum(inputs.sampled_valid, axis=1))
+        hinge = tf.nn.relu(violation) * inputs.sampled_valid  # [p, s]
+        per_positive = tf.math.divide_no_nan(
+            tf.reduce_sum(hinge, axis=1), tf.reduce_sum(inputs.sampled_valid, axis=1)
+        )
         weights = inputs.positive_weights
-        ranking = tf.math.divide_no_nan(tf.reduce_sum(per_positive * weights),
-                                        tf.reduce_sum(weights))
+        ranking = tf.math.divide_no_nan(
+            tf.reduce_sum(per_positive * weights), tf.reduce_sum(weights)
+        )
         return ranking + self.dislike_term(inputs)
 
     def get_config(self):  # so that a model using it can be saved and loaded
         return {"margin": self.margin}
+
 
 # %% [markdown]
 # A quick check that it learns, with the library alone: one model, a few epochs, the loss per
@@ -109,8 +113,7 @@ print("hinge loss per epoch:", hinge_losses)
 from tensorrec_explore.explorer import Explorer
 
 tensorrec_explore.register_loss("margin_hinge", MarginHinge, overwrite=True)
-explorer = Explorer(ds, n_components=16, epochs=10, val_every=2, random_state=0,
-                    warm_umap=False)
+explorer = Explorer(ds, n_components=16, epochs=10, val_every=2, random_state=0, warm_umap=False)
 RESULTS["in_dropdown"] = "margin_hinge" in explorer.panels.config.loss.options
 assert RESULTS["in_dropdown"]
 explorer
@@ -124,8 +127,19 @@ for loss in LOSSES:
     print(f"{loss:>12}: {explorer.state.message}")
 
 runs = explorer.panels.runs.frame
-runs[["run", "loss", "epochs", "precision@10", "recall@10", "ndcg@10", "auc",
-      "final loss", "seconds"]].round(3)
+runs[
+    [
+        "run",
+        "loss",
+        "epochs",
+        "precision@10",
+        "recall@10",
+        "ndcg@10",
+        "auc",
+        "final loss",
+        "seconds",
+    ]
+].round(3)
 
 # %% [markdown]
 # The explorer above now shows the three runs in *Compare runs*, with their NDCG curves
@@ -138,10 +152,11 @@ runs[["run", "loss", "epochs", "precision@10", "recall@10", "ndcg@10", "auc",
 # %%
 data = explorer.controller.data()  # the train/test split the runs were evaluated on
 popularity = np.asarray(data["train"].sum(axis=0), dtype=np.float32).ravel()
-baseline = evaluate(np.tile(popularity, (ds.n_users, 1)), data["test"], train=data["train"],
-                    k=10).summary["ndcg@10"]
+baseline = evaluate(
+    np.tile(popularity, (ds.n_users, 1)), data["test"], train=data["train"], k=10
+).summary["ndcg@10"]
 
-ndcg = dict(zip(runs["loss"], runs["ndcg@10"].astype(float)))
+ndcg = dict(zip(runs["loss"], runs["ndcg@10"].astype(float), strict=False))
 RESULTS["ndcg@10"] = {loss: round(ndcg[loss], 4) for loss in LOSSES}
 RESULTS["popularity_ndcg@10"] = round(baseline, 4)
 RESULTS["best"] = max(LOSSES, key=ndcg.get)
@@ -150,8 +165,9 @@ assert all(ndcg[loss] > 2 * baseline for loss in LOSSES)
 print(f"most popular: NDCG@10 = {baseline:.3f}")
 for loss in sorted(LOSSES, key=ndcg.get, reverse=True):
     print(f"{loss:>12}: NDCG@10 = {ndcg[loss]:.3f}")
-print(f"Best of the three here: {RESULTS['best']}; our hinge loss ranks "
-      f"{RESULTS['hinge_rank']} of 3.")
+print(
+    f"Best of the three here: {RESULTS['best']}; our hinge loss ranks {RESULTS['hinge_rank']} of 3."
+)
 
 # %% [markdown]
 # All three losses learn the planted taste clusters: each run's NDCG@10 is more than twice the

@@ -60,25 +60,30 @@ FLAVOURS = ["redundant", "correlated", "imbalanced", "nonlinear"]
 datasets = {flavour: make_synthetic(flavour, seed=0) for flavour in FLAVOURS}
 
 nonlinear = datasets["nonlinear"]
-bits = pd.DataFrame(nonlinear.item_features.toarray().astype(int),
-                    columns=nonlinear.item_feature_names)
+bits = pd.DataFrame(
+    nonlinear.item_features.toarray().astype(int), columns=nonlinear.item_feature_names
+)
 clusters = nonlinear.truth.item_clusters
 share = bits.groupby(clusters).mean()  # share of each cluster's items with the bit set
 share.index.name = "cluster"
-RESULTS["single_bit_share_range"] = [round(float(share.values.min()), 2),
-                                     round(float(share.values.max()), 2)]
+RESULTS["single_bit_share_range"] = [
+    round(float(share.values.min()), 2),
+    round(float(share.values.max()), 2),
+]
 
 # pairs of bits, XOR-ed, spell out each item's cluster code exactly (+1: the two bits agree)
 values = bits.to_numpy()
-xor_code = np.stack([np.where(values[:, 2 * j] == values[:, 2 * j + 1], 1, -1)
-                     for j in range(3)], axis=1)
-RESULTS["xor_pairs_give_code"] = bool(
-    (xor_code == nonlinear.truth.cluster_codes[clusters]).all())
+xor_code = np.stack(
+    [np.where(values[:, 2 * j] == values[:, 2 * j + 1], 1, -1) for j in range(3)], axis=1
+)
+RESULTS["xor_pairs_give_code"] = bool((xor_code == nonlinear.truth.cluster_codes[clusters]).all())
 
 low, high = RESULTS["single_bit_share_range"]
-assert 0.25 < low and high < 0.75 and RESULTS["xor_pairs_give_code"]
-print(f"each bit is set in {low:.0%}–{high:.0%} of a cluster's items; the XOR of bit pairs "
-      f"gives every item's cluster code: {RESULTS['xor_pairs_give_code']}")
+assert low > 0.25 and high < 0.75 and RESULTS["xor_pairs_give_code"]
+print(
+    f"each bit is set in {low:.0%}–{high:.0%} of a cluster's items; the XOR of bit pairs "
+    f"gives every item's cluster code: {RESULTS['xor_pairs_give_code']}"
+)
 share.round(2)
 
 # %% [markdown]
@@ -104,11 +109,16 @@ share.round(2)
 # * **Oracle**: the planted affinity itself, as an upper bound (item popularity noise is not in
 #   the features, so no model can reach 1.0). AUC 0.5 is a random order.
 
+
 # %%
 def cold_metrics(scores, split):
     cold = split.cold_items
-    report = evaluate(np.ascontiguousarray(scores[:, cold], dtype=np.float32),
-                      split.test[:, cold], train=split.train[:, cold], k=10)
+    report = evaluate(
+        np.ascontiguousarray(scores[:, cold], dtype=np.float32),
+        split.test[:, cold],
+        train=split.train[:, cold],
+        k=10,
+    )
     return {m: report.summary[m] for m in ("precision@10", "ndcg@10", "auc")}
 
 
@@ -116,8 +126,14 @@ def run(dataset, representation, item_features=None):
     split = cold_start_items(dataset.interactions, fraction=0.2, seed=42)
     if item_features is None:
         item_features = dataset.features("item", mode="features")
-    model = TensorRec(n_components=16, item_representation=representation, epochs=40,
-                      learning_rate=0.03, learning_rate_schedule="constant", random_state=42)
+    model = TensorRec(
+        n_components=16,
+        item_representation=representation,
+        epochs=40,
+        learning_rate=0.03,
+        learning_rate_schedule="constant",
+        random_state=42,
+    )
     model.fit(split.train, item_features=item_features)
     return model, cold_metrics(model.predict(item_features=item_features), split), split
 
@@ -128,15 +144,28 @@ for flavour, dataset in datasets.items():
         t0 = time.perf_counter()
         model, metrics, split = run(dataset, representation)
         models[flavour, representation] = model
-        rows.append({"flavour": flavour, "model": representation, **metrics,
-                     "seconds": time.perf_counter() - t0})
-    rows.append({"flavour": flavour, "model": "oracle",
-                 **cold_metrics(dataset.truth.affinity, split), "seconds": 0.0})
+        rows.append(
+            {
+                "flavour": flavour,
+                "model": representation,
+                **metrics,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+    rows.append(
+        {
+            "flavour": flavour,
+            "model": "oracle",
+            **cold_metrics(dataset.truth.affinity, split),
+            "seconds": 0.0,
+        }
+    )
 
 results = pd.DataFrame(rows)
-RESULTS["cold"] = {f"{r.flavour}/{r.model}": {"ndcg@10": round(r["ndcg@10"], 4),
-                                                "auc": round(r.auc, 4)}
-                   for _, r in results.iterrows()}
+RESULTS["cold"] = {
+    f"{r.flavour}/{r.model}": {"ndcg@10": round(r["ndcg@10"], 4), "auc": round(r.auc, 4)}
+    for _, r in results.iterrows()
+}
 results.pivot(index="flavour", columns="model", values=["ndcg@10", "auc"]).loc[FLAVOURS].round(3)
 
 # %% [markdown]
@@ -147,12 +176,16 @@ cold = RESULTS["cold"]
 gap = {f: cold[f"{f}/relu"]["ndcg@10"] - cold[f"{f}/linear"]["ndcg@10"] for f in FLAVOURS}
 RESULTS["ndcg_gap_relu_minus_linear"] = {f: round(g, 4) for f, g in gap.items()}
 
-print(f"nonlinear:  NDCG@10 ReLU {cold['nonlinear/relu']['ndcg@10']:.3f} vs linear "
-      f"{cold['nonlinear/linear']['ndcg@10']:.3f} (AUC {cold['nonlinear/relu']['auc']:.3f} vs "
-      f"{cold['nonlinear/linear']['auc']:.3f}; oracle {cold['nonlinear/oracle']['ndcg@10']:.3f})")
+print(
+    f"nonlinear:  NDCG@10 ReLU {cold['nonlinear/relu']['ndcg@10']:.3f} vs linear "
+    f"{cold['nonlinear/linear']['ndcg@10']:.3f} (AUC {cold['nonlinear/relu']['auc']:.3f} vs "
+    f"{cold['nonlinear/linear']['auc']:.3f}; oracle {cold['nonlinear/oracle']['ndcg@10']:.3f})"
+)
 for f in ("redundant", "correlated", "imbalanced"):
-    print(f"{f + ':':<11} AUC linear {cold[f + '/linear']['auc']:.3f}, ReLU "
-          f"{cold[f + '/relu']['auc']:.3f}, oracle {cold[f + '/oracle']['auc']:.3f}")
+    print(
+        f"{f + ':':<11} AUC linear {cold[f + '/linear']['auc']:.3f}, ReLU "
+        f"{cold[f + '/relu']['auc']:.3f}, oracle {cold[f + '/oracle']['auc']:.3f}"
+    )
 
 # 1. non-linear features: ReLU succeeds, linear is no better than a random order
 assert cold["nonlinear/relu"]["auc"] > 0.8 and cold["nonlinear/linear"]["auc"] < 0.6
@@ -189,9 +222,13 @@ standardized = sp.csr_matrix((raw / raw.std(axis=0)).astype(np.float32))  # unit
 for representation in ("linear", "relu"):
     _, metrics, _ = run(imbalanced, representation, item_features=standardized)
     cold[f"imbalanced-standardized/{representation}"] = {
-        "ndcg@10": round(metrics["ndcg@10"], 4), "auc": round(metrics["auc"], 4)}
-    print(f"imbalanced, standardized, {representation}: AUC {metrics['auc']:.3f}, "
-          f"NDCG@10 {metrics['ndcg@10']:.3f}")
+        "ndcg@10": round(metrics["ndcg@10"], 4),
+        "auc": round(metrics["auc"], 4),
+    }
+    print(
+        f"imbalanced, standardized, {representation}: AUC {metrics['auc']:.3f}, "
+        f"NDCG@10 {metrics['ndcg@10']:.3f}"
+    )
 for representation in ("linear", "relu"):
     assert cold[f"imbalanced-standardized/{representation}"]["auc"] > 0.8
 
@@ -255,45 +292,71 @@ for representation in ("linear", "relu"):
 purity["raw features"] = neighbour_purity(features.toarray(), split.cold_items)
 for representation in ("linear", "relu"):
     purity[f"{representation} (2-D picture)"] = neighbour_purity(
-        spaces[representation], split.cold_items, cosine=False)
+        spaces[representation], split.cold_items, cosine=False
+    )
 RESULTS["cold_neighbour_purity"] = {r: round(p, 4) for r, p in purity.items()}
-RESULTS["variance_first_4_pcs"] = {r: [round(float(v), 3) for v in shares]
-                                   for r, shares in variance.items()}
-print(f"cold items: share of the 10 nearest items in the same planted cluster — raw bits "
-      f"{purity['raw features']:.2f}, linear {purity['linear']:.2f}, ReLU {purity['relu']:.2f} "
-      "(chance ≈ 0.12)")
+RESULTS["variance_first_4_pcs"] = {
+    r: [round(float(v), 3) for v in shares] for r, shares in variance.items()
+}
+print(
+    f"cold items: share of the 10 nearest items in the same planted cluster — raw bits "
+    f"{purity['raw features']:.2f}, linear {purity['linear']:.2f}, ReLU {purity['relu']:.2f} "
+    "(chance ≈ 0.12)"
+)
 assert purity["relu"] > 0.6 and purity["relu"] > purity["linear"] + 0.3
 assert abs(purity["linear"] - purity["raw features"]) < 0.1
-print(f"in the 2-D {'UMAP' if USE_UMAP else 'PCA'} pictures: linear "
-      f"{purity['linear (2-D picture)']:.2f}, ReLU {purity['relu (2-D picture)']:.2f}")
+print(
+    f"in the 2-D {'UMAP' if USE_UMAP else 'PCA'} pictures: linear "
+    f"{purity['linear (2-D picture)']:.2f}, ReLU {purity['relu (2-D picture)']:.2f}"
+)
 assert purity["relu (2-D picture)"] > purity["linear (2-D picture)"] + 0.3
-print("share of variance along the first 4 principal components:",
-      RESULTS["variance_first_4_pcs"])
+print("share of variance along the first 4 principal components:", RESULTS["variance_first_4_pcs"])
 assert variance["relu"][:3].sum() > 0.85 and variance["relu"][3] < 0.05
 
 # %%
 method = "UMAP" if USE_UMAP else "PCA"
-figure = make_subplots(rows=1, cols=2, subplot_titles=(
-    f"linear item representation ({method})", f"ReLU item representation ({method})"))
-palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f"]
+figure = make_subplots(
+    rows=1,
+    cols=2,
+    subplot_titles=(
+        f"linear item representation ({method})",
+        f"ReLU item representation ({method})",
+    ),
+)
+palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 for column, representation in enumerate(("linear", "relu"), start=1):
     coords = spaces[representation]
     for cluster in range(len(palette)):
         for cold_part, symbol in ((False, "circle"), (True, "diamond")):
             mask = (clusters == cluster) & (is_cold == cold_part)
-            figure.add_trace(go.Scatter(
-                x=coords[mask, 0], y=coords[mask, 1], mode="markers",
-                marker={"color": palette[cluster], "symbol": symbol,
+            figure.add_trace(
+                go.Scatter(
+                    x=coords[mask, 0],
+                    y=coords[mask, 1],
+                    mode="markers",
+                    marker={
+                        "color": palette[cluster],
+                        "symbol": symbol,
                         "size": 9 if cold_part else 6,
-                        "line": {"width": 1 if cold_part else 0, "color": "black"}},
-                name=f"cluster {cluster}", legendgroup=str(cluster),
-                showlegend=(column == 1 and not cold_part),
-                hovertext=[nonlinear.item_titles[i] + (" (cold)" if cold_part else "")
-                           for i in np.flatnonzero(mask)]), row=1, col=column)
-figure.update_layout(height=450, width=950, template="plotly_white",
-                     title="Items of the non-linear flavour, coloured by planted cluster "
-                           "(diamonds: cold items)")
+                        "line": {"width": 1 if cold_part else 0, "color": "black"},
+                    },
+                    name=f"cluster {cluster}",
+                    legendgroup=str(cluster),
+                    showlegend=(column == 1 and not cold_part),
+                    hovertext=[
+                        nonlinear.item_titles[i] + (" (cold)" if cold_part else "")
+                        for i in np.flatnonzero(mask)
+                    ],
+                ),
+                row=1,
+                col=column,
+            )
+figure.update_layout(
+    height=450,
+    width=950,
+    template="plotly_white",
+    title="Items of the non-linear flavour, coloured by planted cluster (diamonds: cold items)",
+)
 figure
 
 # %% [markdown]
