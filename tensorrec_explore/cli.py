@@ -25,16 +25,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, settings
 from .app.datasets import NAMED_DATASETS, check_dataset_spec, dataset_label
 from .errors import InputError, LeakageError, MissingExtraError, TensorRecError, TrainingError
-from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS
+from .data.dataset import FEATURE_MODES
+from .settings import Setting
 
 PROG = "tensorrec-explore"
 COMMANDS = ("serve", "fit", "evaluate", "download")
 _MOVIELENS = {"movielens-100k": "100k", "movielens-1m": "1m"}
 _SEED = (0, 2**32 - 1)
-FEATURE_MODES = ("ids", "features", "both")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -191,94 +191,60 @@ def _add_serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
     )
 
 
+def _setting_type(setting: Setting) -> Any:
+    """The argparse ``type`` checking a value of ``setting``'s kind."""
+    if setting.kind == "count":
+        return _int_in(1)
+    if setting.kind == "seed":
+        return _int_in(*_SEED)
+    if setting.kind in ("rate", "penalty"):
+        return _float_min(0.0, strict=setting.kind == "rate")
+    if setting.kind == "plugin":
+        return _choice(settings.registry(setting))
+    return str
+
+
+_METAVARS = {"count": "N", "rate": "X", "penalty": "X", "plugin": "NAME", "seed": "S"}
+
+
+def _setting_help(setting: Setting) -> str:
+    text = setting.summary.replace("``", "")
+    if setting.kind == "plugin":
+        text += f" One of: {', '.join(settings.registry(setting).names())}."
+    if setting.cli_default is not None:
+        text += f" Default {setting.cli_default}."
+    elif setting.auto:
+        text += f" Default: {setting.auto.replace('``', '')}."
+    return text
+
+
+def _add_setting(group: argparse._ArgumentGroup, setting: Setting) -> None:
+    """Add the option(s) of one declared setting (see :mod:`tensorrec_explore.settings`)."""
+    flags = setting.cli_flags or (f"--{setting.name.replace('_', '-')}",)
+    if setting.kind == "flag":
+        on, off = flags if len(flags) == 2 else (*flags, f"--no-{setting.name.replace('_', '-')}")
+        group.add_argument(
+            on, dest=setting.name, action="store_true", default=None, help=_setting_help(setting)
+        )
+        group.add_argument(off, dest=setting.name, action="store_false", help="the opposite.")
+        return
+    group.add_argument(
+        *flags,
+        dest=setting.name,
+        type=_setting_type(setting),
+        choices=setting.choices or None,
+        default=setting.cli_default,
+        metavar=None if setting.choices else _METAVARS.get(setting.kind, "VALUE"),
+        help=_setting_help(setting),
+    )
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "model (each option defaults to TensorRec's own default when omitted)"
     )
-    group.add_argument(
-        "--loss",
-        type=_choice(LOSSES),
-        metavar="NAME",
-        help=f"training loss: {', '.join(LOSSES.names())}.",
-    )
-    group.add_argument(
-        "--user-representation",
-        type=_choice(REPRESENTATIONS),
-        metavar="NAME",
-        help=f"user representation: {', '.join(REPRESENTATIONS.names())}.",
-    )
-    group.add_argument(
-        "--item-representation",
-        type=_choice(REPRESENTATIONS),
-        metavar="NAME",
-        help="item representation (same names as --user-representation).",
-    )
-    group.add_argument(
-        "--prediction",
-        type=_choice(PREDICTIONS),
-        metavar="NAME",
-        help=f"how representations become scores: {', '.join(PREDICTIONS.names())}.",
-    )
-    group.add_argument(
-        "--n-components", type=_int_in(1), metavar="N", help="size of the user/item embeddings."
-    )
-    group.add_argument(
-        "--n-tastes",
-        type=_int_in(1),
-        metavar="N",
-        help="number of taste vectors per user (>1 = multi-taste users).",
-    )
-    group.add_argument(
-        "--biased",
-        dest="biased",
-        action="store_true",
-        default=None,
-        help="learn a bias per user and per item.",
-    )
-    group.add_argument("--no-biases", dest="biased", action="store_false", help="learn no biases.")
-    group.add_argument(
-        "--learning-rate",
-        type=_float_min(0.0, strict=True),
-        metavar="LR",
-        help="optimizer step size (> 0; default: the model's recipe, e.g. 0.2 "
-        "for softmax / bpr / logistic over linear towers, 0.1 warp, 0.05 "
-        "wmrb, 0.03 for deep towers).",
-    )
-    group.add_argument(
-        "--learning-rate-schedule",
-        choices=("linear", "constant"),
-        help="linear: the step size falls to 0 over the epochs (default: the model's recipe).",
-    )
-    group.add_argument(
-        "--l2",
-        type=_float_min(0.0, strict=False),
-        metavar="L2",
-        help="L2 regularisation weight (>= 0).",
-    )
-    group.add_argument(
-        "--epochs",
-        type=_int_in(1),
-        metavar="N",
-        help="number of training epochs (default: the model's recipe, 15 or 40).",
-    )
-    group.add_argument(
-        "--batch-size", type=_int_in(1), metavar="N", help="users per training step."
-    )
-    group.add_argument(
-        "--n-sampled-items",
-        type=_int_in(1),
-        metavar="N",
-        help="items sampled per step by sampling losses (default: the loss's, "
-        "64 for bpr / logistic / wmrb, 128 for warp and the sampled "
-        "softmax).",
-    )
-    group.add_argument(
-        "--seed",
-        type=_int_in(*_SEED),
-        default=0,
-        metavar="S",
-        help="random_state of the model (default 0, for reproducible runs).",
-    )
+    for setting in settings.cli_settings():
+        _add_setting(group, setting)
     feats = parser.add_argument_group("features")
     feats.add_argument(
         "--user-features",
@@ -564,25 +530,11 @@ def _fit(args: argparse.Namespace) -> int:
     from .model import TensorRec
 
     kwargs = {
-        name: getattr(args, name)
-        for name in (
-            "loss",
-            "user_representation",
-            "item_representation",
-            "prediction",
-            "n_components",
-            "n_tastes",
-            "biased",
-            "learning_rate",
-            "learning_rate_schedule",
-            "l2",
-            "epochs",
-            "batch_size",
-            "n_sampled_items",
-        )
-        if getattr(args, name) is not None
+        s.name: getattr(args, s.name)
+        for s in settings.cli_settings()
+        if getattr(args, s.name) is not None
     }
-    model = TensorRec(random_state=args.seed, **kwargs)
+    model = TensorRec(**kwargs)
     validation = None
     if args.validate_every:
         from .callbacks import ValidationMetrics

@@ -49,7 +49,6 @@ DENSE_L2_SCALE = 0.07
 SAMPLED_L2 = 0.005
 #: ``l2`` for the observed-pair losses (rmse, separation; a penalty on every weight).
 OTHER_L2 = 1e-4
-LEARNING_RATE_SCHEDULES = ("linear", "constant")
 #: Items sampled per step by sampled losses that set no ``default_sampled_items`` (bpr,
 #: logistic): ml-100k bpr NDCG@10 0.274 with 64 (0.29 with 512 at ~5x the cost per epoch, 0.155
 #: with 32, 0.14 with 16).

@@ -12,86 +12,21 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .data.interactions import as_features, as_interactions, check_seed
-from .defaults import FULL_SOFTMAX_LIMIT, LEARNING_RATE_SCHEDULES
+from .data.interactions import as_features, as_interactions
+from .defaults import FULL_SOFTMAX_LIMIT
 from .errors import InputError, TrainingError, describe
-from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS
-
-#: Settings that shape the network: changing one needs ``fit`` (``fit_partial`` refuses).
-STRUCTURAL = (
-    "n_components",
-    "user_representation",
-    "item_representation",
-    "prediction",
-    "loss",
-    "biased",
-    "n_tastes",
-    "random_state",
-)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_real(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, (bool, np.bool_))
-        and bool(np.isfinite(value))
-    )
+from .settings import STRUCTURAL, is_int
 
 
 def check_count(value: Any, name: str, *, optional: bool = False) -> None:
     """Raise InputError unless ``value`` is a positive integer (or None when ``optional``)."""
     if optional and value is None:
         return
-    if not _is_int(value) or value <= 0:
+    if not is_int(value) or value <= 0:
         expected = "a positive integer or None" if optional else "a positive integer"
         raise InputError(
             f"{name} must be {expected} (not a bool, float or string), got {describe(value)}."
         )
-
-
-def check_hyperparameters(params: dict[str, Any]) -> None:
-    """Check every setting of ``TensorRec.get_params()``; raise InputError naming the first bad one.
-
-    The one validation behind the constructor, ``set_params``, ``fit``, ``fit_partial``, the
-    CLI and the explorer: integers are integers (never bools, floats or strings), rates and
-    penalties are finite real numbers, ``biased`` is a bool, seeds are in ``[0, 2**32)``, and
-    plug-in names are registered.
-    """
-    for name in ("n_components", "n_tastes"):
-        check_count(params[name], name)
-    for name in ("epochs", "batch_size", "n_sampled_items"):
-        check_count(params[name], name, optional=True)
-    rate = params["learning_rate"]
-    if rate is not None and (not _is_real(rate) or rate <= 0):
-        raise InputError(f"learning_rate must be a positive number or None, got {describe(rate)}.")
-    schedule = params["learning_rate_schedule"]
-    if schedule is not None and (
-        not isinstance(schedule, str) or schedule not in LEARNING_RATE_SCHEDULES
-    ):
-        raise InputError(
-            f"learning_rate_schedule must be None or one of {LEARNING_RATE_SCHEDULES}, "
-            f"got {describe(params['learning_rate_schedule'])}."
-        )
-    l2 = params["l2"]
-    if l2 is not None and (not _is_real(l2) or l2 < 0):
-        raise InputError(f"l2 must be a number >= 0 or None, got {describe(l2)}.")
-    if not isinstance(params["biased"], (bool, np.bool_)):
-        raise InputError(f"biased must be True or False, got {describe(params['biased'])}.")
-    check_seed(params["random_state"], "random_state")
-    for name, registry in (
-        ("user_representation", REPRESENTATIONS),
-        ("item_representation", REPRESENTATIONS),
-        ("prediction", PREDICTIONS),
-        ("loss", LOSSES),
-    ):
-        if isinstance(params[name], str) and params[name] not in registry:
-            registry.get(params[name])  # raises UnknownPluginError listing the valid names
-        elif params[name] is None:
-            raise InputError(f"{name} must be a registered name or a plug-in, got None.")
 
 
 def same_setting(a: Any, b: Any) -> bool:

@@ -17,16 +17,14 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from . import defaults, distributed, persistence
+from . import defaults, distributed, persistence, settings
 from .callbacks import Callback, History, callback_chain
 from .errors import InputError, NotFittedError, TrainingError
 from .fitted_state import FittedStateMixin, check_finite, check_losses, reading, warn_extreme_rate
 from .fold_in import NewUsers, fold_in_new_users
 from .inputs import (
-    STRUCTURAL,
     check_count,
     check_features,
-    check_hyperparameters,
     check_ids,
     check_interactions,
     check_interactions_shape,
@@ -38,120 +36,72 @@ from .inputs import (
 from .losses import make_loss
 from .network import TwoTower
 from .predictions import make_prediction
-from .representations import make_representation
+from .representations import make_representation, seeded_construction
 from .scoring import block_scores, most_similar, rank_rows, top_k_blocks, user_blocks
 from .sparse_rows import SparseRows
 from .training import Trainer
 
 
 class TensorRec(FittedStateMixin):
-    """A recommender built from a user representation, an item representation, a prediction
-    function and a loss (TensorRec's vocabulary), trained with Adam in TensorFlow 2.
+    __doc__ = (
+        "A recommender built from a user representation, an item representation, a prediction\n"
+        "function and a loss (TensorRec's vocabulary), trained with Adam in TensorFlow 2.\n\n"
+        "Settings are declared once in :mod:`tensorrec_explore.settings` (this signature, the\n"
+        "section below, validation, ``get_params`` and persistence come from there).\n\n"
+        + settings.parameters_doc()
+    )
 
-    Parameters
-    ----------
-    n_components: width of the representations (the embedding size).
-    user_representation, item_representation: ``"linear"``, ``"normalized_linear"``,
-        ``"pass_through"``, ``"weighted_pass_through"``, ``"relu"``, a registered custom name, a
-        representation instance, any Keras layer/model or a callable.
-    prediction: ``"dot"``, ``"cosine"``, ``"euclidean"`` or a custom prediction.
-    loss: ``"softmax"`` (default), ``"wmrb"``, ``"balanced_wmrb"``, ``"bpr"``, ``"warp"``,
-        ``"logistic"``, ``"rmse"``, ``"rmse_dense"``, ``"separation"``, ``"separation_dense"`` or
-        a custom :class:`~tensorrec_explore.losses.Loss`.
-    biased: learn a bias per user and per item (as linear functions of their features).
-    n_tastes: user taste vectors; a score is the best taste's score.
-    learning_rate, learning_rate_schedule, epochs: Adam's starting step size; ``"linear"`` (the
-        rate falls linearly towards 0 over the epochs of each ``fit`` / ``fit_partial`` call:
-        epoch ``e`` of ``E`` uses ``learning_rate * (1 - e / E)``) or ``"constant"``; passes over
-        the data per ``fit``. None = the recipe of :mod:`tensorrec_explore.defaults` for the
-        model's parts: 0.2 / linear / 15 for softmax, bpr or logistic over linear or
-        pass-through towers (warp 0.1, wmrb 0.05), 0.03 / constant / 40 otherwise (deep towers
-        need smaller steps).
-        The values used are kept as ``learning_rate_``, ``learning_rate_schedule_``, ``epochs_``.
-    l2: the weight of the L2 penalty, on the representations a step touches for dense losses
-        (per liked interaction, see :meth:`Trainer.dense_regularization
-        <tensorrec_explore.training.Trainer>`) and sampled losses (``sampled_regularization``),
-        on every representation weight for the observed-pair losses (rmse, separation). None =
-        ``0.07 / sqrt(mean likes per user)`` for the softmax, 0.1 for wmrb, 0.5 for warp, 0.01
-        for logistic, 0.005 for the other sampled losses, 1e-4 for the others (the value used
-        is kept as ``l2_``).
-    batch_size: users per step for dense losses (None = as many as fit a 2M-float score block,
-        at most 256), interactions per step for sampled and observed losses (None = 1024).
-    n_sampled_items: items sampled per step by sampled losses (None = the loss's default: 64
-        for bpr, logistic and wmrb, 128 for warp and the sampled softmax; see
-        :func:`tensorrec_explore.defaults.sampled_items`); with ``loss="softmax"``, setting it
-        below the catalogue size switches to the sampled softmax (in-batch + uniform negatives,
-        log-Q corrected), which is also the default when it is the cheaper form
-        (:func:`tensorrec_explore.defaults.use_sampled_softmax`).
-    random_state: seed for weights, batches and samples (also seeds Keras globally so custom
-        layers are reproducible).
-    distribute: None (one device) or a ``tf.distribute.Strategy`` (``MirroredStrategy`` for
-        several GPUs/CPUs, ``MultiWorkerMirroredStrategy`` for several machines, which needs the
-        same ``random_state`` on every worker). Each global batch of ``batch_size`` is split
-        across the replicas; see :mod:`tensorrec_explore.distributed`. Not saved.
-    """
-
-    def __init__(
-        self,
-        n_components: int = 64,
-        user_representation: Any = "linear",
-        item_representation: Any = "linear",
-        prediction: Any = "dot",
-        loss: Any = "softmax",
-        biased: bool = True,
-        n_tastes: int = 1,
-        learning_rate: float | None = None,
-        learning_rate_schedule: str | None = None,
-        l2: float | None = None,
-        epochs: int | None = None,
-        batch_size: int | None = None,
-        n_sampled_items: int | None = None,
-        random_state: int | None = None,
-        distribute: Any = None,
-    ) -> None:
-        self.n_components = n_components
-        self.user_representation = user_representation
-        self.item_representation = item_representation
-        self.prediction = prediction
-        self.loss = loss
-        self.biased = biased
-        self.n_tastes = n_tastes
-        self.learning_rate = learning_rate
-        self.learning_rate_schedule = learning_rate_schedule
-        self.l2 = l2
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.n_sampled_items = n_sampled_items
-        self.random_state = random_state
-        self.distribute = distribute
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        for name, value in settings.bind(args, kwargs).items():
+            setattr(self, name, value)
         self._init_guards()
         self._check_params()
 
+    __init__.__signature__ = settings.signature()  # type: ignore[attr-defined]
+
     # ------------------------------------------------------------------ config
-    def get_params(self) -> dict[str, Any]:
-        """Return the constructor arguments as given (scikit-learn convention)."""
-        names = TensorRec.__init__.__code__.co_varnames[1 : TensorRec.__init__.__code__.co_argcount]
-        return {name: getattr(self, name) for name in names}
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Return the constructor arguments as given (scikit-learn convention).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Also return ``name__param`` entries of settings whose value has ``get_params``.
+
+        Returns
+        -------
+        dict
+            Setting name -> value.
+        """
+        params = {s.name: getattr(self, s.name) for s in settings.SETTINGS}
+        if deep:
+            for name, value in list(params.items()):
+                if hasattr(value, "get_params") and not isinstance(value, type):
+                    params.update({f"{name}__{k}": v for k, v in value.get_params().items()})
+        return params
 
     def set_params(self, **params: Any) -> TensorRec:
         """Set constructor arguments (checked like the constructor's); returns self.
 
-        Structural settings (:data:`~tensorrec_explore.inputs.STRUCTURAL`) take effect at the
+        Structural settings (:data:`~tensorrec_explore.settings.STRUCTURAL`) take effect at the
         next ``fit`` (``fit_partial`` refuses them); the others at the next training call.
+
+        Raises
+        ------
+        InputError
+            An unknown name or an invalid value (nothing is changed then).
         """
-        valid = self.get_params()
-        unknown = [name for name in params if name not in valid]
-        if unknown:
-            raise InputError(f"Unknown parameter {unknown[0]!r}; valid: {', '.join(valid)}.")
-        check_hyperparameters({**valid, **params})
-        distributed.check_strategy(params.get("distribute", self.distribute))
+        settings.check_all(params)
+        merged = {**self.get_params(deep=False), **params}
+        distributed.require_seed(merged["distribute"], merged["random_state"])
         for name, value in params.items():
             setattr(self, name, value)
         return self
 
     def _check_params(self) -> None:
-        check_hyperparameters(self.get_params())
-        distributed.require_seed(distributed.check_strategy(self.distribute), self.random_state)
+        params = self.get_params(deep=False)
+        settings.check_all(params)
+        distributed.require_seed(params["distribute"], params["random_state"])
 
     # -------------------------------------------------------------- training
     def fit(
@@ -338,22 +288,21 @@ class TensorRec(FittedStateMixin):
 
     def _build(self, interactions: sp.csr_matrix, user_features: Any, item_features: Any) -> None:
         seed = self.random_state
-        if seed is not None:
-            keras.utils.set_random_seed(int(seed))
         self._rng = np.random.default_rng(seed)
         self.n_users_, self.n_items_ = interactions.shape
-        self.built_settings_ = {name: getattr(self, name) for name in STRUCTURAL}
+        self.built_settings_ = {name: getattr(self, name) for name in settings.STRUCTURAL}
         self.loss_ = make_loss(self.loss)
         self.prediction_ = make_prediction(self.prediction)
-        self.network_ = TwoTower(
-            make_representation(self.user_representation),
-            make_representation(self.item_representation),
-            self.prediction_,
-            int(self.n_components),
-            int(self.n_tastes),
-            bool(self.biased),
-            seed,
-        )
+        with seeded_construction(seed):  # custom layers' initializers: seeded, not the process
+            self.network_ = TwoTower(
+                make_representation(self.user_representation),
+                make_representation(self.item_representation),
+                self.prediction_,
+                int(self.n_components),
+                int(self.n_tastes),
+                bool(self.biased),
+                seed,
+            )
         self.user_table_ = SparseRows(user_features, self.n_users_)
         self.item_table_ = SparseRows(item_features, self.n_items_)
         with distributed.scope(self.distribute):  # variables and slots mirrored on replicas

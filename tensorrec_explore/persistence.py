@@ -30,23 +30,11 @@ import keras
 import numpy as np
 import scipy.sparse as sp
 
-from . import model_folder
+from . import model_folder, settings
 from .errors import InputError, ModelFileError
 from .safe_classes import TrustRule
 
 FORMAT_VERSION = 1
-_SCALARS = (
-    "n_components",
-    "biased",
-    "n_tastes",
-    "learning_rate",
-    "learning_rate_schedule",
-    "l2",
-    "epochs",
-    "batch_size",
-    "n_sampled_items",
-    "random_state",
-)
 _ARRAY_FILES = ("weights.npz", "data.npz")
 #: Users whose scores the read-back of a save compares with the model's own.
 READ_BACK_USERS = 16
@@ -112,7 +100,7 @@ def _write(model: Any, staging: Path) -> None:
     config = {
         "format": FORMAT_VERSION,
         "library": "tensorrec_explore",
-        "params": {name: getattr(model, name) for name in _SCALARS},
+        "params": {name: getattr(model, name) for name in settings.saved_scalars()},
         "user_representation": keras.saving.serialize_keras_object(network.user_layers[0]),
         "item_representation": keras.saving.serialize_keras_object(network.item_layer),
         "prediction": _object_path(model.prediction_),

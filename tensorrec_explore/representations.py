@@ -10,8 +10,10 @@ input). Built-ins receive ``n_components`` from the model when it is left as ``N
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Callable, Sequence
+import random
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import keras
@@ -275,25 +277,70 @@ class KerasRepresentation(keras.layers.Layer):
         return {**super().get_config(), "inner": inner}
 
 
-def make_representation(spec: Any) -> keras.layers.Layer:
-    """Return a fresh representation layer for ``spec``: a registry name, a class or an instance.
+@contextlib.contextmanager
+def seeded_construction(seed: int | None) -> Iterator[None]:
+    """Seed the layers constructed inside from ``seed``, leaving the process's randomness alone.
 
-    Unknown names raise :class:`~tensorrec_explore.errors.UnknownPluginError` listing valid ones.
-    Keras layers and callables that are not built-ins are wrapped in :class:`KerasRepresentation`.
+    Keras draws the seed of an unseeded initializer (``Dense(16)``) from Python's ``random``
+    module when the layer is constructed; inside this block that module is seeded with ``seed``
+    and put back as it was afterwards, so a model's custom layers start from the same weights
+    every time without reseeding the process (``keras.utils.set_random_seed`` would).
+    Does nothing when ``seed`` is None.
+    """
+    if seed is None:
+        yield
+        return
+    state = random.getstate()
+    random.seed(int(seed))
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
+def make_representation(spec: Any) -> keras.layers.Layer:
+    """Return a fresh, unbuilt representation layer for ``spec``.
+
+    Parameters
+    ----------
+    spec : str, type, representation, Keras layer or callable
+        A registry name, a class, or an instance. An instance is copied from its configuration,
+        so every ``fit`` starts from new weights and the caller's object is never trained in
+        place (an object whose configuration cannot rebuild it is used as it is).
+
+    Returns
+    -------
+    keras.layers.Layer
+        A built-in representation, or a :class:`KerasRepresentation` wrapping a Keras layer or
+        a callable.
+
+    Raises
+    ------
+    UnknownPluginError
+        An unregistered name (the message lists the valid ones).
+    InputError
+        Anything else.
     """
     from .registry import REPRESENTATIONS
 
     if isinstance(spec, str):
         spec = REPRESENTATIONS.get(spec)
     if isinstance(spec, type):
-        spec = spec()
+        return spec()
     if isinstance(spec, (Representation, KerasRepresentation)):
-        return spec
+        return _fresh(spec)
     if isinstance(spec, keras.layers.Layer) or callable(spec):
-        return KerasRepresentation(spec)
+        return _fresh(KerasRepresentation(spec))
     raise InputError(
         f"A representation must be a registry name, a Keras layer or a callable; got {spec!r}."
     )
+
+
+def _fresh(layer: keras.layers.Layer) -> keras.layers.Layer:
+    try:
+        return clone_representation(layer)
+    except (TypeError, ValueError, KeyError, NotImplementedError, ModelFileError):
+        return layer
 
 
 def clone_representation(layer: keras.layers.Layer) -> keras.layers.Layer:

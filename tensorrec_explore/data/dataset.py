@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,8 @@ __all__ = ["InteractionDataset"]
 
 Kind = Literal["user", "item"]
 Mode = Literal["ids", "features", "both"]
-_MODES = ("ids", "features", "both")
+#: How a side enters the model: its ids (identity), its features, or both side by side.
+FEATURE_MODES: tuple[str, ...] = get_args(Mode)
 
 
 class InteractionDataset:
@@ -367,5 +368,5 @@ def _lookup(index: pd.Index, raw: Any, kind: str) -> Any:
 
 
 def _check_mode(mode: str) -> None:
-    if mode not in _MODES:
-        raise InputError(f"mode must be one of {_MODES}, got {describe(mode)}.")
+    if mode not in FEATURE_MODES:
+        raise InputError(f"mode must be one of {FEATURE_MODES}, got {describe(mode)}.")

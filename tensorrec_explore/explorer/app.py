@@ -36,7 +36,7 @@ from .panels import (
     StatusPanel,
 )
 from .projector import Projector
-from .state import CONFIG_TRAITS, ExplorerState
+from .state import ExplorerState
 
 _REGISTRIES = (
     (REPRESENTATIONS, "representation_names"),
@@ -100,20 +100,11 @@ class Explorer:
             listener = _weak_listener(self, registry, trait)
             registry.observe(listener)
             self._listeners.append((registry, listener))
-        unknown = sorted(set(config) - set(CONFIG_TRAITS) - {"snapshot_every"})
-        if unknown:
-            from ..errors import InputError
-
-            raise InputError(
-                f"Explorer got unknown configuration name(s) {unknown}; valid names are: "
-                f"{', '.join((*CONFIG_TRAITS, 'snapshot_every'))}."
-            )
         if model is not None and hasattr(model, "get_params"):
             state.set_model_kwargs(model.get_params())
         if model is not None and "split" not in config:
             config["split"] = "none"  # the split it was trained on is unknown: no test leaks
-        for name, value in config.items():
-            setattr(state, name, value)
+        state.configure(config)
         self.controller = Controller(
             state,
             self.dataset,

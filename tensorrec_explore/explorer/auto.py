@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..settings import SETTINGS
 from .engine import engine_loaded
 
 
 def auto_values(config: dict[str, Any]) -> dict[str, Any]:
-    """``{"learning_rate", "learning_rate_schedule", "epochs"}`` of the recipe the model would
-    use for ``config``'s loss and representations; {} before TensorFlow is loaded or for names
-    the registries do not know."""
+    """Return what "auto" stands for: each setting with a ``recipe_field`` (``learning_rate``,
+    ``learning_rate_schedule``, ``epochs``) in the recipe the model would use for ``config``'s
+    loss and representations; {} before TensorFlow is loaded or for names the registries do
+    not know."""
     if not engine_loaded():
         return {}
     from ..defaults import recipe_for
@@ -27,8 +29,4 @@ def auto_values(config: dict[str, Any]) -> dict[str, Any]:
     recipe = recipe_for(
         LOSSES.get(names[0]), REPRESENTATIONS.get(names[1]), REPRESENTATIONS.get(names[2])
     )
-    return {
-        "learning_rate": recipe.learning_rate,
-        "learning_rate_schedule": recipe.schedule,
-        "epochs": recipe.epochs,
-    }
+    return {s.name: getattr(recipe, s.recipe_field) for s in SETTINGS if s.recipe_field}

@@ -23,84 +23,148 @@ from typing import Any
 
 import traitlets as t
 
-#: Traits that together form a model / training configuration (what a run is made of).
-CONFIG_TRAITS = (
-    "user_representation",
-    "item_representation",
-    "prediction",
-    "loss",
-    "biased",
-    "n_components",
-    "n_tastes",
-    "learning_rate",
-    "learning_rate_schedule",
-    "l2",
-    "l2_auto",
-    "epochs",
-    "batch_size",
-    "n_sampled_items",
-    "user_feature_set",
-    "item_feature_set",
-    "split",
-    "val_every",
-    "k",
-    "random_state",
-)
+from ..data.dataset import FEATURE_MODES
+from ..errors import InputError
+from ..settings import Setting, explorer_settings
 
-#: Keyword arguments of ``TensorRec(...)`` among :data:`CONFIG_TRAITS`.
-MODEL_KWARGS = (
-    "n_components",
-    "user_representation",
-    "item_representation",
-    "prediction",
-    "loss",
-    "biased",
-    "n_tastes",
-    "learning_rate",
-    "learning_rate_schedule",
-    "l2",
-    "epochs",
-    "batch_size",
-    "n_sampled_items",
-    "random_state",
-)
-
-FEATURE_SETS = ("ids", "features", "both")
 SPLITS = ("random_holdout", "leave_last_out", "none")
+#: The explorer's own run settings (how the data is fed and validated), declared like the
+#: model's (:data:`tensorrec_explore.settings.SETTINGS`), from which the rest are derived.
+RUN_SETTINGS = (
+    Setting(
+        "user_feature_set",
+        "choice",
+        "ids",
+        "What represents a user: ids, features or both.",
+        choices=FEATURE_MODES,
+        label="User features",
+        short="user features",
+    ),
+    Setting(
+        "item_feature_set",
+        "choice",
+        "ids",
+        "What represents an item: ids, features or both.",
+        choices=FEATURE_MODES,
+        label="Item features",
+        short="item features",
+    ),
+    Setting(
+        "split",
+        "choice",
+        "random_holdout",
+        "How validation interactions are held out.",
+        choices=SPLITS,
+        label="Split",
+    ),
+    Setting(
+        "val_every",
+        "count",
+        1,
+        "Epochs between validation metrics.",
+        label="Validate every",
+        maximum=10_000,
+    ),
+    Setting(
+        "k",
+        "count",
+        10,
+        "Cut-off of the validation metrics (precision@k...).",
+        label="k (metrics @k)",
+        maximum=1000,
+    ),
+)
+#: How the snapshots of a run are taken (a view setting: not part of a run's configuration).
+SNAPSHOT_EVERY = Setting(
+    "snapshot_every",
+    "count",
+    None,
+    "Epochs between embedding snapshots.",
+    auto="auto: snapshots take at most 3% of the training time",
+    label="Snapshot every",
+    maximum=10_000,
+)
+#: The model's settings the explorer shows (``TensorRec``'s, minus ``distribute``).
+MODEL_SETTINGS = explorer_settings()
+#: Keyword arguments of ``TensorRec(...)`` the form sets.
+MODEL_KWARGS = tuple(setting.name for setting in MODEL_SETTINGS)
+
+
+def auto_flag(setting: Setting) -> str | None:
+    """The name of the Bool trait saying "let the model choose" for settings where 0 is a valid
+    value (``l2``: 0 means no penalty), or None (for the others 0 / "auto" says it)."""
+    return f"{setting.name}_auto" if setting.optional and setting.kind == "penalty" else None
+
+
+#: Traits that together form a model / training configuration (what a run is made of).
+CONFIG_TRAITS = tuple(
+    name
+    for setting in (*MODEL_SETTINGS, *RUN_SETTINGS)
+    for name in (setting.name, auto_flag(setting))
+    if name
+)
+
+
+def _start(setting: Setting) -> Any:
+    """The form's starting value: the explorer's own default, else the model's (None: 0)."""
+    if setting.explorer_default is not None:
+        return setting.explorer_default
+    return 0 if setting.default is None else setting.default
+
+
+def _trait(setting: Setting) -> t.TraitType:
+    """The trait holding ``setting`` in the form (0 / "auto" stand for the model's None)."""
+    if setting.kind in ("plugin",):
+        return t.Unicode(setting.default)
+    if setting.kind == "flag":
+        return t.Bool(setting.default)
+    if setting.kind == "choice":
+        options = ("auto", *setting.choices) if setting.optional else setting.choices
+        return t.Enum(options, default_value="auto" if setting.optional else setting.default)
+    if setting.kind in ("rate", "penalty"):
+        return t.Float(float(_start(setting)), min=0.0)
+    if setting.kind == "seed":
+        return t.Int(_start(setting), min=0)
+    return t.Int(_start(setting), min=0 if setting.optional else 1)
+
+
+def _declared_traits() -> dict[str, t.TraitType]:
+    traits = {}
+    for setting in (*MODEL_SETTINGS, *RUN_SETTINGS, SNAPSHOT_EVERY):
+        traits[setting.name] = _trait(setting)
+        flag = auto_flag(setting)
+        if flag:
+            traits[flag] = t.Bool(True)
+    return traits
+
+
+def to_model_value(setting: Setting, value: Any, auto: bool = False) -> Any:
+    """The model's value for the form's ``value`` (0 / "auto" / the auto flag -> None)."""
+    if not setting.optional:
+        return value
+    if auto or value == "auto" or (setting.kind != "penalty" and not value):
+        return None
+    return value
+
+
 STATUSES = ("idle", "training", "stopping", "stopped", "finished", "error")
 
 
-class ExplorerState(t.HasTraits):
-    """Everything the explorer shows or lets a user choose, as observable traits."""
+#: The configuration traits, one per declared setting (see :data:`CONFIG_TRAITS`).
+_DeclaredSettings = type("_DeclaredSettings", (t.HasTraits,), _declared_traits())
+
+
+class ExplorerState(_DeclaredSettings):
+    """Everything the explorer shows or lets a user choose, as observable traits.
+
+    The configuration traits come from the settings' declaration (:data:`MODEL_SETTINGS`,
+    :data:`RUN_SETTINGS`); the others are declared below.
+    """
 
     # ---- plug-in names (kept live from the registries by the app) ----
     representation_names = t.List(t.Unicode())
     prediction_names = t.List(t.Unicode())
     loss_names = t.List(t.Unicode())
-
-    # ---- configuration ----
-    user_representation = t.Unicode("linear")
-    item_representation = t.Unicode("linear")
-    prediction = t.Unicode("dot")
-    loss = t.Unicode("softmax")
-    biased = t.Bool(True)
-    n_components = t.Int(16, min=1)
-    n_tastes = t.Int(1, min=1)
-    # The library's defaults: users start from them (0 / "auto" = the model's recipe).
-    learning_rate = t.Float(0.0, min=0.0)
-    learning_rate_schedule = t.Enum(("auto", "linear", "constant"), default_value="auto")
-    l2 = t.Float(1e-4, min=0.0)
-    l2_auto = t.Bool(True)  # True = the model's default l2 (None), scaled to the data
-    epochs = t.Int(0, min=0)  # 0 = the model's recipe (15 or 40, see tensorrec_explore.defaults)
-    batch_size = t.Int(0, min=0)  # 0 = the model's default (None)
-    n_sampled_items = t.Int(0, min=0)  # 0 = the model's default (None)
-    user_feature_set = t.Enum(FEATURE_SETS, default_value="ids")
-    item_feature_set = t.Enum(FEATURE_SETS, default_value="ids")
-    split = t.Enum(SPLITS, default_value="random_holdout")
-    val_every = t.Int(1, min=1)
-    k = t.Int(10, min=1)
-    random_state = t.Int(0)
-    snapshot_every = t.Int(0, min=0)  # 0 = auto: snapshots take <= 3% of training time
 
     #: Human-readable explanations of why the current configuration cannot train ([] = fine).
     config_problems = t.List(t.Unicode())
@@ -179,36 +243,56 @@ class ExplorerState(t.HasTraits):
         """Return the current configuration as a plain dict (the keys of CONFIG_TRAITS)."""
         return {name: getattr(self, name) for name in CONFIG_TRAITS}
 
+    def configure(self, config: dict[str, Any]) -> None:
+        """Set configuration traits by name (``Explorer(config=...)``).
+
+        Raises
+        ------
+        InputError
+            An unknown name (listing the valid ones) or a value the setting cannot hold.
+        """
+        valid = (*CONFIG_TRAITS, SNAPSHOT_EVERY.name)
+        unknown = sorted(set(config) - set(valid))
+        if unknown:
+            raise InputError(
+                f"Explorer got unknown configuration name(s) {unknown}; valid names are: "
+                f"{', '.join(valid)}."
+            )
+        for name, value in config.items():
+            try:
+                setattr(self, name, value)
+            except t.TraitError as error:
+                raise InputError(
+                    f"Explorer config {name}={value!r} is not valid: {error}"
+                ) from None
+
     def model_kwargs(self) -> dict[str, Any]:
         """Return the keyword arguments for ``TensorRec(...)`` (0 / "auto" / auto L2 -> None)."""
-        kwargs = {name: getattr(self, name) for name in MODEL_KWARGS}
-        for name in ("learning_rate", "epochs", "batch_size", "n_sampled_items"):
-            if not kwargs[name]:
-                kwargs[name] = None
-        if kwargs["learning_rate_schedule"] == "auto":
-            kwargs["learning_rate_schedule"] = None
-        if self.l2_auto:
-            kwargs["l2"] = None
-        return kwargs
+        return {
+            setting.name: to_model_value(
+                setting,
+                getattr(self, setting.name),
+                bool(auto_flag(setting) and getattr(self, auto_flag(setting))),
+            )
+            for setting in MODEL_SETTINGS
+        }
 
     def set_model_kwargs(self, kwargs: dict[str, Any]) -> None:
         """Set the form from a model's ``get_params()`` (the inverse of :meth:`model_kwargs`);
         values the form cannot hold (e.g. a custom layer object) are left as they are."""
         with self.hold_trait_notifications():
-            for name in MODEL_KWARGS:
-                if name not in kwargs:
+            for setting in MODEL_SETTINGS:
+                if setting.name not in kwargs:
                     continue
-                value = kwargs[name]
-                if name == "l2":
-                    self.l2_auto = value is None
+                value, flag = kwargs[setting.name], auto_flag(setting)
+                if flag:
+                    setattr(self, flag, value is None)
                 if value is None:
-                    value = (
-                        "auto"
-                        if name == "learning_rate_schedule"
-                        else (getattr(self, name) if name == "l2" else 0)
-                    )
+                    if flag:
+                        continue  # the flag says "auto"; the number keeps the user's last value
+                    value = "auto" if setting.kind == "choice" else 0
                 try:
-                    setattr(self, name, value)
+                    setattr(self, setting.name, value)
                 except t.TraitError:
                     continue
 

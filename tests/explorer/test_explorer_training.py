@@ -290,3 +290,48 @@ def test_form_names_auto_values_and_shows_each_problem_once_beside_its_field(exp
     )
     config.learning_rate.value = 5.0
     assert "extreme" in config.problems.value and not curves.train_button.disabled
+
+
+def test_explorer_config_bad_values_raise_input_error() -> None:
+    from tensorrec_explore.errors import InputError
+    from tensorrec_explore.explorer import Explorer
+    from tensorrec_explore.explorer.state import ExplorerState
+
+    with pytest.raises(InputError, match="n_components=0 is not valid"):
+        ExplorerState().configure({"n_components": 0})
+    with pytest.raises(InputError, match="unknown configuration name"):
+        Explorer(config={"n_component": 8})
+
+
+def test_form_state_and_runs_table_follow_the_settings_declaration() -> None:
+    from tensorrec_explore import TensorRec, settings
+    from tensorrec_explore.explorer.panels.config import ConfigPanel
+    from tensorrec_explore.explorer.panels.runs import CONFIG_COLUMNS
+    from tensorrec_explore.explorer.state import ExplorerState
+
+    from tensorrec_explore.registry import LOSSES, PREDICTIONS, REPRESENTATIONS
+
+    state = ExplorerState(
+        representation_names=REPRESENTATIONS.names(),
+        prediction_names=PREDICTIONS.names(),
+        loss_names=LOSSES.names(),
+    )
+    panel = ConfigPanel(state)
+    for setting in settings.explorer_settings():
+        assert state.has_trait(setting.name) and setting.name in panel.fields
+        assert setting.name in CONFIG_COLUMNS
+    assert "distribute" not in panel.fields  # declared explorer=False
+    panel.fields["n_components"].value = 24  # the user types in the form...
+    assert state.model_kwargs()["n_components"] == 24  # ...and the model gets it
+    given = TensorRec(
+        n_components=12,
+        loss="bpr",
+        l2=0.0,
+        epochs=7,
+        learning_rate_schedule="constant",
+        random_state=5,
+    ).get_params(deep=False)
+    state.set_model_kwargs(given)
+    kwargs = state.model_kwargs()
+    assert {k: kwargs[k] for k in kwargs} == {k: given[k] for k in kwargs}
+    assert panel.fields["l2_auto"].value is False and panel.fields["epochs"].value == 7

@@ -14,11 +14,18 @@ import html
 
 import ipywidgets as w
 
-from ..state import FEATURE_SETS, SPLITS, ExplorerState
+from ...settings import Setting
+from ..state import (
+    MODEL_SETTINGS,
+    RUN_SETTINGS,
+    SNAPSHOT_EVERY,
+    ExplorerState,
+    auto_flag,
+)
 
 _STYLE = {"description_width": "9.5em"}
 #: Settings whose 0 / "auto" means the model's recipe (a hint says what it stands for).
-AUTO_SETTINGS = ("learning_rate", "learning_rate_schedule", "epochs")
+AUTO_SETTINGS = tuple(s.name for s in MODEL_SETTINGS if s.recipe_field)
 #: Settings a configuration problem can be about (see ``validation.check_fields``).
 CHECKED_SETTINGS = (
     "user_representation",
@@ -30,6 +37,12 @@ CHECKED_SETTINGS = (
     "n_sampled_items",
 )
 _WIDE = w.Layout(width="19em")
+#: The form's sections: the settings that shape the model, those of training, the data's.
+GROUPS = (
+    ("Model", tuple(s for s in MODEL_SETTINGS if s.structural)),
+    ("Optimiser", tuple(s for s in MODEL_SETTINGS if not s.structural)),
+    ("Data", (*RUN_SETTINGS, SNAPSHOT_EVERY)),
+)
 
 
 def _dropdown(description: str, options=(), tooltip: str = "") -> w.Dropdown:
@@ -38,123 +51,65 @@ def _dropdown(description: str, options=(), tooltip: str = "") -> w.Dropdown:
     )
 
 
+def _tooltip(setting: Setting) -> str:
+    if setting.optional and setting.auto:
+        zero = '"auto"' if setting.kind == "choice" else "0"
+        return f"{setting.summary} {zero} = {setting.auto.replace('``', '')}"
+    return setting.summary
+
+
+def setting_widget(setting: Setting) -> w.Widget:
+    """The form field of one declared setting (its value linked to the state's trait)."""
+    tooltip = _tooltip(setting)
+    if setting.kind == "plugin":
+        return _dropdown(setting.label, tooltip=tooltip)
+    if setting.kind == "choice":
+        options = ("auto", *setting.choices) if setting.optional else setting.choices
+        return _dropdown(setting.label, options, tooltip=tooltip)
+    if setting.kind == "flag":
+        return w.Checkbox(description=setting.label, indent=False, tooltip=tooltip)
+    common = {"description": setting.label, "tooltip": tooltip, "style": _STYLE, "layout": _WIDE}
+    if setting.kind in ("rate", "penalty"):
+        step = 0.005 if setting.kind == "rate" else 1e-5
+        return w.BoundedFloatText(min=0.0, max=setting.maximum, step=step, **common)
+    if setting.kind == "seed":
+        return w.BoundedIntText(min=0, max=2**32 - 1, **common)
+    low = 0 if setting.optional else 1
+    return w.BoundedIntText(min=low, max=setting.maximum, **common)
+
+
 class ConfigPanel:
     """The configuration form (CSS class ``tre-config``)."""
 
     def __init__(self, state: ExplorerState):
         self.state = state
-        self.user_representation = _dropdown("User repr.", tooltip="users' features -> vector")
-        self.item_representation = _dropdown("Item repr.", tooltip="items' features -> vector")
-        self.loss = _dropdown("Loss")
-        self.prediction = _dropdown("Prediction")
-        self.biased = w.Checkbox(description="User / item biases", indent=False)
-        self.n_components = w.BoundedIntText(
-            min=1, max=4096, description="Components", style=_STYLE, layout=_WIDE
-        )
-        self.n_tastes = w.BoundedIntText(
-            min=1, max=16, description="Tastes per user", style=_STYLE, layout=_WIDE
-        )
-        self.learning_rate = w.BoundedFloatText(
-            min=0.0,
-            max=10.0,
-            step=0.005,
-            description="Learning rate",
-            style=_STYLE,
-            tooltip="0 = the model's recipe (0.2 for softmax over linear towers, else 0.03)",
-            layout=_WIDE,
-        )
-        self.learning_rate_schedule = _dropdown(
-            "LR schedule",
-            ("auto", "linear", "constant"),
-            tooltip="linear: falls to 0 over each run's epochs",
-        )
-        self.l2 = w.BoundedFloatText(
-            min=0.0, max=10.0, step=1e-5, description="L2", style=_STYLE, layout=_WIDE
-        )
-        self.l2_auto = w.Checkbox(description="auto L2 (the model's default)", indent=False)
-        self.epochs = w.BoundedIntText(
-            min=0,
-            max=100_000,
-            description="Epochs",
-            style=_STYLE,
-            tooltip="0 = the model's recipe (15 or 40)",
-            layout=_WIDE,
-        )
-        self.batch_size = w.BoundedIntText(
-            min=0,
-            max=10_000_000,
-            description="Batch size",
-            tooltip="0 = the model's default",
-            style=_STYLE,
-            layout=_WIDE,
-        )
-        self.n_sampled_items = w.BoundedIntText(
-            min=0,
-            max=10_000_000,
-            description="Sampled items",
-            tooltip="0 = the loss's default",
-            style=_STYLE,
-            layout=_WIDE,
-        )
-        self.user_feature_set = _dropdown("User features", FEATURE_SETS)
-        self.item_feature_set = _dropdown("Item features", FEATURE_SETS)
-        self.split = _dropdown("Split", SPLITS)
-        self.val_every = w.BoundedIntText(
-            min=1, max=10_000, description="Validate every", style=_STYLE, layout=_WIDE
-        )
-        self.k = w.BoundedIntText(
-            min=1, max=1000, description="k (metrics @k)", style=_STYLE, layout=_WIDE
-        )
-        self.snapshot_every = w.BoundedIntText(
-            min=0,
-            max=10_000,
-            description="Snapshot every",
-            tooltip="epochs between embedding snapshots "
-            "(0 = auto: at most 3% of the training time)",
-            style=_STYLE,
-            layout=_WIDE,
-        )
+        self.fields: dict[str, w.Widget] = {}
+        for _, declared in GROUPS:
+            for setting in declared:
+                self.fields[setting.name] = setting_widget(setting)
+                flag = auto_flag(setting)
+                if flag:
+                    self.fields[flag] = w.Checkbox(
+                        description=f"auto {setting.label} (the model's default)", indent=False
+                    )
         self.problems = w.HTML()
         self.problems.add_class("tre-config-problems")
         self.hints: dict[str, w.HTML] = {}
         self.field_problems: dict[str, w.HTML] = {}
 
-        self._option_lists = {
-            "user_representation": "representation_names",
-            "item_representation": "representation_names",
-            "loss": "loss_names",
-            "prediction": "prediction_names",
+        self._option_lists = {  # plug-in setting -> the state's list of registered names
+            s.name: f"{s.registry}_names" for s in MODEL_SETTINGS if s.kind == "plugin"
         }
         for trait in self._option_lists:
             self._set_options(trait)
         state.observe(self._on_names, names=sorted(set(self._option_lists.values())))
         self.links = []
-        self.l2.disabled = state.l2_auto
-        state.observe(lambda change: setattr(self.l2, "disabled", change["new"]), names=["l2_auto"])
+        for setting in MODEL_SETTINGS:
+            if auto_flag(setting):
+                self._disable_when_auto(setting.name, auto_flag(setting))
         rows = {}
-        for trait in (
-            "user_representation",
-            "item_representation",
-            "loss",
-            "prediction",
-            "biased",
-            "n_components",
-            "n_tastes",
-            "learning_rate",
-            "learning_rate_schedule",
-            "l2",
-            "l2_auto",
-            "epochs",
-            "batch_size",
-            "n_sampled_items",
-            "user_feature_set",
-            "item_feature_set",
-            "split",
-            "val_every",
-            "k",
-            "snapshot_every",
-        ):
-            widget = getattr(self, trait)
+        for trait in self.fields:
+            widget = self.fields[trait]
             widget.add_class(f"tre-{trait.replace('_', '-')}")
             self.links.append(w.link((state, trait), (widget, "value")))
             rows[trait] = self._row(trait, widget)
@@ -164,55 +119,19 @@ class ConfigPanel:
         )
         state.observe(
             self._show_hints,
-            names=["auto_values", "learning_rate", "learning_rate_schedule", "epochs"],
+            names=["auto_values", *AUTO_SETTINGS],
         )
         self._show_problems()
         self._show_hints()
 
-        def section(title):
-            return w.HTML(f"<b>{title}</b>")
-
-        groups = (
-            (
-                "Model",
-                (
-                    "user_representation",
-                    "item_representation",
-                    "prediction",
-                    "loss",
-                    "n_components",
-                    "n_tastes",
-                    "biased",
-                ),
-            ),
-            (
-                "Optimiser",
-                (
-                    "learning_rate",
-                    "learning_rate_schedule",
-                    "l2",
-                    "l2_auto",
-                    "epochs",
-                    "batch_size",
-                    "n_sampled_items",
-                ),
-            ),
-            (
-                "Data",
-                (
-                    "user_feature_set",
-                    "item_feature_set",
-                    "split",
-                    "val_every",
-                    "k",
-                    "snapshot_every",
-                ),
-            ),
-        )
         children = []
-        for title, traits in groups:
-            children.append(section(title))
-            children += [rows[trait] for trait in traits]
+        for title, declared in GROUPS:
+            children.append(w.HTML(f"<b>{title}</b>"))
+            for setting in declared:
+                children.append(rows[setting.name])
+                flag = auto_flag(setting)
+                if flag:
+                    children.append(rows[flag])
         self.widget = w.VBox([*children, self.problems], layout=w.Layout(min_width="20em"))
         self.widget.add_class("tre-config")
 
@@ -246,27 +165,35 @@ class ConfigPanel:
             row = w.VBox([row, problem])
         return row
 
+    def __getattr__(self, name: str) -> w.Widget:
+        """A setting's field by the setting's name (``panel.epochs``)."""
+        fields = self.__dict__.get("fields", {})
+        if name in fields:
+            return fields[name]
+        raise AttributeError(name)
+
+    def _disable_when_auto(self, name: str, flag: str) -> None:
+        """Grey out ``name``'s field while its "auto" box (``flag``) is ticked."""
+        self.fields[name].disabled = getattr(self.state, flag)
+
+        def follow(change) -> None:
+            self.fields[name].disabled = change["new"]
+
+        self.state.observe(follow, names=[flag])
+
     def _show_hints(self, change=None) -> None:
         s = self.state
         auto = s.auto_values
-        unset = {
-            "learning_rate": not s.learning_rate,
-            "epochs": not s.epochs,
-            "learning_rate_schedule": s.learning_rate_schedule == "auto",
-        }
-        for trait, is_auto in unset.items():
+        for trait in AUTO_SETTINGS:
+            current = getattr(s, trait)
             value = auto.get(trait)
-            text = (
-                ""
-                if not is_auto
-                else (
-                    f"auto ({value:g})"
-                    if isinstance(value, float)
-                    else f"auto ({value})"
-                    if value is not None
-                    else "auto"
-                )
-            )
+            text = ""
+            if current == "auto" or not current:
+                text = "auto"
+                if isinstance(value, float):
+                    text = f"auto ({value:g})"
+                elif value is not None:
+                    text = f"auto ({value})"
             self.hints[trait].value = f"<span style='color:#555'>{text}</span>" if text else ""
 
     def _show_problems(self, change=None) -> None:

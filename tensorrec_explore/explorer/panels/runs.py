@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..state import ExplorerState
+from ..state import CONFIG_TRAITS, MODEL_SETTINGS, RUN_SETTINGS, ExplorerState
 from .figure_style import light_layout
 
 CURVES = {
@@ -28,24 +28,10 @@ CURVES = {
     "recall@k": ("val_epoch", "val_recall"),
     "NDCG@k": ("val_epoch", "val_ndcg"),
 }
-CONFIG_COLUMNS = (
-    "user_representation",
-    "item_representation",
-    "prediction",
-    "loss",
-    "n_components",
-    "n_tastes",
-    "learning_rate",
-    "learning_rate_schedule",
-    "l2",
-    "l2_auto",
-    "epochs",
-    "batch_size",
-    "n_sampled_items",
-    "user_feature_set",
-    "item_feature_set",
-    "split",
-)
+#: The configuration columns: every declared setting of a run (see ``state.CONFIG_TRAITS``).
+CONFIG_COLUMNS = CONFIG_TRAITS
+#: Short column headers and run-label keys, from the declaration.
+_SHORT = {s.name: s.column for s in (*MODEL_SETTINGS, *RUN_SETTINGS)}
 
 
 #: Metrics where lower is better (every other metric: higher is better).
@@ -90,15 +76,7 @@ def run_label(run: dict, settings: list[str] | None = None) -> str:
 
 
 def _short(name: str) -> str:
-    return {
-        "user_representation": "user",
-        "item_representation": "item",
-        "learning_rate": "lr",
-        "learning_rate_schedule": "schedule",
-        "n_components": "d",
-        "user_feature_set": "user features",
-        "item_feature_set": "item features",
-    }.get(name, name)
+    return _SHORT.get(name, name)
 
 
 def _fmt(value: Any) -> str:
