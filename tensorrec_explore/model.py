@@ -181,19 +181,11 @@ class TensorRec(FittedStateMixin):
         The fitted state of a previous fit keeps answering until this one succeeds, then is
         replaced in one step; a failed fit leaves it intact.
         """
+        data = (interactions, user_features, item_features, sample_weight)
         self._check_params()
         with self._training():
             shadow = self._shadow()
-            shadow._fit_partial(
-                interactions,
-                user_features,
-                item_features,
-                epochs,
-                callbacks,
-                verbose,
-                validation,
-                sample_weight,
-            )
+            shadow._fit_partial(*data, epochs, callbacks, verbose, validation)
             self._adopt(shadow)
         return self
 
@@ -214,28 +206,20 @@ class TensorRec(FittedStateMixin):
         ``sample_weight`` as in :meth:`fit`. Raises InputError after ``set_params`` of a
         structural setting (call ``fit``).
         """
+        data = (interactions, user_features, item_features, sample_weight)
         with self._training(), self._undo_on_failure():
-            return self._fit_partial(
-                interactions,
-                user_features,
-                item_features,
-                epochs,
-                callbacks,
-                verbose,
-                validation,
-                sample_weight,
-            )
+            return self._fit_partial(*data, epochs, callbacks, verbose, validation)
 
     def _fit_partial(
         self,
         interactions: Any,
         user_features: Any,
         item_features: Any,
+        sample_weight: Any,
         epochs: Any,
         callbacks: Any,
         verbose: bool,
         validation: Any,
-        sample_weight: Any = None,
     ) -> TensorRec:
         self._check_params()
         check_count(epochs, "epochs", optional=True)
