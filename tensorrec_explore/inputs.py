@@ -81,6 +81,64 @@ def check_interactions(interactions: Any, name: str = "interactions") -> sp.csr_
     return csr
 
 
+def check_sample_weight(sample_weight: Any, interactions: sp.csr_matrix) -> sp.csr_matrix | None:
+    """Return ``sample_weight`` as CSR float32 with exactly the entries of ``interactions``.
+
+    LightFM's semantics: one weight per interaction (a scipy.sparse matrix, a 2-D array or a
+    numeric DataFrame of the interactions' shape), None = every weight 1.
+
+    Parameters
+    ----------
+    sample_weight : matrix or None
+        The weights given to ``fit`` / ``fit_partial``.
+    interactions : scipy.sparse.csr_matrix
+        The validated interactions (canonical CSR, from :func:`check_interactions`).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix or None
+        The weights, stored in the same order as ``interactions.data``; None when not given.
+
+    Raises
+    ------
+    InputError
+        When ``sample_weight`` is not a matrix, has another shape, holds NaN / infinite or
+        negative values, weights a pair that is not an interaction, or leaves an interaction
+        without a weight > 0.
+    """
+    if sample_weight is None:
+        return None
+    n_users, n_items = interactions.shape
+    csr = as_interactions(sample_weight, "sample_weight", n_users=n_users, n_items=n_items)
+    csr.sort_indices()
+    if (csr.data < 0).any():
+        raise InputError(
+            f"sample_weight holds {int((csr.data < 0).sum())} negative value(s) (smallest "
+            f"{csr.data.min():g}); weights must be > 0. Express a dislike as a negative "
+            "interaction value, not a negative weight."
+        )
+    same = np.array_equal(csr.indptr, interactions.indptr) and np.array_equal(
+        csr.indices, interactions.indices
+    )
+    if not same:
+        difference = csr.astype(bool).astype(np.int8) - interactions.astype(bool).astype(np.int8)
+        extra, missing = difference > 0, difference < 0
+        problem, pairs = (
+            ("weights pairs that are not interactions", extra)
+            if extra.nnz
+            else ("has no weight (or a zero weight) for interactions", missing)
+        )
+        rows, cols = pairs.nonzero()
+        example = [(int(r), int(c)) for r, c in zip(rows[:3], cols[:3], strict=True)]
+        raise InputError(
+            f"sample_weight {problem}: {pairs.nnz} pair(s), e.g. {example}. It needs one weight "
+            "> 0 exactly where interactions has an entry (build both from the same rows, e.g. "
+            "InteractionDataset(..., weight_col=...).weights, or a split's train_weights); drop "
+            "an interaction to ignore it."
+        )
+    return csr
+
+
 def check_features(
     features: Any, n_rows: int, name: str, n_columns: int | None = None
 ) -> sp.csr_matrix | None:

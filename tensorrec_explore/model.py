@@ -31,6 +31,7 @@ from .inputs import (
     check_k,
     check_loss_fits_data,
     check_same_features,
+    check_sample_weight,
     check_structure_unchanged,
 )
 from .losses import make_loss
@@ -114,21 +115,27 @@ class TensorRec(FittedStateMixin):
         callbacks: Sequence[Callback] | None = None,
         verbose: bool = False,
         validation: Any = None,
+        sample_weight: Any = None,
     ) -> TensorRec:
         """Train from scratch on ``interactions`` (n_users x n_items; > 0 liked, < 0 disliked).
 
         ``user_features`` / ``item_features``: one row per user / item (None = identity, as in
         LightFM). ``validation``: held-out positives (metrics every epoch) or a
-        :class:`~tensorrec_explore.callbacks.ValidationMetrics`. Returns self.
+        :class:`~tensorrec_explore.callbacks.ValidationMetrics`. ``sample_weight``: as in
+        LightFM, a matrix with one weight > 0 exactly where ``interactions`` has an entry (None =
+        all 1; e.g. ``dataset.weights`` or ``split.train_weights``); see
+        :func:`~tensorrec_explore.inputs.check_sample_weight`. A weight scales its liked pair's
+        term in the dense and sampled losses and its pair's term in the observed ones; the
+        dislike penalty and ``rmse_dense`` / ``separation`` / ``separation_dense`` ignore it.
+        Returns self.
         The fitted state of a previous fit keeps answering until this one succeeds, then is
         replaced in one step; a failed fit leaves it intact.
         """
+        data = (interactions, user_features, item_features, sample_weight)
         self._check_params()
         with self._training():
             shadow = self._shadow()
-            shadow._fit_partial(
-                interactions, user_features, item_features, epochs, callbacks, verbose, validation
-            )
+            shadow._fit_partial(*data, epochs, callbacks, verbose, validation)
             self._adopt(shadow)
         return self
 
@@ -142,21 +149,23 @@ class TensorRec(FittedStateMixin):
         callbacks: Sequence[Callback] | None = None,
         verbose: bool = False,
         validation: Any = None,
+        sample_weight: Any = None,
     ) -> TensorRec:
         """Continue training (or start, if unfitted) for ``epochs`` more epochs. Returns self.
 
-        Raises InputError after ``set_params`` of a structural setting (call ``fit``).
+        ``sample_weight`` as in :meth:`fit`. Raises InputError after ``set_params`` of a
+        structural setting (call ``fit``).
         """
+        data = (interactions, user_features, item_features, sample_weight)
         with self._training(), self._undo_on_failure():
-            return self._fit_partial(
-                interactions, user_features, item_features, epochs, callbacks, verbose, validation
-            )
+            return self._fit_partial(*data, epochs, callbacks, verbose, validation)
 
     def _fit_partial(
         self,
         interactions: Any,
         user_features: Any,
         item_features: Any,
+        sample_weight: Any,
         epochs: Any,
         callbacks: Any,
         verbose: bool,
@@ -166,6 +175,7 @@ class TensorRec(FittedStateMixin):
         check_count(epochs, "epochs", optional=True)
         started = time.perf_counter()
         interactions = check_interactions(interactions)
+        weights = check_sample_weight(sample_weight, interactions)
         n_users, n_items = interactions.shape
         if hasattr(self, "network_"):
             check_structure_unchanged(self)
@@ -180,7 +190,7 @@ class TensorRec(FittedStateMixin):
             self._build(interactions, user_features, item_features)
         else:
             check_same_features(self, user_features, item_features)
-        trainer = self._trainer_for(interactions)
+        trainer = self._trainer_for(interactions, weights)
         return self._run(trainer, started, epochs, callbacks, verbose, validation)
 
     def fit_stream(
@@ -199,6 +209,8 @@ class TensorRec(FittedStateMixin):
         partial: bool = False,
     ) -> TensorRec:
         """Train from a ``tf.data.Dataset`` of ``(user, item, value)`` records. Returns self.
+
+        Records carry no weight: every streamed interaction counts 1 (no ``sample_weight``).
 
         For interactions that do not fit in memory (see
         :func:`~tensorrec_explore.streaming.interaction_files_dataset`): each epoch is one pass
@@ -321,10 +333,17 @@ class TensorRec(FittedStateMixin):
 
     _check_same_features = check_same_features  # fit_stream's check, a method for it
 
-    def _trainer_for(self, interactions: sp.csr_matrix) -> Trainer:
-        """Return the trainer for ``interactions``, reusing (and not retracing) the last one."""
+    def _trainer_for(self, interactions: sp.csr_matrix, weights: Any = None) -> Trainer:
+        """Return the trainer for ``interactions`` and ``weights`` (aligned CSR or None),
+        reusing (and not retracing) the last one."""
         previous = getattr(self, "train_interactions_", None)
-        key = (self.l2, self.batch_size, self.n_sampled_items)  # set_params reaches fit_partial
+        # set_params reaches fit_partial; weights share the interactions' pattern (checked)
+        key = (
+            self.l2,
+            self.batch_size,
+            self.n_sampled_items,
+            None if weights is None else weights.data.tobytes(),
+        )
         if (
             self._trainer is None
             or previous is None
@@ -332,11 +351,11 @@ class TensorRec(FittedStateMixin):
             or (previous != interactions).nnz
             or key != getattr(self, "_trainer_key", None)
         ):
-            self._trainer, self._trainer_key = self._make_trainer(interactions), key
+            self._trainer, self._trainer_key = self._make_trainer(interactions, weights), key
         self.train_interactions_ = interactions
         return self._trainer
 
-    def _make_trainer(self, interactions: sp.csr_matrix) -> Trainer:
+    def _make_trainer(self, interactions: sp.csr_matrix, weights: Any = None) -> Trainer:
         loss = self.loss_
         if (
             loss.inputs == "dense"
@@ -360,7 +379,7 @@ class TensorRec(FittedStateMixin):
                 self.user_table_,
                 self.item_table_,
                 interactions,
-                None,
+                weights,
                 self._l2_for(loss, interactions),
                 self.batch_size,
                 n_sampled,

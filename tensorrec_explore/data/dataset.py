@@ -44,9 +44,12 @@ class InteractionDataset:
     Attributes: ``interactions``, ``n_users``, ``n_items``, ``name``; ``user_ids``/``item_ids``
     (raw id by index); ``user_features``/``item_features`` (CSR side features without identity
     columns, or None) and their ``*_feature_names``; ``item_titles``/``user_labels`` (str by
-    index); ``weights`` (CSR aligned with ``interactions`` or None); ``timestamps`` (array aligned
-    with ``interactions.data`` or None). Stored values are kept as given (ratings for RMSE);
-    :meth:`to_implicit` and :meth:`to_explicit` convert them explicitly.
+    index); ``weights`` (CSR with a weight > 0 exactly where ``interactions`` has an entry, or
+    None: the ``sample_weight`` of ``TensorRec.fit``, e.g. ``model.fit(ds.interactions,
+    sample_weight=ds.weights)``; a split of the dataset carries the train part as
+    ``split.train_weights``); ``timestamps`` (array aligned with ``interactions.data`` or None).
+    Stored values are kept as given (ratings for RMSE); :meth:`to_implicit` and
+    :meth:`to_explicit` convert them explicitly (weights and timestamps follow the kept pairs).
     """
 
     def __init__(
@@ -113,7 +116,8 @@ class InteractionDataset:
         (user_col, item_col[, value_col][, weight_col][, timestamp_col]). The user and item
         indices are the sorted distinct raw ids of ``df``. Without ``value_col`` each row counts
         1 and repeated (user, item) rows add up; with it, repeated pairs are an error. Zero
-        values are dropped (a sparse matrix cannot store them).
+        values are dropped (a sparse matrix cannot store them). ``weight_col``: a weight > 0 per
+        row (repeated rows add up), kept as :attr:`weights` for ``fit(..., sample_weight=...)``.
 
         ``user_features``/``item_features``: a :class:`FeatureTable`, or a DataFrame whose
         columns are encoded by dtype (see :meth:`FeatureTable.infer`; the id column is

@@ -67,6 +67,19 @@ def _numeric(frame: pd.DataFrame, col: str, role: str) -> np.ndarray:
     return values
 
 
+def _positive_weights(frame: pd.DataFrame, col: str) -> np.ndarray:
+    """Return the weight column ``col`` as floats, checking every weight is > 0."""
+    weights = _numeric(frame, col, "weight")
+    bad = weights <= 0
+    if bad.any():
+        raise InputError(
+            f"weight column {col!r} has {int(bad.sum())} value(s) <= 0, e.g. at rows "
+            f"{frame.index[bad][:3].tolist()}; every interaction needs a weight > 0 (drop the "
+            "rows to ignore them first)."
+        )
+    return weights
+
+
 def read_interaction_frame(
     df: pd.DataFrame | Iterable[Sequence[Any]],
     user_col: str,
@@ -103,7 +116,7 @@ def read_interaction_frame(
     out = pd.DataFrame({user_col: frame[user_col].to_numpy(), item_col: frame[item_col].to_numpy()})
     out["__value"] = 1.0 if value_col is None else _numeric(frame, value_col, "value")
     if weight_col is not None:
-        out["__weight"] = _numeric(frame, weight_col, "weight")
+        out["__weight"] = _positive_weights(frame, weight_col)
     if timestamp_col is not None:
         out["__timestamp"] = _numeric(frame, timestamp_col, "timestamp")
     duplicated = out.duplicated([user_col, item_col], keep=False)
@@ -258,10 +271,21 @@ def check_metadata(meta: pd.DataFrame | None, n: int, name: str) -> pd.DataFrame
 
 
 def check_aligned_weights(weights: Any, interactions: sp.csr_matrix) -> sp.csr_matrix:
-    """Return weights as CSR with exactly the sparsity of ``interactions``."""
+    """Return weights as CSR with exactly the sparsity of ``interactions``, every weight > 0.
+
+    Raises
+    ------
+    InputError
+        When the weights hold a negative value or their entries differ from the interactions'.
+    """
     matrix = as_interactions(
         weights, "weights", n_users=interactions.shape[0], n_items=interactions.shape[1]
     )
+    if (matrix.data < 0).any():
+        raise InputError(
+            f"weights hold {int((matrix.data < 0).sum())} negative value(s); every interaction "
+            "needs a weight > 0 (express a dislike as a negative interaction value instead)."
+        )
     same = np.array_equal(matrix.indptr, interactions.indptr) and np.array_equal(
         matrix.indices, interactions.indices
     )

@@ -1,7 +1,9 @@
 """Train/test splits that never leak: per-user random holdout, leave-last-out, cold start.
 
 Every function takes a CSR interaction matrix or an :class:`InteractionDataset` and returns a
-:class:`Split` whose train and test share no (user, item) pair (checked on construction).
+:class:`Split` whose train and test share no (user, item) pair (checked on construction). A
+dataset built with weights (``weight_col=...``) gives a split whose ``train_weights`` are aligned
+with ``train``: ``model.fit(split.train, sample_weight=split.train_weights)``.
 :func:`random_holdout` is exactly the protocol of the project's BENCHMARK.md.
 """
 
@@ -17,6 +19,7 @@ import scipy.sparse as sp
 from ..errors import InputError, describe
 from ..leakage import check_no_leakage
 from .dataset import InteractionDataset
+from .frames import check_aligned_weights
 from .interactions import as_interactions, check_seed, from_triples
 
 __all__ = [
@@ -34,16 +37,22 @@ class Split:
     """Train and test CSR float32 matrices of the same (n_users, n_items) shape.
 
     ``cold_users`` / ``cold_items``: sorted indices held out entirely (cold-start splits; they
-    have no train interaction), else None. Unpacks as ``train, test = split``.
+    have no train interaction), else None. ``train_weights``: the weights of the train
+    interactions (CSR with exactly their entries: the ``sample_weight`` of ``fit``) when the
+    split data was an :class:`InteractionDataset` with weights, else None. Unpacks as
+    ``train, test = split``.
     """
 
     train: sp.csr_matrix
     test: sp.csr_matrix
     cold_users: np.ndarray | None = None
     cold_items: np.ndarray | None = None
+    train_weights: sp.csr_matrix | None = None
 
     def __post_init__(self) -> None:
         check_no_leakage(self.train, self.test)
+        if self.train_weights is not None:
+            check_aligned_weights(self.train_weights, self.train)
 
     def __iter__(self) -> Iterator[sp.csr_matrix]:
         return iter((self.train, self.test))
@@ -71,13 +80,27 @@ def _matrix(data: Any, binary: bool) -> sp.csr_matrix:
     return matrix
 
 
-def _split_entries(matrix: sp.csr_matrix, test_mask: np.ndarray, **cold: Any) -> Split:
+def _weights(data: Any, matrix: sp.csr_matrix) -> np.ndarray | None:
+    """Return the dataset's weights of ``matrix``'s entries (in CSR order), or None."""
+    weights = data.weights if isinstance(data, InteractionDataset) else None
+    if weights is None:
+        return None
+    return check_aligned_weights(weights.multiply(matrix != 0), matrix).data
+
+
+def _split_entries(
+    matrix: sp.csr_matrix, test_mask: np.ndarray, weights: np.ndarray | None, **cold: Any
+) -> Split:
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    parts = [
+    train, test = (
         from_triples(rows[m], matrix.indices[m], matrix.data[m], matrix.shape)
         for m in (~test_mask, test_mask)
-    ]
-    return Split(train=parts[0], test=parts[1], **cold)
+    )
+    train_weights = None
+    if weights is not None:
+        keep = ~test_mask
+        train_weights = from_triples(rows[keep], matrix.indices[keep], weights[keep], matrix.shape)
+    return Split(train=train, test=test, train_weights=train_weights, **cold)
 
 
 def _check_fraction(fraction: float, name: str) -> None:
@@ -114,7 +137,7 @@ def random_holdout(
         rng.shuffle(positions)
         n_test = int(np.floor(test_fraction * n)) if n >= min_positives else 0
         test_mask[positions[:n_test]] = True
-    return _split_entries(matrix, test_mask)
+    return _split_entries(matrix, test_mask, _weights(data, matrix))
 
 
 def leave_last_out(
@@ -156,7 +179,7 @@ def leave_last_out(
             continue
         order = np.lexsort((matrix.indices[start:stop], timestamps[start:stop]))
         test_mask[start + order[-n_last:]] = True
-    return _split_entries(matrix, test_mask)
+    return _split_entries(matrix, test_mask, _weights(data, matrix))
 
 
 def _cold_split(data: Any, fraction: float, seed: int, binary: bool, axis: int) -> Split:
@@ -180,7 +203,7 @@ def _cold_split(data: Any, fraction: float, seed: int, binary: bool, axis: int) 
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
     test_mask = np.isin(rows if axis == 0 else matrix.indices, cold)
     key = "cold_users" if axis == 0 else "cold_items"
-    return _split_entries(matrix, test_mask, **{key: cold})
+    return _split_entries(matrix, test_mask, _weights(data, matrix), **{key: cold})
 
 
 def cold_start_items(

@@ -365,6 +365,7 @@ class Controller:
                 epochs=config["epochs"] or None,
                 callbacks=[callback],
                 validation=validation,
+                sample_weight=data["train_weights"],  # the dataset's weights, or None
             )
             fit_seconds = time.perf_counter() - t0
             self.timings["fit_seconds"] = fit_seconds

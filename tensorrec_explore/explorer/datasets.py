@@ -77,7 +77,8 @@ def prepare(
 
     Positives (values > 0) are split by the data layer (BENCHMARK.md protocol for
     ``random_holdout``); dislikes (values < 0) always stay in train, so the model learns from them
-    and the inspector can mark them.
+    and the inspector can mark them. ``"train_weights"``: the dataset's ``weights`` of the train
+    pairs (the ``sample_weight`` of ``fit``), or None when the dataset has no weights.
     """
     from .. import data as data_layer
 
@@ -99,8 +100,10 @@ def prepare(
         train = (positives.multiply(train_mask) + dislikes).tocsr().astype(np.float32)
         train.eliminate_zeros()
         test = sp.csr_matrix(parts.test, dtype=np.float32)
+    weights = getattr(dataset, "weights", None)
     return {
         "train": train,
+        "train_weights": None if weights is None else weights.multiply(train != 0).tocsr(),
         "test": test,
         "dislikes": dislikes,
         "user_features": dataset.features("user", mode=user_feature_set),

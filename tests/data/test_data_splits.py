@@ -125,3 +125,60 @@ def test_leakage_is_refused():
         Split(train=train, test=train)
     with pytest.raises(InputError, match="shape"):
         check_no_leakage(train, sp.csr_matrix((3, 2)))
+
+
+def weighted_dataset() -> InteractionDataset:
+    """Ratings 1..5 (so binary splits drop some pairs) with a distinct weight per row."""
+    rng = np.random.default_rng(4)
+    dense = random_positives(4)
+    users, items = dense.nonzero()
+    frame = pd.DataFrame(
+        {
+            "u": users,
+            "i": items,
+            "r": dense.data,
+            "w": rng.random(users.size) + 0.5,
+            "t": rng.permutation(users.size),
+        }
+    )
+    return InteractionDataset.from_frame(frame, "u", "i", "r", weight_col="w", timestamp_col="t")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        random_holdout,
+        lambda ds: random_holdout(ds, binary=False),
+        lambda ds: random_holdout(ds.to_implicit(3)),
+        leave_last_out,
+        cold_start_items,
+        cold_start_users,
+    ],
+    ids=["holdout", "holdout-values", "implicit", "leave-last", "cold-items", "cold-users"],
+)
+def test_a_split_carries_the_train_weights_of_a_weighted_dataset(make):
+    ds = weighted_dataset()
+    split = make(ds)
+    weights = split.train_weights
+    assert weights is not None and weights.nnz == split.train.nnz
+    np.testing.assert_array_equal(weights.indptr, split.train.indptr)
+    np.testing.assert_array_equal(weights.indices, split.train.indices)
+    users, items = split.train.nonzero()
+    expected = np.asarray(ds.weights[users, items]).ravel()
+    np.testing.assert_allclose(np.asarray(weights[users, items]).ravel(), expected)
+    assert random_holdout(ds.interactions).train_weights is None  # a bare matrix has none
+
+
+def test_weights_must_be_positive_and_aligned():
+    frame = pd.DataFrame({"u": [0, 0, 1], "i": [0, 1, 1], "w": [1.0, 0.0, 2.0]})
+    with pytest.raises(InputError, match="weight column 'w' has 1 value"):
+        InteractionDataset.from_frame(frame, "u", "i", weight_col="w")
+    matrix = sp.csr_matrix(np.array([[1, 1], [0, 1]], dtype=np.float32))
+    with pytest.raises(InputError, match="negative"):
+        InteractionDataset(matrix, weights=-matrix)
+    with pytest.raises(InputError, match="exactly where"):
+        Split(
+            train=matrix,
+            test=sp.csr_matrix((2, 2), dtype=np.float32),
+            train_weights=sp.csr_matrix(np.eye(2, dtype=np.float32)),
+        )
