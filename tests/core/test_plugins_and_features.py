@@ -151,7 +151,9 @@ def test_weighted_pass_through_weights_train_and_relu_is_configurable() -> None:
     assert not np.allclose(weights, 1.0)
     relu = ReLU(hidden_units=[16, 12], dropout=0.2)
     model, _ = _fit(user_representation=relu)
-    assert [tuple(k.shape) for k in relu.kernels] == [(8, 16), (16, 12), (12, 8)]
+    trained = model.network_.user_layers[0]  # a copy: fit never trains the given object
+    assert [tuple(k.shape) for k in trained.kernels] == [(8, 16), (16, 12), (12, 8)]
+    assert trained is not relu and not relu.built
 
 
 def test_identity_features_stay_sparse_and_explicit_identity_means_the_same() -> None:
