@@ -33,8 +33,21 @@ __all__ = [
 class Split:
     """Train and test CSR float32 matrices of the same (n_users, n_items) shape.
 
-    ``cold_users`` / ``cold_items``: sorted indices held out entirely (cold-start splits; they
-    have no train interaction), else None. Unpacks as ``train, test = split``.
+    Unpacks as ``train, test = split``.
+
+    Parameters
+    ----------
+    train, test : scipy.sparse.csr_matrix
+        Disjoint interactions (no shared (user, item) pair).
+    cold_users, cold_items : numpy.ndarray, optional
+        Sorted indices held out entirely by a cold-start split (no train interaction).
+
+    Raises
+    ------
+    LeakageError
+        If ``train`` and ``test`` share a (user, item) pair.
+    InputError
+        If their shapes differ.
     """
 
     train: sp.csr_matrix
@@ -96,10 +109,33 @@ def random_holdout(
     """Return the per-user random holdout of BENCHMARK.md.
 
     ``rng = numpy.random.default_rng(seed)``; for each user in index order with at least one
-    positive, that user's positive item indices (ascending) are shuffled with ``rng`` and the
-    first ``floor(test_fraction * n)`` go to test when ``n >= min_positives`` (else none).
-    Positives are values > 0; train/test are 0/1. With ``binary=False`` every stored value
-    (e.g. ratings, or +1/-1) is split the same way and kept as is.
+    interaction, that user's item indices (ascending) are shuffled with ``rng`` and the first
+    ``floor(test_fraction * n)`` go to test when ``n >= min_positives`` (else none).
+
+    Parameters
+    ----------
+    data : InteractionDataset or matrix
+        The interactions (anything :func:`as_interactions` accepts).
+    test_fraction : float, default 0.2
+        The share of each user's interactions held out, in (0, 1).
+    seed : int, default 42
+        The random seed.
+    min_positives : int, default 5
+        Users with fewer interactions keep them all in train.
+    binary : bool, default True
+        Keep only positive values (> 0), as 1.0; False splits every stored value (e.g.
+        ratings, or +1 / -1) as it is.
+
+    Returns
+    -------
+    Split
+        Train and test, checked leak-free.
+
+    Raises
+    ------
+    InputError
+        On a fraction outside (0, 1), a bad seed, malformed interactions, or (with
+        ``binary=True``) no positive value.
     """
     _check_fraction(test_fraction, "test_fraction")
     matrix = _matrix(data, binary)
@@ -126,9 +162,32 @@ def leave_last_out(
 ) -> Split:
     """Return a split whose test holds each user's ``n_last`` most recent interactions.
 
-    ``timestamps`` align with the stored entries of the matrix in CSR order (an
-    InteractionDataset provides its own). Users with ``n_last`` interactions or fewer stay
-    entirely in train. Ties in time are broken by the higher item index being "later".
+    Users with ``n_last`` interactions or fewer stay entirely in train. Ties in time are broken
+    by the higher item index being "later".
+
+    Parameters
+    ----------
+    data : InteractionDataset or matrix
+        The interactions (anything :func:`as_interactions` accepts).
+    timestamps : numpy.ndarray, optional
+        One time per stored entry of the matrix, in CSR order; an InteractionDataset's own
+        ``timestamps`` when None.
+    n_last : int, default 1
+        How many interactions per user go to test.
+    binary : bool, default True
+        Keep only positive values (> 0), as 1.0; False splits every stored value (e.g.
+        ratings, or +1 / -1) as it is.
+
+    Returns
+    -------
+    Split
+        Train and test, checked leak-free.
+
+    Raises
+    ------
+    InputError
+        Without timestamps, with timestamps not aligned with the entries, ``n_last < 1``,
+        malformed interactions, or (with ``binary=True``) no positive value.
     """
     if isinstance(data, InteractionDataset) and timestamps is None:
         timestamps = data.timestamps
@@ -188,9 +247,33 @@ def cold_start_items(
 ) -> Split:
     """Return a split holding out every interaction of a random ``fraction`` of items.
 
-    ``round(fraction * n)`` of the n items with at least one interaction are drawn with
-    ``default_rng(seed)``; ``split.cold_items`` lists them (sorted). They have no train
-    interaction, so a model can only score them through item features.
+    ``round(fraction * n)`` (at least 1) of the n items with at least one interaction are drawn
+    with ``default_rng(seed)``. They have no train interaction, so a model can only score them
+    through item features.
+
+    Parameters
+    ----------
+    data : InteractionDataset or matrix
+        The interactions (anything :func:`as_interactions` accepts).
+    fraction : float, default 0.2
+        The share of active items held out, in (0, 1).
+    seed : int, default 42
+        The random seed.
+    binary : bool, default True
+        Keep only positive values (> 0), as 1.0; False splits every stored value (e.g.
+        ratings, or +1 / -1) as it is.
+
+    Returns
+    -------
+    Split
+        Train and test, checked leak-free; ``split.cold_items`` lists the held-out items
+        (sorted).
+
+    Raises
+    ------
+    InputError
+        On a fraction outside (0, 1) or one that would hold out every active item, a bad
+        seed, malformed interactions, or (with ``binary=True``) no positive value.
     """
     return _cold_split(data, fraction, seed, binary, axis=1)
 
@@ -200,6 +283,29 @@ def cold_start_users(
 ) -> Split:
     """Return a split holding out every interaction of a random ``fraction`` of users.
 
-    As :func:`cold_start_items`, over users; ``split.cold_users`` lists them (sorted).
+    As :func:`cold_start_items`, over users.
+
+    Parameters
+    ----------
+    data : InteractionDataset or matrix
+        The interactions (anything :func:`as_interactions` accepts).
+    fraction : float, default 0.2
+        The share of active users held out, in (0, 1).
+    seed : int, default 42
+        The random seed.
+    binary : bool, default True
+        Keep only positive values (> 0), as 1.0; False splits every stored value (e.g.
+        ratings, or +1 / -1) as it is.
+
+    Returns
+    -------
+    Split
+        Train and test, checked leak-free; ``split.cold_users`` lists the held-out users
+        (sorted).
+
+    Raises
+    ------
+    InputError
+        As :func:`cold_start_items`.
     """
     return _cold_split(data, fraction, seed, binary, axis=0)
