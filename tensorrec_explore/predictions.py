@@ -18,11 +18,37 @@ class Prediction:
     """Base class: a stateless scoring function between representations."""
 
     def pairwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
-        """Return the ``[b, n]`` scores of every user row against every item row."""
+        """Score every user row against every item row (for ranking).
+
+        Parameters
+        ----------
+        users : tf.Tensor
+            ``[b, d]`` user representations.
+        items : tf.Tensor
+            ``[n, d]`` item representations.
+
+        Returns
+        -------
+        tf.Tensor
+            ``[b, n]`` scores.
+        """
         raise NotImplementedError
 
     def elementwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
-        """Return the ``[p]`` scores of row ``i`` of ``users`` against row ``i`` of ``items``."""
+        """Score row ``i`` of ``users`` against row ``i`` of ``items`` (for given pairs).
+
+        Parameters
+        ----------
+        users : tf.Tensor
+            ``[p, d]`` user representations.
+        items : tf.Tensor
+            ``[p, d]`` item representations.
+
+        Returns
+        -------
+        tf.Tensor
+            ``[p]`` scores.
+        """
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
@@ -34,7 +60,10 @@ class Prediction:
 
 
 class Dot(Prediction):
-    """Dot product: the matrix-factorisation score. Lengths of vectors carry popularity/confidence."""
+    """Dot product: the matrix-factorisation score.
+
+    Lengths of vectors carry popularity / confidence.
+    """
 
     def pairwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         return tf.matmul(users, items, transpose_b=True)
@@ -75,7 +104,25 @@ class Euclidean(Prediction):
 
 
 def make_prediction(spec: Any) -> Prediction:
-    """Return a prediction function for ``spec``: a registry name, a class or an instance."""
+    """Return the prediction function a setting names.
+
+    Parameters
+    ----------
+    spec : str, class or object
+        A registry name, a class (instantiated without arguments) or an instance.
+
+    Returns
+    -------
+    Prediction
+        An object with ``pairwise`` and ``elementwise``.
+
+    Raises
+    ------
+    UnknownPluginError
+        For an unknown name (the message lists the valid ones).
+    InputError
+        For an object without ``pairwise()`` and ``elementwise()``.
+    """
     from .registry import PREDICTIONS
 
     if isinstance(spec, str):
