@@ -32,7 +32,7 @@ def check_no_leakage(train: Any, test: Any) -> None:
         )
     overlap = (train != 0).multiply(test != 0).tocoo()
     if overlap.nnz:
-        pairs = list(zip(overlap.row[:3].tolist(), overlap.col[:3].tolist(), strict=False))
+        pairs = list(zip(overlap.row[:3].tolist(), overlap.col[:3].tolist(), strict=True))
         raise LeakageError(
             f"train and test share {overlap.nnz} (user, item) pair(s), e.g. {pairs}; metrics "
             "would be inflated. Build them with a split function (e.g. random_holdout) or remove "

@@ -287,7 +287,7 @@ class ReLU(Representation):
 
     def call(self, features: tf.Tensor | tf.SparseTensor, training: bool = False) -> tf.Tensor:
         hidden = features_matmul(features, self.kernels[0]) + self.biases[0]
-        for kernel, bias in zip(self.kernels[1:], self.biases[1:], strict=False):
+        for kernel, bias in zip(self.kernels[1:], self.biases[1:], strict=True):
             hidden = tf.nn.relu(hidden)
             if self.dropout:
                 hidden = self.dropout_layer(hidden, training=training)

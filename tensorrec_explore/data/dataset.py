@@ -534,7 +534,7 @@ def _lookup(index: pd.Index, raw: Any, kind: str) -> Any:
     values = [raw] if scalar else list(raw)
     positions = index.get_indexer(values)
     if (positions < 0).any():
-        unknown = [v for v, p in zip(values, positions, strict=False) if p < 0][:5]
+        unknown = [v for v, p in zip(values, positions, strict=True) if p < 0][:5]
         raise InputError(
             f"unknown raw {kind} id(s) {unknown}; known ids look like {index[:3].tolist()} "
             f"(dtype {index.dtype}). Check the id type (int vs str)."

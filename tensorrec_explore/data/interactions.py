@@ -88,7 +88,7 @@ def _check_finite(matrix: sp.csr_matrix, name: str) -> None:
     if bad.any():
         rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[bad]
         cols = matrix.indices[bad]
-        examples = ", ".join(f"({r}, {c})" for r, c in list(zip(rows, cols, strict=False))[:3])
+        examples = ", ".join(f"({r}, {c})" for r, c in list(zip(rows, cols, strict=True))[:3])
         raise InputError(
             f"{name} contains {int(bad.sum())} NaN or infinite value(s), e.g. at {examples}; "
             "drop or fill them before building the matrix (e.g. df.dropna())."

@@ -268,13 +268,19 @@ def _load_100k(folder: Path) -> InteractionDataset:
         folder / "u.data", encoding="latin-1", sep="\t", header=None, names=columns
     )
     check_numeric_columns(ratings, columns, folder / "u.data", first_line=1)
-    items = pd.read_csv(folder / "u.item", sep="|", header=None, encoding="latin-1")
-    flags = items.iloc[:, 5:24].to_numpy(dtype=bool)
+    items = read_text_table(folder / "u.item", encoding="latin-1", sep="|", header=None)
+    if items.shape[1] != 5 + len(_GENRES_100K):
+        raise InputError(
+            f"{folder / 'u.item'} has {items.shape[1]} columns, expected {5 + len(_GENRES_100K)} "
+            f"(id, title, release date, video date, URL, then {len(_GENRES_100K)} genre flags); "
+            "replace it with the file of the GroupLens archive."
+        )
+    flags = items.iloc[:, 5:].to_numpy(dtype=bool)
     years = pd.to_datetime(items[2], format="%d-%b-%Y", errors="coerce").dt.year.to_numpy(float)
     movies = _movie_table(
         items[0].tolist(),
         items[1].astype(str).tolist(),
-        [[g for g, on in zip(_GENRES_100K, row, strict=False) if on] for row in flags],
+        [[g for g, on in zip(_GENRES_100K, row, strict=True) if on] for row in flags],
         years,
     )
     users = pd.read_csv(
