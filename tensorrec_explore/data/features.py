@@ -135,7 +135,14 @@ def _split_tags(value: Any, sep: str | None) -> list[str]:
 class FeatureEncoder:
     """Encodes rows of a :class:`FeatureTable`'s frame into fixed sparse feature columns.
 
-    Build one with :meth:`fit`; ``names`` then holds one name per encoded column.
+    Build one with :meth:`fit`, which learns the vocabularies and the numeric scaling.
+
+    Parameters
+    ----------
+    table : FeatureTable
+        The table it encodes.
+    names : list of str, default []
+        One name per encoded column, filled by :meth:`fit`.
     """
 
     table: FeatureTable
