@@ -63,6 +63,37 @@ def _documented() -> list[tuple[str, Any]]:
     return [(name, value) for name, value in objects if not isinstance(value, registry.Registry)]
 
 
+def _plugins() -> list[tuple[str, Any]]:
+    """The plug-in factories and classes (TensorFlow); their Keras hooks are not listed."""
+    from tensorrec_explore import losses, predictions, representations
+
+    classes = [
+        representations.Representation,
+        representations.ReLU,
+        representations.KerasRepresentation,
+        predictions.Prediction,
+    ]
+    functions = [
+        representations.make_representation,
+        representations.clone_representation,
+        representations.features_matmul,
+        predictions.make_prediction,
+        predictions.Prediction.pairwise,
+        predictions.Prediction.elementwise,
+        losses.make_loss,
+        losses.Loss.call,
+        losses.Loss.dislike_term,
+    ]
+    return [(c.__qualname__, c) for c in classes] + [(f.__qualname__, f) for f in functions]
+
+
+def _explorer() -> list[tuple[str, Any]]:
+    pytest.importorskip("ipywidgets")
+    from tensorrec_explore.explorer import Explorer
+
+    return list(_members(Explorer))
+
+
 def _arguments(function: Callable) -> list[str]:
     names = []
     for parameter in inspect.signature(function).parameters.values():
@@ -88,10 +119,7 @@ def _returns_value(function: Callable) -> bool:
     return annotation not in (inspect.Signature.empty, None, "None")
 
 
-@pytest.mark.parametrize(
-    ("name", "obj"), _documented(), ids=lambda v: v if isinstance(v, str) else ""
-)
-def test_public_docstring_has_numpydoc_sections(name: str, obj: Any) -> None:
+def _check(name: str, obj: Any) -> None:
     doc = inspect.getdoc(obj)
     assert doc and doc.strip(), f"{name} has no docstring"
     if inspect.isclass(obj) and issubclass(obj, Exception):
@@ -119,3 +147,20 @@ def test_public_docstring_has_numpydoc_sections(name: str, obj: Any) -> None:
         assert _section(doc, "Returns") or _section(doc, "Yields"), (
             f"{name} returns a value but its docstring has no Returns section"
         )
+
+
+@pytest.mark.parametrize(
+    ("name", "obj"), _documented(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_public_docstring_has_numpydoc_sections(name: str, obj: Any) -> None:
+    _check(name, obj)
+
+
+def test_plugin_docstrings_have_numpydoc_sections() -> None:
+    for name, obj in _plugins():
+        _check(name, obj)
+
+
+def test_explorer_docstrings_have_numpydoc_sections() -> None:
+    for name, obj in _explorer():
+        _check(name, obj)
