@@ -391,25 +391,10 @@ class KerasRepresentation(keras.layers.Layer):
 
 
 def make_representation(spec: Any) -> keras.layers.Layer:
-    """Return the representation layer a setting names.
+    """Return a fresh representation layer for ``spec``: a registry name, a class or an instance.
 
-    Parameters
-    ----------
-    spec : str, class, keras.layers.Layer or callable
-        A registry name, a class (instantiated without arguments) or an instance.
-
-    Returns
-    -------
-    keras.layers.Layer
-        A built-in :class:`Representation` (or :class:`KerasRepresentation`) as it is; other
-        Keras layers and callables wrapped in :class:`KerasRepresentation`.
-
-    Raises
-    ------
-    UnknownPluginError
-        For an unknown name (the message lists the valid ones).
-    InputError
-        For anything that is neither a name, a Keras layer nor a callable.
+    Unknown names raise :class:`~tensorrec_explore.errors.UnknownPluginError` listing valid ones.
+    Keras layers and callables that are not built-ins are wrapped in :class:`KerasRepresentation`.
     """
     from .registry import REPRESENTATIONS
 

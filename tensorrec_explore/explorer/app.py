@@ -82,7 +82,7 @@ class Explorer:
         The loop whose thread owns the state: the running kernel's for "auto"; None for none
         (calls from workers then apply at once, under a lock).
     **config
-        The starting configuration: any name of ``ExplorerState``'s configuration or
+        The starting configuration: any name of ``ExplorerState``'s configuration traits or
         ``snapshot_every``, e.g. ``loss="bpr", n_components=32, epochs=30``.
 
     Attributes
@@ -104,9 +104,8 @@ class Explorer:
     Raises
     ------
     InputError
-        On an unknown configuration name.
-    traitlets.TraitError
-        On a value outside its trait's type or range (e.g. ``n_components=0``).
+        On an unknown configuration name or a value its setting cannot hold (e.g.
+        ``n_components=0``).
     """
 
     def __init__(
@@ -412,8 +411,9 @@ class Explorer:
         _close_tree(self.widget)
 
 
-#: The tensorrec-explore labextension's script: it gives anywidget modules (plotly's 5 MB
-#: FigureWidget) two minutes to load instead of 2 s, so the curves draw on a busy machine.
+#: The tensorrec-explore labextension's script: it gives anywidget modules (plotly's large
+#: FigureWidget) two minutes to load instead of anywidget's 2 s, so the curves draw on a busy
+#: machine.
 LOAD_LIMIT_SCRIPT = (
     Path(__file__).parents[1]
     / "app"

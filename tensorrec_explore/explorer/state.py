@@ -71,21 +71,7 @@ STATUSES = ("idle", "training", "stopping", "stopped", "finished", "error")
 
 
 class ExplorerState(t.HasTraits):
-    """Everything the explorer shows or lets a user choose, as observable traits.
-
-    Built without arguments, with the library's defaults; ``Explorer(..., **config)`` sets the
-    starting configuration. The traits come in groups: plug-in names (kept live from the
-    registries), the configuration (:data:`CONFIG_TRAITS`, of which :data:`MODEL_KWARGS` go to
-    ``TensorRec``; 0 or ``"auto"`` stands for the model's own default), the dataset (set once),
-    training progress, the trained model, embeddings and projections, the inspector's
-    selection and sandbox, and the finished runs. Observe traits with ``names=[...]``; replace
-    large values, never mutate them; write them only on the kernel's thread (module docstring).
-
-    Raises
-    ------
-    traitlets.TraitError
-        When a trait is set to a value outside its type or range.
-    """
+    """Everything the explorer shows or lets a user choose, as observable traits."""
 
     # ---- plug-in names (kept live from the registries by the app) ----
     representation_names = t.List(t.Unicode())
