@@ -151,22 +151,19 @@ def precision_at_k(
     *,
     batch_size: int | None = None,
 ) -> np.ndarray:
-    """Return each evaluated user's precision at ``k``: hits in the top ``k`` / ``k``.
+    """Return the precision at ``k`` of each evaluated user.
 
     Parameters
     ----------
-    scorer, test, train, k, batch_size
-        As in :func:`evaluate`.
+    scorer, test, train, batch_size
+        As in :func:`evaluate` (the errors too).
+    k : int, default 10
+        The cut-off: hits in the top ``k``, divided by ``k``.
 
     Returns
     -------
     numpy.ndarray
-        float64, one value per evaluated user (ascending user index).
-
-    Raises
-    ------
-    InputError, LeakageError
-        As in :func:`evaluate`.
+        float64 precisions, one per evaluated user (ascending user index).
     """
     return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"precision@{k}"]
 
@@ -179,22 +176,19 @@ def recall_at_k(
     *,
     batch_size: int | None = None,
 ) -> np.ndarray:
-    """Return each evaluated user's recall at ``k``: hits in the top ``k`` / test positives.
+    """Return each evaluated user's recall at ``k``: the share of their test positives found.
 
     Parameters
     ----------
-    scorer, test, train, k, batch_size
-        As in :func:`evaluate`.
+    scorer, test, train, batch_size
+        As in :func:`evaluate` (the errors too).
+    k : int, default 10
+        The cut-off: hits in the top ``k``, divided by the user's number of test positives.
 
     Returns
     -------
     numpy.ndarray
-        float64, one value per evaluated user (ascending user index).
-
-    Raises
-    ------
-    InputError, LeakageError
-        As in :func:`evaluate`.
+        float64, in ascending user index order.
     """
     return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"recall@{k}"]
 
@@ -207,22 +201,19 @@ def ndcg_at_k(
     *,
     batch_size: int | None = None,
 ) -> np.ndarray:
-    """Return each evaluated user's NDCG at ``k``: DCG@k / ideal DCG of min(k, n_test) hits.
+    """Return the normalised discounted cumulative gain at ``k`` (NDCG) of each evaluated user.
 
     Parameters
     ----------
-    scorer, test, train, k, batch_size
-        As in :func:`evaluate`.
+    scorer, test, train, batch_size
+        As in :func:`evaluate` (the errors too).
+    k : int, default 10
+        The cut-off of DCG@k, divided by the ideal DCG of min(k, n_test) hits.
 
     Returns
     -------
     numpy.ndarray
-        float64, one value per evaluated user (ascending user index).
-
-    Raises
-    ------
-    InputError, LeakageError
-        As in :func:`evaluate`.
+        One float64 per evaluated user, ascending by user index.
     """
     return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"ndcg@{k}"]
 
@@ -235,22 +226,19 @@ def hit_rate_at_k(
     *,
     batch_size: int | None = None,
 ) -> np.ndarray:
-    """Return 1.0 where a user's top ``k`` holds at least one test positive, else 0.0.
+    """Return 1.0 for each evaluated user whose top ``k`` holds a test positive, else 0.0.
 
     Parameters
     ----------
-    scorer, test, train, k, batch_size
-        As in :func:`evaluate`.
+    scorer, test, train, batch_size
+        As in :func:`evaluate` (the errors too).
+    k : int, default 10
+        The cut-off.
 
     Returns
     -------
     numpy.ndarray
-        float64, one value per evaluated user (ascending user index).
-
-    Raises
-    ------
-    InputError, LeakageError
-        As in :func:`evaluate`.
+        float64 zeros and ones, aligned with the evaluated users (ascending).
     """
     return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"hit_rate@{k}"]
 
@@ -270,18 +258,12 @@ def auc_score(
     Parameters
     ----------
     scorer, test, train, batch_size
-        As in :func:`evaluate`.
+        As in :func:`evaluate` (the errors too).
 
     Returns
     -------
     numpy.ndarray
-        float64, one value per evaluated user (ascending user index); NaN for a user
-        without such an item.
-
-    Raises
-    ------
-    InputError, LeakageError
-        As in :func:`evaluate`.
+        float64 per evaluated user (ascending index); NaN for a user without such an item.
     """
     return _run(scorer, test, train, 1, batch_size, auc=True)[1]["auc"]
 
@@ -295,23 +277,18 @@ def reciprocal_rank(
 ) -> np.ndarray:
     """Return each evaluated user's reciprocal rank; its mean is the MRR.
 
-    1 / rank of the first test positive in the full ranking (train positives excluded, ties
-    by lower item index).
-
     Parameters
     ----------
-    scorer, test, train, batch_size
-        As in :func:`evaluate`.
+    scorer, test, train
+        As in :func:`evaluate`, whose errors it raises.
+    batch_size : int, optional
+        Users per scoring batch.
 
     Returns
     -------
     numpy.ndarray
-        float64, one value per evaluated user (ascending user index).
-
-    Raises
-    ------
-    InputError, LeakageError
-        As in :func:`evaluate`.
+        1 / the rank of each evaluated user's first test positive in the full ranking (train
+        positives excluded, ties by lower item index), float64, ascending user index.
     """
     return _run(scorer, test, train, 1, batch_size, mrr=True)[1]["mrr"]
 
@@ -329,17 +306,12 @@ def catalog_coverage(
     Parameters
     ----------
     scorer, test, train, k, batch_size
-        As in :func:`evaluate`.
+        As in :func:`evaluate` (the errors too).
 
     Returns
     -------
     float
         The share of items in at least one evaluated user's top ``k``.
-
-    Raises
-    ------
-    InputError, LeakageError
-        As in :func:`evaluate`.
     """
     return _run(scorer, test, train, k, batch_size, ranked=True)[2]
 

@@ -209,74 +209,67 @@ for _name, _cls in [
 
 
 def register_representation(name: str, plugin: Any, *, overwrite: bool = False) -> Any:
-    """Register a custom representation under a name.
+    """Register a custom representation under a name (the explorer's dropdowns show it).
 
     Parameters
     ----------
-    name : str
-        A snake_case identifier; the name the model's settings, the CLI and the explorer's
-        dropdowns accept.
+    name, overwrite
+        As in :meth:`Registry.register`.
     plugin : Keras layer class, factory or instance
-        The plug-in.
-    overwrite : bool, default False
-        Replace a plug-in already registered under ``name``.
+        The representation.
 
     Returns
     -------
     object
-        ``plugin`` itself, so the function can decorate a class.
+        ``plugin``, unchanged.
 
     Raises
     ------
     UnknownPluginError
-        If ``name`` is not an identifier, or is taken and ``overwrite`` is False.
+        As in :meth:`Registry.register`.
     """
     return REPRESENTATIONS.register(name, plugin, overwrite=overwrite)
 
 
 def register_prediction(name: str, plugin: Any, *, overwrite: bool = False) -> Any:
-    """Register a custom prediction function class under a name.
+    """Register a custom prediction class under a name.
 
     Parameters
     ----------
-    name : str
-        A snake_case identifier; the name the model's settings, the CLI and the explorer's
-        dropdowns accept.
-    plugin : a subclass of :class:`~tensorrec_explore.predictions.Prediction`
-        The plug-in.
-    overwrite : bool, default False
-        Replace a plug-in already registered under ``name``.
+    name, overwrite
+        As in :meth:`Registry.register`.
+    plugin : type
+        A subclass of :class:`~tensorrec_explore.predictions.Prediction`.
 
     Returns
     -------
-    object
-        ``plugin`` itself, so the function can decorate a class.
+    type
+        The class given.
 
     Raises
     ------
     UnknownPluginError
-        If ``name`` is not an identifier, or is taken and ``overwrite`` is False.
+        As for :func:`register_representation`.
     """
     return PREDICTIONS.register(name, plugin, overwrite=overwrite)
 
 
 def register_loss(name: str, plugin: Any, *, overwrite: bool = False) -> Any:
-    """Register a custom loss class under a name.
+    """Register a :class:`~tensorrec_explore.losses.Loss` subclass under a name.
 
     Parameters
     ----------
     name : str
-        A snake_case identifier; the name the model's settings, the CLI and the explorer's
-        dropdowns accept.
-    plugin : a subclass of :class:`~tensorrec_explore.losses.Loss`
-        The plug-in.
+        A snake_case identifier (see :meth:`Registry.register`).
+    plugin : type
+        The loss class; it declares its ``inputs`` (see :mod:`tensorrec_explore.losses`).
     overwrite : bool, default False
-        Replace a plug-in already registered under ``name``.
+        Replace a loss already registered under ``name``.
 
     Returns
     -------
-    object
-        ``plugin`` itself, so the function can decorate a class.
+    type
+        ``plugin``.
 
     Raises
     ------
