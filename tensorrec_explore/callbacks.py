@@ -36,8 +36,8 @@ class Callback:
 
         Parameters
         ----------
-        model : TensorRec
-            The model being trained.
+        model
+            As in :meth:`on_train_begin`.
         epoch : int
             The epoch's number: 0 at ``fit``'s first epoch, continuing across ``fit_partial``.
         logs : dict
@@ -50,10 +50,10 @@ class Callback:
 
         Parameters
         ----------
-        model : TensorRec
-            The model being trained.
+        model
+            As in :meth:`on_train_begin`.
         logs : dict
-            Holds ``"stopped"``: whether a callback stopped training.
+            Holds ``"stopped"``, True when a callback set ``model.stop_training``.
         """
 
 

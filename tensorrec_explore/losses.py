@@ -121,7 +121,7 @@ class Loss:
         Parameters
         ----------
         inputs : LossInputs
-            The batch's tensors of the loss's ``inputs`` kind (see the module docstring).
+            The batch, as :meth:`call` receives it.
 
         Returns
         -------
@@ -433,7 +433,7 @@ def make_loss(spec: Any) -> Loss:
 
     Parameters
     ----------
-    spec : str, class or Loss
+    spec : str, type or Loss instance
         A registry name, a class (instantiated without arguments) or an instance.
 
     Returns

@@ -39,10 +39,8 @@ class Prediction:
 
         Parameters
         ----------
-        users : tf.Tensor
-            ``[p, d]`` user representations.
-        items : tf.Tensor
-            ``[p, d]`` item representations.
+        users, items : tf.Tensor
+            ``[p, d]`` user and item representations, one pair per row.
 
         Returns
         -------
@@ -108,13 +106,14 @@ def make_prediction(spec: Any) -> Prediction:
 
     Parameters
     ----------
-    spec : str, class or object
-        A registry name, a class (instantiated without arguments) or an instance.
+    spec
+        A registry name, a class (instantiated without arguments), or an object with
+        ``pairwise()`` and ``elementwise()``.
 
     Returns
     -------
     Prediction
-        An object with ``pairwise`` and ``elementwise``.
+        The object (or a new instance of the class).
 
     Raises
     ------

@@ -105,15 +105,7 @@ class Linear(Representation):
     weighted sum. Pick it as the fast, interpretable baseline; it cannot express interactions
     between features (use :class:`ReLU` for that).
 
-    Parameters
-    ----------
-    n_components : int, optional
-        The width of the representation; the model's ``n_components`` when None.
-    seed : int, optional
-        The seed of the weights' initializers; derived from the model's ``random_state``
-        when None.
-    **kwargs
-        Passed to ``keras.layers.Layer`` (e.g. ``name``).
+    Its parameters are :class:`Representation`'s.
     """
 
     embedding_like = True
@@ -136,15 +128,7 @@ class NormalizedLinear(Linear):
     Useful for user tastes in mixture-of-tastes models, where one long taste vector would
     otherwise dominate; with ``dot`` prediction it behaves like cosine similarity on one side.
 
-    Parameters
-    ----------
-    n_components : int, optional
-        The width of the representation; the model's ``n_components`` when None.
-    seed : int, optional
-        The seed of the weights' initializers; derived from the model's ``random_state``
-        when None.
-    **kwargs
-        Passed to ``keras.layers.Layer`` (e.g. ``name``).
+    Its parameters are :class:`Representation`'s.
     """
 
     embedding_like = False  # not measured with the large steps
@@ -158,16 +142,8 @@ class PassThrough(Representation):
     """The features are the representation (no weights).
 
     Assumes the features already live in the embedding space (e.g. pre-trained vectors), so the
-    model's ``n_components`` must equal the number of feature columns.
-
-    Parameters
-    ----------
-    n_components : int, optional
-        Must equal the number of feature columns (checked when built).
-    seed : int, optional
-        Unused (no weights); kept for the common signature.
-    **kwargs
-        Passed to ``keras.layers.Layer`` (e.g. ``name``).
+    model's ``n_components`` must equal the number of feature columns. Its parameters are
+    :class:`Representation`'s (``seed`` unused: no weights).
 
     Raises
     ------
@@ -196,16 +172,8 @@ class PassThrough(Representation):
 class WeightedPassThrough(PassThrough):
     """The features times one learned weight per feature column (initialised to 1).
 
-    Like :class:`PassThrough`, but the model learns how much each feature dimension matters.
-
-    Parameters
-    ----------
-    n_components : int, optional
-        Must equal the number of feature columns (checked when built).
-    seed : int, optional
-        Unused (the weights start at 1); kept for the common signature.
-    **kwargs
-        Passed to ``keras.layers.Layer`` (e.g. ``name``).
+    Like :class:`PassThrough` (same parameters and check), but the model learns how much each
+    feature dimension matters.
     """
 
     embedding_like = False  # not measured with the large steps

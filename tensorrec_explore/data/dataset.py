@@ -252,18 +252,13 @@ class InteractionDataset:
 
         Parameters
         ----------
-        raw : scalar or iterable
-            One raw item id, or several.
+        raw
+            As in :meth:`user_index`, with item ids.
 
         Returns
         -------
         int or numpy.ndarray
-            The index of one id, or an int64 array of indices for several.
-
-        Raises
-        ------
-        InputError
-            If an id is not in the dataset.
+            An int for one id, else an int64 array; :class:`InputError` for an unknown id.
         """
         return _lookup(self._item_lookup, raw, "item")
 

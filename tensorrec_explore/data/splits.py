@@ -167,21 +167,18 @@ def leave_last_out(
 
     Parameters
     ----------
-    data : InteractionDataset or matrix
-        The interactions (anything :func:`as_interactions` accepts).
+    data, binary
+        As in :func:`random_holdout`.
     timestamps : numpy.ndarray, optional
         One time per stored entry of the matrix, in CSR order; an InteractionDataset's own
         ``timestamps`` when None.
     n_last : int, default 1
         How many interactions per user go to test.
-    binary : bool, default True
-        Keep only positive values (> 0), as 1.0; False splits every stored value (e.g.
-        ratings, or +1 / -1) as it is.
 
     Returns
     -------
     Split
-        Train and test, checked leak-free.
+        Each user's latest interactions as test, the others as train (checked leak-free).
 
     Raises
     ------
@@ -253,21 +250,17 @@ def cold_start_items(
 
     Parameters
     ----------
-    data : InteractionDataset or matrix
-        The interactions (anything :func:`as_interactions` accepts).
+    data, binary
+        As in :func:`random_holdout`.
     fraction : float, default 0.2
         The share of active items held out, in (0, 1).
     seed : int, default 42
         The random seed.
-    binary : bool, default True
-        Keep only positive values (> 0), as 1.0; False splits every stored value (e.g.
-        ratings, or +1 / -1) as it is.
 
     Returns
     -------
     Split
-        Train and test, checked leak-free; ``split.cold_items`` lists the held-out items
-        (sorted).
+        Train and test (checked leak-free); ``split.cold_items`` lists the held-out items, sorted.
 
     Raises
     ------
@@ -287,21 +280,15 @@ def cold_start_users(
 
     Parameters
     ----------
-    data : InteractionDataset or matrix
-        The interactions (anything :func:`as_interactions` accepts).
+    data, seed, binary
+        As in :func:`cold_start_items`.
     fraction : float, default 0.2
         The share of active users held out, in (0, 1).
-    seed : int, default 42
-        The random seed.
-    binary : bool, default True
-        Keep only positive values (> 0), as 1.0; False splits every stored value (e.g.
-        ratings, or +1 / -1) as it is.
 
     Returns
     -------
     Split
-        Train and test, checked leak-free; ``split.cold_users`` lists the held-out users
-        (sorted).
+        ``split.cold_users`` lists the held-out users (sorted); train and test are leak-free.
 
     Raises
     ------
