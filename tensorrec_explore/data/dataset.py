@@ -41,7 +41,8 @@ class InteractionDataset:
     """Interactions (CSR float32, users x items) with everything needed around them.
 
     Stored values are kept as given (ratings for RMSE); :meth:`to_implicit` and
-    :meth:`to_explicit` convert them explicitly. Build one from rows with :meth:`from_frame`.
+    :meth:`to_explicit` convert them explicitly (weights and timestamps follow the kept pairs).
+    Build one from rows with :meth:`from_frame`.
 
     Parameters
     ----------
@@ -58,7 +59,8 @@ class InteractionDataset:
     user_metadata, item_metadata : pandas.DataFrame, optional
         Extra display columns, one row per index (e.g. genres to colour points by).
     weights : matrix, optional
-        Per-interaction weights with the same sparsity pattern as ``interactions``.
+        A weight > 0 exactly where ``interactions`` has an entry: the ``sample_weight`` of
+        ``TensorRec.fit``, e.g. ``model.fit(ds.interactions, sample_weight=ds.weights)``.
     timestamps : numpy.ndarray, optional
         One time per stored interaction, aligned with ``interactions.data``.
     name : str, default "dataset"
@@ -75,7 +77,8 @@ class InteractionDataset:
     user_labels, item_titles : numpy.ndarray
         Display names (str) by index.
     weights : scipy.sparse.csr_matrix or None
-        Aligned with ``interactions``.
+        Aligned with ``interactions``; a split of the dataset carries the train part as
+        ``split.train_weights``.
     timestamps : numpy.ndarray or None
         Aligned with ``interactions.data``.
 
@@ -159,7 +162,8 @@ class InteractionDataset:
             The interaction's value (e.g. a rating); repeated (user, item) pairs are then an
             error. Without it each row counts 1 and repeated pairs add up.
         weight_col : str, optional
-            The interaction's weight (becomes :attr:`weights`).
+            A weight > 0 per row (repeated rows add up), kept as :attr:`weights` for
+            ``fit(..., sample_weight=...)``.
         timestamp_col : str, optional
             The interaction's time (becomes :attr:`timestamps`).
         user_features, item_features : FeatureTable or pandas.DataFrame, optional
@@ -182,8 +186,8 @@ class InteractionDataset:
         Raises
         ------
         InputError
-            On missing columns, missing or non-numeric values, repeated pairs with
-            ``value_col``, or a malformed feature table.
+            On missing columns, missing or non-numeric values, weights <= 0, repeated pairs
+            with ``value_col``, or a malformed feature table.
         """
         frame = read_interaction_frame(df, user_col, item_col, value_col, weight_col, timestamp_col)
         user_codes, user_ids = _factorize(frame[user_col])

@@ -403,7 +403,7 @@ def check_metadata(meta: pd.DataFrame | None, n: int, name: str) -> pd.DataFrame
 
 
 def check_aligned_weights(weights: Any, interactions: sp.csr_matrix) -> sp.csr_matrix:
-    """Check per-interaction weights.
+    """Check per-interaction weights: every weight > 0, exactly where the interactions are.
 
     Parameters
     ----------
@@ -420,7 +420,8 @@ def check_aligned_weights(weights: Any, interactions: sp.csr_matrix) -> sp.csr_m
     Raises
     ------
     InputError
-        If the weights are malformed or their nonzero entries differ from the interactions'.
+        When the weights are malformed, hold a negative value, or their entries differ from
+        the interactions'.
     """
     matrix = as_interactions(
         weights, "weights", n_users=interactions.shape[0], n_items=interactions.shape[1]

@@ -41,13 +41,16 @@ class Split:
         Disjoint interactions (no shared (user, item) pair).
     cold_users, cold_items : numpy.ndarray, optional
         Sorted indices held out entirely by a cold-start split (no train interaction).
+    train_weights : scipy.sparse.csr_matrix, optional
+        The weights of the train interactions (exactly their entries: the ``sample_weight``
+        of ``fit``) when the split data was an :class:`InteractionDataset` with weights.
 
     Raises
     ------
     LeakageError
         If ``train`` and ``test`` share a (user, item) pair.
     InputError
-        If their shapes differ.
+        If their shapes differ, or ``train_weights`` are not aligned with ``train``.
     """
 
     train: sp.csr_matrix
