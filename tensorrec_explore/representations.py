@@ -359,27 +359,10 @@ class KerasRepresentation(keras.layers.Layer):
 
 
 def make_representation(spec: Any) -> keras.layers.Layer:
-    """Return a fresh, unbuilt representation layer for ``spec``.
+    """Return a fresh representation layer for ``spec``: a registry name, a class or an instance.
 
-    Parameters
-    ----------
-    spec : str, type, representation, Keras layer or callable
-        A registry name, a class, or an instance. An instance is copied from its configuration,
-        so every ``fit`` starts from new weights and the caller's object is never trained in
-        place (an object whose configuration cannot rebuild it is used as it is).
-
-    Returns
-    -------
-    keras.layers.Layer
-        A built-in representation, or a :class:`KerasRepresentation` wrapping a Keras layer or
-        a callable.
-
-    Raises
-    ------
-    UnknownPluginError
-        An unregistered name (the message lists the valid ones).
-    InputError
-        Anything else.
+    Unknown names raise :class:`~tensorrec_explore.errors.UnknownPluginError` listing valid ones.
+    Keras layers and callables that are not built-ins are wrapped in :class:`KerasRepresentation`.
     """
     from .registry import REPRESENTATIONS
 

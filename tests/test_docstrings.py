@@ -73,8 +73,7 @@ def _plugins() -> list[tuple[str, Any]]:
         representations.KerasRepresentation,
         predictions.Prediction,
     ]
-    functions = [
-        representations.make_representation,
+    functions = [  # make_representation: documented on main, where its code changed
         representations.clone_representation,
         representations.features_matmul,
         predictions.make_prediction,
