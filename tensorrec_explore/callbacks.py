@@ -21,13 +21,40 @@ class Callback:
     """Base class: override any hook. Hooks run in the training thread, in list order."""
 
     def on_train_begin(self, model: Any, logs: dict) -> None:
-        """Called when ``fit``/``fit_partial`` starts; ``logs`` has ``"epochs"`` (planned)."""
+        """Called when ``fit`` / ``fit_partial`` starts.
+
+        Parameters
+        ----------
+        model : TensorRec
+            The model being trained.
+        logs : dict
+            Holds ``"epochs"``: the number of epochs planned.
+        """
 
     def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
-        """Called after each epoch with that epoch's logs (may add keys for later callbacks)."""
+        """Called after each epoch.
+
+        Parameters
+        ----------
+        model
+            As in :meth:`on_train_begin`.
+        epoch : int
+            The epoch's number: 0 at ``fit``'s first epoch, continuing across ``fit_partial``.
+        logs : dict
+            The epoch's logs (see the module's docstring); a hook may add keys for the
+            callbacks after it.
+        """
 
     def on_train_end(self, model: Any, logs: dict) -> None:
-        """Called when training ends, normally or stopped; ``logs`` has ``"stopped"``."""
+        """Called when training ends, normally or stopped.
+
+        Parameters
+        ----------
+        model
+            As in :meth:`on_train_begin`.
+        logs : dict
+            Holds ``"stopped"``, True when a callback set ``model.stop_training``.
+        """
 
 
 class History(Callback):
@@ -42,15 +69,40 @@ class History(Callback):
         self.logs.append(dict(logs))
 
     def series(self, key: str) -> np.ndarray:
-        """Return the values of ``key`` over epochs (NaN where an epoch lacks it)."""
+        """Return one log key's values over the recorded epochs.
+
+        Parameters
+        ----------
+        key : str
+            A logs key, e.g. ``"loss"`` or ``"val_ndcg@10"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64, one value per epoch (NaN where an epoch lacks the key).
+        """
         return np.array([log.get(key, math.nan) for log in self.logs], dtype=np.float64)
 
 
 class ValidationMetrics(Callback):
     """Adds validation precision / recall / NDCG @k to the logs every ``every`` epochs.
 
-    ``test`` is a (n_users, n_items) matrix of held-out positives; the training interactions are
-    excluded from the ranking automatically.
+    The keys are ``"val_precision@k"``, ``"val_recall@k"`` and ``"val_ndcg@k"``; the model's
+    training interactions are excluded from the ranking.
+
+    Parameters
+    ----------
+    test : scipy.sparse matrix or numpy.ndarray
+        (n_users, n_items) held-out positives.
+    k : int, default 10
+        The cut-off of the metrics.
+    every : int, default 1
+        Evaluate after every ``every``-th epoch.
+
+    Raises
+    ------
+    InputError
+        If ``test`` is not a sparse matrix or an array, or ``k`` / ``every`` is not positive.
     """
 
     def __init__(self, test: Any, k: int = 10, every: int = 1) -> None:
@@ -76,10 +128,19 @@ class ValidationMetrics(Callback):
 
 
 class EarlyStopping(Callback):
-    """Stops when ``monitor`` has not improved by ``min_delta`` for ``patience`` checks.
+    """Stops training when ``monitor`` has not improved by ``min_delta`` for ``patience`` checks.
 
-    ``monitor`` is a logs key; keys starting with ``val_`` are maximised (metrics), others
-    minimised (losses). Epochs without the key (validation skipped) are ignored.
+    Epochs without the key (validation skipped) are ignored.
+
+    Parameters
+    ----------
+    monitor : str, default "loss"
+        A logs key; keys starting with ``val_`` are maximised (metrics), others minimised
+        (losses).
+    patience : int, default 3
+        How many checks without improvement stop training.
+    min_delta : float, default 0.0
+        The smallest change that counts as an improvement.
     """
 
     def __init__(self, monitor: str = "loss", patience: int = 3, min_delta: float = 0.0) -> None:
@@ -130,8 +191,29 @@ class ProgressBar(Callback):
 
 
 def callback_chain(model: Any, callbacks: Any, verbose: bool, validation: Any) -> list[Callback]:
-    """Return the callbacks of one training call: validation, ``model.history_``, the user's,
-    then a progress bar when ``verbose``. ``validation`` must match the model's shape."""
+    """Return the callbacks of one training call, in the order they run.
+
+    Parameters
+    ----------
+    model : TensorRec
+        The model being trained (its ``history_``, ``n_users_`` and ``n_items_`` are read).
+    callbacks : list of Callback or None
+        The user's callbacks.
+    verbose : bool
+        Add a :class:`ProgressBar`.
+    validation : ValidationMetrics, matrix or None
+        Held-out positives (wrapped in a :class:`ValidationMetrics`), or the callback itself.
+
+    Returns
+    -------
+    list of Callback
+        Validation, ``model.history_``, the user's callbacks, then the progress bar.
+
+    Raises
+    ------
+    InputError
+        If ``validation`` is malformed or its shape differs from the model's.
+    """
     chain: list[Callback] = []
     if validation is not None:
         chain.append(

@@ -10,9 +10,19 @@ from .errors import InputError, LeakageError
 
 
 def check_no_leakage(train: Any, test: Any) -> None:
-    """Raise LeakageError if ``train`` and ``test`` share a stored (user, item) pair.
+    """Check that ``train`` and ``test`` share no stored (user, item) pair.
 
-    Also raises InputError if their shapes differ. Returns None when they are disjoint.
+    Parameters
+    ----------
+    train, test : scipy.sparse matrix or array-like
+        Interaction matrices of the same shape.
+
+    Raises
+    ------
+    LeakageError
+        If they share a pair (the message shows up to three).
+    InputError
+        If their shapes differ.
     """
     train, test = sp.csr_matrix(train), sp.csr_matrix(test)
     if train.shape != test.shape:
@@ -22,7 +32,7 @@ def check_no_leakage(train: Any, test: Any) -> None:
         )
     overlap = (train != 0).multiply(test != 0).tocoo()
     if overlap.nnz:
-        pairs = list(zip(overlap.row[:3].tolist(), overlap.col[:3].tolist(), strict=False))
+        pairs = list(zip(overlap.row[:3].tolist(), overlap.col[:3].tolist(), strict=True))
         raise LeakageError(
             f"train and test share {overlap.nnz} (user, item) pair(s), e.g. {pairs}; metrics "
             "would be inflated. Build them with a split function (e.g. random_holdout) or remove "

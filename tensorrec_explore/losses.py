@@ -95,7 +95,18 @@ class Loss:
     in_batch_negatives = False
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
-        """Return the scalar loss of one batch."""
+        """Return the loss of one batch.
+
+        Parameters
+        ----------
+        inputs : LossInputs
+            The batch's tensors of the loss's ``inputs`` kind (see the module docstring).
+
+        Returns
+        -------
+        tf.Tensor
+            A differentiable scalar; lower is better.
+        """
         raise NotImplementedError
 
     def __call__(self, inputs: LossInputs) -> tf.Tensor:
@@ -104,9 +115,19 @@ class Loss:
     def dislike_term(self, inputs: LossInputs) -> tf.Tensor:
         """Return a BPR-style penalty for disliked items scoring above sampled unobserved items.
 
-        Zero when the batch holds no dislikes. The model fills ``disliked_scores`` and
-        ``disliked_sampled_scores`` (invalid samples set to a very low score) for every kind of
-        input that can hold dislikes.
+        The model fills ``disliked_scores`` and ``disliked_sampled_scores`` (invalid samples set
+        to a very low score) for every kind of input that can hold dislikes.
+
+        Parameters
+        ----------
+        inputs : LossInputs
+            The batch, as :meth:`call` receives it.
+
+        Returns
+        -------
+        tf.Tensor
+            A scalar: the mean of ``softplus(disliked - sampled)``; zero when the batch holds
+            no dislikes.
         """
         if inputs.disliked_scores is not None:
             margin = inputs.disliked_scores[:, None] - inputs.disliked_sampled_scores
@@ -215,7 +236,18 @@ class WMRB(Loss):
     default_l2 = 0.1
 
     def per_positive(self, inputs: LossInputs) -> tf.Tensor:
-        """Return each liked interaction's WMRB value ``[p]``."""
+        """Return each liked interaction's WMRB value.
+
+        Parameters
+        ----------
+        inputs : LossInputs
+            A ``"sampled"`` batch.
+
+        Returns
+        -------
+        tf.Tensor
+            ``[p]``: ``log(1 + n_items / n_valid * sum of the sampled hinges)``.
+        """
         margin_rank = _rank_scale(inputs) * tf.reduce_sum(_sampled_hinge(inputs), axis=1)
         return tf.math.log1p(margin_rank)
 
@@ -368,8 +400,20 @@ class SampledSoftmax(Loss):
 
 
 def corrected_logits(inputs: LossInputs) -> tf.Tensor:
-    """Return ``[p, 1 + p + s]`` logits: each liked item, then the in-batch and uniform
-    candidates, each minus its ``log_q``; invalid candidates (the user's likes) at -1e9."""
+    """Return the log-Q corrected logits of :class:`SampledSoftmax`.
+
+    Parameters
+    ----------
+    inputs : LossInputs
+        A ``"sampled"`` batch with in-batch negatives (``batch_scores``, ``batch_valid``,
+        ``batch_log_q``, ``sampled_log_q``).
+
+    Returns
+    -------
+    tf.Tensor
+        ``[p, 1 + p + s]``: each liked item, then the in-batch and uniform candidates, each
+        minus its ``log_q``; invalid candidates (the user's likes) at -1e9.
+    """
     batch_log_q = inputs.batch_log_q
     positive = inputs.positive_scores - batch_log_q
     in_batch = inputs.batch_scores - batch_log_q[None, :]
@@ -385,7 +429,25 @@ def corrected_logits(inputs: LossInputs) -> tf.Tensor:
 
 
 def make_loss(spec: Any) -> Loss:
-    """Return a loss object for ``spec``: a registry name, a class or an instance."""
+    """Return the loss a setting names.
+
+    Parameters
+    ----------
+    spec : str, type or Loss instance
+        A registry name, a class (instantiated without arguments) or an instance.
+
+    Returns
+    -------
+    Loss
+        A callable loss whose ``inputs`` is ``"dense"``, ``"sampled"`` or ``"observed"``.
+
+    Raises
+    ------
+    UnknownPluginError
+        For an unknown name (the message lists the valid ones).
+    InputError
+        For an object that is not callable or declares no valid ``inputs``.
+    """
     from .registry import LOSSES
 
     if isinstance(spec, str):

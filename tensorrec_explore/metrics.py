@@ -58,11 +58,18 @@ Scorer: TypeAlias = "np.ndarray | Callable[[np.ndarray], np.ndarray] | _Supports
 class MetricReport:
     """Result of :func:`evaluate`.
 
-    ``users``: int64 indices of the evaluated users (those with >= 1 test positive), ascending.
-    ``per_user``: metric name -> float64 array aligned with ``users`` (``"precision@10"``,
-    ``"recall@10"``, ``"ndcg@10"``, ``"auc"``, ``"mrr"``, ``"hit_rate@10"``, named with ``k``).
-    ``"auc"`` is NaN for a user whose every candidate item is a test positive.
-    ``summary``: metric name -> mean over ``users`` (NaN AUCs skipped) plus ``"coverage@10"``.
+    Parameters
+    ----------
+    users : numpy.ndarray
+        int64 indices of the evaluated users (those with >= 1 test positive), ascending.
+    per_user : dict of str to numpy.ndarray
+        Metric name -> float64 array aligned with ``users`` (``"precision@10"``,
+        ``"recall@10"``, ``"ndcg@10"``, ``"auc"``, ``"mrr"``, ``"hit_rate@10"``, named with
+        ``k``). ``"auc"`` is NaN for a user whose every candidate item is a test positive.
+    summary : dict of str to float
+        Metric name -> mean over ``users`` (NaN AUCs skipped), plus ``"coverage@10"``.
+    k : int
+        The cut-off.
     """
 
     users: np.ndarray
@@ -71,7 +78,13 @@ class MetricReport:
     k: int
 
     def to_frame(self) -> pandas.DataFrame:
-        """Return the per-user metrics as a DataFrame indexed by user index (imports pandas)."""
+        """Return the per-user metrics as a DataFrame (imports pandas).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per metric, indexed by user index (named ``"user"``).
+        """
         import pandas as pd
 
         return pd.DataFrame(self.per_user, index=pd.Index(self.users, name="user"))
@@ -90,11 +103,33 @@ def evaluate(
 ) -> MetricReport:
     """Score every user with a test positive and compute all metrics at ``k`` in one pass.
 
-    ``test`` / ``train``: (n_users, n_items) scipy sparse or dense matrices; train positives are
-    excluded from the ranking. ``batch_size``: users per scoring batch (default: ~64 MB blocks).
-    Raises ``InputError`` on bad shapes, ``k``, empty test or NaN scores, ``LeakageError`` when
-    train and test share (user, item) pairs or when ``scorer`` is a model whose kept training
-    interactions (``train_interactions_``) include test pairs.
+    Parameters
+    ----------
+    scorer : numpy.ndarray, callable or fitted TensorRec
+        A dense ``[n_users, n_items]`` score matrix, ``scorer(users) -> [len(users), n_items]``,
+        or an object with ``score_users(users)`` (see the module's docstring).
+    test : scipy sparse matrix or numpy.ndarray
+        (n_users, n_items) held-out interactions; values > 0 are the positives.
+    train : scipy sparse matrix or numpy.ndarray, optional
+        (n_users, n_items) training interactions; their positives are excluded from the ranking.
+    k : int, default 10
+        The cut-off of the top-k metrics.
+    batch_size : int, optional
+        Users per scoring batch; by default as many as keep one score block bounded.
+
+    Returns
+    -------
+    MetricReport
+        Per-user precision, recall, NDCG and hit rate at ``k``, AUC and reciprocal rank, their
+        means, and the catalogue coverage at ``k``.
+
+    Raises
+    ------
+    InputError
+        On bad shapes or ``k``, a test matrix without positives, or NaN scores.
+    LeakageError
+        When train and test share (user, item) pairs, or ``scorer`` is a model whose kept
+        training interactions (``train_interactions_``) include test pairs.
     """
     users, values, coverage = _run(
         scorer, test, train, k, batch_size, ranked=True, auc=True, mrr=True
@@ -116,7 +151,20 @@ def precision_at_k(
     *,
     batch_size: int | None = None,
 ) -> np.ndarray:
-    """Return hits in the top ``k`` / ``k`` per evaluated user (float64, ascending user order)."""
+    """Return the precision at ``k`` of each evaluated user.
+
+    Parameters
+    ----------
+    scorer, test, train, batch_size
+        As in :func:`evaluate` (the errors too).
+    k : int, default 10
+        The cut-off: hits in the top ``k``, divided by ``k``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 precisions, one per evaluated user (ascending user index).
+    """
     return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"precision@{k}"]
 
 
@@ -128,7 +176,20 @@ def recall_at_k(
     *,
     batch_size: int | None = None,
 ) -> np.ndarray:
-    """Return hits in the top ``k`` / number of test positives, per evaluated user (float64)."""
+    """Return each evaluated user's recall at ``k``: the share of their test positives found.
+
+    Parameters
+    ----------
+    scorer, test, train, batch_size
+        As in :func:`evaluate` (the errors too).
+    k : int, default 10
+        The cut-off: hits in the top ``k``, divided by the user's number of test positives.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, in ascending user index order.
+    """
     return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"recall@{k}"]
 
 
@@ -140,7 +201,20 @@ def ndcg_at_k(
     *,
     batch_size: int | None = None,
 ) -> np.ndarray:
-    """Return DCG@k / ideal DCG over min(k, n_test) items, per evaluated user (float64)."""
+    """Return the normalised discounted cumulative gain at ``k`` (NDCG) of each evaluated user.
+
+    Parameters
+    ----------
+    scorer, test, train, batch_size
+        As in :func:`evaluate` (the errors too).
+    k : int, default 10
+        The cut-off of DCG@k, divided by the ideal DCG of min(k, n_test) hits.
+
+    Returns
+    -------
+    numpy.ndarray
+        One float64 per evaluated user, ascending by user index.
+    """
     return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"ndcg@{k}"]
 
 
@@ -152,7 +226,20 @@ def hit_rate_at_k(
     *,
     batch_size: int | None = None,
 ) -> np.ndarray:
-    """Return 1.0 where the top ``k`` holds at least one test positive, else 0.0, per user."""
+    """Return 1.0 for each evaluated user whose top ``k`` holds a test positive, else 0.0.
+
+    Parameters
+    ----------
+    scorer, test, train, batch_size
+        As in :func:`evaluate` (the errors too).
+    k : int, default 10
+        The cut-off.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 zeros and ones, aligned with the evaluated users (ascending).
+    """
     return _run(scorer, test, train, k, batch_size, ranked=True)[1][f"hit_rate@{k}"]
 
 
@@ -163,8 +250,21 @@ def auc_score(
     *,
     batch_size: int | None = None,
 ) -> np.ndarray:
-    """Return the Mann-Whitney AUC of test positives against items that are neither train nor
-    test positives (ties count 1/2), per evaluated user; NaN for a user with no such item."""
+    """Return each evaluated user's AUC.
+
+    The Mann-Whitney AUC of test positives against items that are neither train nor test
+    positives (ties count 1/2).
+
+    Parameters
+    ----------
+    scorer, test, train, batch_size
+        As in :func:`evaluate` (the errors too).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 per evaluated user (ascending index); NaN for a user without such an item.
+    """
     return _run(scorer, test, train, 1, batch_size, auc=True)[1]["auc"]
 
 
@@ -175,8 +275,21 @@ def reciprocal_rank(
     *,
     batch_size: int | None = None,
 ) -> np.ndarray:
-    """Return 1 / rank of the first test positive in the full ranking (train positives
-    excluded, ties by lower item index), per evaluated user; its mean is the MRR."""
+    """Return each evaluated user's reciprocal rank; its mean is the MRR.
+
+    Parameters
+    ----------
+    scorer, test, train
+        As in :func:`evaluate`, whose errors it raises.
+    batch_size : int, optional
+        Users per scoring batch.
+
+    Returns
+    -------
+    numpy.ndarray
+        1 / the rank of each evaluated user's first test positive in the full ranking (train
+        positives excluded, ties by lower item index), float64, ascending user index.
+    """
     return _run(scorer, test, train, 1, batch_size, mrr=True)[1]["mrr"]
 
 
@@ -188,7 +301,18 @@ def catalog_coverage(
     *,
     batch_size: int | None = None,
 ) -> float:
-    """Return the share of items that appear in at least one evaluated user's top ``k``."""
+    """Return the catalogue coverage at ``k``.
+
+    Parameters
+    ----------
+    scorer, test, train, k, batch_size
+        As in :func:`evaluate` (the errors too).
+
+    Returns
+    -------
+    float
+        The share of items in at least one evaluated user's top ``k``.
+    """
     return _run(scorer, test, train, k, batch_size, ranked=True)[2]
 
 
@@ -201,10 +325,34 @@ def top_k(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the ``k`` best items of each user in ``users``, best first.
 
-    Returns ``(indices int64 [len(users), k], scores [len(users), k])`` with the scorer's float
-    dtype. ``exclude``: (n_users, n_items) matrix whose nonzero entries are never returned; a
-    user with fewer than ``k`` other items gets them all, then ids ``-1`` with score NaN (the
-    padding of ``TensorRec.recommend`` too).
+    Ties go to the lower item index.
+
+    Parameters
+    ----------
+    scorer : numpy.ndarray, callable or fitted TensorRec
+        As in :func:`evaluate`.
+    users : array-like of int
+        User indices.
+    k : int
+        How many items per user.
+    exclude : scipy sparse matrix or numpy.ndarray, optional
+        (n_users, n_items); its nonzero entries are never returned.
+    batch_size : int, optional
+        Users per scoring batch; by default as many as keep one score block bounded.
+
+    Returns
+    -------
+    indices : numpy.ndarray
+        int64 ``[len(users), k]``. A user with fewer than ``k`` other items gets them all,
+        then ids ``-1`` (the padding of ``TensorRec.recommend`` too).
+    scores : numpy.ndarray
+        ``[len(users), k]`` in the scorer's float dtype; NaN where the id is ``-1``.
+
+    Raises
+    ------
+    InputError
+        On a bad ``k``, ``batch_size``, user index, score matrix or ``exclude`` shape, or NaN
+        scores.
     """
     _check_int("k", k)
     _check_int("batch_size", batch_size, allow_none=True)

@@ -18,11 +18,35 @@ class Prediction:
     """Base class: a stateless scoring function between representations."""
 
     def pairwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
-        """Return the ``[b, n]`` scores of every user row against every item row."""
+        """Score every user row against every item row (for ranking).
+
+        Parameters
+        ----------
+        users : tf.Tensor
+            ``[b, d]`` user representations.
+        items : tf.Tensor
+            ``[n, d]`` item representations.
+
+        Returns
+        -------
+        tf.Tensor
+            ``[b, n]`` scores.
+        """
         raise NotImplementedError
 
     def elementwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
-        """Return the ``[p]`` scores of row ``i`` of ``users`` against row ``i`` of ``items``."""
+        """Score row ``i`` of ``users`` against row ``i`` of ``items`` (for given pairs).
+
+        Parameters
+        ----------
+        users, items : tf.Tensor
+            ``[p, d]`` user and item representations, one pair per row.
+
+        Returns
+        -------
+        tf.Tensor
+            ``[p]`` scores.
+        """
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
@@ -34,7 +58,10 @@ class Prediction:
 
 
 class Dot(Prediction):
-    """Dot product: the matrix-factorisation score. Lengths of vectors carry popularity/confidence."""
+    """Dot product: the matrix-factorisation score.
+
+    Lengths of vectors carry popularity / confidence.
+    """
 
     def pairwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         return tf.matmul(users, items, transpose_b=True)
@@ -75,7 +102,26 @@ class Euclidean(Prediction):
 
 
 def make_prediction(spec: Any) -> Prediction:
-    """Return a prediction function for ``spec``: a registry name, a class or an instance."""
+    """Return the prediction function a setting names.
+
+    Parameters
+    ----------
+    spec
+        A registry name, a class (instantiated without arguments), or an object with
+        ``pairwise()`` and ``elementwise()``.
+
+    Returns
+    -------
+    Prediction
+        The object (or a new instance of the class).
+
+    Raises
+    ------
+    UnknownPluginError
+        For an unknown name (the message lists the valid ones).
+    InputError
+        For an object without ``pairwise()`` and ``elementwise()``.
+    """
     from .registry import PREDICTIONS
 
     if isinstance(spec, str):

@@ -1,10 +1,11 @@
 """2-D projections of embeddings for plots: PCA (numpy SVD) and UMAP, aligned across frames.
 
 PCA is instant and deterministic: show it first. UMAP (``umap-learn``, the ``explorer`` extra) is
-imported only inside :func:`umap_2d` and :func:`warm_up_umap`; ``import umap`` itself takes
-seconds (it imports TensorFlow) and a process's first fit compiles numba code (~25 s), so keep it
-off the UI path: call :func:`warm_up_umap` from a background thread, and start each new frame
-from the previous layout (``init=``) before :func:`align`-ing it to that layout.
+imported only inside :func:`umap_2d` and :func:`warm_up_umap`; ``import umap`` itself is slow (it
+imports TensorFlow) and a process's first fit compiles numba code (times: ``benchmarks/README.md``,
+"Figures behind design choices (explorer and data)"), so keep it off the UI path: call
+:func:`warm_up_umap` from a background thread, and start each new frame from the previous layout
+(``init=``) before :func:`align`-ing it to that layout.
 
 Every function takes one point per row, ``[n, d]``. Multi-taste user representations
 ``[n, tastes, d]`` must be flattened by the caller: ``X.reshape(-1, X.shape[-1])`` gives one point
@@ -37,8 +38,17 @@ _WARM_UP_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class Projection:
-    """One frame: ``coords`` float32 ``[n, 2]``, the ``method`` that made it ("pca" or "umap")
-    and the wall-clock ``seconds`` it took (alignment included)."""
+    """One 2-D frame of a set of points, as :func:`project` returns it.
+
+    Parameters
+    ----------
+    coords : numpy.ndarray
+        float32 ``[n, 2]``.
+    method : str
+        What made it: ``"pca"`` or ``"umap"``.
+    seconds : float
+        The wall-clock time it took, alignment included.
+    """
 
     coords: np.ndarray
     method: str
@@ -46,13 +56,29 @@ class Projection:
 
 
 def pca_2d(X: np.ndarray) -> np.ndarray:
-    """Return the first two principal-component scores of the rows of ``X``, float32 ``[n, 2]``.
+    """Return the first two principal-component scores of the rows of ``X``.
 
     Computed by SVD of the centred data's small Gram matrix (``d x d``, or ``n x n`` when there
-    are fewer points than dimensions): milliseconds for thousands of points, where a thin SVD of
-    the data itself can take seconds on a busy multi-threaded BLAS. Signs are deterministic: each
-    component's largest absolute loading is positive. A column beyond the data's rank (e.g. for
-    fewer than 3 points) is zero up to rounding.
+    are fewer points than dimensions), much cheaper than a thin SVD of the data itself on a busy
+    multi-threaded BLAS (``benchmarks/README.md``, "Figures behind design choices (explorer and
+    data)"). Signs are deterministic: each component's largest absolute loading is positive. A
+    column beyond the data's rank (e.g. for fewer than 3 points) is zero up to rounding.
+
+    Parameters
+    ----------
+    X : array-like
+        ``[n, d]``, one point per row.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``[n, 2]``.
+
+    Raises
+    ------
+    InputError
+        If ``X`` is not a 2-D array of finite real numbers (a 3-D multi-taste array is
+        refused with the reshape to use).
     """
     data = _as_points(X, "X")
     n, d = data.shape
@@ -128,9 +154,26 @@ def umap_2d(
 
 
 def exact_knn(X: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ``k`` nearest rows of ``X`` (itself first) by euclidean distance:
-    ``(indices int64 [n, k], distances float32 [n, k])``, nearest first, computed in blocks of
-    ``block`` rows so memory stays ``O(block x n)``."""
+    """Return each row's ``k`` nearest rows of ``X`` (itself first) by euclidean distance.
+
+    Computed in blocks of ``block`` rows, so memory stays ``O(block x n)``.
+
+    Parameters
+    ----------
+    X : array-like
+        ``[n, d]``, one point per row.
+    k : int
+        Neighbours per row, itself included; at most ``n``.
+    block : int, default 1024
+        Rows per block.
+
+    Returns
+    -------
+    indices : numpy.ndarray
+        int64 ``[n, k]``, nearest first.
+    distances : numpy.ndarray
+        float32 ``[n, k]``, aligned with ``indices``.
+    """
     data = np.asarray(X, dtype=np.float32)
     n = len(data)
     squares = np.einsum("ij,ij->i", data, data)
@@ -149,12 +192,27 @@ def exact_knn(X: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
 
 
 def align(new: np.ndarray, previous: np.ndarray) -> np.ndarray:
-    """Return ``new`` moved onto ``previous`` (same points, same row order), float32 ``[n, 2]``.
+    """Return ``new`` moved onto ``previous`` (same points, same row order).
 
     Orthogonal Procrustes with uniform scale and translation: the rotation/reflection ``R``,
     scale ``s`` and shift ``t`` minimising ``||s * new @ R + t - previous||``. Distances within
     the layout keep their ratios, so an animation from ``previous`` to the result moves only
     what really changed. A layout whose points all coincide lands on ``previous``'s centroid.
+
+    Parameters
+    ----------
+    new, previous : array-like
+        Two ``[n, 2]`` layouts of the same points, in the same row order.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``[n, 2]``: ``new`` rotated (or reflected), scaled and shifted.
+
+    Raises
+    ------
+    InputError
+        If the shapes differ, or either is not a 2-D array of finite real numbers.
     """
     moving = _as_points(new, "new")
     fixed = _as_points(previous, "previous")
@@ -187,8 +245,30 @@ def project(
 ) -> Projection:
     """Project ``X`` with ``method`` and, given the ``previous`` frame, align to it.
 
-    For "umap", ``previous`` is also the initial layout. The UMAP keywords are ignored by
-    "pca". Returns a :class:`Projection` timed over the whole call.
+    Parameters
+    ----------
+    X : array-like
+        ``[n, d]``, one point per row.
+    method : {"pca", "umap"}, default "pca"
+        :func:`pca_2d` or :func:`umap_2d`.
+    previous : numpy.ndarray, optional
+        The previous ``[n, 2]`` frame of the same points: the result is aligned to it, and
+        for ``"umap"`` it is also the initial layout.
+    n_neighbors, n_epochs, random_state
+        As in :func:`umap_2d`; ignored by ``"pca"``.
+
+    Returns
+    -------
+    Projection
+        The frame, timed over the whole call.
+
+    Raises
+    ------
+    InputError
+        On an unknown ``method``, bad points or UMAP settings, or a ``previous`` of another
+        shape.
+    MissingExtraError
+        For ``"umap"`` when umap-learn is not installed.
     """
     started = time.perf_counter()
     if method == "pca":
@@ -205,13 +285,27 @@ def project(
 
 
 def warm_up_umap(random_state: int | None = None) -> float:
-    """Import umap and compile its numba code with a tiny fit; return the seconds it took.
+    """Import umap and compile its numba code with a tiny fit.
 
     Meant for a background thread at start-up, so the first real :func:`umap_2d` call is fast.
-    Pass the same kind of ``random_state`` (None or an int) as the later calls: seeded and
-    unseeded fits use separately compiled (serial / parallel) code. Concurrent calls wait for
-    each other; a later call returns quickly once the code is compiled.
-    Raises ``MissingExtraError`` if umap-learn is not installed.
+    Concurrent calls wait for each other; a later call returns quickly once the code is
+    compiled.
+
+    Parameters
+    ----------
+    random_state : int, optional
+        Pass the same kind (None or an int) as the later calls: seeded and unseeded fits use
+        separately compiled (serial / parallel) code.
+
+    Returns
+    -------
+    float
+        The seconds it took.
+
+    Raises
+    ------
+    MissingExtraError
+        If umap-learn is not installed.
     """
     with _WARM_UP_LOCK:
         started = time.perf_counter()

@@ -26,7 +26,20 @@ _PACKAGE = "tensorrec_explore"
 
 
 def features_matmul(features: tf.Tensor | tf.SparseTensor, kernel: tf.Tensor) -> tf.Tensor:
-    """Return ``features @ kernel``, staying sparse when ``features`` is a SparseTensor."""
+    """Multiply features by a kernel, staying sparse when the features are.
+
+    Parameters
+    ----------
+    features : tf.Tensor or tf.SparseTensor
+        ``[batch, n_features]``.
+    kernel : tf.Tensor
+        ``[n_features, width]``.
+
+    Returns
+    -------
+    tf.Tensor
+        The dense ``[batch, width]`` product ``features @ kernel``.
+    """
     if isinstance(features, tf.SparseTensor):
         return tf.sparse.sparse_dense_matmul(features, kernel)
     return tf.matmul(features, kernel)
@@ -40,7 +53,18 @@ def _input_width(input_shape: Any) -> int:
 
 
 class Representation(keras.layers.Layer):
-    """Base class of the built-in representations (sets ``n_components`` and an init seed)."""
+    """Base class of the built-in representations (sets ``n_components`` and an init seed).
+
+    Parameters
+    ----------
+    n_components : int, optional
+        The width of the representation; the model's ``n_components`` when None.
+    seed : int, optional
+        The seed of the weights' initializers; derived from the model's ``random_state``
+        when None.
+    **kwargs
+        Passed to ``keras.layers.Layer`` (e.g. ``name``).
+    """
 
     #: True for one vector per feature summed, no hidden layer: such tables take the large
     #: steps of :data:`tensorrec_explore.defaults.EMBEDDING_RECIPE`.
@@ -52,7 +76,15 @@ class Representation(keras.layers.Layer):
         self.seed = seed
 
     def configure(self, n_components: int, seed: int | None) -> None:
-        """Fill in ``n_components`` and the seed when the user left them unset (before build)."""
+        """Fill in ``n_components`` and the seed where the user left them unset (before build).
+
+        Parameters
+        ----------
+        n_components : int
+            The model's ``n_components``.
+        seed : int or None
+            The seed the model derives for this layer.
+        """
         if self.n_components is None:
             self.n_components = int(n_components)
         if self.seed is None:
@@ -74,6 +106,8 @@ class Linear(Representation):
     free vector per id; with metadata features each feature gets a vector and a row is the
     weighted sum. Pick it as the fast, interpretable baseline; it cannot express interactions
     between features (use :class:`ReLU` for that).
+
+    Its parameters are :class:`Representation`'s.
     """
 
     embedding_like = True
@@ -95,6 +129,8 @@ class NormalizedLinear(Linear):
 
     Useful for user tastes in mixture-of-tastes models, where one long taste vector would
     otherwise dominate; with ``dot`` prediction it behaves like cosine similarity on one side.
+
+    Its parameters are :class:`Representation`'s.
     """
 
     embedding_like = False  # not measured with the large steps
@@ -108,7 +144,13 @@ class PassThrough(Representation):
     """The features are the representation (no weights).
 
     Assumes the features already live in the embedding space (e.g. pre-trained vectors), so the
-    model's ``n_components`` must equal the number of feature columns.
+    model's ``n_components`` must equal the number of feature columns. Its parameters are
+    :class:`Representation`'s (``seed`` unused: no weights).
+
+    Raises
+    ------
+    InputError
+        When built on a number of feature columns other than ``n_components``.
     """
 
     embedding_like = True
@@ -132,7 +174,8 @@ class PassThrough(Representation):
 class WeightedPassThrough(PassThrough):
     """The features times one learned weight per feature column (initialised to 1).
 
-    Like :class:`PassThrough`, but the model learns how much each feature dimension matters.
+    Like :class:`PassThrough` (same parameters and check), but the model learns how much each
+    feature dimension matters.
     """
 
     embedding_like = False  # not measured with the large steps
@@ -152,9 +195,27 @@ class ReLU(Representation):
     """A deep representation: sparse-aware ReLU hidden layers, then a linear output layer.
 
     Learns non-linear combinations of features (redundant, correlated, badly scaled or
-    interacting features) that a linear embedding cannot express. ``hidden_units`` defaults to
-    one layer of ``4 * n_components`` (as in TensorRec); ``dropout`` is applied after each hidden
-    layer while training.
+    interacting features) that a linear embedding cannot express.
+
+    Parameters
+    ----------
+    n_components : int, optional
+        The width of the output layer; the model's ``n_components`` when None.
+    hidden_units : sequence of int, optional
+        The widths of the hidden layers; one layer of ``4 * n_components`` (as in TensorRec)
+        when None.
+    dropout : float, default 0.0
+        The dropout rate after each hidden layer while training, in [0, 1).
+    seed : int, optional
+        The seed of the initializers and the dropout; derived from the model's
+        ``random_state`` when None.
+    **kwargs
+        Passed to ``keras.layers.Layer`` (e.g. ``name``).
+
+    Raises
+    ------
+    InputError
+        If ``dropout`` is outside [0, 1) or ``hidden_units`` is empty or holds a size <= 0.
     """
 
     def __init__(
@@ -196,7 +257,7 @@ class ReLU(Representation):
 
     def call(self, features: tf.Tensor | tf.SparseTensor, training: bool = False) -> tf.Tensor:
         hidden = features_matmul(features, self.kernels[0]) + self.biases[0]
-        for kernel, bias in zip(self.kernels[1:], self.biases[1:], strict=False):
+        for kernel, bias in zip(self.kernels[1:], self.biases[1:], strict=True):
             hidden = tf.nn.relu(hidden)
             if self.dropout:
                 hidden = self.dropout_layer(hidden, training=training)
@@ -237,6 +298,20 @@ class KerasRepresentation(keras.layers.Layer):
     ``[batch, n_components]``; the model checks the width on first use. Keras objects are saved
     through Keras serialization (register custom classes with
     ``keras.saving.register_keras_serializable``); plain callables by their import path.
+
+    Parameters
+    ----------
+    inner : keras.layers.Layer, keras.Model, callable, dict or str
+        The wrapped object; a dict (Keras serialization) or a str (import path) when loaded.
+    **kwargs
+        Passed to ``keras.layers.Layer``.
+
+    Raises
+    ------
+    InputError
+        If ``inner`` is not callable.
+    ModelFileError
+        If a saved import path cannot be imported.
     """
 
     def __init__(self, inner: Any, **kwargs: Any):
@@ -253,7 +328,15 @@ class KerasRepresentation(keras.layers.Layer):
         self.inner = inner
 
     def configure(self, n_components: int, seed: int | None) -> None:
-        """Custom layers choose their own width; the model validates it after the first call."""
+        """Do nothing: custom layers choose their own width (checked after the first call).
+
+        Parameters
+        ----------
+        n_components : int
+            The model's ``n_components`` (ignored).
+        seed : int or None
+            The layer's seed (ignored).
+        """
 
     def call(self, features: tf.Tensor | tf.SparseTensor, training: bool = False) -> tf.Tensor:
         if isinstance(features, tf.SparseTensor):
@@ -344,5 +427,16 @@ def _fresh(layer: keras.layers.Layer) -> keras.layers.Layer:
 
 
 def clone_representation(layer: keras.layers.Layer) -> keras.layers.Layer:
-    """Return an unbuilt copy of ``layer`` with the same configuration (one per extra taste)."""
+    """Return an unbuilt copy of a layer with the same configuration (one per extra taste).
+
+    Parameters
+    ----------
+    layer : keras.layers.Layer
+        A representation layer.
+
+    Returns
+    -------
+    keras.layers.Layer
+        A new layer of the same class, built from ``layer.get_config()``.
+    """
     return type(layer).from_config(layer.get_config())

@@ -1,12 +1,13 @@
 """umap-learn, imported so that its compiled code is kept on disk and its layout reports progress.
 
-``import umap`` alone takes seconds, and every process's first fit compiles umap's numba functions
-(tens of seconds to minutes on a busy machine) because umap does not ask numba to cache them
-(pynndescent, which umap uses for nearest neighbours, already does). The function
-:func:`import_umap` loads umap with numba's ``njit`` / ``jit`` defaulting to ``cache=True`` for
-functions defined in umap's own modules, so the first fit on a machine writes the compiled code to numba's cache
-(``__pycache__`` beside umap's sources, or ``$NUMBA_CACHE_DIR``) and later processes load it in
-a fraction of a second. Functions that numba cannot cache are compiled as before, silently.
+``import umap`` is slow, and every process's first fit compiles umap's numba functions because
+umap does not ask numba to cache them (pynndescent, which umap uses for nearest neighbours,
+already does). The function :func:`import_umap` loads umap with numba's ``njit`` / ``jit``
+defaulting to ``cache=True`` for functions defined in umap's own modules, so the first fit on a
+machine writes the compiled code to numba's cache (``__pycache__`` beside umap's sources, or
+``$NUMBA_CACHE_DIR``) and later processes load it instead of compiling. Functions that numba
+cannot cache are compiled as before, silently. The times, with an empty and a filled cache:
+``benchmarks/README.md``, "Figures behind design choices (explorer and data)".
 
 :func:`reporting` routes umap's per-epoch layout loop (the one it drives through tqdm) to a
 callback ``progress(done, total)`` on the calling thread; the callback may raise (e.g.
@@ -39,11 +40,20 @@ class Cancelled(Exception):
 
 
 def import_umap() -> ModuleType:
-    """Return the ``umap`` module, imported with on-disk caching of its compiled code and a
-    progress hook on its layout loop (both set up once per process, and only if umap was not
-    imported before; otherwise umap works as usual, uncached).
+    """Return the ``umap`` module, with its compiled code cached on disk and its layout hooked.
 
-    Raises ``MissingExtraError`` if umap-learn is not installed.
+    Both are set up once per process, and only if umap was not imported before; otherwise umap
+    works as usual, uncached.
+
+    Returns
+    -------
+    types.ModuleType
+        The ``umap`` module.
+
+    Raises
+    ------
+    MissingExtraError
+        If umap-learn is not installed (the message gives the pip command).
     """
     with _LOCK:
         try:
@@ -60,8 +70,19 @@ def import_umap() -> ModuleType:
 
 @contextlib.contextmanager
 def reporting(progress: Callable[[int, int], Any] | None) -> Iterator[None]:
-    """Within the block, umap layouts run by this thread call ``progress(done, total)`` before
-    each layout epoch and once at the end."""
+    """Report the progress of umap layouts run by this thread within the block.
+
+    Parameters
+    ----------
+    progress : callable or None
+        ``progress(done, total)``, called before each layout epoch and once at the end; it may
+        raise (e.g. :class:`Cancelled`) to abandon the fit. None reports nothing.
+
+    Yields
+    ------
+    None
+        Within the block, the hook is active.
+    """
     previous = getattr(_local, "progress", None)
     _local.progress = progress
     try:

@@ -41,15 +41,52 @@ FEATURE_MODES: tuple[str, ...] = get_args(Mode)
 class InteractionDataset:
     """Interactions (CSR float32, users x items) with everything needed around them.
 
-    Attributes: ``interactions``, ``n_users``, ``n_items``, ``name``; ``user_ids``/``item_ids``
-    (raw id by index); ``user_features``/``item_features`` (CSR side features without identity
-    columns, or None) and their ``*_feature_names``; ``item_titles``/``user_labels`` (str by
-    index); ``weights`` (CSR with a weight > 0 exactly where ``interactions`` has an entry, or
-    None: the ``sample_weight`` of ``TensorRec.fit``, e.g. ``model.fit(ds.interactions,
-    sample_weight=ds.weights)``; a split of the dataset carries the train part as
-    ``split.train_weights``); ``timestamps`` (array aligned with ``interactions.data`` or None).
     Stored values are kept as given (ratings for RMSE); :meth:`to_implicit` and
     :meth:`to_explicit` convert them explicitly (weights and timestamps follow the kept pairs).
+    Build one from rows with :meth:`from_frame`.
+
+    Parameters
+    ----------
+    interactions : scipy.sparse matrix, 2-D array-like or numeric pandas.DataFrame
+        Users x items; checked by :func:`~tensorrec_explore.data.as_interactions`.
+    user_ids, item_ids : sequence, optional
+        The raw id of each index (distinct); ``0..n-1`` when None.
+    user_features, item_features : matrix, optional
+        Side features, one row per user / item, without identity columns.
+    user_feature_names, item_feature_names : sequence of str, optional
+        One name per feature column; ``"user_feature_0", ...`` when None.
+    user_labels, item_titles : sequence of str, optional
+        Display names, one per index; the raw ids as text when None.
+    user_metadata, item_metadata : pandas.DataFrame, optional
+        Extra display columns, one row per index (e.g. genres to colour points by).
+    weights : matrix, optional
+        A weight > 0 exactly where ``interactions`` has an entry: the ``sample_weight`` of
+        ``TensorRec.fit``, e.g. ``model.fit(ds.interactions, sample_weight=ds.weights)``.
+    timestamps : numpy.ndarray, optional
+        One time per stored interaction, aligned with ``interactions.data``.
+    name : str, default "dataset"
+        A name for messages and the explorer.
+
+    Attributes
+    ----------
+    interactions : scipy.sparse.csr_matrix
+        The checked ``float32`` matrix; ``n_users, n_items`` is its shape.
+    user_ids, item_ids : numpy.ndarray
+        Raw id by index.
+    user_features, item_features : scipy.sparse.csr_matrix or None
+        Side features without identity columns, with ``*_feature_names``.
+    user_labels, item_titles : numpy.ndarray
+        Display names (str) by index.
+    weights : scipy.sparse.csr_matrix or None
+        Aligned with ``interactions``; a split of the dataset carries the train part as
+        ``split.train_weights``.
+    timestamps : numpy.ndarray or None
+        Aligned with ``interactions.data``.
+
+    Raises
+    ------
+    InputError
+        If any argument is malformed or does not match the interactions' shape.
     """
 
     def __init__(
@@ -112,19 +149,46 @@ class InteractionDataset:
     ) -> InteractionDataset:
         """Return a dataset built from one row per interaction.
 
-        ``df`` is a DataFrame, or an iterable of tuples whose positions follow
-        (user_col, item_col[, value_col][, weight_col][, timestamp_col]). The user and item
-        indices are the sorted distinct raw ids of ``df``. Without ``value_col`` each row counts
-        1 and repeated (user, item) rows add up; with it, repeated pairs are an error. Zero
-        values are dropped (a sparse matrix cannot store them). ``weight_col``: a weight > 0 per
-        row (repeated rows add up), kept as :attr:`weights` for ``fit(..., sample_weight=...)``.
+        The user and item indices are the sorted distinct raw ids of ``df``. Zero values are
+        dropped (a sparse matrix cannot store them).
 
-        ``user_features``/``item_features``: a :class:`FeatureTable`, or a DataFrame whose
-        columns are encoded by dtype (see :meth:`FeatureTable.infer`; the id column is
-        ``user_col``/``item_col`` if present, else the index). ``standardize`` applies to inferred
-        numeric columns; ``user_label_col``/``item_title_col`` name display columns of inferred
-        tables. Feature rows of ids absent from ``df`` are kept for cold start (see
-        :meth:`item_feature_rows`).
+        Parameters
+        ----------
+        df : pandas.DataFrame or iterable of tuples
+            One row per interaction; tuples' positions follow
+            (user_col, item_col[, value_col][, weight_col][, timestamp_col]).
+        user_col, item_col : str, default "user", "item"
+            The columns holding the raw user and item ids.
+        value_col : str, optional
+            The interaction's value (e.g. a rating); repeated (user, item) pairs are then an
+            error. Without it each row counts 1 and repeated pairs add up.
+        weight_col : str, optional
+            A weight > 0 per row (repeated rows add up), kept as :attr:`weights` for
+            ``fit(..., sample_weight=...)``.
+        timestamp_col : str, optional
+            The interaction's time (becomes :attr:`timestamps`).
+        user_features, item_features : FeatureTable or pandas.DataFrame, optional
+            Side features; a DataFrame's columns are encoded by dtype (see
+            :meth:`FeatureTable.infer`; its id column is ``user_col`` / ``item_col`` if present,
+            else the index). Rows of ids absent from ``df`` are kept for cold start (see
+            :meth:`item_feature_rows`).
+        standardize : bool, default False
+            Standardize the numeric columns of inferred (DataFrame) feature tables.
+        user_label_col, item_title_col : str, optional
+            Display columns of inferred feature tables.
+        name : str, default "dataset"
+            A name for messages and the explorer.
+
+        Returns
+        -------
+        InteractionDataset
+            The interactions with their id maps, features, titles and metadata.
+
+        Raises
+        ------
+        InputError
+            On missing columns, missing or non-numeric values, weights <= 0, repeated pairs
+            with ``value_col``, or a malformed feature table.
         """
         frame = read_interaction_frame(df, user_col, item_col, value_col, weight_col, timestamp_col)
         user_codes, user_ids = _factorize(frame[user_col])
@@ -169,20 +233,62 @@ class InteractionDataset:
 
     # ----------------------------------------------------------------- id maps
     def user_index(self, raw: Any) -> Any:
-        """Return the index (int) of a raw user id, or an int64 array for a list of raw ids."""
+        """Return the index of raw user id(s).
+
+        Parameters
+        ----------
+        raw : scalar or iterable
+            One raw user id, or several.
+
+        Returns
+        -------
+        int or numpy.ndarray
+            The index of one id, or an int64 array of indices for several.
+
+        Raises
+        ------
+        InputError
+            If an id is not in the dataset (the message shows what known ids look like).
+        """
         return _lookup(self._user_lookup, raw, "user")
 
     def item_index(self, raw: Any) -> Any:
-        """Return the index (int) of a raw item id, or an int64 array for a list of raw ids."""
+        """Return the index of raw item id(s), as :meth:`user_index` does for users.
+
+        Parameters
+        ----------
+        raw
+            As in :meth:`user_index`, with item ids.
+
+        Returns
+        -------
+        int or numpy.ndarray
+            An int for one id, else an int64 array; :class:`InputError` for an unknown id.
+        """
         return _lookup(self._item_lookup, raw, "item")
 
     # ----------------------------------------------------------------- features
     def features(self, kind: Kind, mode: Mode = "both") -> sp.csr_matrix | None:
         """Return the feature matrix the model should take for users or items.
 
-        ``mode="ids"`` returns None (identity: one learned embedding per user/item, never
-        materialised); ``"features"`` the side features only; ``"both"`` the CSR
-        ``hstack([identity, features])`` (None when there are no side features).
+        Parameters
+        ----------
+        kind : {"user", "item"}
+            Whose features.
+        mode : {"ids", "features", "both"}, default "both"
+            ``"ids"``: identity (one learned embedding per user / item, never materialised);
+            ``"features"``: the side features only; ``"both"``: identity then side features.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix or None
+            The side features (``"features"``), ``hstack([identity, features])`` (``"both"``),
+            or None for identity (``"ids"``, or ``"both"`` without side features).
+
+        Raises
+        ------
+        InputError
+            On an unknown ``kind`` or ``mode``, or ``mode="features"`` without side features.
         """
         features = self._pick(kind, self.user_features, self.item_features)
         _check_mode(mode)
@@ -199,17 +305,51 @@ class InteractionDataset:
         return sp.hstack([identity(n), features], format="csr", dtype=np.float32)
 
     def user_feature_rows(self, users: Any, mode: Mode = "features") -> sp.csr_matrix:
-        """Return feature rows (CSR) for users given as raw ids or as a feature DataFrame.
+        """Return feature rows for users given as raw ids or as a feature DataFrame.
 
-        Raw ids may be unseen in the interactions if the feature table had a row for them; a
-        DataFrame is encoded with the same vocabularies and scaling as the training table (unknown
-        values encode as zeros). Columns follow ``features("user", mode)``; in "ids"/"both" the
-        identity part is zero for users outside the index: exactly what cold start needs.
+        Parameters
+        ----------
+        users : raw id, iterable of raw ids, or pandas.DataFrame
+            Raw ids may be unseen in the interactions if the feature table had a row for them;
+            a DataFrame is encoded with the training table's vocabularies and scaling (unknown
+            values encode as zeros).
+        mode : {"ids", "features", "both"}, default "features"
+            The columns, as in :meth:`features`.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            One row per user, columns as ``features("user", mode)``; in ``"ids"`` / ``"both"``
+            the identity part is zero for users outside the index: what cold start needs.
+
+        Raises
+        ------
+        InputError
+            On an unknown ``mode``, ids without feature rows, or a DataFrame when the dataset
+            has no user feature table.
         """
         return self._rows("user", users, mode)
 
     def item_feature_rows(self, items: Any, mode: Mode = "features") -> sp.csr_matrix:
-        """Return feature rows (CSR) for items, as :meth:`user_feature_rows` does for users."""
+        """Return feature rows for items, as :meth:`user_feature_rows` does for users.
+
+        Parameters
+        ----------
+        items : raw id, iterable of raw ids, or pandas.DataFrame
+            The items.
+        mode : {"ids", "features", "both"}, default "features"
+            The columns, as in :meth:`features`.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            One row per item, columns as ``features("item", mode)``.
+
+        Raises
+        ------
+        InputError
+            As :meth:`user_feature_rows`.
+        """
         return self._rows("item", items, mode)
 
     # ----------------------------------------------------------------- metadata
@@ -235,8 +375,23 @@ class InteractionDataset:
     def to_implicit(self, threshold: float) -> InteractionDataset:
         """Return a copy whose interactions are 1.0 where value >= threshold, other pairs dropped.
 
-        Same user/item index, features and metadata; weights and timestamps follow the kept
-        pairs. E.g. ``load_movielens("100k").to_implicit(4)``: 55,375 positives, 943 x 1,682.
+        E.g. ``load_movielens("100k").to_implicit(4)``: 55,375 positives, 943 x 1,682.
+
+        Parameters
+        ----------
+        threshold : float
+            The smallest value that counts as a positive.
+
+        Returns
+        -------
+        InteractionDataset
+            Same user / item index, features and metadata; weights and timestamps follow the
+            kept pairs.
+
+        Raises
+        ------
+        InputError
+            If the dataset holds no rating values (every value is 1) or nothing is kept.
         """
         values = self._rating_values("to_implicit", threshold)
         keep = values >= threshold
@@ -248,7 +403,23 @@ class InteractionDataset:
         return self._filtered(keep, np.ones(int(keep.sum()), np.float32))
 
     def to_explicit(self, threshold: float) -> InteractionDataset:
-        """Return a copy with +1 (liked: value >= threshold) / -1 (disliked) for every pair."""
+        """Return a copy with +1 (liked: value >= threshold) / -1 (disliked) for every pair.
+
+        Parameters
+        ----------
+        threshold : float
+            The smallest value that counts as liked.
+
+        Returns
+        -------
+        InteractionDataset
+            Same index, pairs, features, metadata, weights and timestamps; values +1 / -1.
+
+        Raises
+        ------
+        InputError
+            If the dataset holds no rating values (every value is 1).
+        """
         values = self._rating_values("to_explicit", threshold)
         signed = np.where(values >= threshold, 1.0, -1.0).astype(np.float32)
         return self._filtered(np.ones(values.size, bool), signed)
@@ -363,7 +534,7 @@ def _lookup(index: pd.Index, raw: Any, kind: str) -> Any:
     values = [raw] if scalar else list(raw)
     positions = index.get_indexer(values)
     if (positions < 0).any():
-        unknown = [v for v, p in zip(values, positions, strict=False) if p < 0][:5]
+        unknown = [v for v, p in zip(values, positions, strict=True) if p < 0][:5]
         raise InputError(
             f"unknown raw {kind} id(s) {unknown}; known ids look like {index[:3].tolist()} "
             f"(dtype {index.dtype}). Check the id type (int vs str)."

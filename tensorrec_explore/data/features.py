@@ -25,12 +25,25 @@ __all__ = ["FeatureEncoder", "FeatureTable"]
 class FeatureTable:
     """A DataFrame of side information plus how to encode each column.
 
-    ``id_col`` names the column of raw user/item ids (None: the frame's index holds them).
-    ``categorical`` columns become one indicator per value (``"col=value"``); ``tags`` columns
-    hold several values per row, as lists/tuples/sets or as strings split on the separator given
-    in the mapping (``{"genres": "|"}``), and become one indicator per tag; ``numeric`` columns are
-    copied, or standardised to zero mean / unit variance when ``standardize=True``. ``title_col``
-    gives display names. Other columns are not encoded but kept as metadata for display.
+    Columns not named for encoding are kept as metadata for display.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per user (or item).
+    id_col : str, optional
+        The column of raw user / item ids; None: the frame's index holds them.
+    categorical : sequence of str, default ()
+        Columns encoded as one indicator per value (named ``"col=value"``).
+    tags : mapping of str to str or None, or sequence of str, default ()
+        Columns holding several values per row, as lists / tuples / sets, or as strings split on
+        the separator the mapping gives (``{"genres": "|"}``); one indicator per tag.
+    numeric : sequence of str, default ()
+        Columns copied as they are.
+    standardize : bool, default False
+        Scale the numeric columns to zero mean and unit variance.
+    title_col : str, optional
+        The column of display names.
     """
 
     frame: pd.DataFrame
@@ -52,8 +65,24 @@ class FeatureTable:
     ) -> FeatureTable:
         """Return a table encoding every column but the id and title columns, by dtype.
 
-        Numbers and booleans are numeric, cells holding lists/tuples/sets are tags, anything else
-        is categorical.
+        Numbers and booleans are numeric, cells holding lists / tuples / sets are tags, anything
+        else is categorical.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            One row per user (or item).
+        id_col : str or None
+            The column of raw ids; None: the frame's index holds them.
+        standardize : bool, default False
+            Scale the numeric columns to zero mean and unit variance.
+        title_col : str, optional
+            The column of display names (not encoded).
+
+        Returns
+        -------
+        FeatureTable
+            The table with its columns sorted into categorical, tags and numeric.
         """
         categorical, tags, numeric = [], [], []
         for col in frame.columns:
@@ -69,13 +98,25 @@ class FeatureTable:
         return cls(frame, id_col, categorical, tags, numeric, standardize, title_col)
 
     def tag_separators(self) -> dict[str, str | None]:
-        """Return ``{column: separator or None}`` for the tag columns."""
+        """Return the tag columns with their separators.
+
+        Returns
+        -------
+        dict of str to str or None
+            ``{column: separator}``; None for columns holding lists / tuples / sets.
+        """
         if isinstance(self.tags, Mapping):
             return dict(self.tags)
         return dict.fromkeys(self.tags)
 
     def encoded_columns(self) -> list[str]:
-        """Return every column named for encoding, in declaration order."""
+        """Return every column named for encoding.
+
+        Returns
+        -------
+        list of str
+            The categorical, tag and numeric columns, in that order.
+        """
         return [*self.categorical, *self.tag_separators(), *self.numeric]
 
 
@@ -92,7 +133,17 @@ def _split_tags(value: Any, sep: str | None) -> list[str]:
 
 @dataclass
 class FeatureEncoder:
-    """Encodes rows of a :class:`FeatureTable`'s frame into fixed sparse feature columns."""
+    """Encodes rows of a :class:`FeatureTable`'s frame into fixed sparse feature columns.
+
+    Build one with :meth:`fit`, which learns the vocabularies and the numeric scaling.
+
+    Parameters
+    ----------
+    table : FeatureTable
+        The table it encodes.
+    names : list of str, default []
+        One name per encoded column, filled by :meth:`fit`.
+    """
 
     table: FeatureTable
     names: list[str] = field(default_factory=list)
@@ -103,8 +154,22 @@ class FeatureEncoder:
     def fit(cls, table: FeatureTable, what: str) -> FeatureEncoder:
         """Learn vocabularies (sorted values) and numeric scaling from ``table``.
 
-        ``what`` ("user_features"/"item_features") names the argument in error messages.
-        Raises InputError for unknown columns or non-numeric values in numeric columns.
+        Parameters
+        ----------
+        table : FeatureTable
+            The table to encode.
+        what : str
+            The argument's name in error messages (``"user_features"`` / ``"item_features"``).
+
+        Returns
+        -------
+        FeatureEncoder
+            The fitted encoder.
+
+        Raises
+        ------
+        InputError
+            For unknown columns or non-numeric values in numeric columns.
         """
         frame = table.frame
         missing = [c for c in table.encoded_columns() if c not in frame.columns]
@@ -141,10 +206,25 @@ class FeatureEncoder:
         return encoder
 
     def transform(self, frame: pd.DataFrame) -> sp.csr_matrix:
-        """Return the (len(frame), len(names)) CSR float32 encoding of ``frame``'s rows.
+        """Encode rows into the fitted columns.
 
         Unknown categories and tags encode as all-zero; missing numeric values as 0 after
-        scaling (the mean when standardised). Raises InputError if a needed column is absent.
+        scaling (the mean when standardised).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Rows with the columns of the fitted table.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            The (len(frame), len(names)) ``float32`` encoding.
+
+        Raises
+        ------
+        InputError
+            If a column the table encodes is absent.
         """
         missing = [c for c in self.table.encoded_columns() if c not in frame.columns]
         if missing:

@@ -22,10 +22,28 @@ _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def read_text_table(path: Path, *, encoding: str = "utf-8", **read_csv: Any) -> pd.DataFrame:
-    """Return the delimited text file ``path`` read by ``pandas.read_csv(**read_csv)``.
+    """Read a delimited text file with ``pandas.read_csv``, with errors that name the file.
 
-    Raises InputError naming the file (and the line, for a byte that is not ``encoding`` text
-    and for a row with the wrong number of fields) instead of pandas' or codecs' errors.
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    encoding : str, default "utf-8"
+        Its text encoding (a UTF-8 byte-order mark is skipped).
+    **read_csv
+        Passed to ``pandas.read_csv`` (e.g. ``sep``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The file's rows.
+
+    Raises
+    ------
+    InputError
+        Instead of pandas' or codecs' errors, naming the file (and the line, for a byte that is
+        not ``encoding`` text): unreadable, empty, mis-encoded or malformed file, or an unknown
+        encoding.
     """
     try:
         raw = path.read_bytes()
@@ -60,9 +78,23 @@ def read_text_table(path: Path, *, encoding: str = "utf-8", **read_csv: Any) -> 
 def check_numeric_columns(
     frame: pd.DataFrame, columns: list[str], path: Path, first_line: int
 ) -> None:
-    """Raise InputError naming ``path`` and the line of the first non-numeric value of ``columns``.
+    """Check that ``columns`` of a frame read from ``path`` hold numbers only.
 
-    ``first_line`` is the file line of the frame's first row (2 after a header row).
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The rows read from the file.
+    columns : list of str
+        The columns that must be numeric.
+    path : pathlib.Path
+        The file, for the error message.
+    first_line : int
+        The file line of the frame's first row (2 after a header row).
+
+    Raises
+    ------
+    InputError
+        Naming ``path`` and the line of the first non-numeric (or missing) value.
     """
     for column in columns:
         numbers = pd.to_numeric(frame[column], errors="coerce")
@@ -87,14 +119,45 @@ def load_interactions_file(
     encoding: str = "utf-8",
     **from_frame_kwargs: Any,
 ) -> InteractionDataset:
-    """Return an InteractionDataset read from one file of interaction rows.
+    """Read an InteractionDataset from one file of interaction rows.
 
-    ``.parquet``/``.pq`` files are read with pandas (needs pyarrow); anything else as delimited
-    text in ``encoding`` (a UTF-8 byte-order mark is skipped) with a header row: ``sep``
-    defaults to tab for ``.tsv``/``.tab`` and comma otherwise. Remaining keyword arguments
-    (feature tables, ``name``, ...) go to :meth:`InteractionDataset.from_frame`. Raises
-    DataNotFoundError if the file is missing and InputError, naming the file (and the line where
-    there is one), for an empty, mis-encoded or malformed file, unknown columns or bad values.
+    ``.parquet`` / ``.pq`` files are read with pandas (needs pyarrow); anything else as
+    delimited text with a header row.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    user_col, item_col : str, default "user", "item"
+        The columns holding the user and item ids.
+    value_col : str, optional
+        The column holding each interaction's value (e.g. a rating); 1 for every row if None.
+    weight_col : str, optional
+        The column holding each interaction's weight.
+    timestamp_col : str, optional
+        The column holding each interaction's time (for :func:`leave_last_out`).
+    sep : str, optional
+        The field separator of a text file; tab for ``.tsv`` / ``.tab``, comma otherwise.
+    encoding : str, default "utf-8"
+        The text encoding of a text file (a UTF-8 byte-order mark is skipped).
+    **from_frame_kwargs
+        Passed to :meth:`InteractionDataset.from_frame` (feature tables, ...); ``name``
+        defaults to the file's stem.
+
+    Returns
+    -------
+    InteractionDataset
+        The interactions, with their id maps (and features when tables are given).
+
+    Raises
+    ------
+    DataNotFoundError
+        If the file does not exist.
+    MissingExtraError
+        If a parquet file is given and no parquet engine (pyarrow) is installed.
+    InputError
+        Naming the file (and the line, where there is one): an empty, mis-encoded or malformed
+        file, unknown columns or non-numeric values.
     """
     path = Path(path)
     if not path.is_file():

@@ -88,10 +88,29 @@ def read_interaction_frame(
     weight_col: str | None,
     timestamp_col: str | None,
 ) -> pd.DataFrame:
-    """Return a validated frame: id columns plus "__value", "__weight", "__timestamp".
+    """Validate interaction rows and make their (user, item) pairs unique.
 
-    Pairs are unique in the result: without ``value_col`` repeated pairs are merged (value =
-    count, weight = sum, timestamp = latest); with it they raise InputError.
+    Parameters
+    ----------
+    df : pandas.DataFrame or iterable of tuples
+        One row per interaction; tuples' positions follow the columns named below.
+    user_col, item_col : str
+        The id columns.
+    value_col, weight_col, timestamp_col : str or None
+        Optional numeric columns (timestamps may be datetimes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The id columns plus ``"__value"`` (1.0 without ``value_col``) and, when named,
+        ``"__weight"`` and ``"__timestamp"``. Without ``value_col`` repeated pairs are merged
+        (value = count, weight = sum, timestamp = latest).
+
+    Raises
+    ------
+    InputError
+        On unknown columns, an empty frame, missing ids, non-numeric or non-finite values, or
+        repeated pairs when ``value_col`` is given.
     """
     optional = {"value_col": value_col, "weight_col": weight_col, "timestamp_col": timestamp_col}
     named = [user_col, item_col] + [c for c in optional.values() if c is not None]
@@ -147,7 +166,25 @@ class FeatureSide:
     metadata: pd.DataFrame
 
     def rows_for(self, raw: np.ndarray, what: str) -> sp.csr_matrix:
-        """Return encoded rows for raw ids present in the feature table (InputError otherwise)."""
+        """Return the encoded feature rows of raw ids.
+
+        Parameters
+        ----------
+        raw : numpy.ndarray
+            Raw ids, each with a row in the feature table.
+        what : str
+            The caller's name, for the error message.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            One encoded row per id.
+
+        Raises
+        ------
+        InputError
+            If an id has no row in the feature table.
+        """
         found = self.indexed.index.get_indexer(raw)
         if (found < 0).any():
             raise InputError(
@@ -157,7 +194,18 @@ class FeatureSide:
         return self.encoder.transform(self.indexed.iloc[found])
 
     def ids_of(self, frame: pd.DataFrame) -> np.ndarray | None:
-        """Return the raw ids of a feature DataFrame (None if it carries none)."""
+        """Return the raw ids of a feature DataFrame.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Feature rows, their ids in the table's id column (or index).
+
+        Returns
+        -------
+        numpy.ndarray or None
+            The ids, or None when the frame lacks the id column.
+        """
         if self.id_col is None:
             return frame.index.to_numpy()
         return frame[self.id_col].to_numpy() if self.id_col in frame.columns else None
@@ -182,10 +230,27 @@ def _unique_rows(table: FeatureTable, what: str) -> pd.DataFrame:
 
 
 def build_side(table: FeatureTable, ids: np.ndarray, what: str) -> FeatureSide:
-    """Encode ``table`` and align it to ``ids`` (the dataset's raw ids by index).
+    """Encode ``table`` and align it to a dataset's raw ids.
 
-    Raises InputError on unknown columns, conflicting duplicate ids, or when no id of the
-    dataset has a feature row; warns when only some are missing (their rows are all zero).
+    Parameters
+    ----------
+    table : FeatureTable
+        The side information.
+    ids : numpy.ndarray
+        The dataset's raw ids by index.
+    what : str
+        The argument's name in messages (``"user_features"`` / ``"item_features"``).
+
+    Returns
+    -------
+    FeatureSide
+        The encoder, the rows aligned with ``ids`` (all zero for ids without a row, with a
+        warning), titles and metadata.
+
+    Raises
+    ------
+    InputError
+        On unknown columns, conflicting duplicate ids, or when no id has a feature row.
     """
     if table.id_col is not None and table.id_col not in table.frame.columns:
         raise InputError(
@@ -225,7 +290,27 @@ def build_side(table: FeatureTable, ids: np.ndarray, what: str) -> FeatureSide:
 
 
 def check_ids(ids: Sequence[Any] | None, n: int, name: str) -> np.ndarray:
-    """Return raw ids as an array of n distinct values (0..n-1 when None)."""
+    """Check the raw ids of an index.
+
+    Parameters
+    ----------
+    ids : sequence or None
+        One raw id per index.
+    n : int
+        The index's length.
+    name : str
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` distinct raw ids (``0..n-1`` when ``ids`` is None).
+
+    Raises
+    ------
+    InputError
+        On a wrong length or repeated ids.
+    """
     if ids is None:
         return np.arange(n)
     ids = np.asarray(ids)
@@ -239,7 +324,27 @@ def check_ids(ids: Sequence[Any] | None, n: int, name: str) -> np.ndarray:
 def check_names(
     names: Sequence[str] | None, features: sp.csr_matrix | None, kind: str
 ) -> list[str]:
-    """Return one name per feature column (generated when None, [] without features)."""
+    """Check the names of feature columns.
+
+    Parameters
+    ----------
+    names : sequence of str or None
+        One name per column.
+    features : scipy.sparse.csr_matrix or None
+        The feature matrix.
+    kind : str
+        ``"user"`` or ``"item"``, for generated names and messages.
+
+    Returns
+    -------
+    list of str
+        One name per column (``"{kind}_feature_{j}"`` when None; empty without features).
+
+    Raises
+    ------
+    InputError
+        If the number of names differs from the number of columns.
+    """
     if features is None:
         return []
     if names is None:
@@ -252,7 +357,27 @@ def check_names(
 
 
 def check_labels(labels: Sequence[str] | None, ids: np.ndarray, name: str) -> np.ndarray:
-    """Return display labels as str array (the raw ids when None)."""
+    """Check display labels.
+
+    Parameters
+    ----------
+    labels : sequence of str or None
+        One label per index.
+    ids : numpy.ndarray
+        The raw ids by index.
+    name : str
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        The labels as str (the raw ids as text when None).
+
+    Raises
+    ------
+    InputError
+        If there is not one label per id.
+    """
     if labels is None:
         return ids.astype(str)
     labels = np.asarray(labels, dtype=str)
@@ -262,7 +387,27 @@ def check_labels(labels: Sequence[str] | None, ids: np.ndarray, name: str) -> np
 
 
 def check_metadata(meta: pd.DataFrame | None, n: int, name: str) -> pd.DataFrame:
-    """Return metadata with n rows indexed 0..n-1 (empty columns when None)."""
+    """Check display metadata.
+
+    Parameters
+    ----------
+    meta : pandas.DataFrame or None
+        One row per index.
+    n : int
+        The index's length.
+    name : str
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n`` rows indexed ``0..n-1`` (no column when ``meta`` is None).
+
+    Raises
+    ------
+    InputError
+        If the number of rows is not ``n``.
+    """
     if meta is None:
         return pd.DataFrame(index=pd.RangeIndex(n))
     if len(meta) != n:
@@ -271,12 +416,25 @@ def check_metadata(meta: pd.DataFrame | None, n: int, name: str) -> pd.DataFrame
 
 
 def check_aligned_weights(weights: Any, interactions: sp.csr_matrix) -> sp.csr_matrix:
-    """Return weights as CSR with exactly the sparsity of ``interactions``, every weight > 0.
+    """Check per-interaction weights: every weight > 0, exactly where the interactions are.
+
+    Parameters
+    ----------
+    weights : matrix
+        Anything :func:`as_interactions` accepts.
+    interactions : scipy.sparse.csr_matrix
+        The dataset's interactions.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        The weights, with exactly the sparsity pattern of ``interactions``.
 
     Raises
     ------
     InputError
-        When the weights hold a negative value or their entries differ from the interactions'.
+        When the weights are malformed, hold a negative value, or their entries differ from
+        the interactions'.
     """
     matrix = as_interactions(
         weights, "weights", n_users=interactions.shape[0], n_items=interactions.shape[1]
@@ -298,7 +456,25 @@ def check_aligned_weights(weights: Any, interactions: sp.csr_matrix) -> sp.csr_m
 
 
 def check_aligned_timestamps(timestamps: np.ndarray | None, interactions: sp.csr_matrix) -> Any:
-    """Return timestamps as an array with one entry per stored interaction."""
+    """Check per-interaction timestamps.
+
+    Parameters
+    ----------
+    timestamps : numpy.ndarray or None
+        One time per stored interaction, in CSR (user, item) order.
+    interactions : scipy.sparse.csr_matrix
+        The dataset's interactions.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The timestamps as an array, or None.
+
+    Raises
+    ------
+    InputError
+        If there is not one timestamp per stored interaction.
+    """
     if timestamps is None:
         return None
     timestamps = np.asarray(timestamps)

@@ -22,7 +22,25 @@ SEED_LIMIT = 2**32
 
 
 def check_seed(value: Any, name: str = "seed") -> int | None:
-    """Return ``value`` as an int seed in ``[0, 2**32)``, or None; raise InputError otherwise."""
+    """Check a random seed.
+
+    Parameters
+    ----------
+    value : int or None
+        The seed given by the user.
+    name : str, default "seed"
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    int or None
+        ``value`` as a Python int in ``[0, 2**32)``, or None when it is None.
+
+    Raises
+    ------
+    InputError
+        If ``value`` is a bool, not an integer, or outside ``[0, 2**32)``.
+    """
     if value is None:
         return None
     if (
@@ -70,7 +88,7 @@ def _check_finite(matrix: sp.csr_matrix, name: str) -> None:
     if bad.any():
         rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[bad]
         cols = matrix.indices[bad]
-        examples = ", ".join(f"({r}, {c})" for r, c in list(zip(rows, cols, strict=False))[:3])
+        examples = ", ".join(f"({r}, {c})" for r, c in list(zip(rows, cols, strict=True))[:3])
         raise InputError(
             f"{name} contains {int(bad.sum())} NaN or infinite value(s), e.g. at {examples}; "
             "drop or fill them before building the matrix (e.g. df.dropna())."
@@ -95,9 +113,27 @@ def as_interactions(
 ) -> sp.csr_matrix:
     """Return ``value`` as a canonical CSR ``float32`` (n_users, n_items) interaction matrix.
 
-    Accepts scipy.sparse, 2-D numpy arrays and numeric DataFrames. Duplicate entries are summed,
-    explicit zeros dropped and indices sorted. Raises InputError on NaN/inf, a non-2-D input,
-    an empty matrix (no nonzero entry) or a shape that disagrees with ``n_users``/``n_items``.
+    Duplicate entries are summed, explicit zeros dropped and indices sorted.
+
+    Parameters
+    ----------
+    value : scipy.sparse matrix, 2-D array-like or numeric pandas.DataFrame
+        The interactions, one row per user and one column per item.
+    name : str, default "interactions"
+        The argument's name, for error messages.
+    n_users, n_items : int, optional
+        The expected number of rows / columns; not checked when None.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        A ``float32`` matrix with at least one nonzero entry.
+
+    Raises
+    ------
+    InputError
+        On NaN or infinite values, a non-2-D or non-numeric input, a matrix without any nonzero
+        entry, or a shape that disagrees with ``n_users`` / ``n_items``.
     """
     matrix = _to_sparse(value, name)
     matrix.sum_duplicates()
@@ -115,9 +151,26 @@ def as_interactions(
 def as_features(value: Any, name: str, n_rows: int) -> sp.csr_matrix | None:
     """Return a feature matrix as CSR ``float32`` with ``n_rows`` rows, or None for identity.
 
-    ``None`` means "one indicator column per row" and is passed through untouched, so callers
-    never materialise an n x n identity. Raises InputError on NaN/inf, wrong row count or zero
-    columns.
+    Parameters
+    ----------
+    value : scipy.sparse matrix, 2-D array-like, numeric pandas.DataFrame or None
+        One row per user (or item), one column per feature. None means "one indicator column
+        per row" and is passed through, so callers never materialise an n x n identity.
+    name : str
+        The argument's name, for error messages.
+    n_rows : int
+        The number of users (or items) the matrix must have as rows.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix or None
+        The ``float32`` feature matrix, or None when ``value`` is None.
+
+    Raises
+    ------
+    InputError
+        On NaN or infinite values, a non-2-D or non-numeric input, a row count other than
+        ``n_rows`` or no column at all.
     """
     if value is None:
         return None
@@ -134,16 +187,40 @@ def as_features(value: Any, name: str, n_rows: int) -> sp.csr_matrix | None:
 
 
 def identity(n: int) -> sp.csr_matrix:
-    """Return the (n, n) CSR ``float32`` identity: one indicator feature per user or item."""
+    """Return the identity features: one indicator column per user or item.
+
+    Parameters
+    ----------
+    n : int
+        The number of users or items.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        The (n, n) ``float32`` identity.
+    """
     return sp.identity(n, dtype=np.float32, format="csr")
 
 
 def from_triples(
     rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]
 ) -> sp.csr_matrix:
-    """Return a canonical CSR ``float32`` matrix from parallel index/value arrays.
+    """Return a canonical CSR ``float32`` matrix from parallel index / value arrays.
 
-    Pairs must be unique (callers check); entries are stored in row-major (user, item) order.
+    Parameters
+    ----------
+    rows, cols : numpy.ndarray
+        Row (user) and column (item) indices, one per entry; the pairs must be unique (the
+        callers check it).
+    values : numpy.ndarray
+        The entries' values, parallel to ``rows`` and ``cols``.
+    shape : tuple of int
+        The matrix's (n_rows, n_cols).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        A ``float32`` matrix with sorted indices (row-major (user, item) order).
     """
     matrix = sp.csr_matrix(
         (np.asarray(values, dtype=np.float32), (np.asarray(rows), np.asarray(cols))), shape=shape

@@ -100,7 +100,13 @@ _OCCUPATION_1M = [
 
 
 def cache_dir() -> Path:
-    """Return the user cache folder, ``$XDG_CACHE_HOME/tensorrec_explore`` (or ~/.cache/...)."""
+    """Return the user cache folder of downloaded data.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$XDG_CACHE_HOME/tensorrec_explore``, or ``~/.cache/tensorrec_explore``.
+    """
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "tensorrec_explore"
 
@@ -108,15 +114,38 @@ def cache_dir() -> Path:
 def load_movielens(
     variant: str = "100k", path: str | os.PathLike | None = None, download: bool = False
 ) -> InteractionDataset:
-    """Return MovieLens ``"100k"`` or ``"1m"`` as an InteractionDataset of raw ratings.
+    """Return MovieLens 100k or 1M as an InteractionDataset of raw ratings.
 
     Index = sorted distinct raw ids of the whole ratings file (943 x 1,682 for 100k). Item
     features: genres (tags) and release decade; user features: age group, gender, occupation.
     Titles from the movie file; metadata columns "genre", "year", "age", ... for colouring.
     Values are the ratings (for RMSE); ``.to_implicit(4)`` gives the benchmark's positives.
     With only ml-1m's ``interactions.dat`` (no ratings) every value is 1, the name is
-    "ml-1m-all" and a warning says so. Raises DataNotFoundError naming the files, the folders
-    searched and where to put them.
+    "ml-1m-all" and a warning says so.
+
+    Parameters
+    ----------
+    variant : {"100k", "1m"}, default "100k"
+        Which MovieLens (``"ml-100k"`` / ``"ml-1m"`` are accepted too).
+    path : str or os.PathLike, optional
+        A folder holding the files, or holding ``ml-100k/`` / ``ml-1m/``; searched first,
+        before ``$TENSORREC_EXPLORE_DATA`` and :func:`cache_dir`.
+    download : bool, default False
+        When the files are found nowhere, download the GroupLens archive (its SHA-256 checked)
+        into ``path``, or into :func:`cache_dir` when ``path`` is None.
+
+    Returns
+    -------
+    InteractionDataset
+        The ratings with item and user features, titles and metadata.
+
+    Raises
+    ------
+    InputError
+        On an unknown ``variant``, or a malformed file in the folder found.
+    DataNotFoundError
+        When the files are found nowhere (the message names the files, the folders searched and
+        where to put them), or a download fails or does not match its SHA-256.
     """
     folder_name = {"100k": "ml-100k", "ml-100k": "ml-100k", "1m": "ml-1m", "ml-1m": "ml-1m"}.get(
         str(variant).lower()
@@ -239,13 +268,19 @@ def _load_100k(folder: Path) -> InteractionDataset:
         folder / "u.data", encoding="latin-1", sep="\t", header=None, names=columns
     )
     check_numeric_columns(ratings, columns, folder / "u.data", first_line=1)
-    items = pd.read_csv(folder / "u.item", sep="|", header=None, encoding="latin-1")
-    flags = items.iloc[:, 5:24].to_numpy(dtype=bool)
+    items = read_text_table(folder / "u.item", encoding="latin-1", sep="|", header=None)
+    if items.shape[1] != 5 + len(_GENRES_100K):
+        raise InputError(
+            f"{folder / 'u.item'} has {items.shape[1]} columns, expected {5 + len(_GENRES_100K)} "
+            f"(id, title, release date, video date, URL, then {len(_GENRES_100K)} genre flags); "
+            "replace it with the file of the GroupLens archive."
+        )
+    flags = items.iloc[:, 5:].to_numpy(dtype=bool)
     years = pd.to_datetime(items[2], format="%d-%b-%Y", errors="coerce").dt.year.to_numpy(float)
     movies = _movie_table(
         items[0].tolist(),
         items[1].astype(str).tolist(),
-        [[g for g, on in zip(_GENRES_100K, row, strict=False) if on] for row in flags],
+        [[g for g, on in zip(_GENRES_100K, row, strict=True) if on] for row in flags],
         years,
     )
     users = pd.read_csv(

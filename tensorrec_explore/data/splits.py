@@ -36,11 +36,24 @@ __all__ = [
 class Split:
     """Train and test CSR float32 matrices of the same (n_users, n_items) shape.
 
-    ``cold_users`` / ``cold_items``: sorted indices held out entirely (cold-start splits; they
-    have no train interaction), else None. ``train_weights``: the weights of the train
-    interactions (CSR with exactly their entries: the ``sample_weight`` of ``fit``) when the
-    split data was an :class:`InteractionDataset` with weights, else None. Unpacks as
-    ``train, test = split``.
+    Unpacks as ``train, test = split``.
+
+    Parameters
+    ----------
+    train, test : scipy.sparse.csr_matrix
+        Disjoint interactions (no shared (user, item) pair).
+    cold_users, cold_items : numpy.ndarray, optional
+        Sorted indices held out entirely by a cold-start split (no train interaction).
+    train_weights : scipy.sparse.csr_matrix, optional
+        The weights of the train interactions (exactly their entries: the ``sample_weight``
+        of ``fit``) when the split data was an :class:`InteractionDataset` with weights.
+
+    Raises
+    ------
+    LeakageError
+        If ``train`` and ``test`` share a (user, item) pair.
+    InputError
+        If their shapes differ, or ``train_weights`` are not aligned with ``train``.
     """
 
     train: sp.csr_matrix
@@ -119,10 +132,33 @@ def random_holdout(
     """Return the per-user random holdout of BENCHMARK.md.
 
     ``rng = numpy.random.default_rng(seed)``; for each user in index order with at least one
-    positive, that user's positive item indices (ascending) are shuffled with ``rng`` and the
-    first ``floor(test_fraction * n)`` go to test when ``n >= min_positives`` (else none).
-    Positives are values > 0; train/test are 0/1. With ``binary=False`` every stored value
-    (e.g. ratings, or +1/-1) is split the same way and kept as is.
+    interaction, that user's item indices (ascending) are shuffled with ``rng`` and the first
+    ``floor(test_fraction * n)`` go to test when ``n >= min_positives`` (else none).
+
+    Parameters
+    ----------
+    data : InteractionDataset or matrix
+        The interactions (anything :func:`as_interactions` accepts).
+    test_fraction : float, default 0.2
+        The share of each user's interactions held out, in (0, 1).
+    seed : int, default 42
+        The random seed.
+    min_positives : int, default 5
+        Users with fewer interactions keep them all in train.
+    binary : bool, default True
+        Keep only positive values (> 0), as 1.0; False splits every stored value (e.g.
+        ratings, or +1 / -1) as it is.
+
+    Returns
+    -------
+    Split
+        Train and test, checked leak-free.
+
+    Raises
+    ------
+    InputError
+        On a fraction outside (0, 1), a bad seed, malformed interactions, or (with
+        ``binary=True``) no positive value.
     """
     _check_fraction(test_fraction, "test_fraction")
     matrix = _matrix(data, binary)
@@ -149,9 +185,29 @@ def leave_last_out(
 ) -> Split:
     """Return a split whose test holds each user's ``n_last`` most recent interactions.
 
-    ``timestamps`` align with the stored entries of the matrix in CSR order (an
-    InteractionDataset provides its own). Users with ``n_last`` interactions or fewer stay
-    entirely in train. Ties in time are broken by the higher item index being "later".
+    Users with ``n_last`` interactions or fewer stay entirely in train. Ties in time are broken
+    by the higher item index being "later".
+
+    Parameters
+    ----------
+    data, binary
+        As in :func:`random_holdout`.
+    timestamps : numpy.ndarray, optional
+        One time per stored entry of the matrix, in CSR order; an InteractionDataset's own
+        ``timestamps`` when None.
+    n_last : int, default 1
+        How many interactions per user go to test.
+
+    Returns
+    -------
+    Split
+        Each user's latest interactions as test, the others as train (checked leak-free).
+
+    Raises
+    ------
+    InputError
+        Without timestamps, with timestamps not aligned with the entries, ``n_last < 1``,
+        malformed interactions, or (with ``binary=True``) no positive value.
     """
     if isinstance(data, InteractionDataset) and timestamps is None:
         timestamps = data.timestamps
@@ -211,9 +267,29 @@ def cold_start_items(
 ) -> Split:
     """Return a split holding out every interaction of a random ``fraction`` of items.
 
-    ``round(fraction * n)`` of the n items with at least one interaction are drawn with
-    ``default_rng(seed)``; ``split.cold_items`` lists them (sorted). They have no train
-    interaction, so a model can only score them through item features.
+    ``round(fraction * n)`` (at least 1) of the n items with at least one interaction are drawn
+    with ``default_rng(seed)``. They have no train interaction, so a model can only score them
+    through item features.
+
+    Parameters
+    ----------
+    data, binary
+        As in :func:`random_holdout`.
+    fraction : float, default 0.2
+        The share of active items held out, in (0, 1).
+    seed : int, default 42
+        The random seed.
+
+    Returns
+    -------
+    Split
+        Train and test (checked leak-free); ``split.cold_items`` lists the held-out items, sorted.
+
+    Raises
+    ------
+    InputError
+        On a fraction outside (0, 1) or one that would hold out every active item, a bad
+        seed, malformed interactions, or (with ``binary=True``) no positive value.
     """
     return _cold_split(data, fraction, seed, binary, axis=1)
 
@@ -223,6 +299,23 @@ def cold_start_users(
 ) -> Split:
     """Return a split holding out every interaction of a random ``fraction`` of users.
 
-    As :func:`cold_start_items`, over users; ``split.cold_users`` lists them (sorted).
+    As :func:`cold_start_items`, over users.
+
+    Parameters
+    ----------
+    data, seed, binary
+        As in :func:`cold_start_items`.
+    fraction : float, default 0.2
+        The share of active users held out, in (0, 1).
+
+    Returns
+    -------
+    Split
+        ``split.cold_users`` lists the held-out users (sorted); train and test are leak-free.
+
+    Raises
+    ------
+    InputError
+        As :func:`cold_start_items`.
     """
     return _cold_split(data, fraction, seed, binary, axis=0)

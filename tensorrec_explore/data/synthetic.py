@@ -35,18 +35,38 @@ FLAVOURS = ("clean", "redundant", "correlated", "imbalanced", "nonlinear")
 
 @dataclass(frozen=True)
 class SyntheticTruth:
-    """The planted answer: cluster labels, cluster codes, true affinities and popularity."""
+    """The planted answer: cluster labels, cluster codes, true affinities and popularity.
 
-    user_clusters: np.ndarray  # int [n_users]
-    item_clusters: np.ndarray  # int [n_items]
-    cluster_codes: np.ndarray  # ±1 [n_clusters, m]
-    affinity: np.ndarray  # float [n_users, n_items] in [-1, 1]: code agreement
-    item_bias: np.ndarray  # float [n_items]: log-popularity added when sampling
+    Parameters
+    ----------
+    user_clusters : numpy.ndarray
+        int ``[n_users]``: each user's cluster.
+    item_clusters : numpy.ndarray
+        int ``[n_items]``: each item's cluster.
+    cluster_codes : numpy.ndarray
+        ±1 ``[n_clusters, m]``: each cluster's code.
+    affinity : numpy.ndarray
+        float ``[n_users, n_items]`` in [-1, 1]: the agreement of the user's and the item's
+        codes.
+    item_bias : numpy.ndarray
+        float ``[n_items]``: the log-popularity added when sampling.
+    flavour : str
+        The feature flavour of the dataset (one of :data:`FLAVOURS`).
+    """
+
+    user_clusters: np.ndarray
+    item_clusters: np.ndarray
+    cluster_codes: np.ndarray
+    affinity: np.ndarray
+    item_bias: np.ndarray
     flavour: str
 
 
 class SyntheticDataset(InteractionDataset):
-    """An :class:`InteractionDataset` with ``truth`` (:class:`SyntheticTruth`) attached."""
+    """An :class:`InteractionDataset` with ``truth`` (:class:`SyntheticTruth`) attached.
+
+    Built by :func:`make_synthetic`; its constructor is :class:`InteractionDataset`'s.
+    """
 
     truth: SyntheticTruth
 
@@ -115,10 +135,39 @@ def make_synthetic(
     """Return a planted dataset (~20k implicit interactions by default), same for the same seed.
 
     For a given seed the interactions and ``truth`` are the same whatever the flavour, so
-    flavours compare features only. ``truth`` holds the clusters and affinities; ``item_metadata``/``user_metadata`` have a
-    "cluster" column; titles read "Item 12 (cluster 3)". ``interactions_per_user`` is the mean
-    (Poisson, at least 5) of distinct items per user; ``temperature`` sets how strictly users
-    follow their taste; ``popularity_spread`` the std of the log-normal item popularity.
+    flavours compare features only.
+
+    Parameters
+    ----------
+    flavour : {"clean", "redundant", "correlated", "imbalanced", "nonlinear"}, default "clean"
+        How the clusters show in the features (see the module's docstring).
+    seed : int, default 0
+        The random seed.
+    n_users, n_items : int, default 600, 400
+        The dataset's size.
+    n_clusters : int, default 8
+        The number of taste clusters, in ``[2, min(n_users, n_items)]``.
+    interactions_per_user : int, default 33
+        The mean (Poisson, at least 5) of distinct items per user, in ``[5, n_items)``.
+    temperature : float, default 0.25
+        How loosely users follow their taste (lower: more strictly).
+    popularity_spread : float, default 1.0
+        The standard deviation of the log-normal item popularity.
+    n_copies : int, default 3
+        How many times the ``"redundant"`` flavour repeats each indicator.
+
+    Returns
+    -------
+    SyntheticDataset
+        Implicit interactions (all 1.0) with user and item features; ``truth`` holds the
+        clusters and affinities; ``item_metadata`` / ``user_metadata`` have a "cluster" column;
+        titles read "Item 12 (cluster 3)".
+
+    Raises
+    ------
+    InputError
+        On an unknown flavour, ``n_clusters`` outside ``[2, min(n_users, n_items)]`` or
+        ``interactions_per_user`` outside ``[5, n_items)``.
     """
     if flavour not in FLAVOURS:
         raise InputError(f"flavour must be one of {FLAVOURS}, got {describe(flavour)}.")

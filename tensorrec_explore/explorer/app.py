@@ -55,23 +55,57 @@ def _section(title: str, body: w.Widget, cls: str) -> w.VBox:
 
 
 class Explorer:
-    """Train a TensorRec model in the kernel, watch it learn, look at its embeddings, inspect
-    users and compare runs — one ipywidgets application.
+    """Train a TensorRec model in the kernel, watch it learn, look at its embeddings.
 
-    ``dataset``: an ``InteractionDataset`` (None: the built-in synthetic dataset). ``model``: a
-    TensorRec model fitted elsewhere (in a script, on a cluster, loaded from disk) to show in
-    every panel without training (its form settings and history too; ``split`` defaults to
-    "none" since its training split is unknown). Keyword
-    arguments set the starting configuration (any name of ``ExplorerState``'s configuration,
-    e.g. ``loss="bpr", n_components=32, epochs=30``). ``warm_umap``: ``True`` (prepare UMAP in
-    the background at once), ``"idle"`` (once the first run has finished) or ``False``.
-    ``preload``: import TensorFlow in the background at once (default True). ``loop``: the
-    event loop whose thread owns the state (default: the running kernel's; None = none, calls
-    from workers then apply at once, under a lock).
+    One ipywidgets application: configure, train, project, inspect users and compare runs.
+    Display it as a cell's last expression.
 
-    The parts are public: ``.widget`` (the root widget), ``.state`` (the traitlets state),
-    ``.controller`` (train / stop / resume / reset / join), ``.projector``, ``.panels`` and
-    ``.dispatcher``.
+    Parameters
+    ----------
+    dataset : InteractionDataset, optional
+        The data; the built-in synthetic dataset when None.
+    model : TensorRec, optional
+        A model fitted elsewhere (in a script, on a cluster, loaded from disk) to show in every
+        panel without training, with its settings and history; ``split`` then defaults to
+        ``"none"``, since its training split is unknown.
+    model_factory : callable, optional
+        ``model_factory(**settings)`` builds each run's model; ``TensorRec`` when None.
+    warm_umap : {True, "idle", False}, default True
+        Prepare UMAP in the background at once, once the first run has finished, or never.
+    push_interval : float, default 0.2
+        Seconds between two pushes of the live curves to the browser while training.
+    umap_kwargs : dict, optional
+        Passed to :func:`~tensorrec_explore.projection.umap_2d`.
+    preload : bool, default True
+        Import TensorFlow in the background at once.
+    loop : event loop, "auto" or None, default "auto"
+        The loop whose thread owns the state: the running kernel's for "auto"; None for none
+        (calls from workers then apply at once, under a lock).
+    **config
+        The starting configuration: any name of ``ExplorerState``'s configuration traits or
+        ``snapshot_every``, e.g. ``loss="bpr", n_components=32, epochs=30``.
+
+    Attributes
+    ----------
+    widget : ipywidgets.Widget
+        The root widget.
+    state : ExplorerState
+        The traitlets state every panel reads and writes.
+    controller : Controller
+        Training: ``train`` / ``stop`` / ``resume`` / ``reset`` / ``join``.
+    projector : Projector
+        The 2-D projections of the embeddings.
+    panels : types.SimpleNamespace
+        ``status``, ``config``, ``curves``, ``diagram``, ``embeddings``, ``inspector``,
+        ``runs``.
+    dispatcher : KernelDispatcher
+        How background work reaches the state (on the kernel's thread).
+
+    Raises
+    ------
+    InputError
+        On an unknown configuration name or a value its setting cannot hold (e.g.
+        ``n_components=0``).
     """
 
     def __init__(
@@ -230,11 +264,28 @@ class Explorer:
 
     @classmethod
     def lesson(cls, name: str, **kwargs: Any) -> Explorer:
-        """An explorer set up for a tutorial's lesson, its runs training one after the other:
-        ``"deep-towers"`` (a linear vs a ReLU item tower on features no single column of which
-        is informative) or ``"losses"`` (bpr, wmrb and softmax on the same data). What to look
-        at is in the status bar and in ``.lesson_text``. Other keyword arguments are those of
-        :class:`Explorer`."""
+        """Return an explorer set up for a tutorial's lesson, its runs training one after another.
+
+        What to look at is in the status bar and in ``.lesson_text``.
+
+        Parameters
+        ----------
+        name : {"deep-towers", "losses"}
+            ``"deep-towers"``: a linear vs a ReLU item tower on features no single column of
+            which is informative; ``"losses"``: bpr, wmrb and softmax on the same data.
+        **kwargs
+            Those of :class:`Explorer`; they override the lesson's settings.
+
+        Returns
+        -------
+        Explorer
+            The explorer, its first run already started.
+
+        Raises
+        ------
+        InputError
+            For an unknown lesson (the message lists them).
+        """
         from .lessons import LessonRunner, get_lesson
 
         lesson = get_lesson(name)
@@ -260,13 +311,36 @@ class Explorer:
         prediction: str = "dot",
         **kwargs: Any,
     ) -> Explorer:
-        """Show embeddings of any other system (LightFM, TFRS, ALS, ...): ``user_vectors``
-        ``[n_users, d]`` and ``item_vectors`` ``[n_items, d]`` in the dataset's index order,
-        scored with ``prediction`` ("dot", "cosine" or "euclidean") plus optional biases.
+        """Return an explorer showing embeddings of any other system (LightFM, TFRS, ALS, ...).
+
         Projection, nearest neighbours and the inspector work; the panels that need a
-        TensorRec model (Resume, the sandbox, feature contributions) say so. Other keyword
-        arguments are those of :class:`Explorer` (e.g. ``split="random_holdout"`` to see the
-        held-out items of the BENCHMARK.md split)."""
+        TensorRec model (Resume, the sandbox, feature contributions) say so.
+
+        Parameters
+        ----------
+        dataset : InteractionDataset
+            The data the vectors were learned from.
+        user_vectors, item_vectors : array-like
+            ``[n_users, d]`` and ``[n_items, d]``, in the dataset's index order.
+        user_biases, item_biases : array-like, optional
+            ``[n_users]`` and ``[n_items]``, added to the scores.
+        prediction : {"dot", "cosine", "euclidean"}, default "dot"
+            How a user vector and an item vector make a score.
+        **kwargs
+            Those of :class:`Explorer` (e.g. ``split="random_holdout"`` to see the held-out
+            items of the BENCHMARK.md split).
+
+        Returns
+        -------
+        Explorer
+            The explorer, showing the vectors as a trained model.
+
+        Raises
+        ------
+        InputError
+            On vectors or biases of the wrong shape, non-finite values, or an unknown
+            ``prediction``.
+        """
         from .vectors import VectorModel
 
         model = VectorModel(
@@ -287,19 +361,39 @@ class Explorer:
 
     # ---- conveniences ----
     def train(self, wait: bool = False) -> bool:
-        """Press Train (and, with ``wait=True``, block until the run ends)."""
+        """Press Train: start a fresh run in the background.
+
+        Parameters
+        ----------
+        wait : bool, default False
+            Block until the run ends (and apply what it sent to the state).
+
+        Returns
+        -------
+        bool
+            True when a run started; False when it could not (the status bar says why).
+        """
         started = self.controller.train()
         if wait:
             self.controller.join()
         return started
 
     def runs_frame(self) -> Any:
-        """The finished runs as a pandas DataFrame: one row per run, its final metrics, seconds
-        and the settings it used (resolved values, not "auto")."""
+        """Return the finished runs as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy: one row per run, its final metrics, seconds and the settings it used
+            (resolved values, not "auto").
+        """
         return self.panels.runs.frame.copy()
 
     def close(self) -> None:
-        """Stop training and the projector, stop following the registries, close widgets."""
+        """Stop training and the projector, stop following the registries, close the widgets.
+
+        Waits at most 30 s for a running training thread.
+        """
         self.controller.close(timeout=30)
         self.projector.close()
         for registry, listener in self._listeners:
@@ -308,8 +402,9 @@ class Explorer:
         _close_tree(self.widget)
 
 
-#: The tensorrec-explore labextension's script: it gives anywidget modules (plotly's 5 MB
-#: FigureWidget) two minutes to load instead of 2 s, so the curves draw on a busy machine.
+#: The tensorrec-explore labextension's script: it gives anywidget modules (plotly's large
+#: FigureWidget) two minutes to load instead of anywidget's 2 s, so the curves draw on a busy
+#: machine.
 LOAD_LIMIT_SCRIPT = (
     Path(__file__).parents[1]
     / "app"
@@ -322,10 +417,12 @@ LOAD_LIMIT_SCRIPT = (
 
 
 def raise_widget_load_limit() -> None:
-    """In a notebook, run the labextension's script as an output, for installs where the
-    extension is not in Jupyter's path (``pip install -e`` installs no data files). It must run
-    before the figures' widget models are created, so the explorer does this first; it is a
-    no-op where the extension (or the Voila template) already applied it, and outside a kernel.
+    """In a notebook, run the labextension's script as an output.
+
+    For installs where the extension is not in Jupyter's path (``pip install -e`` installs no
+    data files). It must run before the figures' widget models are created, so the explorer
+    does this first; it is a no-op where the extension (or the Voila template) already applied
+    it, and outside a kernel.
     """
     if kernel_loop() is None or not LOAD_LIMIT_SCRIPT.is_file():
         return
@@ -335,7 +432,15 @@ def raise_widget_load_limit() -> None:
 
 
 def show_in_notebook(html_text: str, explorer: Explorer | None = None) -> None:
-    """Display ``html_text`` and then ``explorer`` (if given) in the running notebook's output."""
+    """Display ``html_text`` and then ``explorer`` (if given) in the running notebook's output.
+
+    Parameters
+    ----------
+    html_text : str
+        HTML shown first.
+    explorer : Explorer, optional
+        Shown after it.
+    """
     from IPython.display import HTML, display
 
     display(HTML(html_text))

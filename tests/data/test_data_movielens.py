@@ -11,6 +11,8 @@ import pytest
 from tensorrec_explore.data import load_movielens, random_holdout
 from tensorrec_explore.errors import DataNotFoundError, InputError
 
+from tests.data.fake_movielens import ml100k_files
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
@@ -100,6 +102,17 @@ def test_missing_files_say_what_and_where(tmp_path, monkeypatch):
         assert needed in message
     with pytest.raises(InputError, match="'100k' or '1m'"):
         load_movielens("20m")
+
+
+def test_ml100k_movie_file_with_missing_columns_is_named(tmp_path):
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    for name, content in ml100k_files().items():
+        if name == "u.item":  # drop the last genre flag of every movie
+            content = b"".join(line.rsplit(b"|", 1)[0] + b"\n" for line in content.splitlines())
+        (folder / name).write_bytes(content)
+    with pytest.raises(InputError, match=r"u\.item has 23 columns, expected 24"):
+        load_movielens("100k", path=tmp_path)
 
 
 def test_ml1m_prefers_full_ratings_file(tmp_path):

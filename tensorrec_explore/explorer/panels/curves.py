@@ -235,13 +235,13 @@ class CurvesPanel:
         self._marks_key = marks_key
         marks = _mark_shapes(self.state.curve_marks)
         with self.loss_figure.batch_update():
-            for trace, (key, _) in zip(self.loss_figure.data, LOSS_TRACES, strict=False):
+            for trace, (key, _) in zip(self.loss_figure.data, LOSS_TRACES, strict=True):
                 trace.x = epochs
                 trace.y = _f32(h.get(key, []))
             if relayout:
                 self.loss_figure.layout.shapes = marks
         with self.val_figure.batch_update():
-            for trace, (key, _) in zip(self.val_figure.data, VAL_TRACES, strict=False):
+            for trace, (key, _) in zip(self.val_figure.data, VAL_TRACES, strict=True):
                 trace.x = val_epochs
                 trace.y = _f32(h.get(key, []))
             if relayout:
@@ -275,5 +275,5 @@ class CurvesPanel:
         names = [f"precision@{k}", f"recall@{k}", f"NDCG@{k}"]
         if [t.name for t in self.val_figure.data] != names:
             with self.val_figure.batch_update():
-                for trace, name in zip(self.val_figure.data, names, strict=False):
+                for trace, name in zip(self.val_figure.data, names, strict=True):
                     trace.name = name

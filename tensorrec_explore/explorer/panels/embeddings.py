@@ -412,7 +412,7 @@ class EmbeddingsPanel:
             }
             if not continuous:
                 legend.append(legend_html(f"items by {col}", values, colours, "circle"))
-            text = [f"{t}<br>{col}: {v}" for t, v in zip(text, values, strict=False)]
+            text = [f"{t}<br>{col}: {v}" for t, v in zip(text, values, strict=True)]
         else:
             self.items_trace.marker.color = PALETTE[0]
             self.items_trace.marker.showscale = False
@@ -431,7 +431,7 @@ class EmbeddingsPanel:
         taste = np.tile(np.arange(n_tastes), len(s.user_labels))
         text = [
             f"{label} (user {i // n_tastes})" + (f" taste {t}" if n_tastes > 1 else "")
-            for i, (label, t) in enumerate(zip(labels, taste, strict=False))
+            for i, (label, t) in enumerate(zip(labels, taste, strict=True))
         ]
         col = self.user_colour.value
         meta = getattr(ds, "user_metadata", None)
@@ -454,7 +454,7 @@ class EmbeddingsPanel:
             }
             if not continuous:
                 legend.append(legend_html(f"users by {col}", values, colours, "x"))
-            text = [f"{t}<br>{col}: {v}" for t, v in zip(text, values, strict=False)]
+            text = [f"{t}<br>{col}: {v}" for t, v in zip(text, values, strict=True)]
         else:
             self.users_trace.marker.color = "#444444"
         self.users_trace.hovertext = text

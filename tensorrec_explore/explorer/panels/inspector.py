@@ -375,8 +375,8 @@ class InspectorPanel:
         )
 
     def _on_sandbox(self, change: Any = None) -> None:
-        """Fold the sandbox user in off the UI thread (it takes a second or two); the latest
-        choice wins."""
+        """Fold the sandbox user in off the UI thread (the first fold-in of a process traces
+        TensorFlow functions); the latest choice wins."""
         s = self.state
         liked = [self._item_options[t] for t in self.liked.value if t in self._item_options]
         disliked = [self._item_options[t] for t in self.disliked.value if t in self._item_options]
