@@ -368,7 +368,11 @@ def seeded_construction(seed: int | None) -> Iterator[None]:
     module when the layer is constructed; inside this block that module is seeded with ``seed``
     and put back as it was afterwards, so a model's custom layers start from the same weights
     every time without reseeding the process (``keras.utils.set_random_seed`` would).
-    Does nothing when ``seed`` is None.
+
+    Parameters
+    ----------
+    seed : int or None
+        The model's ``random_state``; None does nothing.
     """
     if seed is None:
         yield

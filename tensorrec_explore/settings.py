@@ -116,7 +116,18 @@ class Setting:
         return self.short or self.name
 
     def check(self, value: Any) -> None:
-        """Raise :class:`~tensorrec_explore.errors.InputError` unless ``value`` is valid."""
+        """Check one value of this setting.
+
+        Parameters
+        ----------
+        value : Any
+            The value given to ``TensorRec`` (None: valid when the setting is optional).
+
+        Raises
+        ------
+        InputError
+            The value is outside the setting's kind (the message names the setting).
+        """
         if value is None:
             if self.optional:
                 return
@@ -211,7 +222,18 @@ _EXPECTED = {
 
 
 def registry(setting: Setting) -> Any:
-    """Return the plug-in registry of a ``plugin`` setting."""
+    """Return the plug-in registry of a ``plugin`` setting.
+
+    Parameters
+    ----------
+    setting : Setting
+        A setting of kind ``plugin``.
+
+    Returns
+    -------
+    Registry
+        ``REPRESENTATIONS``, ``PREDICTIONS`` or ``LOSSES``.
+    """
     from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS
 
     return {"representation": REPRESENTATIONS, "prediction": PREDICTIONS, "loss": LOSSES}[
@@ -431,6 +453,11 @@ def check_all(params: Mapping[str, Any]) -> None:
     The one validation behind the constructor, ``set_params``, ``fit``, the CLI and the
     explorer.
 
+    Parameters
+    ----------
+    params : mapping
+        Setting name -> value (any subset of :data:`SETTINGS`).
+
     Raises
     ------
     InputError
@@ -462,6 +489,18 @@ def signature() -> inspect.Signature:
 
 def bind(args: Iterable[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Return every setting's value from a constructor call's ``args`` / ``kwargs``.
+
+    Parameters
+    ----------
+    args : iterable
+        Positional arguments, in the order of :data:`SETTINGS`.
+    kwargs : mapping
+        Keyword arguments.
+
+    Returns
+    -------
+    dict
+        Every setting's name -> the given value or its default.
 
     Raises
     ------
@@ -497,7 +536,13 @@ def _wrap(text: str, width: int = 88) -> list[str]:
 
 
 def saved_scalars() -> tuple[str, ...]:
-    """Names a saved model stores as plain values (plug-ins are serialised on their own)."""
+    """Return the names a saved model stores as plain values.
+
+    Returns
+    -------
+    tuple of str
+        Saved settings except the plug-ins (serialised on their own).
+    """
     return tuple(s.name for s in SETTINGS if s.saved and s.kind != "plugin")
 
 

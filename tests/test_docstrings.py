@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import tensorrec_explore
-from tensorrec_explore import callbacks, data, metrics, registry
+from tensorrec_explore import callbacks, data, metrics, registry, settings
 from tensorrec_explore.data import dataset, features, frames, movielens, splits
 
 LAZY_OR_ELSEWHERE = {"TensorRec"}  # model.py documents its own API
@@ -59,6 +59,7 @@ def _documented() -> list[tuple[str, Any]]:
         *_public(frames, [n for n in frames.__all__ if n != "FeatureSide"]),
         *_public(movielens, ["cache_dir"]),
         *_public(splits, ["Split"]),
+        *_public(settings, ["Setting", "check_all", "bind", "registry", "saved_scalars"]),
     ]
     return [(name, value) for name, value in objects if not isinstance(value, registry.Registry)]
 
@@ -73,7 +74,9 @@ def _plugins() -> list[tuple[str, Any]]:
         representations.KerasRepresentation,
         predictions.Prediction,
     ]
-    functions = [  # make_representation: documented on main, where its code changed
+    functions = [
+        representations.make_representation,
+        representations.seeded_construction,
         representations.clone_representation,
         representations.features_matmul,
         predictions.make_prediction,
