@@ -373,6 +373,11 @@ def seeded_construction(seed: int | None) -> Iterator[None]:
     ----------
     seed : int or None
         The model's ``random_state``; None does nothing.
+
+    Yields
+    ------
+    None
+        Construct the layers inside the ``with`` block.
     """
     if seed is None:
         yield
