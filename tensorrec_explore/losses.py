@@ -30,8 +30,9 @@ Everything else the model decides about a loss it reads from class attributes th
   are free; a stream (:meth:`TensorRec.fit_stream <tensorrec_explore.model.TensorRec>`) pays
   one extra pass over the data to count them, only for ``"sampled"`` losses that declare it (or
   set ``in_batch_negatives``, whose ``log_q`` is computed from the counts);
-* ``sampled_variant`` (default None) — a ``"dense"`` loss's sampled form: a :class:`Loss`
-  class, or a function of no argument returning a ``"sampled"`` loss. The model trains with it
+* ``sampled_variant`` (default None) — a ``"dense"`` loss's sampled form, declared on the
+  class: a :class:`Loss` class, or a function of no argument returning a ``"sampled"`` loss
+  (read from the class, so a plain function needs no ``staticmethod``). The model trains with it
   instead when ``n_sampled_items`` asks for it or the catalogue is too large for the dense form
   (:func:`tensorrec_explore.defaults.use_sampled_softmax`); a stream needs it, as a stream
   cannot give the complete rows a dense loss scores. :class:`Softmax` declares
@@ -541,7 +542,7 @@ def in_sampled_form(loss: Any, wanted: bool) -> Any:
     InputError
         When the declared variant does not build a loss whose ``inputs`` is ``"sampled"``.
     """
-    variant = getattr(loss, "sampled_variant", None)
+    variant = getattr(type(loss), "sampled_variant", None)  # a function would bind to loss
     if not wanted or variant is None or loss.inputs != "dense":
         return loss
     sampled = variant()
