@@ -29,7 +29,7 @@ from .planted import make_planted
 
 
 class _Recorder:
-    """Counts the batches a loss's traced step was built for (side effects run when tracing)."""
+    """Counts how often a loss's ``call`` ran in Python (once per trace of its step)."""
 
     def __init__(self) -> None:
         self.traced = 0
