@@ -34,8 +34,9 @@ Everything else the model decides about a loss it reads from class attributes th
   class: a :class:`Loss` class, or a function of no argument returning a ``"sampled"`` loss
   (read from the class, so a plain function needs no ``staticmethod``). The model trains with it
   instead when ``n_sampled_items`` asks for it or the catalogue is too large for the dense form
-  (:func:`tensorrec_explore.defaults.use_sampled_softmax`); a stream needs it, as a stream
-  cannot give the complete rows a dense loss scores. :class:`Softmax` declares
+  (:func:`tensorrec_explore.defaults.use_sampled_softmax`). A stream trains a dense loss only
+  through it (with ``n_sampled_items`` set or a catalogue over
+  :data:`~tensorrec_explore.defaults.FULL_SOFTMAX_LIMIT`): it cannot give complete rows. :class:`Softmax` declares
   :class:`SampledSoftmax`;
 * ``autograph`` (default True) — the training step may be traced with autograph, so ``call``
   may branch or loop on tensors in Python. Set it to False when ``call`` uses TensorFlow ops
@@ -44,7 +45,8 @@ Everything else the model decides about a loss it reads from class attributes th
 ``needs_item_counts`` and ``autograph`` describe the code of ``call``, so a subclass that
 does not declare them gets the safe defaults above, not its parent's values (a subclass of
 :class:`WMRB` whose ``call`` reads ``item_counts`` gets them); ``inputs``, ``needs_negatives``,
-``in_batch_negatives`` and ``sampled_variant`` are inherited as usual.
+``in_batch_negatives`` and ``sampled_variant`` are inherited as usual (a subclass of
+:class:`Softmax` whose ``call`` is no longer a softmax sets ``sampled_variant = None`` or its own).
 :func:`needs_item_counts`, :func:`uses_autograph` and :func:`in_sampled_form` read the contract
 (also from duck-typed losses that are not :class:`Loss` subclasses, with the same defaults).
 """
@@ -52,8 +54,8 @@ does not declare them gets the safe defaults above, not its parent's values (a s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import tensorflow as tf
