@@ -36,8 +36,8 @@ Everything else the model decides about a loss it reads from class attributes th
   instead when ``n_sampled_items`` asks for it or the catalogue is too large for the dense form
   (:func:`tensorrec_explore.defaults.use_sampled_softmax`). A stream trains a dense loss only
   through it (with ``n_sampled_items`` set or a catalogue over
-  :data:`~tensorrec_explore.defaults.FULL_SOFTMAX_LIMIT`): it cannot give complete rows. :class:`Softmax` declares
-  :class:`SampledSoftmax`;
+  :data:`~tensorrec_explore.defaults.FULL_SOFTMAX_LIMIT`): it cannot give complete rows.
+  :class:`Softmax` declares :class:`SampledSoftmax`;
 * ``autograph`` (default True) — the training step may be traced with autograph, so ``call``
   may branch or loop on tensors in Python. Set it to False when ``call`` uses TensorFlow ops
   only (``tf.cond``, ``tf.where``, ...): tracing is quicker. The built-ins declare False.
