@@ -104,7 +104,8 @@ def sampled_items(loss: Any, n_items: int, given: int | None) -> int:
 
 
 def use_sampled_softmax(n_users: int, n_items: int, n_likes: int, given: int | None) -> bool:
-    """Return True when the softmax should train in its sampled form (see the module doc).
+    """Return True when the softmax (or any dense loss declaring a ``sampled_variant``) should
+    train in its sampled form (see the module doc).
 
     ``given`` (the model's ``n_sampled_items``) below the catalogue size asks for it; left as
     None, the sampled form is chosen when the dense one's ``users x items`` scores per epoch

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from .errors import InputError
 from .inputs import check_count, check_interactions
-from .losses import LossInputs
+from .losses import LossInputs, uses_autograph
 
 #: Sampled losses compare each liked item with at most this many catalogue items while folding in.
 FOLD_IN_SAMPLES = 2048
@@ -93,7 +93,7 @@ class FoldIn:
         )
         self.fit = tf.function(
             self._fit,
-            autograph=False,
+            autograph=uses_autograph(self.loss),
             input_signature=[
                 matrix,
                 tf.TensorSpec([None, None], tf.float32),

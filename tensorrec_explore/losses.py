@@ -16,16 +16,45 @@ The contract for a custom loss: subclass :class:`Loss`, set ``inputs`` to one of
 * ``"observed"`` — you receive ``predictions [p]``, ``values [p]`` and ``weights [p]`` for a
   batch of observed interactions (liked and disliked);
 
-and implement ``call(inputs) -> scalar tf.Tensor`` (lower is better, differentiable). Set
-``needs_negatives = True`` if the loss can only learn when the interactions contain disliked
-(negative) values. Explicit dislikes: for ``"sampled"`` losses the model also passes
-``disliked_scores [q]`` and ``disliked_sampled_scores [q, s]``; :meth:`Loss.dislike_term` turns
-them into a penalty that ranks dislikes below unobserved items, and the built-ins add it.
+and implement ``call(inputs) -> scalar tf.Tensor`` (lower is better, differentiable). Explicit
+dislikes: for ``"sampled"`` losses the model also passes ``disliked_scores [q]`` and
+``disliked_sampled_scores [q, s]``; :meth:`Loss.dislike_term` turns them into a penalty that
+ranks dislikes below unobserved items, and the built-ins add it.
+
+Everything else the model decides about a loss it reads from class attributes the loss declares
+(never from its class or module name):
+
+* ``needs_negatives`` (default False) — the loss can only learn when the interactions contain
+  disliked (negative) values; training refuses data without them;
+* ``needs_item_counts`` (default True) — ``call`` reads ``item_counts``. In memory the counts
+  are free; a stream (:meth:`TensorRec.fit_stream <tensorrec_explore.model.TensorRec>`) pays
+  one extra pass over the data to count them, only for ``"sampled"`` losses that declare it (or
+  set ``in_batch_negatives``, whose ``log_q`` is computed from the counts);
+* ``sampled_variant`` (default None) — a ``"dense"`` loss's sampled form, declared on the
+  class: a :class:`Loss` class, or a function of no argument returning a ``"sampled"`` loss
+  (read from the class, so a plain function needs no ``staticmethod``). The model trains with it
+  instead when ``n_sampled_items`` asks for it or the catalogue is too large for the dense form
+  (:func:`tensorrec_explore.defaults.use_sampled_softmax`). A stream trains a dense loss only
+  through it (with ``n_sampled_items`` set or a catalogue over
+  :data:`~tensorrec_explore.defaults.FULL_SOFTMAX_LIMIT`): it cannot give complete rows.
+  :class:`Softmax` declares :class:`SampledSoftmax`;
+* ``autograph`` (default True) — the training step may be traced with autograph, so ``call``
+  may branch or loop on tensors in Python. Set it to False when ``call`` uses TensorFlow ops
+  only (``tf.cond``, ``tf.where``, ...): tracing is quicker. The built-ins declare False.
+
+``needs_item_counts`` and ``autograph`` describe the code of ``call``, so a subclass that
+does not declare them gets the safe defaults above, not its parent's values (a subclass of
+:class:`WMRB` whose ``call`` reads ``item_counts`` gets them); ``inputs``, ``needs_negatives``,
+``in_batch_negatives`` and ``sampled_variant`` are inherited as usual (a subclass of
+:class:`Softmax` whose ``call`` is no longer a softmax sets ``sampled_variant = None`` or its own).
+:func:`needs_item_counts`, :func:`uses_autograph` and :func:`in_sampled_form` read the contract
+(also from duck-typed losses that are not :class:`Loss` subclasses, with the same defaults).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,11 +100,33 @@ def _separation(positive: tf.Tensor, negative: tf.Tensor) -> tf.Tensor:
     return 1.0 - 0.5 * (1.0 + tf.math.erf(z / math.sqrt(2.0)))
 
 
+#: The contract attributes that describe the code of ``call``, with their safe defaults: a
+#: subclass that does not declare one gets this value, not its parent's.
+CODE_ATTRIBUTES = {"needs_item_counts": True, "autograph": True}
+
+
 class Loss:
-    """Base class of losses. See the module docstring for the contract."""
+    """Base class of losses. See the module docstring for the contract.
+
+    Attributes
+    ----------
+    inputs : str
+        ``"dense"``, ``"sampled"`` or ``"observed"``: which tensors ``call`` receives.
+    needs_negatives : bool
+        The loss only learns from data holding disliked (negative) values.
+    needs_item_counts : bool
+        ``call`` reads ``item_counts`` (a stream counts the items only when True).
+    sampled_variant : type or callable or None
+        A dense loss's sampled form (a class or a no-argument factory), or None.
+    autograph : bool
+        The training step may be traced with autograph (Python control flow on tensors).
+    """
 
     inputs = "dense"
     needs_negatives = False
+    needs_item_counts = True
+    sampled_variant: type[Loss] | Callable[[], Loss] | None = None
+    autograph = True
     #: Weight of the explicit-dislike penalty added by the built-ins.
     dislike_weight = 1.0
     #: True when the fast embedding recipe of :mod:`tensorrec_explore.defaults` suits the loss.
@@ -93,6 +144,12 @@ class Loss:
     #: ``"sampled"`` losses only: also receive the batch's liked items as negatives
     #: (``batch_scores``, ``batch_valid``) and every candidate's ``log_q``.
     in_batch_negatives = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, default in CODE_ATTRIBUTES.items():
+            if name not in vars(cls):
+                setattr(cls, name, default)
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         """Return the loss of one batch.
@@ -153,6 +210,8 @@ class RMSE(Loss):
     """
 
     inputs = "observed"
+    needs_item_counts = False
+    autograph = False
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         return tf.sqrt(
@@ -166,6 +225,9 @@ class RMSEDense(Loss):
     Learns to score liked items high, unobserved items near zero and disliked (negative) items
     low. Source: TensorRec's ``RMSEDenseLossGraph``.
     """
+
+    needs_item_counts = False
+    autograph = False
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         return tf.sqrt(tf.reduce_mean(tf.square(inputs.scores - inputs.targets)) + 1e-12)
@@ -181,6 +243,8 @@ class Separation(Loss):
     """
 
     inputs = "observed"
+    needs_item_counts = False
+    autograph = False
     needs_negatives = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
@@ -194,6 +258,9 @@ class SeparationDense(Loss):
 
     Source: TensorRec's ``SeparationDenseLossGraph``.
     """
+
+    needs_item_counts = False
+    autograph = False
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         positive = tf.boolean_mask(inputs.scores, inputs.targets > 0)
@@ -228,6 +295,8 @@ class WMRB(Loss):
     """
 
     inputs = "sampled"
+    needs_item_counts = False
+    autograph = False
     #: Measured on ml-100k with embedding towers (15 epochs, rate decaying linearly): NDCG@10
     #: 0.267 at 0.05 / l2 0.1 / 64 samples; 0.258 with 128 samples; 0.178 at l2 0.05; 0.192 at
     #: 0.1 / l2 0.2; Adam 0.03 x 40 with 512 samples and l2 0.2 (the previous default): 0.236.
@@ -264,6 +333,9 @@ class BalancedWMRB(WMRB):
     ``BalancedWMRBLossGraph`` idea on top of Liu & Natarajan (2017).
     """
 
+    needs_item_counts = True
+    autograph = False
+
     def call(self, inputs: LossInputs) -> tf.Tensor:
         weights = inputs.positive_weights / tf.maximum(inputs.item_counts, 1.0)
         loss = _weighted_mean(self.per_positive(inputs), weights)
@@ -278,6 +350,8 @@ class BPR(Loss):
     """
 
     inputs = "sampled"
+    needs_item_counts = False
+    autograph = False
     embedding_recipe = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
@@ -305,6 +379,8 @@ class WARP(Loss):
     """
 
     inputs = "sampled"
+    needs_item_counts = False
+    autograph = False
     #: Measured on ml-100k (embedding towers, 15 epochs, rate decaying linearly): NDCG@10 0.263
     #: at 0.1 / l2 0.5 / 128 samples; 0.243 at 0.2; 0.238 with 64 samples; 0.18 at l2 1.0;
     #: 0.14 at the sampled default l2 0.005.
@@ -334,6 +410,8 @@ class Logistic(Loss):
     """
 
     inputs = "sampled"
+    needs_item_counts = False
+    autograph = False
     embedding_recipe = True
     #: ml-100k NDCG@10 (64 samples, the embedding recipe): 0.281 at 0.01, 0.257 at 0.005.
     default_l2 = 0.01
@@ -345,33 +423,6 @@ class Logistic(Loss):
             tf.reduce_sum(inputs.sampled_valid, axis=1),
         )
         loss = _weighted_mean(positive + negative, inputs.positive_weights)
-        return loss + self.dislike_weight * self.dislike_term(inputs)
-
-
-class Softmax(Loss):
-    """Softmax cross-entropy of each user's liked items over the whole catalogue.
-
-    ``-mean_{liked (u, i)} log(exp(s_ui) / sum_j exp(s_uj))`` over the batch's liked
-    interactions: every unobserved item is a negative,
-    so it learns a full ranking; the strongest default on MovieLens in our measurements. With
-    ``n_sampled_items`` set on the model and a large catalogue, the model switches to the
-    sampled form (:class:`SampledSoftmax`). Source: Covington et al., "Deep Neural Networks for
-    YouTube Recommendations" (RecSys 2016); Jean et al. (ACL 2015) for the sampled form.
-    """
-
-    density_scaled_l2 = True
-    embedding_recipe = True
-    #: Measured on ml-100k with +1/-1 feedback (Adam 0.03 x 40): 2 ranks dislikes at percentile
-    #: 0.31 (unobserved 0.49) while liked items stay at 0.85 (1: dislikes barely below; 4: liked
-    #: fall to 0.73). With the embedding recipe (20 epochs): 0.36 / 0.49 / 0.84.
-    dislike_weight = 2.0
-
-    def call(self, inputs: LossInputs) -> tf.Tensor:
-        liked = tf.cast(inputs.targets > 0, inputs.scores.dtype) * inputs.weights
-        log_probabilities = tf.nn.log_softmax(inputs.scores, axis=1)
-        # Mean over liked interactions (not per user first): every like counts the same, as in
-        # Mult-VAE's multinomial likelihood; a per-user mean under-weights active users.
-        loss = _weighted_mean(-log_probabilities, liked)
         return loss + self.dislike_weight * self.dislike_term(inputs)
 
 
@@ -390,6 +441,8 @@ class SampledSoftmax(Loss):
     """
 
     inputs = "sampled"
+    needs_item_counts = False
+    autograph = False
     in_batch_negatives = True
     default_sampled_items = SOFTMAX_SAMPLED_ITEMS
 
@@ -428,6 +481,37 @@ def corrected_logits(inputs: LossInputs) -> tf.Tensor:
     )
 
 
+class Softmax(Loss):
+    """Softmax cross-entropy of each user's liked items over the whole catalogue.
+
+    ``-mean_{liked (u, i)} log(exp(s_ui) / sum_j exp(s_uj))`` over the batch's liked
+    interactions: every unobserved item is a negative,
+    so it learns a full ranking; the strongest default on MovieLens in our measurements. Its
+    ``sampled_variant`` is :class:`SampledSoftmax`, which the model trains with when
+    ``n_sampled_items`` asks for it or the catalogue is large. Source: Covington et al., "Deep
+    Neural Networks for YouTube Recommendations" (RecSys 2016); Jean et al. (ACL 2015) for the
+    sampled form.
+    """
+
+    needs_item_counts = False
+    autograph = False
+    sampled_variant = SampledSoftmax
+    density_scaled_l2 = True
+    embedding_recipe = True
+    #: Measured on ml-100k with +1/-1 feedback (Adam 0.03 x 40): 2 ranks dislikes at percentile
+    #: 0.31 (unobserved 0.49) while liked items stay at 0.85 (1: dislikes barely below; 4: liked
+    #: fall to 0.73). With the embedding recipe (20 epochs): 0.36 / 0.49 / 0.84.
+    dislike_weight = 2.0
+
+    def call(self, inputs: LossInputs) -> tf.Tensor:
+        liked = tf.cast(inputs.targets > 0, inputs.scores.dtype) * inputs.weights
+        log_probabilities = tf.nn.log_softmax(inputs.scores, axis=1)
+        # Mean over liked interactions (not per user first): every like counts the same, as in
+        # Mult-VAE's multinomial likelihood; a per-user mean under-weights active users.
+        loss = _weighted_mean(-log_probabilities, liked)
+        return loss + self.dislike_weight * self.dislike_term(inputs)
+
+
 def make_loss(spec: Any) -> Loss:
     """Return the loss a setting names.
 
@@ -459,3 +543,76 @@ def make_loss(spec: Any) -> Loss:
             f"loss must be a registry name or a Loss with inputs in {INPUT_KINDS}; got {spec!r}."
         )
     return spec
+
+
+def needs_item_counts(loss: Any) -> bool:
+    """Return True when training ``loss`` needs each item's liked count.
+
+    Parameters
+    ----------
+    loss : Loss or duck-typed loss
+        Read through its declared attributes (missing ones take the :class:`Loss` defaults).
+
+    Returns
+    -------
+    bool
+        True for a ``"sampled"`` loss that declares ``needs_item_counts`` or sets
+        ``in_batch_negatives`` (whose ``log_q`` comes from the counts); False otherwise, as no
+        other kind of input receives the counts.
+    """
+    if loss.inputs != "sampled":
+        return False
+    return bool(
+        getattr(loss, "needs_item_counts", CODE_ATTRIBUTES["needs_item_counts"])
+        or getattr(loss, "in_batch_negatives", False)
+    )
+
+
+def uses_autograph(loss: Any) -> bool:
+    """Return the ``autograph`` flag to trace ``loss``'s training step with.
+
+    Parameters
+    ----------
+    loss : Loss or duck-typed loss
+        Its ``autograph`` attribute is read; a loss that has none gets True (safe for Python
+        control flow on tensors).
+
+    Returns
+    -------
+    bool
+        Whether ``tf.function`` should convert the step with autograph.
+    """
+    return bool(getattr(loss, "autograph", CODE_ATTRIBUTES["autograph"]))
+
+
+def in_sampled_form(loss: Any, wanted: bool) -> Any:
+    """Return ``loss``'s declared sampled variant when ``wanted``, else ``loss`` itself.
+
+    Parameters
+    ----------
+    loss : Loss or duck-typed loss
+        Switched only when its ``inputs`` is ``"dense"`` and it declares a ``sampled_variant``.
+    wanted : bool
+        Whether the data or the model's settings call for the sampled form (the caller's rule,
+        e.g. :func:`tensorrec_explore.defaults.use_sampled_softmax`).
+
+    Returns
+    -------
+    Loss
+        A new instance of the sampled variant, or ``loss`` unchanged.
+
+    Raises
+    ------
+    InputError
+        When the declared variant does not build a loss whose ``inputs`` is ``"sampled"``.
+    """
+    variant = getattr(type(loss), "sampled_variant", None)  # a function would bind to loss
+    if not wanted or variant is None or loss.inputs != "dense":
+        return loss
+    sampled = variant()
+    if getattr(sampled, "inputs", None) != "sampled" or not callable(sampled):
+        raise InputError(
+            f"{type(loss).__name__}.sampled_variant must build a loss whose inputs is "
+            f"'sampled'; {variant!r} built {sampled!r}."
+        )
+    return sampled

@@ -34,7 +34,7 @@ from .inputs import (
     check_sample_weight,
     check_structure_unchanged,
 )
-from .losses import make_loss
+from .losses import in_sampled_form, make_loss
 from .network import TwoTower
 from .predictions import make_prediction
 from .representations import make_representation, seeded_construction
@@ -356,19 +356,9 @@ class TensorRec(FittedStateMixin):
         return self._trainer
 
     def _make_trainer(self, interactions: sp.csr_matrix, weights: Any = None) -> Trainer:
-        loss = self.loss_
-        if (
-            loss.inputs == "dense"
-            and type(loss).__name__ == "Softmax"
-            and (
-                defaults.use_sampled_softmax(
-                    *interactions.shape, int((interactions.data > 0).sum()), self.n_sampled_items
-                )
-            )
-        ):
-            from .losses import SampledSoftmax
-
-            loss = SampledSoftmax()
+        n_likes = int((interactions.data > 0).sum())
+        wanted = defaults.use_sampled_softmax(*interactions.shape, n_likes, self.n_sampled_items)
+        loss = in_sampled_form(self.loss_, wanted)
         n_sampled = defaults.sampled_items(loss, self.n_items_, self.n_sampled_items)
         check_loss_fits_data(loss, self._name(self.loss), interactions)
         with distributed.scope(self.distribute):

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from .errors import InputError
 from .predictions import Prediction
-from .representations import clone_representation
+from .representations import clone_representation, takes_training
 from .sparse_rows import SparseRows
 
 
@@ -56,6 +56,9 @@ class TwoTower:
                 clone.seed = clone.seed + 7919 * taste
             self.user_layers.append(clone)
         self.item_layer = item_representation
+        # Whether each tower takes ``training``: decided once here, from its signature.
+        self.user_takes_training = [takes_training(layer) for layer in self.user_layers]
+        self.item_takes_training = takes_training(item_representation)
         self.prediction = prediction
         self.n_tastes = n_tastes
         self.biased = biased
@@ -103,13 +106,15 @@ class TwoTower:
 
     def users(self, features: tf.SparseTensor, training: bool = False) -> tf.Tensor:
         """Return user representations ``[b, n_tastes, d]``."""
+        layers = zip(self.user_layers, self.user_takes_training, strict=True)
+        vectors = [_call(layer, takes, features, training) for layer, takes in layers]
         if self.n_tastes == 1:  # expand_dims: cheaper than stacking one tensor
-            return tf.expand_dims(_call(self.user_layers[0], features, training), 1)
-        return tf.stack([_call(layer, features, training) for layer in self.user_layers], axis=1)
+            return tf.expand_dims(vectors[0], 1)
+        return tf.stack(vectors, axis=1)
 
     def items(self, features: tf.SparseTensor, training: bool = False) -> tf.Tensor:
         """Return item representations ``[n, d]``."""
-        return _call(self.item_layer, features, training)
+        return _call(self.item_layer, self.item_takes_training, features, training)
 
     def user_biases(self, features: tf.SparseTensor) -> tf.Tensor:
         """Return user biases ``[b]`` (zeros when unbiased)."""
@@ -139,8 +144,5 @@ class TwoTower:
         return tf.reshape(flat, [batch, tastes, tf.shape(items)[0]])
 
 
-def _call(layer: Any, features: tf.SparseTensor, training: bool) -> tf.Tensor:
-    try:
-        return layer(features, training=training)
-    except TypeError:
-        return layer(features)
+def _call(layer: Any, takes: bool, features: tf.SparseTensor, training: bool) -> tf.Tensor:
+    return layer(features, training=training) if takes else layer(features)

@@ -11,6 +11,7 @@ input). Built-ins receive ``n_components`` from the model when it is left as ``N
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -50,6 +51,38 @@ def _input_width(input_shape: Any) -> int:
     if width is None:
         raise InputError("A representation needs a known number of feature columns.")
     return int(width)
+
+
+def takes_training(plugin: Any) -> bool:
+    """Return True when ``plugin`` accepts a ``training`` keyword argument.
+
+    Decided once from a signature, so that calls never guess (retrying without ``training``
+    on a ``TypeError`` would hide the plug-in's own errors).
+
+    Parameters
+    ----------
+    plugin : keras.layers.Layer or callable
+        For a Keras layer its ``call`` method is read, for any other callable the callable.
+
+    Returns
+    -------
+    bool
+        True when the signature names a ``training`` parameter that can be passed by keyword,
+        or takes ``**kwargs``; False otherwise, also for callables without a readable signature
+        (some builtins).
+    """
+    function = plugin.call if isinstance(plugin, keras.layers.Layer) else plugin
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        parameter.kind is inspect.Parameter.VAR_KEYWORD
+        or (
+            parameter.name == "training" and parameter.kind is not inspect.Parameter.POSITIONAL_ONLY
+        )
+        for parameter in parameters
+    )
 
 
 class Representation(keras.layers.Layer):
@@ -326,6 +359,7 @@ class KerasRepresentation(keras.layers.Layer):
                 f"got {type(inner).__name__}."
             )
         self.inner = inner
+        self.inner_takes_training = takes_training(inner)
 
     def configure(self, n_components: int, seed: int | None) -> None:
         """Do nothing: custom layers choose their own width (checked after the first call).
@@ -341,7 +375,7 @@ class KerasRepresentation(keras.layers.Layer):
     def call(self, features: tf.Tensor | tf.SparseTensor, training: bool = False) -> tf.Tensor:
         if isinstance(features, tf.SparseTensor):
             features = tf.sparse.to_dense(features)
-        if isinstance(self.inner, keras.layers.Layer):
+        if self.inner_takes_training:
             return self.inner(features, training=training)
         return self.inner(features)
 

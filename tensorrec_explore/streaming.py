@@ -34,7 +34,7 @@ import tensorflow as tf
 
 from .defaults import SAMPLED_BATCH
 from .errors import InputError
-from .losses import Loss
+from .losses import Loss, in_sampled_form, needs_item_counts, uses_autograph
 from .training import Trainer
 
 #: Records per ``tf.train.Example`` in TFRecord shards (one Example per record is ~50x slower).
@@ -335,13 +335,12 @@ class StreamTrainer(Trainer):
             step = replicated(step, self.strategy, sharded)
         if loss.inputs == "sampled":
             step = self._with_like_keys(step)
-        autograph = type(loss).__module__ != Loss.__module__
-        self._step = tf.function(step, input_signature=signature, autograph=autograph)
+        self._step = tf.function(step, input_signature=signature, autograph=uses_autograph(loss))
 
     def _item_counts(self, loss: Loss) -> np.ndarray:
         """Liked count per item: one pass over the stream, only for losses that read it."""
         counts = np.zeros(self.n_items, np.float64)
-        if loss.inputs != "sampled" or type(loss).__name__ in ("WMRB", "BPR", "WARP", "Logistic"):
+        if not needs_item_counts(loss):
             return counts
         for _, items, values in self._epoch_batches():
             items, values = items.numpy(), values.numpy()
@@ -456,18 +455,11 @@ class StreamTrainer(Trainer):
 
 
 def stream_loss(model: Any) -> tuple[Loss, int]:
-    """Return the loss to stream with (the sampled softmax for ``softmax``) and ``n_sampled``."""
+    """Return the loss to stream with (a dense loss's ``sampled_variant``) and ``n_sampled``."""
     from .defaults import FULL_SOFTMAX_LIMIT, sampled_items
-    from .losses import SampledSoftmax
 
-    loss = model.loss_
-    if (
-        type(loss).__name__ == "Softmax"
-        and loss.inputs == "dense"
-        and (model.n_sampled_items is not None or model.n_items_ > FULL_SOFTMAX_LIMIT)
-    ):
-        loss = SampledSoftmax()
-        return loss, sampled_items(loss, model.n_items_, model.n_sampled_items)
+    wanted = model.n_sampled_items is not None or model.n_items_ > FULL_SOFTMAX_LIMIT
+    loss = in_sampled_form(model.loss_, wanted)
     if loss.inputs == "dense":
         raise InputError(
             f"loss={model._name(model.loss)!r} scores every item for each user of a batch and "

@@ -19,7 +19,7 @@ import tensorflow as tf
 from .defaults import SAMPLED_BATCH
 from .fused_adam import apply_adam, can_fuse
 from .liked_pairs import LikedPairs
-from .losses import Loss, LossInputs
+from .losses import Loss, LossInputs, uses_autograph
 from .network import TwoTower
 from .sparse_rows import SparseRows
 
@@ -90,9 +90,9 @@ class Trainer:
         else:
             self.batch_size = batch_size or SAMPLED_BATCH
         # Create the optimizer's slots now, so the first call traces once instead of twice;
-        # autograph is only needed for custom losses that branch on tensors in Python.
+        # the loss declares whether its call needs autograph (Python control flow on tensors).
         optimizer.build(network.trainable_variables)
-        autograph = type(loss).__module__ != Loss.__module__
+        autograph = uses_autograph(loss)
         ids = tf.TensorSpec([None], tf.int64)
         signatures = {"dense": [ids], "sampled": [ids, ids, ids], "observed": [ids]}
         step = {

@@ -43,6 +43,16 @@ RESULTS = {}  # every number the prose relies on; printed as one JSON line at th
 # `call` returns a scalar tensor: lower is better, and it must be differentiable. The module
 # docstring of `tensorrec_explore/losses.py` is the reference.
 #
+# A few more class attributes tell the model what else the loss needs (it never looks at the
+# class name); leave them out and you get the safe defaults:
+#
+# | attribute | default | meaning |
+# |---|---|---|
+# | `needs_negatives` | `False` | the loss only learns from data holding dislikes (values < 0) |
+# | `needs_item_counts` | `True` | `call` reads `item_counts` (a stream pays one pass to count them) |
+# | `sampled_variant` | `None` | a dense loss's sampled form (a class), used with `n_sampled_items` or large catalogues |
+# | `autograph` | `True` | `call` may branch on tensors in Python; `False` (pure TensorFlow ops) traces faster |
+#
 # ## A margin ranking (hinge) loss
 #
 # Ours asks every liked item to score at least `margin` above each sampled item the user did not
