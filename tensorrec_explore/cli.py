@@ -31,7 +31,6 @@ from .errors import InputError, LeakageError, MissingExtraError, TensorRecError,
 from .registry import LOSSES, PREDICTIONS, REPRESENTATIONS
 
 PROG = "tensorrec-explore"
-COMMANDS = ("serve", "fit", "evaluate", "download")
 _MOVIELENS = {"movielens-100k": "100k", "movielens-1m": "1m"}
 _SEED = (0, 2**32 - 1)
 FEATURE_MODES = ("ids", "features", "both")

@@ -182,11 +182,6 @@ class Projector:
             self._warm_wanted = True
             self._cond.notify()
 
-    @property
-    def umap_ready(self) -> bool:
-        """True once UMAP's code is compiled in this process."""
-        return self._warmed
-
     def wait_idle(self, timeout: float = 600.0) -> bool:
         """Block until no job is queued or running (tests and measurements); then apply what
         the worker sent, when called on the kernel's thread."""

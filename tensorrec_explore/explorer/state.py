@@ -164,8 +164,6 @@ class ExplorerState(t.HasTraits):
     selected_item = t.Int(-1)
     highlighted_items = t.List(t.Int())  # the selected user's top-k, drawn in the scatter
     neighbour_items = t.List(t.Int())  # the selected item's nearest neighbours
-    sandbox_liked = t.List(t.Int())
-    sandbox_disliked = t.List(t.Int())
     #: Representation of the sandbox user ([n_components] or [n_tastes, n_components]) or None.
     sandbox_representation = t.Any(None, allow_none=True)
     sandbox_items = t.List(t.Int())  # the sandbox user's recommendations (their own marks)
