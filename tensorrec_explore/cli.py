@@ -341,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description=(
             "Explore TensorRec recommenders. Without a command (or with 'serve') the interactive "
-            "explorer is served as a web app with Voila on http://127.0.0.1:PORT/; Ctrl-C stops it. "
+            "explorer is served as a web app with Voila on http://127.0.0.1:PORT/; Ctrl-C stops "
+            "it. "
             "'fit' and 'evaluate' work headless in the terminal."
         ),
         epilog=(

@@ -34,7 +34,7 @@ class Prediction:
 
 
 class Dot(Prediction):
-    """Dot product: the matrix-factorisation score. Lengths of vectors carry popularity/confidence."""
+    """Dot product: the matrix-factorisation score. Vector lengths carry popularity/confidence."""
 
     def pairwise(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         return tf.matmul(users, items, transpose_b=True)

@@ -115,10 +115,11 @@ def make_synthetic(
     """Return a planted dataset (~20k implicit interactions by default), same for the same seed.
 
     For a given seed the interactions and ``truth`` are the same whatever the flavour, so
-    flavours compare features only. ``truth`` holds the clusters and affinities; ``item_metadata``/``user_metadata`` have a
-    "cluster" column; titles read "Item 12 (cluster 3)". ``interactions_per_user`` is the mean
-    (Poisson, at least 5) of distinct items per user; ``temperature`` sets how strictly users
-    follow their taste; ``popularity_spread`` the std of the log-normal item popularity.
+    flavours compare features only. ``truth`` holds the clusters and affinities;
+    ``item_metadata`` / ``user_metadata`` have a "cluster" column; titles read "Item 12 (cluster
+    3)". ``interactions_per_user`` is the mean (Poisson, at least 5) of distinct items per user;
+    ``temperature`` sets how strictly users follow their taste; ``popularity_spread`` the std of
+    the log-normal item popularity.
     """
     if flavour not in FLAVOURS:
         raise InputError(f"flavour must be one of {FLAVOURS}, got {describe(flavour)}.")
