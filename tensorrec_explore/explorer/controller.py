@@ -31,7 +31,8 @@ from .auto import auto_values
 from .dispatch import KernelDispatcher
 from .engine import engine_loaded, load_engine
 from .messages import error_text
-from .run import LIVE_RUNS, Run, default_model_factory, resolved_settings, run_record
+from .records import Snapshot, run_record
+from .run import LIVE_RUNS, Run, default_model_factory, resolved_settings
 from .state import CONFIG_TRAITS, ExplorerState
 from .validation import check_fields
 
@@ -62,7 +63,7 @@ class Controller:
         self._data_cache: dict[tuple, Any] = {}
         self._data_lock = threading.Lock()
         self._history: dict[str, list] | None = None
-        self._snapshots: list = []
+        self._snapshots: list[Snapshot] = []
         state.observe(self._on_config, names=list(CONFIG_TRAITS))
         self._on_config()
         self._describe_dataset()
@@ -203,11 +204,11 @@ class Controller:
         data = self.data()
         logs = getattr(getattr(model, "history_", None), "logs", None) or []
         epoch = len(logs)
-        snapshot = {
-            "epoch": epoch,
-            "users": np.asarray(model.user_representations(), dtype=np.float32),
-            "items": np.asarray(model.item_representations(), dtype=np.float32),
-        }
+        snapshot = Snapshot(
+            epoch=epoch,
+            users=np.asarray(model.user_representations(), dtype=np.float32),
+            items=np.asarray(model.item_representations(), dtype=np.float32),
+        )
         params = model.get_params() if hasattr(model, "get_params") else {}
         config = {
             **s.config(),
@@ -459,6 +460,6 @@ class Controller:
     ) -> None:
         """Add (or, after Resume, replace) the run's record in ``state.runs``."""
         s = self.state
-        previous = next((r for r in s.runs if r["run"] == run_id), None)
+        previous = next((r for r in s.runs if r.run == run_id), None)
         record = run_record(run_id, config, metrics, history, seconds, epochs, previous)
-        s.runs = [r for r in s.runs if r["run"] != run_id] + [record]
+        s.runs = [r for r in s.runs if r.run != run_id] + [record]

@@ -140,7 +140,7 @@ class ExplorerState(t.HasTraits):
     #: Where the current run was stopped or resumed: ``[{"epoch": int, "label": "stopped" |
     #: "resumed"}]`` (a Resume restarts the learning-rate schedule).
     curve_marks = t.List()
-    #: Embedding snapshots: list of ``{"epoch": int, "users": ndarray, "items": ndarray}``.
+    #: Embedding snapshots: list of :class:`~.records.Snapshot`, oldest first.
     snapshots = t.List()
     #: The trained (or training) model, and a counter bumped whenever it may answer differently.
     model = t.Any(None, allow_none=True)
@@ -152,8 +152,7 @@ class ExplorerState(t.HasTraits):
 
     # ---- embeddings ----
     projection_method = t.Enum(("pca", "umap"), default_value="pca")
-    #: ``{(epoch, method): {"users": ndarray [n_users*n_tastes, 2], "items": [n_items, 2],
-    #: "seconds": float}}``
+    #: ``{(epoch, method): Projection}`` (:class:`~.records.Projection`)
     projections = t.Dict()
     projection_status = t.Unicode("")  # the frame being computed / last computed
     umap_status = t.Unicode("")  # UMAP's readiness (compiled in the background at start)
@@ -169,7 +168,7 @@ class ExplorerState(t.HasTraits):
     sandbox_items = t.List(t.Int())  # the sandbox user's recommendations (their own marks)
 
     # ---- runs ----
-    #: Finished runs: ``{"run": int, "config": dict, "metrics": dict, "history": dict}``.
+    #: Finished runs: list of :class:`~.records.RunRecord`.
     runs = t.List()
     overlay_runs = t.List(t.Int())
 
