@@ -1,6 +1,6 @@
-"""The records the explorer passes between its parts: a training snapshot, its 2-D projection and
-the runs table's record of a run. Frozen: a new value replaces an old one in the state, so
-observers always see a change, never an edit in place."""
+"""The records the explorer passes between its parts: a training job, a mark on the curves, a
+training snapshot, its 2-D projection and the runs table's record of a run. Frozen: a new value
+replaces an old one in the state, so observers always see a change, never an edit in place."""
 
 from __future__ import annotations
 
@@ -8,6 +8,33 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingJob:
+    """What a Train or Resume click hands to the run's thread.
+
+    ``config`` is the run's configuration (the model's own on Resume), ``kwargs`` the model's
+    constructor arguments; on Resume, ``model`` and ``data`` are the ones to continue with and
+    ``first_epoch`` the epoch reached. ``t_click`` is the click's ``time.perf_counter()``.
+    """
+
+    run_id: int
+    resume: bool
+    config: dict[str, Any]
+    kwargs: dict[str, Any]
+    model: Any = None
+    data: dict[str, Any] | None = None
+    first_epoch: int = 0
+    t_click: float = 0.0
+
+
+@dataclass(frozen=True)
+class CurveMark:
+    """A vertical mark on the curves after ``epoch``: ``label`` is "stopped" or "resumed"."""
+
+    epoch: int
+    label: str
 
 
 @dataclass(frozen=True, eq=False)

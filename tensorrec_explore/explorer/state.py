@@ -137,8 +137,8 @@ class ExplorerState(t.HasTraits):
     #: ``{"epoch": [...], "loss": [...], "regularization": [...], "val_epoch": [...],
     #: "val_precision": [...], "val_recall": [...], "val_ndcg": [...]}`` of the current run.
     history = t.Dict()
-    #: Where the current run was stopped or resumed: ``[{"epoch": int, "label": "stopped" |
-    #: "resumed"}]`` (a Resume restarts the learning-rate schedule).
+    #: Where the current run was stopped or resumed: list of :class:`~.records.CurveMark`
+    #: (a Resume restarts the learning-rate schedule).
     curve_marks = t.List()
     #: Embedding snapshots: list of :class:`~.records.Snapshot`, oldest first.
     snapshots = t.List()
