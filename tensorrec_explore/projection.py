@@ -2,7 +2,7 @@
 
 PCA is instant and deterministic: show it first. UMAP (``umap-learn``, the ``explorer`` extra) is
 imported only inside :func:`umap_2d` and :func:`warm_up_umap`; ``import umap`` itself takes
-seconds (it imports TensorFlow) and a process's first fit compiles numba code (~25 s), so keep it
+seconds (it imports TensorFlow) and a process's first fit compiles numba code, so keep it
 off the UI path: call :func:`warm_up_umap` from a background thread, and start each new frame
 from the previous layout (``init=``) before :func:`align`-ing it to that layout.
 

@@ -36,7 +36,7 @@ PAD_ID = -1
 #: Largest score block (floats) ranked at once: 2^24 floats, 64 MB of float32.
 BLOCK = 1 << 24
 #: Scores partitioned at once inside a block (keeps the partition's int64 index array small).
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18
 
 
 def row_blocks(n_rows: int, n_items: int, rows_per_block: int | None = None) -> Iterator[slice]:

@@ -1,13 +1,13 @@
 """umap-learn, imported so that its compiled code is kept on disk and its layout reports progress.
 
-``import umap`` alone takes seconds, and every process's first fit compiles umap's numba functions
-(tens of seconds to minutes on a busy machine) because umap does not ask numba to cache them
-(pynndescent, which umap uses for nearest neighbours, already does). The function
-:func:`import_umap` loads umap with numba's ``njit`` / ``jit`` defaulting to ``cache=True`` for
-functions defined in umap's own modules, so the first fit on a machine writes the compiled code to
-numba's cache (``__pycache__`` beside umap's sources, or ``$NUMBA_CACHE_DIR``) and later
-processes load it in a fraction of a second. Functions that numba cannot cache are compiled as
-before, silently.
+``import umap`` alone is slow, and every process's first fit compiles umap's numba functions
+because umap does not ask numba to cache them (pynndescent, which umap uses for nearest
+neighbours, already does). The function :func:`import_umap` loads umap with numba's ``njit`` /
+``jit`` defaulting to ``cache=True`` for functions defined in umap's own modules, so the first fit
+on a machine writes the compiled code to numba's cache (``__pycache__`` beside umap's sources, or
+``$NUMBA_CACHE_DIR``) and later processes load it from there (the times are in
+``benchmarks/README.md``, "Figures behind design choices"). Functions that numba cannot cache are
+compiled as before, silently.
 
 :func:`reporting` routes umap's per-epoch layout loop (the one it drives through tqdm) to a
 callback ``progress(done, total)`` on the calling thread; the callback may raise (e.g.

@@ -317,8 +317,8 @@ class Explorer:
         _close_tree(self.widget)
 
 
-#: The tensorrec-explore labextension's script: it gives anywidget modules (plotly's 5 MB
-#: FigureWidget) two minutes to load instead of 2 s, so the curves draw on a busy machine.
+#: The tensorrec-explore labextension's script: it raises anywidget's module-load limit (2 s) to
+#: two minutes, so plotly's 5 MB FigureWidget module loads and the curves draw on a busy machine.
 LOAD_LIMIT_SCRIPT = (
     Path(__file__).parents[1]
     / "app"

@@ -3,8 +3,9 @@
 plotly's ``FigureWidget`` imports ``plotly.io``, which imports ``nbformat``, which imports
 ``jsonschema``. When ``rfc3987-syntax`` is installed (Jupyter's ``jupyter-events`` asks for
 ``jsonschema[format-nongpl]``), jsonschema imports it to check the "iri" string format, and
-importing it builds 38 Lark grammars: 3-12 s on a 2-core machine, in every kernel that shows the
-explorer, i.e. most of the explorer's page load. No jsonschema validation the explorer causes uses
+importing it builds 38 Lark grammars in every kernel that shows the explorer, most of the
+explorer's page load (measured in ``benchmarks/README.md``, "Figures behind design choices").
+No jsonschema validation the explorer causes uses
 that format, so :func:`import_jsonschema_quickly` imports jsonschema with rfc3987-syntax hidden
 (jsonschema skips that optional checker, as it would were the package not installed) and then
 un-hides it, so a later ``import rfc3987_syntax`` works as usual.

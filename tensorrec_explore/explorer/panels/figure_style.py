@@ -1,8 +1,8 @@
 """The explorer's figure style: plotly's "plotly_white" look without its template.
 
-Building a figure with ``template="plotly_white"`` validates and deep-copies the whole template:
-about 0.3 s per figure on a quiet 2-core machine and over a second under load, for five figures
-on every page load. :func:`light_layout` sets the few properties that look needs instead.
+Building a figure with ``template="plotly_white"`` validates and deep-copies the whole template,
+for five figures on every page load (the cost is in ``benchmarks/README.md``, "Figures behind
+design choices"). :func:`light_layout` sets the few properties that look needs instead.
 """
 
 from __future__ import annotations
