@@ -1,4 +1,6 @@
-"""Side-by-side comparison under ../shared/BENCHMARK.md: this project vs LightFM, implicit, popularity.
+"""Side-by-side comparison under ../shared/BENCHMARK.md.
+
+This project vs LightFM, implicit and popularity:
 
     python benchmarks/compare.py --dataset ml-100k
     python benchmarks/compare.py --dataset ml-1m-all --json results-ml-1m.json

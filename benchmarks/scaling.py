@@ -1,4 +1,5 @@
-"""Scaling curve: fit seconds per epoch and top-10 scoring seconds against the number of interactions.
+"""Scaling curve: fit seconds per epoch and top-10 scoring seconds against the number of
+interactions.
 
     python benchmarks/scaling.py                       # 1e4, 3e4, 1e5, 3e5, 1e6 interactions
     python benchmarks/scaling.py --sizes 10000,100000 --models tensorrec,lightfm-warp --json s.json
@@ -6,9 +7,10 @@
 
 Synthetic implicit data (low-rank taste + popularity skew, ~40 interactions per user, items ~ 3
 sqrt(n_interactions), or as given by ``--sizes n:items``). ``tensorrec`` is the model at its
-defaults; ``tensorrec-bpr`` / ``tensorrec-warp`` change only the loss. Every (size, model) point runs in its own subprocess with the same thread
-count, like compare.py, so peak memory belongs to that point alone. Per-epoch time excludes the
-first epoch (graph tracing, warm-up), which is reported separately.
+defaults; ``tensorrec-bpr`` / ``tensorrec-warp`` change only the loss. Every (size, model) point
+runs in its own subprocess with the same thread count, like compare.py, so peak memory belongs to
+that point alone. Per-epoch time excludes the first epoch (graph tracing, warm-up), which is
+reported separately.
 """
 
 from __future__ import annotations

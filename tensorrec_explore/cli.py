@@ -32,7 +32,6 @@ from .data.dataset import FEATURE_MODES
 from .settings import Setting
 
 PROG = "tensorrec-explore"
-COMMANDS = ("serve", "fit", "evaluate", "download")
 _MOVIELENS = {"movielens-100k": "100k", "movielens-1m": "1m"}
 _SEED = (0, 2**32 - 1)
 
@@ -308,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description=(
             "Explore TensorRec recommenders. Without a command (or with 'serve') the interactive "
-            "explorer is served as a web app with Voila on http://127.0.0.1:PORT/; Ctrl-C stops it. "
+            "explorer is served as a web app with Voila on http://127.0.0.1:PORT/; Ctrl-C stops "
+            "it. "
             "'fit' and 'evaluate' work headless in the terminal."
         ),
         epilog=(

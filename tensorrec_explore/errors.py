@@ -21,7 +21,8 @@ class LeakageError(InputError):
 
 
 class UnknownPluginError(TensorRecError, ValueError):
-    """A representation, prediction or loss name is not registered; the message lists the valid ones."""
+    """A representation, prediction or loss name is not registered (the message lists the valid
+    ones)."""
 
 
 class NotFittedError(TensorRecError, RuntimeError):

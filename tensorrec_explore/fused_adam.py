@@ -1,8 +1,8 @@
 """One fused TensorFlow op per variable for a plain Keras Adam step inside compiled training.
 
 Keras 3's ``apply_gradients`` builds ~20 graph ops per variable (and traces slowly); a compiled
-epoch of sampled steps spent most of its first call tracing and optimising them (ml-100k, bpr:
-trace 1.7 s -> 0.75 s, first call 2.2 s -> 1.4 s, later epochs 0.47 s -> 0.27 s at load ~4).
+epoch of sampled steps spent most of its first call tracing and optimising them (the gain is in
+``benchmarks/README.md``, "Figures behind design choices").
 ``ResourceApplyAdam`` computes exactly Keras Adam's update (``m``, ``v``, bias-corrected rate)
 on the optimizer's own slot variables, so the optimizer's state stays the one Keras would hold.
 """

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from .errors import InputError, LeakageError, describe
 from .leakage import check_no_leakage
+from .ranking import BLOCK, PAD_ID, mask_rows, top_k_rows
 
 if TYPE_CHECKING:
     import pandas
@@ -43,8 +44,6 @@ __all__ = [
     "reciprocal_rank",
     "top_k",
 ]
-
-_BATCH_BYTES = 64 * 2**20  # target size of one batch's score block, counted as float32
 
 
 class _SupportsScoreUsers(Protocol):
@@ -389,10 +388,8 @@ def top_k(
             _check_k(k, n_items)
         if scores is None:
             scores = np.empty((users.size, k), block.dtype)
-        if mask is not None:
-            _mask_out(block, mask[batch])
-        cols, vals = _top_k_block(block, k)
-        indices[start : start + batch.size] = np.where(np.isnan(vals), -1, cols)
+        cols, vals = top_k_rows(block, k, None if mask is None else mask[batch])
+        indices[start : start + batch.size] = cols
         scores[start : start + batch.size] = vals
         start += batch.size
     return indices, scores if scores is not None else np.empty((0, k), np.float32)
@@ -449,19 +446,21 @@ def _run(
         batch = users[start : start + step]
         rows = slice(start, start + batch.size)
         block = _score_block(scorer, batch, n_items)
-        if train_pos is not None:
-            _mask_out(block, train_pos[batch])
+        excluded = None if train_pos is None else train_pos[batch]
         is_test = test_pos[batch].toarray()
         counts = n_test[batch]
         if ranked:
-            cols, vals = _top_k_block(block, k)
-            hits = np.take_along_axis(is_test, cols, axis=1)
+            cols, _ = top_k_rows(block, k, excluded)
+            real = cols != PAD_ID  # padding of a user with fewer than k candidates
+            hits = np.take_along_axis(is_test, np.where(real, cols, 0), axis=1) & real
             n_hits = hits.sum(axis=1)
             out[f"precision@{k}"][rows] = n_hits / k
             out[f"recall@{k}"][rows] = n_hits / counts
             out[f"ndcg@{k}"][rows] = (hits @ discount) / ideal[np.minimum(k, counts) - 1]
             out[f"hit_rate@{k}"][rows] = n_hits > 0
-            covered[cols[~np.isnan(vals)]] = True
+            covered[cols[real]] = True
+        if excluded is not None and (mrr or auc):
+            mask_rows(block, excluded, np.nan)  # NaN: below every score, even -inf
         if mrr:
             out["mrr"][rows] = 1.0 / _first_positive_rank(block, is_test)
         if auc:
@@ -490,34 +489,6 @@ def _check_not_trained_on(scorer: Scorer, test_pos: sp.csr_matrix) -> None:
 def _names(k: int, ranked: bool, auc: bool, mrr: bool) -> list[str]:
     names = [f"precision@{k}", f"recall@{k}", f"ndcg@{k}", f"hit_rate@{k}"] if ranked else []
     return names + (["auc"] if auc else []) + (["mrr"] if mrr else [])
-
-
-def _top_k_block(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top ``k`` columns of each row of ``block`` (NaN = excluded, ranked last), best first.
-
-    Ties go to the lower column. Returns (columns int64 [rows, k], values [rows, k], NaN where
-    an excluded column had to fill a row with fewer than ``k`` candidates).
-    """
-    n_rows = block.shape[0]
-    excluded = np.isnan(block)
-    negated = np.negative(block)
-    negated.partition(k - 1, axis=1)  # NaN sorts last, so excluded items come after real ones
-    kth = -negated[:, k - 1, None]
-    del negated
-    # Rows with fewer than k candidates: every candidate is above the threshold, and the
-    # "threshold tie" group is the excluded items.
-    short = np.isnan(kth[:, 0])
-    above = block > kth
-    above[short] = ~excluded[short]
-    tied = block == kth
-    tied[short] = excluded[short]
-    missing = k - above.sum(axis=1, dtype=np.int64)
-    tied &= np.cumsum(tied, axis=1, dtype=np.int32) <= missing[:, None]
-    above |= tied
-    cols = np.nonzero(above)[1].reshape(n_rows, k)  # ascending columns within a row
-    vals = np.take_along_axis(block, cols, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")  # stable: lower column wins ties
-    return np.take_along_axis(cols, order, axis=1), np.take_along_axis(vals, order, axis=1)
 
 
 def _first_positive_rank(block: np.ndarray, is_test: np.ndarray) -> np.ndarray:
@@ -616,12 +587,6 @@ def _score_block(scorer: Scorer, users: np.ndarray, n_items: int | None) -> np.n
     return block
 
 
-def _mask_out(block: np.ndarray, mask: sp.csr_matrix) -> None:
-    """Set ``block`` to NaN (= excluded) where the csr ``mask`` (rows aligned) stores entries."""
-    rows = np.repeat(np.arange(mask.shape[0]), np.diff(mask.indptr))
-    block[rows, mask.indices] = np.nan
-
-
 def _as_csr(
     name: str, value: sp.spmatrix | np.ndarray, shape: tuple[int, int] | None = None
 ) -> sp.csr_matrix:
@@ -688,5 +653,5 @@ def _check_k(k: object, n_items: int | None) -> None:
 
 
 def _batch_rows(batch_size: int | None, n_items: int) -> int:
-    """Users per batch: ``batch_size`` if given, else as many as fit ~64 MB of float32 scores."""
-    return int(batch_size) if batch_size is not None else max(1, _BATCH_BYTES // (4 * n_items))
+    """Users per batch: ``batch_size`` if given, else as many as fit one ranking block."""
+    return int(batch_size) if batch_size is not None else max(1, BLOCK // n_items)

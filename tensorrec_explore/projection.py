@@ -117,9 +117,10 @@ def umap_2d(
     from a previous layout). ``random_state``: an int makes the layout reproducible but runs on
     one thread. Fewer than 4 points: returns :func:`pca_2d`. Nearest neighbours are exact
     (:func:`exact_knn`) up to ``EXACT_KNN_MAX_POINTS`` points and pynndescent's approximation
-    beyond (UMAP's own exact path is a slow Python loop); ``low_memory=True``. ``progress(done, total)`` is called before each layout epoch from this
-    thread; an exception it raises (e.g. ``umap_runtime.Cancelled``) abandons the fit. umap's
-    compiled code is cached on disk (see :mod:`tensorrec_explore.umap_runtime`).
+    beyond (UMAP's own exact path is a slow Python loop); ``low_memory=True``.
+    ``progress(done, total)`` is called before each layout epoch from this thread; an exception
+    it raises (e.g. ``umap_runtime.Cancelled``) abandons the fit. umap's compiled code is cached
+    on disk (see :mod:`tensorrec_explore.umap_runtime`).
 
     Raises ``MissingExtraError`` if umap-learn is not installed.
     """

@@ -87,7 +87,8 @@ class Registry:
             )
         if name in self._entries and not overwrite and self._entries[name] is not plugin:
             raise UnknownPluginError(
-                f"{self.kind} name {name!r} is already registered; pass overwrite=True to replace it."
+                f"{self.kind} name {name!r} is already registered; pass overwrite=True to "
+                "replace it."
             )
         self._entries[name] = plugin
         for listener in list(self._listeners):

@@ -107,7 +107,8 @@ class TrustRule:
                 self.check_keras_config(value, path, what)
 
     def resolve(self, spec: Any, base: type, path: Any, what: str) -> Any:
-        """Return an instance of the ``base`` subclass named by ``spec`` (``{"class", "config"}``)."""
+        """Return an instance of the ``base`` subclass named by ``spec``
+        (``{"class", "config"}``)."""
         if (
             not isinstance(spec, dict)
             or not isinstance(spec.get("class"), str)

@@ -1,32 +1,25 @@
-"""Batched scoring and top-k: memory stays bounded whatever the catalogue size.
+"""Batched scoring: memory stays bounded whatever the catalogue size.
 
 Scores are computed for blocks of users against all item representations (computed once per
-call) and reduced to their top-k by ``tf.math.top_k`` (5x faster than a numpy selection here),
-so no ``users x items`` matrix is materialised beyond one block of at most :data:`BLOCK`
-floats. Ties go to the lower item index, the rule of :func:`tensorrec_explore.metrics.top_k`.
+call), so no ``users x items`` matrix is materialised beyond one block of at most
+:data:`~tensorrec_explore.ranking.BLOCK` floats; each block is reduced to its top-k or ranks by
+:mod:`tensorrec_explore.ranking`, the package's one ranking engine (ties to the lower item index,
+excluded items never returned, ``-1`` / NaN padding).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
 from .network import TwoTower
+from .ranking import rank_rows, top_k_others, top_k_rows
+from .ranking import row_blocks as user_blocks
 
-#: The id that pads a top-k row when fewer than k items are eligible (its score is NaN).
-PAD_ID = -1
-#: Largest score block (floats) computed at once: 2^24 floats = 64 MB.
-BLOCK = 1 << 24
-
-
-def user_blocks(n_users: int, n_items: int) -> Iterator[slice]:
-    """Yield slices of user positions so each block's scores fit in :data:`BLOCK` floats."""
-    size = max(1, BLOCK // max(n_items, 1))
-    for start in range(0, n_users, size):
-        yield slice(start, min(start + size, n_users))
+__all__ = ["block_scores", "most_similar", "rank_rows", "top_k_blocks", "user_blocks"]
 
 
 def block_scores(
@@ -51,44 +44,22 @@ def top_k_blocks(
 
     ``scores_of(block_rows)`` gives a block's ``[b, n_items]`` scores; ``exclude`` (canonical
     CSR, one row per entry of ``rows``' index space) marks items never returned: a row with
-    fewer than ``k`` eligible items ends with ids ``-1`` and scores NaN (:data:`PAD_ID`).
+    fewer than ``k`` eligible items ends with ids ``-1`` and scores NaN
+    (:func:`tensorrec_explore.ranking.top_k_rows`).
     """
     indices = np.empty((rows.size, k), np.int64)
     scores = np.empty((rows.size, k), np.float32)
     for block in user_blocks(rows.size, n_items):
-        block_scores_ = scores_of(rows[block])
-        if exclude is not None:
-            excluded = exclude[rows[block]]
-            block_scores_ = np.array(block_scores_)  # masking in numpy beats a scatter op
-            block_scores_[
-                np.repeat(np.arange(excluded.shape[0]), np.diff(excluded.indptr)), excluded.indices
-            ] = -np.inf
-        top = tf.math.top_k(block_scores_, k=k, sorted=True)
-        indices[block] = top.indices.numpy()
-        scores[block] = top.values.numpy()
-    if exclude is not None:
-        eligible = n_items - np.diff(exclude.indptr)[rows]
-        padded = np.arange(k)[None, :] >= eligible[:, None]
-        indices[padded], scores[padded] = PAD_ID, np.nan
+        found = scores_of(rows[block])
+        if exclude is None:  # the engine only reads the block
+            indices[block], scores[block] = top_k_rows(found.numpy(), k)
+        else:  # the engine masks excluded items in place: a writeable copy
+            indices[block], scores[block] = top_k_rows(np.array(found), k, exclude[rows[block]])
     return indices, scores
-
-
-def rank_rows(scores: np.ndarray, exclude: sp.csr_matrix | None) -> np.ndarray:
-    """Return the int32 ranks (1 = best) of each row of ``scores``; excluded items rank last."""
-    if exclude is not None:
-        scores[exclude.nonzero()] = -np.inf
-    order = np.argsort(-scores, axis=1, kind="stable")
-    ranks = np.empty_like(order, dtype=np.int32)
-    np.put_along_axis(ranks, order, np.arange(1, scores.shape[1] + 1, dtype=np.int32), axis=1)
-    return ranks
 
 
 def most_similar(vectors: tf.Tensor, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Return the ``k`` rows of ``vectors`` most cosine-similar to each of ``ids`` (itself out)."""
     vectors = tf.math.l2_normalize(vectors, axis=1)
     scores = tf.matmul(tf.gather(vectors, ids), vectors, transpose_b=True)
-    scores = tf.tensor_scatter_nd_update(
-        scores, np.stack([np.arange(len(ids)), ids], axis=1), tf.fill([len(ids)], -np.inf)
-    )
-    top = tf.math.top_k(scores, k=k)
-    return top.indices.numpy().astype(np.int64), top.values.numpy()
+    return top_k_others(np.array(scores), ids, k)

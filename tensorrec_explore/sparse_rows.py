@@ -44,7 +44,8 @@ class SparseRows:
         return self._all
 
     def dense_rows(self, indices: tf.Tensor) -> tf.Tensor:
-        """Return the rows ``indices`` densified ``[len(indices), n_features]`` (duplicates summed)."""
+        """Return the rows ``indices`` densified, ``[len(indices), n_features]``, duplicates
+        summed."""
         positions, values = self._gather(indices)
         return tf.scatter_nd(positions, values, self._shape(indices))
 

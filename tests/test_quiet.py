@@ -22,8 +22,8 @@ STARTUP_LINES = [
         "your machine, GPU will not be used."
     ),
     (
-        "E0000 00:00:1795967742.238578    6203 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
-        "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)"
+        "E0000 00:00:1795967742.238578    6203 cuda_platform.cc:52] failed call to cuInit: "
+        "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)"
     ),
     (
         "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow "

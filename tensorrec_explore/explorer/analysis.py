@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..ranking import rank_rows
+
 LINEAR = ("linear",)
 #: Losses that compare a user's items with each other: a per-user constant (the user bias)
 #: never changes what they see, so it gets no gradient and stays at its initial 0.
@@ -42,6 +44,14 @@ def _row_items(matrix: Any, user: int, sign: int = 1) -> set[int]:
         return set()
     row = sp.csr_matrix(matrix)[user]
     return {int(i) for i, v in zip(row.indices, row.data, strict=False) if v * sign > 0}
+
+
+def _train_positives(train: Any, user: int) -> sp.csr_matrix | None:
+    """The user's train positives as a one-row CSR: what metrics exclude from the ranking."""
+    if train is None:
+        return None
+    row = sp.csr_matrix(train)[user]
+    return (row > 0).tocsr()
 
 
 def _title(titles: Sequence[str], i: int) -> str:
@@ -97,27 +107,17 @@ def ranked_table(
     )
 
 
-def ranks_of(scores: np.ndarray, exclude: set[int]) -> np.ndarray:
-    """1-based rank of every item (higher score first, ties by lower index); excluded items
-    (train positives) do not take a place and get rank 0."""
-    scores = np.asarray(scores, dtype=np.float64).copy()
-    excluded = np.fromiter(exclude, dtype=np.int64) if exclude else np.zeros(0, np.int64)
-    scores[excluded] = -np.inf
-    order = np.lexsort((np.arange(len(scores)), -scores))
-    ranks = np.empty(len(scores), dtype=np.int64)
-    ranks[order] = np.arange(1, len(scores) + 1)
-    ranks[excluded] = 0
-    # excluded items sorted last, so nothing after them moved: ranks of the rest are right
-    return ranks
-
-
 def test_items_table(model: Any, user: int, data: dict, titles: Sequence[str]) -> pd.DataFrame:
-    """Where each of the user's held-out test items landed in their ranking (train excluded)."""
+    """Where each of the user's held-out test items landed in their ranking.
+
+    Ranks are those of ``model.predict_rank(exclude=train positives)``: train positives rank
+    last, ties go to the lower item index (:mod:`tensorrec_explore.ranking`).
+    """
     test = sorted(_row_items(data.get("test"), user))
     if not test:
         return pd.DataFrame({"item": [], "title": [], "rank": [], "score": []})
     scores = np.asarray(model.score_users(np.array([user], dtype=np.int64)))[0]
-    ranks = ranks_of(scores, _row_items(data.get("train"), user))
+    ranks = rank_rows(scores[None, :].copy(), _train_positives(data.get("train"), user))[0]
     frame = pd.DataFrame(
         {
             "item": test,

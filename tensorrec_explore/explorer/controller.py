@@ -31,7 +31,8 @@ from .auto import auto_values
 from .dispatch import KernelDispatcher
 from .engine import engine_loaded, load_engine
 from .messages import error_text
-from .run import LIVE_RUNS, Run, default_model_factory, resolved_settings, run_record
+from .records import CurveMark, Snapshot, TrainingJob, run_record
+from .run import LIVE_RUNS, Run, default_model_factory, resolved_settings
 from .state import CONFIG_TRAITS, ExplorerState
 from .validation import check_fields
 
@@ -62,7 +63,7 @@ class Controller:
         self._data_cache: dict[tuple, Any] = {}
         self._data_lock = threading.Lock()
         self._history: dict[str, list] | None = None
-        self._snapshots: list = []
+        self._snapshots: list[Snapshot] = []
         state.observe(self._on_config, names=list(CONFIG_TRAITS))
         self._on_config()
         self._describe_dataset()
@@ -203,11 +204,11 @@ class Controller:
         data = self.data()
         logs = getattr(getattr(model, "history_", None), "logs", None) or []
         epoch = len(logs)
-        snapshot = {
-            "epoch": epoch,
-            "users": np.asarray(model.user_representations(), dtype=np.float32),
-            "items": np.asarray(model.item_representations(), dtype=np.float32),
-        }
+        snapshot = Snapshot(
+            epoch=epoch,
+            users=np.asarray(model.user_representations(), dtype=np.float32),
+            items=np.asarray(model.item_representations(), dtype=np.float32),
+        )
         params = model.get_params() if hasattr(model, "get_params") else {}
         config = {
             **s.config(),
@@ -271,18 +272,11 @@ class Controller:
         config = s.config()
         if resume and s.model_config:  # the model keeps its hyperparameters
             config = {**s.model_config, "epochs": s.epochs, "k": s.k, "val_every": s.val_every}
-        job = {
-            "resume": resume,
-            "config": config,
-            "kwargs": s.model_kwargs(),
-            "model": s.model if resume else None,
-            "data": s.data if resume else None,
-            "first_epoch": s.epoch if resume else 0,
-            "t_click": t_click,
-        }
+        kwargs = s.model_kwargs()
+        first_epoch = s.epoch if resume else 0
         with s.hold_trait_notifications():
             if resume:
-                s.curve_marks = [*s.curve_marks, {"epoch": s.epoch, "label": "resumed"}]
+                s.curve_marks = [*s.curve_marks, CurveMark(s.epoch, "resumed")]
             else:
                 s.run_id += 1
                 s.curve_marks = []
@@ -290,7 +284,16 @@ class Controller:
                 s.snapshots = []
                 s.projections = {}
                 s.epoch = 0
-            job["run_id"] = s.run_id
+            job = TrainingJob(
+                run_id=s.run_id,
+                resume=resume,
+                config=config,
+                kwargs=kwargs,
+                model=s.model if resume else None,
+                data=s.data if resume else None,
+                first_epoch=first_epoch,
+                t_click=t_click,
+            )
             s.error = ""
             s.error_detail = ""
             s.status = "training"
@@ -311,22 +314,22 @@ class Controller:
         run.thread.start()
         return True
 
-    def _prepare(self, run: Run, job: dict) -> tuple[Any, dict]:
+    def _prepare(self, run: Run, job: TrainingJob) -> tuple[Any, dict]:
         """The model and data of a run (in the run's thread): TensorFlow, split, model."""
-        if job["resume"]:
-            return job["model"], job["data"]
+        if job.resume:
+            return job.model, job.data
         if not engine_loaded():
             self.timings["engine_seconds"] = load_engine()
             self._say(run, "Building the model...")
-        config = job["config"]
+        config = job.config
         data = self.data(config["split"], config["user_feature_set"], config["item_feature_set"])
-        return self.model_factory(**job["kwargs"]), data
+        return self.model_factory(**job.kwargs), data
 
-    def _run(self, run: Run, job: dict) -> None:
+    def _run(self, run: Run, job: TrainingJob) -> None:
         s = self.state
         dispatch = self.dispatcher
         callback = model = data = None
-        config, resume = job["config"], job["resume"]
+        config, resume = job.config, job.resume
         try:
             model, data = self._prepare(run, job)
             from .training import ExplorerCallback, empty_history
@@ -346,7 +349,7 @@ class Controller:
                 k=config["k"],
                 history=self._history,
                 snapshots=self._snapshots,
-                first_epoch=job["first_epoch"],
+                first_epoch=job.first_epoch,
                 snapshot_every=s.snapshot_every,
                 user_features=data["user_features"],
                 item_features=data["item_features"],
@@ -372,7 +375,7 @@ class Controller:
             self.timings["callback_seconds"] = callback.seconds_inside
             self.timings["snapshot_seconds"] = callback.seconds_snapshots
             if callback.t_first_point is not None:
-                self.timings["first_point"] = callback.t_first_point - job["t_click"]
+                self.timings["first_point"] = callback.t_first_point - job.t_click
             stopped = run.stop_event.is_set()
             config = {**config, **resolved_settings(model)}
             metrics = self._final_metrics(model, data, config)
@@ -389,7 +392,7 @@ class Controller:
                 model,
                 data,
                 config,
-                job["run_id"],
+                job.run_id,
                 callback.epoch,
                 "stopped" if stopped else "finished",
                 message,
@@ -397,7 +400,7 @@ class Controller:
             )
             dispatch.call(
                 self._record_run,
-                job["run_id"],
+                job.run_id,
                 config,
                 metrics,
                 history,
@@ -414,7 +417,7 @@ class Controller:
                     model,
                     data,
                     config,
-                    job["run_id"],
+                    job.run_id,
                     callback.epoch,
                     None,
                     None,
@@ -445,7 +448,7 @@ class Controller:
                 s.status = status
                 s.message = message
             if status == "stopped":
-                s.curve_marks = [*s.curve_marks, {"epoch": epoch, "label": "stopped"}]
+                s.curve_marks = [*s.curve_marks, CurveMark(epoch, "stopped")]
 
     def _final_metrics(self, model: Any, data: dict, config: dict) -> dict[str, float]:
         if data["test"] is None:
@@ -460,6 +463,6 @@ class Controller:
     ) -> None:
         """Add (or, after Resume, replace) the run's record in ``state.runs``."""
         s = self.state
-        previous = next((r for r in s.runs if r["run"] == run_id), None)
+        previous = next((r for r in s.runs if r.run == run_id), None)
         record = run_record(run_id, config, metrics, history, seconds, epochs, previous)
-        s.runs = [r for r in s.runs if r["run"] != run_id] + [record]
+        s.runs = [r for r in s.runs if r.run != run_id] + [record]

@@ -136,11 +136,11 @@ def describe(config: dict[str, Any], dataset: Any) -> list[Stage]:
             Stage(
                 f"{side}_features",
                 f"{side} features ({feature_set})\n{shape}",
-                f"Each {side} is a row of features: 'ids' gives every {side} its own column, so the "
-                f"model learns a free vector per {side}; 'features' uses the dataset's columns, so "
-                f"{side}s with similar features get similar vectors (and new ones can be scored). "
-                f"With features, the map groups {side}s by what they are rather than by who "
-                "liked them.",
+                f"Each {side} is a row of features: 'ids' gives every {side} its own column, so "
+                f"the model learns a free vector per {side}; 'features' uses the dataset's "
+                f"columns, so {side}s with similar features get similar vectors (and new ones can "
+                f"be scored). With features, the map groups {side}s by what they are rather than "
+                "by who liked them.",
             )
         )
         name = config[f"{side}_representation"]

@@ -33,14 +33,15 @@ from ..umap_runtime import Cancelled, import_umap
 from .dispatch import KernelDispatcher
 from .engine import IMPORT_LOCK, load_engine
 from .messages import error_message
+from .records import Projection, Snapshot
 from .state import ExplorerState
 
 
-def stack(snapshot: dict) -> tuple[np.ndarray, int]:
+def stack(snapshot: Snapshot) -> tuple[np.ndarray, int]:
     """Joint matrix ``[users (each taste) ; items]`` and the number of user rows."""
-    users = np.asarray(snapshot["users"], dtype=np.float32)
+    users = np.asarray(snapshot.users, dtype=np.float32)
     users = users.reshape(-1, users.shape[-1])
-    return np.vstack([users, np.asarray(snapshot["items"], dtype=np.float32)]), len(users)
+    return np.vstack([users, np.asarray(snapshot.items, dtype=np.float32)]), len(users)
 
 
 class StatusTicker:
@@ -106,8 +107,8 @@ class Projector:
         self.umap_kwargs = dict(umap_kwargs or {})
         self.timings: dict[str, list[float]] = {"pca": [], "umap": [], "umap_warmup": []}
         self._pca_jobs: collections.deque = collections.deque()
-        self._umap_job: dict | None = None
-        self._running_umap: dict | None = None
+        self._umap_job: Snapshot | None = None
+        self._running_umap: Snapshot | None = None
         self._cancel = threading.Event()
         self._warm_wanted = False
         self._warmed = False
@@ -126,13 +127,13 @@ class Projector:
         self._on_snapshots()
 
     # ---- requests (kernel's thread) ----
-    def _snapshot(self, epoch: int) -> dict | None:
+    def _snapshot(self, epoch: int) -> Snapshot | None:
         snaps = self.state.snapshots
         if not snaps:
             return None
         if epoch < 0:
             return snaps[-1]
-        return next((s for s in snaps if s["epoch"] == epoch), None)
+        return next((s for s in snaps if s.epoch == epoch), None)
 
     def _on_snapshots(self, change: Any = None) -> None:
         snapshots = self.state.snapshots
@@ -145,7 +146,7 @@ class Projector:
             done = {e for (e, m) in self.state.projections if m == "pca"}
             queued = {id(s) for s in self._pca_jobs}
             for snap in snapshots:
-                if snap["epoch"] not in done and id(snap) not in queued:
+                if snap.epoch not in done and id(snap) not in queued:
                     self._pca_jobs.append(snap)
             self._cond.notify()
         self._on_request()
@@ -155,7 +156,7 @@ class Projector:
         if s.projection_method != "umap":
             return
         snap = self._snapshot(s.frame_epoch)
-        if snap is None or (snap["epoch"], "umap") in s.projections:
+        if snap is None or (snap.epoch, "umap") in s.projections:
             return
         with self._cond:
             running = self._running_umap
@@ -166,7 +167,7 @@ class Projector:
             self._umap_job = snap
             self._cond.notify()
         wait = " (compiling UMAP, first time in this kernel)" if not self._warmed else ""
-        s.projection_status = f"UMAP of epoch {snap['epoch']}: queued{wait}; PCA shown meanwhile"
+        s.projection_status = f"UMAP of epoch {snap.epoch}: queued{wait}; PCA shown meanwhile"
 
     def _on_status(self, change: Any) -> None:
         with self._cond:  # deferred projections may run now
@@ -181,11 +182,6 @@ class Projector:
         with self._cond:
             self._warm_wanted = True
             self._cond.notify()
-
-    @property
-    def umap_ready(self) -> bool:
-        """True once UMAP's code is compiled in this process."""
-        return self._warmed
 
     def wait_idle(self, timeout: float = 600.0) -> bool:
         """Block until no job is queued or running (tests and measurements); then apply what
@@ -287,7 +283,7 @@ class Projector:
         if not frames:
             return None
         nearest = min(frames, key=lambda e: (abs(e - epoch), -e))
-        return np.vstack([frames[nearest]["users"], frames[nearest]["items"]])
+        return np.vstack([frames[nearest].users, frames[nearest].items])
 
     def _umap(
         self, X: np.ndarray, epoch: int, previous: np.ndarray | None, generation: int
@@ -297,7 +293,7 @@ class Projector:
         init = previous
         if init is None:
             pca = self.state.projections.get((epoch, "pca"))
-            init = None if pca is None else np.vstack([pca["users"], pca["items"]])
+            init = None if pca is None else np.vstack([pca.users, pca.items])
         kwargs = dict(self.umap_kwargs)
         if init is not None:  # starting from a layout, ~100 epochs are enough
             kwargs.setdefault("n_epochs", 100)
@@ -320,11 +316,11 @@ class Projector:
         self._warmed = True
         return Y
 
-    def _project(self, snap: dict, method: str, generation: int) -> None:
+    def _project(self, snap: Snapshot, method: str, generation: int) -> None:
         from ..projection import align, pca_2d
 
         X, n_user_rows = stack(snap)
-        epoch = snap["epoch"]
+        epoch = snap.epoch
         previous = self._neighbour(epoch, method)
         t0 = time.perf_counter()
         Y = pca_2d(X) if method == "pca" else self._umap(X, epoch, previous, generation)
@@ -333,24 +329,19 @@ class Projector:
         seconds = time.perf_counter() - t0
         self.timings[method].append(seconds)
         Y = np.asarray(Y, dtype=np.float32)
-        frame = {
-            "users": Y[:n_user_rows],
-            "items": Y[n_user_rows:],
-            "seconds": seconds,
-            "n_tastes": snap["users"].shape[1] if snap["users"].ndim == 3 else 1,
-        }
+        frame = Projection(Y[:n_user_rows], Y[n_user_rows:], seconds, snap.n_tastes)
         self.dispatcher.call(self._publish, snap, method, frame, generation=generation)
 
-    def _publish(self, snap: dict, method: str, frame: dict) -> None:
+    def _publish(self, snap: Snapshot, method: str, frame: Projection) -> None:
         """Add a computed frame to the state (kernel's thread)."""
         s = self.state
         if not any(x is snap for x in s.snapshots):
             return  # the run was reset or replaced meanwhile
-        epoch = snap["epoch"]
+        epoch = snap.epoch
         s.projections = {**s.projections, (epoch, method): frame}
         s.projection_status = (
-            f"{method.upper()} of epoch {epoch}: {frame['seconds']:.2f} s "
-            f"({len(frame['users']) + len(frame['items']):,} points)"
+            f"{method.upper()} of epoch {epoch}: {frame.seconds:.2f} s "
+            f"({len(frame.users) + len(frame.items):,} points)"
         )
         if method == "umap":
             self._on_request()  # a newer frame may have been asked for meanwhile

@@ -1,4 +1,4 @@
-"""One training run of the explorer: its thread, stop request and generation; its record.
+"""One training run of the explorer: its thread, stop request and generation.
 
 Every run of the process is remembered weakly so that interpreter exit can stop it first (a
 TensorFlow thread killed mid-step at exit aborts the process with a C++ error).
@@ -12,8 +12,6 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 #: Every run of this process (see the module docstring).
 LIVE_RUNS: weakref.WeakSet[Run] = weakref.WeakSet()
@@ -58,28 +56,3 @@ class Run:
     @property
     def alive(self) -> bool:
         return self.thread is not None and self.thread.is_alive() and not self.done
-
-
-def run_record(
-    run_id: int,
-    config: dict,
-    metrics: dict,
-    history: dict,
-    seconds: float,
-    epochs: int,
-    previous: dict | None = None,
-) -> dict:
-    """The runs table's record of a run: its configuration (epochs = the total reached), final
-    metrics and losses, history and seconds (added to ``previous``'s after a Resume)."""
-    last = {k: (v[-1] if v else np.nan) for k, v in history.items()}
-    return {
-        "run": run_id,
-        "config": dict(config, epochs=epochs),
-        "metrics": {
-            **metrics,
-            "final loss": last.get("loss", np.nan),
-            "final regularisation": last.get("regularization", np.nan),
-        },
-        "history": history,
-        "seconds": seconds + (previous["seconds"] if previous else 0.0),
-    }

@@ -201,10 +201,10 @@ class ExplorerState(_DeclaredSettings):
     #: ``{"epoch": [...], "loss": [...], "regularization": [...], "val_epoch": [...],
     #: "val_precision": [...], "val_recall": [...], "val_ndcg": [...]}`` of the current run.
     history = t.Dict()
-    #: Where the current run was stopped or resumed: ``[{"epoch": int, "label": "stopped" |
-    #: "resumed"}]`` (a Resume restarts the learning-rate schedule).
+    #: Where the current run was stopped or resumed: list of :class:`~.records.CurveMark`
+    #: (a Resume restarts the learning-rate schedule).
     curve_marks = t.List()
-    #: Embedding snapshots: list of ``{"epoch": int, "users": ndarray, "items": ndarray}``.
+    #: Embedding snapshots: list of :class:`~.records.Snapshot`, oldest first.
     snapshots = t.List()
     #: The trained (or training) model, and a counter bumped whenever it may answer differently.
     model = t.Any(None, allow_none=True)
@@ -216,8 +216,7 @@ class ExplorerState(_DeclaredSettings):
 
     # ---- embeddings ----
     projection_method = t.Enum(("pca", "umap"), default_value="pca")
-    #: ``{(epoch, method): {"users": ndarray [n_users*n_tastes, 2], "items": [n_items, 2],
-    #: "seconds": float}}``
+    #: ``{(epoch, method): Projection}`` (:class:`~.records.Projection`)
     projections = t.Dict()
     projection_status = t.Unicode("")  # the frame being computed / last computed
     umap_status = t.Unicode("")  # UMAP's readiness (compiled in the background at start)
@@ -228,14 +227,12 @@ class ExplorerState(_DeclaredSettings):
     selected_item = t.Int(-1)
     highlighted_items = t.List(t.Int())  # the selected user's top-k, drawn in the scatter
     neighbour_items = t.List(t.Int())  # the selected item's nearest neighbours
-    sandbox_liked = t.List(t.Int())
-    sandbox_disliked = t.List(t.Int())
     #: Representation of the sandbox user ([n_components] or [n_tastes, n_components]) or None.
     sandbox_representation = t.Any(None, allow_none=True)
     sandbox_items = t.List(t.Int())  # the sandbox user's recommendations (their own marks)
 
     # ---- runs ----
-    #: Finished runs: ``{"run": int, "config": dict, "metrics": dict, "history": dict}``.
+    #: Finished runs: list of :class:`~.records.RunRecord`.
     runs = t.List()
     overlay_runs = t.List(t.Int())
 

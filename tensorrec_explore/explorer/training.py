@@ -4,8 +4,9 @@ Imported by the controller only when training starts (it imports the model's cal
 and with it TensorFlow). It records every epoch locally and pushes a copy to the state at most
 every ``push_interval`` seconds plus once at the end, so the browser keeps up and training speed
 is not bound by redraws. It runs in the training thread, so every push goes through the
-explorer's dispatcher to the kernel's thread (the only one that writes the state). A Stop request (a ``threading.Event``) is honoured after the epoch in
-progress by setting ``model.stop_training``.
+explorer's dispatcher to the kernel's thread (the only one that writes the state). A Stop request
+(a ``threading.Event``) is honoured after the epoch in progress by setting
+``model.stop_training``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..callbacks import Callback
+from .records import Snapshot
 
 HISTORY_KEYS = (
     "epoch",
@@ -71,7 +73,7 @@ class ExplorerCallback(Callback):
         *,
         k: int,
         history: dict,
-        snapshots: list,
+        snapshots: list[Snapshot],
         first_epoch: int,
         snapshot_every: int,
         user_features: Any,
@@ -142,7 +144,7 @@ class ExplorerCallback(Callback):
 
     def on_train_end(self, model: Any, logs: dict) -> None:
         try:
-            if self.snapshots and self.snapshots[-1]["epoch"] != self.epoch:
+            if self.snapshots and self.snapshots[-1].epoch != self.epoch:
                 self._snapshot(model)
         finally:  # also runs after an error in fit: the curves keep what was learned
             self.push(time.perf_counter())
@@ -158,7 +160,7 @@ class ExplorerCallback(Callback):
         t0 = time.perf_counter()
         users = np.asarray(model.user_representations(self.user_features), dtype=np.float32)
         items = np.asarray(model.item_representations(self.item_features), dtype=np.float32)
-        self.snapshots.append({"epoch": self.epoch, "users": users, "items": items})
+        self.snapshots.append(Snapshot(self.epoch, users, items))
         self._snapshots_dirty = True
         self._last_snapshot = time.perf_counter()
         self._snapshot_cost = self._last_snapshot - t0

@@ -34,19 +34,13 @@ def feature_count(dataset: Any, side: str, feature_set: str) -> int | None:
 SAFE_RATES = (1e-5, 1.0)
 
 
-def check_config(config: dict[str, Any], dataset: Any) -> tuple[list[str], list[str]]:
-    """Return ``(problems, notes)`` for ``config`` (the dict of ``ExplorerState.config()``).
-
-    ``problems`` prevent training (each says what is wrong and how to fix it, once); ``notes``
-    are remarks that do not.
-    """
-    fields, notes = check_fields(config, dataset)
-    return list(dict.fromkeys(fields.values())), notes
-
-
 def check_fields(config: dict[str, Any], dataset: Any) -> tuple[dict[str, str], list[str]]:
-    """Like :func:`check_config`, with each problem keyed by the setting to change:
-    ``({setting: problem}, notes)``."""
+    """Return the problems of ``config`` (the dict of ``ExplorerState.config()``) keyed by the
+    setting to change, and notes: ``({setting: problem}, notes)``.
+
+    Problems prevent training (each says what is wrong and how to fix it); notes are remarks
+    that do not.
+    """
     problems: dict[str, str] = {}
     notes: list[str] = []
     n_components = config["n_components"]

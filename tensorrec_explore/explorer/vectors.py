@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import InputError, describe
 from ..inputs import check_ids, check_k
 from ..metrics import top_k
+from ..ranking import top_k_others
 
 PREDICTIONS = ("dot", "cosine", "euclidean")
 
@@ -117,8 +118,4 @@ class VectorModel:
         """The ``k`` items most cosine-similar to each of ``item_ids`` (itself excluded)."""
         ids = check_ids(item_ids, self.n_items_, "item_ids")
         unit = self.items_ / np.maximum(np.linalg.norm(self.items_, axis=1, keepdims=True), 1e-12)
-        scores = unit[ids] @ unit.T
-        scores[np.arange(len(ids)), ids] = -np.inf
-        k = check_k(k, self.n_items_ - 1)
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        return order, np.take_along_axis(scores, order, axis=1)
+        return top_k_others(unit[ids] @ unit.T, ids, check_k(k, self.n_items_ - 1))

@@ -329,7 +329,7 @@ def accept_dialogs(page) -> None:
 
 
 def open_notebook(page, server: RunningApp, frontend: str, name: str):
-    """Open notebook ``name`` in ``frontend`` and wait for its kernel; return the first code cell."""
+    """Open notebook ``name`` in ``frontend``, wait for its kernel; return the first code cell."""
     _, path = FRONTENDS[frontend]
     page.goto(server.url + path.format(name), timeout=PAGE_TIMEOUT_MS)
     first_code = page.locator(".jp-Notebook .jp-CodeCell").first
@@ -402,7 +402,8 @@ def off_machine(urls: list[str]) -> list[str]:
 
 
 def load_limit_patched(page) -> bool:
-    """True when the page runs with anywidget's module-load limit raised (our extension/template)."""
+    """True when the page runs with anywidget's module-load limit raised (our extension or
+    template)."""
     return bool(
         page.evaluate("() => !!(AbortSignal.timeout && AbortSignal.timeout.tensorrecExplore)")
     )

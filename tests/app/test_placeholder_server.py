@@ -1,4 +1,4 @@
-"""The server's lifecycle against a tiny placeholder notebook (no TensorFlow, a few seconds each)."""
+"""The server's lifecycle against a tiny placeholder notebook (no TensorFlow, seconds each)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A tiny fake ml-100k archive (GroupLens layout) for download tests that never touch the network."""
+"""A tiny fake ml-100k archive (GroupLens layout) for download tests that stay off the network."""
 
 from __future__ import annotations
 

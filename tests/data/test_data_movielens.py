@@ -1,4 +1,4 @@
-"""MovieLens loaders: published counts from ../shared/data, lookup order, the missing-files error."""
+"""MovieLens loaders: published counts from ../shared/data, lookup order, missing-files error."""
 
 from __future__ import annotations
 

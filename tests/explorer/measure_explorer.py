@@ -1,4 +1,6 @@
-"""Measure the explorer on MovieLens 100k (not a test; run ``python tests/explorer/measure_explorer.py``).
+"""Measure the explorer on MovieLens 100k.
+
+Not a test: run ``python tests/explorer/measure_explorer.py``.
 
 Prints: time from Train click to the first curve point (cold: first run in the process, with
 the TensorFlow import; warm: a later run), epochs/s of a headless ``fit`` vs the same fit driven

@@ -41,8 +41,8 @@ def test_curves_mark_best_epoch_stop_and_resume(explorer):
     assert "last" in p.readout.value and "NDCG@10" in p.readout.value
     p.resume_button.click()
     assert explorer.controller.join(120)
-    assert [m["label"] for m in s.curve_marks] == ["resumed"]
-    assert [m["epoch"] for m in s.curve_marks] == [4]
+    assert [m.label for m in s.curve_marks] == ["resumed"]
+    assert [m.epoch for m in s.curve_marks] == [4]
     assert any(np.isclose(shape.x0, 4.5) for shape in p.loss_figure.layout.shapes)
     p.log_scale.value = True
     assert p.loss_figure.layout.yaxis.type == "log"

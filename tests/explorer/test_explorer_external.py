@@ -35,7 +35,7 @@ def test_a_model_fitted_in_a_script_shows_in_every_panel(small_dataset):
         items, _ = model.recommend(np.array([2]), k=p.inspector.k.value, exclude=data["train"])
         assert list(p.inspector.ranked_frame["item"]) == list(items[0])
         assert "Model of run 1 at epoch 3" in p.inspector.model_info.value
-        assert len(s.runs) == 1 and "ndcg@10" in s.runs[0]["metrics"]
+        assert len(s.runs) == 1 and "ndcg@10" in s.runs[0].metrics
         ex.panels.curves.resume_button.click()  # and it can be trained further
         assert ex.controller.join(120)
         assert s.status == "finished" and s.epoch == 6

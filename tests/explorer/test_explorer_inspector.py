@@ -128,10 +128,17 @@ def test_sandbox_folds_a_new_user_in_without_retraining(trained):
     assert s.sandbox_representation is None
 
 
-def test_ranks_of_breaks_ties_by_lower_index_and_skips_excluded():
-    scores = np.array([0.5, 0.9, 0.5, 0.1, 0.9])
-    ranks = analysis.ranks_of(scores, exclude={1})
-    assert list(ranks) == [2, 0, 3, 4, 1]
+def test_test_item_ranks_are_predict_rank_with_train_excluded(trained):
+    s, p = trained.state, trained.panels.inspector
+    train, test = s.data["train"], s.data["test"]
+    user = next(u for u in range(s.n_users) if (train[u] > 0).nnz and test[u].nnz)
+    s.selected_user = user
+    positives = (train > 0).tocsr()
+    ranks = s.model.predict_rank(exclude=positives)[user]
+    frame = p.test_frame
+    assert list(frame["rank"]) == [int(ranks[i]) for i in frame["item"]]
+    # train positives take the last places, so the test items rank within the others
+    assert (frame["rank"] <= s.n_items - positives[user].nnz).all()
 
 
 def test_place_points_is_exact_for_pca():

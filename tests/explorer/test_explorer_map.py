@@ -82,7 +82,7 @@ def test_legend_html_lists_each_value_once_in_order():
 
 def test_play_steps_through_the_snapshots(trained):
     s, emb = trained.state, trained.panels.embeddings
-    epochs = [snap["epoch"] for snap in s.snapshots]
+    epochs = [snap.epoch for snap in s.snapshots]
     assert emb.play.max == len(epochs) - 1 >= 2
     emb.play.value = 0
     assert s.frame_epoch == epochs[0] and not emb.follow.value

@@ -57,7 +57,7 @@ def test_umap_frames_replace_pca_in_the_background(explorer):
     p.method.value = "umap"  # returns at once: the UI never waits for UMAP
     assert explorer.state.projection_method == "umap"
     assert explorer.projector.wait_idle(800)
-    last = explorer.state.snapshots[-1]["epoch"]
+    last = explorer.state.snapshots[-1].epoch
     assert (last, "umap") in explorer.state.projections, explorer.state.projection_status
     assert "UMAP of epoch" in p.info.value
     assert len(p.items_trace.x) == explorer.state.n_items

@@ -19,6 +19,7 @@ from explorer_support import wait_for
 from tensorrec_explore.explorer import Explorer
 from tensorrec_explore.explorer.dispatch import KernelDispatcher
 from tensorrec_explore.explorer.projector import Projector
+from tensorrec_explore.explorer.records import CurveMark, Snapshot
 from tensorrec_explore.explorer.state import ExplorerState
 
 
@@ -188,7 +189,7 @@ def test_stop_returns_at_once_and_the_run_ends_after_its_epoch(small_dataset):
         assert ex.controller.join(120)
         assert ex.state.status == "stopped", ex.state.error
         assert ex.state.epoch < 50
-        assert ex.state.curve_marks == [{"epoch": ex.state.epoch, "label": "stopped"}]
+        assert ex.state.curve_marks == [CurveMark(ex.state.epoch, "stopped")]
     finally:
         gate.opened.set()
         ex.close()
@@ -256,11 +257,11 @@ def test_umap_shows_progress_and_a_new_request_cancels_the_old_one():
     lines: list[str] = []
     state.observe(lambda c: lines.append(c["new"]), names=["projection_status"])
     snapshots = [
-        {
-            "epoch": e,
-            "users": rng.standard_normal((1500, 8)).astype(np.float32),
-            "items": rng.standard_normal((1500, 8)).astype(np.float32),
-        }
+        Snapshot(
+            epoch=e,
+            users=rng.standard_normal((1500, 8)).astype(np.float32),
+            items=rng.standard_normal((1500, 8)).astype(np.float32),
+        )
         for e in (1, 2)
     ]
     projector = Projector(state, warm_umap=False, umap_kwargs={"n_epochs": 3000})

@@ -73,7 +73,7 @@ def test_embeddings_show_every_user_and_item(explorer):
     assert len(p.users_trace.x) == explorer.state.n_users
     assert len(p.items_trace.hovertext) == explorer.state.n_items
     # one snapshot before training plus the last epoch at least, each with a PCA frame
-    epochs = [snap["epoch"] for snap in explorer.state.snapshots]
+    epochs = [snap.epoch for snap in explorer.state.snapshots]
     assert epochs[0] == 0 and epochs[-1] == 3
     assert all((e, "pca") in explorer.state.projections for e in epochs)
     # scrubbing to epoch 0 shows that frame
@@ -193,7 +193,7 @@ def test_custom_keras_representation_appears_in_dropdowns_and_trains(explorer):
     train(explorer)
     assert explorer.state.status == "finished", explorer.state.error + explorer.state.error_detail
     assert len(explorer.panels.curves.loss_figure.data[0].y) == 2
-    assert explorer.state.runs[-1]["config"]["item_representation"] == name
+    assert explorer.state.runs[-1].config["item_representation"] == name
 
 
 def test_runs_are_compared_in_a_table_and_overlaid(explorer):

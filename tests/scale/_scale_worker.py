@@ -1,4 +1,4 @@
-"""Subprocess side of the scale tests: needs its own TensorFlow runtime (logical devices, TF_CONFIG).
+"""Subprocess side of the scale tests: its own TensorFlow runtime (logical devices, TF_CONFIG).
 
     python tests/scale/_scale_worker.py mirrored OUT.json     # 1 device vs 2 logical CPUs
     TF_CONFIG=... python tests/scale/_scale_worker.py worker OUT.json SHARDS_FOLDER

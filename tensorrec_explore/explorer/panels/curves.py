@@ -14,6 +14,7 @@ import ipywidgets as w
 import numpy as np
 import plotly.graph_objects as go
 
+from ..records import CurveMark
 from ..state import ExplorerState
 from .figure_style import light_layout
 
@@ -74,9 +75,9 @@ def _vline(epoch: float, colour: str, dash: str) -> dict:
     }
 
 
-def _mark_shapes(marks: list) -> list[dict]:
+def _mark_shapes(marks: list[CurveMark]) -> list[dict]:
     colours = {"stopped": "#9a6700", "resumed": "#1f6feb"}
-    return [_vline(m["epoch"] + 0.5, colours.get(m["label"], "#555"), "dot") for m in marks]
+    return [_vline(m.epoch + 0.5, colours.get(m.label, "#555"), "dot") for m in marks]
 
 
 def _best_shape(best: tuple[int, float]) -> list[dict]:
@@ -227,7 +228,7 @@ class CurvesPanel:
         best = best_epoch(h)
         # a layout change redraws the whole figure in the browser: only when the marks change
         marks_key = (
-            tuple((m["epoch"], m["label"]) for m in self.state.curve_marks),
+            tuple(self.state.curve_marks),
             best,
             self.state.k,
         )

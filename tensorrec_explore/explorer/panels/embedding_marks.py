@@ -15,6 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 import scipy.sparse as sp
 
+from ..records import Projection
+
 #: (trace name, Scattergl keyword arguments), drawn in this order (later ones on top).
 MARKS: tuple[tuple[str, dict], ...] = (
     (
@@ -123,11 +125,11 @@ def _row(matrix: Any, user: int, sign: int = 1) -> list[int]:
     return [int(i) for i, v in zip(row.indices, row.data, strict=True) if v * sign > 0]
 
 
-def _items(frame: dict, items: list[int], titles: list[str]) -> Points:
-    items = [i for i in items if 0 <= i < len(frame["items"])]
+def _items(frame: Projection, items: list[int], titles: list[str]) -> Points:
+    items = [i for i in items if 0 <= i < len(frame.items)]
     if not items:
         return _empty()
-    xy = frame["items"][items]
+    xy = frame.items[items]
     return xy[:, 0], xy[:, 1], [f"{titles[i]} (item {i})" for i in items]
 
 
@@ -143,14 +145,14 @@ def _links(user_xy: np.ndarray, item_xy: np.ndarray) -> Points:
     return x, y, []
 
 
-def mark_points(frame: dict, state: Any, sandbox_xy: np.ndarray | None) -> dict[str, Points]:
+def mark_points(frame: Projection, state: Any, sandbox_xy: np.ndarray | None) -> dict[str, Points]:
     """Coordinates and hover text of every mark for the 2-D ``frame`` on screen."""
     titles = list(state.item_titles)
-    n_tastes = frame.get("n_tastes", 1)
+    n_tastes = frame.n_tastes
     marks = {name: _empty() for name, _ in MARKS}
     u = state.selected_user
-    if 0 <= u < len(frame["users"]) // n_tastes:
-        rows = frame["users"][u * n_tastes : (u + 1) * n_tastes]
+    if 0 <= u < len(frame.users) // n_tastes:
+        rows = frame.users[u * n_tastes : (u + 1) * n_tastes]
         marks["selected user"] = (
             rows[:, 0],
             rows[:, 1],

@@ -45,9 +45,9 @@ class MapSearch:
         if found is None:
             return
         kind, index = found
-        self.panel.select_point(
-            kind, index * (self.panel._frame or {}).get("n_tastes", 1) if kind == "users" else index
-        )
+        frame = self.panel._frame
+        rows = frame.n_tastes if kind == "users" and frame is not None else 1
+        self.panel.select_point(kind, index * rows)
         self.zoom_to(kind, index)
 
     def zoom_to(self, kind: str, index: int) -> None:
@@ -55,9 +55,9 @@ class MapSearch:
         frame = self.panel._frame
         if frame is None:
             return
-        n_tastes = frame.get("n_tastes", 1) if kind == "users" else 1
-        x, y = frame[kind][index * n_tastes]
-        points = np.vstack([frame["users"], frame["items"]])
+        n_tastes = frame.n_tastes if kind == "users" else 1
+        x, y = getattr(frame, kind)[index * n_tastes]
+        points = np.vstack([frame.users, frame.items])
         half = 0.1 * (points.max(axis=0) - points.min(axis=0)) + 1e-6
         with self.figure.batch_update():
             self.figure.layout.xaxis.range = [float(x - half[0]), float(x + half[0])]

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from ..analysis import place_points
 from ..projector import stack
+from ..records import Projection, Snapshot
 from ..state import ExplorerState
 from .embedding_colours import (
     PALETTE,
@@ -155,7 +156,7 @@ class EmbeddingsPanel:
         self.users_trace.on_click(self._on_user_click)
         self._drawn: tuple | None = None
         self._styled_for: tuple | None = None
-        self._frame: dict | None = None
+        self._frame: Projection | None = None
         self._syncing = False
 
         self._set_colour_options()
@@ -231,7 +232,7 @@ class EmbeddingsPanel:
             self.user_colour.value = TASTE
 
     def _on_snapshots(self, change: Any = None) -> None:
-        epochs = [snap["epoch"] for snap in self.state.snapshots]
+        epochs = [snap.epoch for snap in self.state.snapshots]
         self._syncing = True
         try:
             if not epochs:
@@ -253,7 +254,7 @@ class EmbeddingsPanel:
     def _on_slider(self, change: Any) -> None:
         if self._syncing or change["new"] is None:
             return
-        epochs = [snap["epoch"] for snap in self.state.snapshots]
+        epochs = [snap.epoch for snap in self.state.snapshots]
         if epochs and change["new"] != epochs[-1]:
             self.follow.value = False
         self.state.frame_epoch = -1 if self.follow.value else int(change["new"])
@@ -276,19 +277,19 @@ class EmbeddingsPanel:
     def select_point(self, kind: str, index: int) -> None:
         """What a click on a point does (also the way tests click)."""
         if kind == "users":
-            n_tastes = (self._frame or {}).get("n_tastes", 1)
+            n_tastes = self._frame.n_tastes if self._frame is not None else 1
             self.state.selected_user = int(index) // max(n_tastes, 1)
         else:
             self.state.selected_item = int(index)
 
     # ---- drawing ----
-    def current_frame(self) -> tuple[int, str, dict] | None:
+    def current_frame(self) -> tuple[int, str, Projection] | None:
         """(epoch, method actually shown, frame) for the frame on screen, or None."""
         s = self.state
         snaps = s.snapshots
         if not snaps:
             return None
-        wanted = snaps[-1]["epoch"] if s.frame_epoch < 0 else s.frame_epoch
+        wanted = snaps[-1].epoch if s.frame_epoch < 0 else s.frame_epoch
         for method in (s.projection_method, "pca"):
             frame = s.projections.get((wanted, method))
             if frame is not None:
@@ -299,8 +300,8 @@ class EmbeddingsPanel:
                 return done[-1], "pca", s.projections[(done[-1], "pca")]
         return None
 
-    def _snapshot(self, epoch: int) -> dict | None:
-        return next((snap for snap in self.state.snapshots if snap["epoch"] == epoch), None)
+    def _snapshot(self, epoch: int) -> Snapshot | None:
+        return next((snap for snap in self.state.snapshots if snap.epoch == epoch), None)
 
     def _redraw(self, change: Any = None) -> None:
         s = self.state
@@ -322,7 +323,7 @@ class EmbeddingsPanel:
             status = status or "UMAP computing; PCA shown meanwhile."
         self.info.value = (
             f"Run {s.run_id}: {method.upper()} of epoch {epoch} &middot; "
-            f"{frame['seconds']:.3f} s to project &middot; "
+            f"{frame.seconds:.3f} s to project &middot; "
             f"{html.escape(status)}{umap_line}"
         )
         key = (epoch, method, id(frame))
@@ -331,15 +332,15 @@ class EmbeddingsPanel:
         self._drawn = key
         self._frame = frame
         with self.figure.batch_update():
-            self.items_trace.x = frame["items"][:, 0]
-            self.items_trace.y = frame["items"][:, 1]
-            self.users_trace.x = frame["users"][:, 0]
-            self.users_trace.y = frame["users"][:, 1]
+            self.items_trace.x = frame.items[:, 0]
+            self.items_trace.y = frame.items[:, 1]
+            self.users_trace.x = frame.users[:, 0]
+            self.users_trace.y = frame.users[:, 1]
             self.figure.layout.title.text = (
                 f"{s.dataset_name}: {method.upper()} of users and "
                 f"items, run {s.run_id}, epoch {epoch}"
             )
-            shape = (len(frame["items"]), len(frame["users"]))
+            shape = (len(frame.items), len(frame.users))
             if shape != self._styled_for:  # colours/text/sizes only change with the points
                 self._style(frame)
             self._density(frame)
@@ -359,7 +360,7 @@ class EmbeddingsPanel:
                 self._style(self._frame)
                 self._density(self._frame)
 
-    def _density(self, frame: dict) -> None:
+    def _density(self, frame: Projection) -> None:
         """Item density contours and, for a categorical item colouring, each category's name
         at the median position of its items (when the box is ticked)."""
         on = self.density.value
@@ -367,13 +368,13 @@ class EmbeddingsPanel:
             return  # nothing drawn, nothing to clear: no relayout on every frame
         trace = self.density_trace
         trace.visible = on
-        trace.x = frame["items"][:, 0] if on else _f32([])
-        trace.y = frame["items"][:, 1] if on else _f32([])
+        trace.x = frame.items[:, 0] if on else _f32([])
+        trace.y = frame.items[:, 1] if on else _f32([])
         meta = getattr(self.state.dataset, "item_metadata", None)
         col = self.item_colour.value
         labels = []
         if on and meta is not None and col in getattr(meta, "columns", ()):
-            labels = category_labels(frame["items"], meta[col].to_numpy())
+            labels = category_labels(frame.items, meta[col].to_numpy())
         self.figure.layout.annotations = [
             {
                 "x": x,
@@ -386,11 +387,11 @@ class EmbeddingsPanel:
             for name, x, y in labels
         ]
 
-    def _style(self, frame: dict) -> None:
+    def _style(self, frame: Projection) -> None:
         s = self.state
-        self._styled_for = (len(frame["items"]), len(frame["users"]))
+        self._styled_for = (len(frame.items), len(frame.users))
         ds = s.dataset
-        n_tastes = frame.get("n_tastes", 1)
+        n_tastes = frame.n_tastes
         shown = self.show.value
         self.items_trace.visible = shown in ("users and items", "items")
         self.users_trace.visible = shown in ("users and items", "users")
@@ -465,7 +466,7 @@ class EmbeddingsPanel:
             with self.figure.batch_update():
                 self._highlights(self._frame)
 
-    def _highlights(self, frame: dict) -> None:
+    def _highlights(self, frame: Projection) -> None:
         s = self.state
         rep = s.sandbox_representation
         epoch = self._drawn[0] if self._drawn else None
@@ -473,7 +474,7 @@ class EmbeddingsPanel:
         sandbox_xy = None
         if rep is not None and snap is not None:
             reference, _ = stack(snap)
-            layout = np.vstack([frame["users"], frame["items"]])
+            layout = np.vstack([frame.users, frame.items])
             new = np.asarray(rep, dtype=np.float32).reshape(-1, reference.shape[1])
             sandbox_xy = place_points(reference, layout, new, self._drawn[1])
         for name, (x, y, text) in mark_points(frame, s, sandbox_xy).items():

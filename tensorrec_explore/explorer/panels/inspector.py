@@ -396,7 +396,6 @@ class InspectorPanel:
                 else "<i>training: the sandbox follows when it stops</i>"
             )
             return
-        s.sandbox_liked, s.sandbox_disliked = liked, disliked
         if not hasattr(s.model, "fold_in"):
             self.sandbox_table.value = (
                 "<i>The sandbox folds new users into TensorRec models; "

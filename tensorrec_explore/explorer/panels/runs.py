@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..records import RunRecord
 from ..state import CONFIG_TRAITS, MODEL_SETTINGS, RUN_SETTINGS, ExplorerState
 from .figure_style import light_layout
 
@@ -38,14 +39,14 @@ _SHORT = {s.name: s.column for s in (*MODEL_SETTINGS, *RUN_SETTINGS)}
 LOWER_IS_BETTER = ("final loss", "final regularisation", "seconds")
 
 
-def runs_frame(runs: list[dict]) -> pd.DataFrame:
+def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
     """One row per run: its final metrics, seconds, then its configuration (values used)."""
     rows = []
     for run in runs:
-        row = {"run": run["run"]}
-        row.update(run["metrics"])
-        row["seconds"] = run.get("seconds", np.nan)
-        row.update({key: run["config"].get(key) for key in CONFIG_COLUMNS})
+        row = {"run": run.run}
+        row.update(run.metrics)
+        row["seconds"] = run.seconds
+        row.update({key: run.config.get(key) for key in CONFIG_COLUMNS})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -64,15 +65,15 @@ def differing(frame: pd.DataFrame) -> list[str]:
     ]
 
 
-def run_label(run: dict, settings: list[str] | None = None) -> str:
+def run_label(run: RunRecord, settings: list[str] | None = None) -> str:
     """``#run`` and the given settings (by default the model's main parts)."""
-    c = run["config"]
+    c = run.config
     if settings is None:
         return (
-            f"#{run['run']} {c.get('user_representation')}/"
+            f"#{run.run} {c.get('user_representation')}/"
             f"{c.get('item_representation')} {c.get('loss')} d={c.get('n_components')}"
         )
-    return " ".join([f"#{run['run']}"] + [f"{_short(k)}={_fmt(c.get(k))}" for k in settings])
+    return " ".join([f"#{run.run}"] + [f"{_short(k)}={_fmt(c.get(k))}" for k in settings])
 
 
 def _short(name: str) -> str:
@@ -206,10 +207,10 @@ class RunsPanel:
         settings = differing(self.frame) if len(runs) > 1 else None
         self._syncing = True
         try:
-            self.select.options = [(run_label(run, settings), run["run"]) for run in runs]
+            self.select.options = [(run_label(run, settings), run.run) for run in runs]
         finally:
             self._syncing = False
-        ids = [run["run"] for run in runs]
+        ids = [run.run for run in runs]
         # a new run is overlaid by default, with the ones already chosen
         new = [i for i in ids if i not in self._seen]
         self._seen = set(ids)
@@ -241,18 +242,18 @@ class RunsPanel:
 
     def _redraw(self, change: Any = None) -> None:
         x_key, y_key = CURVES[self.curve.value]
-        chosen = [r for r in self.state.runs if r["run"] in self.state.overlay_runs]
+        chosen = [r for r in self.state.runs if r.run in self.state.overlay_runs]
         names = {value: label for label, value in self.select.options}
         with self.figure.batch_update():
             self.figure.data = []
             for run in chosen:
-                h = run["history"]
+                h = run.history
                 self.figure.add_trace(
                     go.Scatter(
                         x=np.asarray(h.get(x_key, []), dtype=np.float32),
                         y=np.asarray(h.get(y_key, []), dtype=np.float32),
                         mode="lines",
-                        name=names.get(run["run"], run_label(run)),
+                        name=names.get(run.run, run_label(run)),
                     )
                 )
             self.figure.layout.yaxis.title = self.curve.value
