@@ -282,6 +282,7 @@ def _assemble(
     weights: dict[str, np.ndarray],
     data: dict[str, np.ndarray],
 ) -> Any:
+    from .fitting import start
     from .losses import Loss
     from .predictions import Prediction
 
@@ -301,8 +302,8 @@ def _assemble(
         train = _sparse_from(data, "train")
         if train is None:
             raise ModelFileError(f"The model at {path} has no training matrix in data.npz.")
-        model._build(
-            train, _sparse_from(data, "user_features"), _sparse_from(data, "item_features")
+        state = start(
+            model, train, _sparse_from(data, "user_features"), _sparse_from(data, "item_features")
         )
         epochs_done, l2_used = int(config["epochs_done"]), float(config["l2_used"])
     except (InputError, TypeError, ValueError, KeyError) as error:
@@ -328,9 +329,7 @@ def _assemble(
         if not np.issubdtype(array.dtype, np.floating) or not np.isfinite(array).all():
             raise ModelFileError(f"The model at {path}: weight w{i} is not finite floats.")
         variable.assign(array)
-    model.train_interactions_ = train
-    model.epochs_done_ = epochs_done
-    model.l2_ = l2_used
+    state.epochs_done, state.l2 = epochs_done, l2_used
     width = model.item_representations().shape[-1]
     if width != model.n_components:
         raise ModelFileError(

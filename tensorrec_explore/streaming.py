@@ -296,17 +296,18 @@ class StreamTrainer(Trainer):
     def __init__(
         self,
         model: Any,
+        state: Any,
         dataset: tf.data.Dataset,
         loss: Loss,
         n_sampled: int,
         steps_per_epoch: int | None,
     ) -> None:
-        self.network, self.loss, self.optimizer = model.network_, loss, model.optimizer_
-        self.users, self.items = model.user_table_, model.item_table_
+        self.network, self.loss, self.optimizer = state.network, loss, state.optimizer
+        self.users, self.items = state.user_table, state.item_table
         # Streamed losses are never dense, so the default l2 does not depend on the data.
-        empty = sp.csr_matrix((model.n_users_, model.n_items_), dtype=np.float32)
-        self.l2 = tf.constant(model._l2_for(loss, empty), tf.float32)
-        self.n_users, self.n_items = model.n_users_, model.n_items_
+        empty = sp.csr_matrix((state.n_users, state.n_items), dtype=np.float32)
+        self.l2 = tf.constant(state.l2_for(model, loss, empty), tf.float32)
+        self.n_users, self.n_items = state.n_users, state.n_items
         self.n_sampled = int(min(n_sampled, self.n_items))
         self.strategy = model.distribute
         self.replica_scale = 1.0 / (self.strategy.num_replicas_in_sync if self.strategy else 1)
@@ -455,26 +456,28 @@ class StreamTrainer(Trainer):
         return data, reg
 
 
-def stream_loss(model: Any) -> tuple[Loss, int]:
-    """Return the loss to stream with (the sampled softmax for ``softmax``) and ``n_sampled``."""
+def stream_loss(model: Any, state: Any) -> tuple[Loss, int]:
+    """Return the loss to stream with (the sampled softmax for ``softmax``) and ``n_sampled``,
+    for ``model``'s settings and its fitted ``state``."""
     from .defaults import FULL_SOFTMAX_LIMIT, sampled_items
+    from .fitting import plugin_name
     from .losses import SampledSoftmax
 
-    loss = model.loss_
+    loss = state.loss
     if (
         type(loss).__name__ == "Softmax"
         and loss.inputs == "dense"
-        and (model.n_sampled_items is not None or model.n_items_ > FULL_SOFTMAX_LIMIT)
+        and (model.n_sampled_items is not None or state.n_items > FULL_SOFTMAX_LIMIT)
     ):
         loss = SampledSoftmax()
-        return loss, sampled_items(loss, model.n_items_, model.n_sampled_items)
+        return loss, sampled_items(loss, state.n_items, model.n_sampled_items)
     if loss.inputs == "dense":
         raise InputError(
-            f"loss={model._name(model.loss)!r} scores every item for each user of a batch and "
+            f"loss={plugin_name(model.loss)!r} scores every item for each user of a batch and "
             f"needs each user's complete row of interactions, which a stream cannot give. "
             + _DENSE_HELP
         )
-    return loss, sampled_items(loss, model.n_items_, model.n_sampled_items)
+    return loss, sampled_items(loss, state.n_items, model.n_sampled_items)
 
 
 def fit_stream(
@@ -491,12 +494,13 @@ def fit_stream(
     validation: Any,
     steps_per_epoch: int | None,
     partial: bool,
-) -> Any:
+) -> None:
     """Implementation of :meth:`TensorRec.fit_stream <tensorrec_explore.model.TensorRec>` on
-    ``model`` as it is (the model starts a fresh fit on an unfitted copy of itself)."""
+    ``model`` as it is (the model starts a fresh fit on an unfitted copy of itself; ``partial``
+    is the model's choice between the two)."""
     import time
 
-    from .inputs import check_features
+    from .fitting import start
 
     started = time.perf_counter()
     model._check_params()
@@ -510,33 +514,18 @@ def fit_stream(
             f"steps_per_epoch must be a positive integer or None, got {steps_per_epoch!r}."
         )
     records = _records(dataset)
-    n_users, n_items = int(n_users), int(n_items)
-    user_features = check_features(user_features, n_users, "user_features")
-    item_features = check_features(item_features, n_items, "item_features")
-    if hasattr(model, "network_"):
-        if (n_users, n_items) != (model.n_users_, model.n_items_):
-            raise InputError(
-                f"fit_stream(partial=True) got n_users, n_items = {(n_users, n_items)} but the "
-                f"model was fitted on {(model.n_users_, model.n_items_)}; use partial=False."
-            )
-        model._check_same_features(user_features, item_features)
-    else:
-        model._build(
-            sp.csr_matrix((n_users, n_items), dtype=np.float32), user_features, item_features
-        )
-    key = (id(dataset), id(model.network_), steps_per_epoch)
-    cached = getattr(model, "_stream", None)
-    if cached is None or cached[0] != key:  # a new trainer traces its step again
-        loss, n_sampled = stream_loss(model)
+    empty = sp.csr_matrix((int(n_users), int(n_items)), dtype=np.float32)
+    state = start(
+        model, empty, user_features, item_features, "fit_stream(partial=True)", "use partial=False"
+    )
+    key = (id(dataset), id(state.network), steps_per_epoch)
+    if state.stream is None or state.stream[0] != key:  # a new trainer traces its step again
+        loss, n_sampled = stream_loss(model, state)
         from .distributed import scope
 
         with scope(model.distribute):
-            model._stream = (
-                key,
-                StreamTrainer(model, records, loss, n_sampled, steps_per_epoch),
-                dataset,
-            )
+            trainer = StreamTrainer(model, state, records, loss, n_sampled, steps_per_epoch)
+        state.stream = (key, trainer, dataset)
     # Nothing of the stream is kept: save/load and fold_in see an empty training matrix.
-    model.train_interactions_ = sp.csr_matrix((n_users, n_items), dtype=np.float32)
-    model._trainer = None
-    return model._run(model._stream[1], started, epochs, callbacks, verbose, validation)
+    state.train_interactions, state.trainer = empty, None
+    state.run(model, state.stream[1], started, epochs, callbacks, verbose, validation)
