@@ -89,9 +89,22 @@ class TwoTower:
 
     @property
     def all_variables(self) -> list[tf.Variable]:
-        """Every weight, in a fixed order (what save/load stores)."""
-        layers = [*self.user_layers, self.item_layer, self.user_bias, self.item_bias]
-        return [v for layer in layers for v in layer.weights]
+        """Every weight, in a fixed order: user towers, item tower, user bias, item bias."""
+        return list(self.named_variables().values())
+
+    def named_variables(self) -> dict[str, tf.Variable]:
+        """Every weight by a name stable across processes (what save / load store).
+
+        ``<part>/<index>_<name>``: part ``user_tower_<taste>``, ``item_tower``, ``user_bias`` or
+        ``item_bias``; index the weight's position in that layer's ``weights``; name its own.
+        """
+        parts = {f"user_tower_{taste}": layer for taste, layer in enumerate(self.user_layers)}
+        parts.update(item_tower=self.item_layer, user_bias=self.user_bias, item_bias=self.item_bias)
+        return {
+            f"{part}/{index}_{str(variable.name).rsplit('/', 1)[-1]}": variable
+            for part, layer in parts.items()
+            for index, variable in enumerate(layer.weights)
+        }
 
     def regularization(self) -> tf.Tensor:
         """Return the sum of squares of the representation weights (biases excluded)."""
