@@ -32,8 +32,22 @@ class Bias(keras.layers.Layer):
         return tf.reshape(tf.matmul(features, self.kernel), [-1])
 
 
-class TwoTower:
-    """User and item towers plus the prediction function; built on the first feature shapes."""
+class TwoTower(keras.layers.Layer):
+    """User and item towers plus the prediction function; built on the first feature shapes.
+
+    A Keras layer: the towers and the biases are tracked sublayers, so ``weights`` /
+    ``trainable_weights`` see every variable and the variables are named under this layer.
+    ``trainable_variables`` is narrowed to what training updates (biases only when ``biased``).
+
+    Parameters
+    ----------
+    user_representation, item_representation
+        The towers' layers (built here; extra tastes get unbuilt clones of the user tower).
+    prediction
+        The scoring function between a user's and an item's representations.
+    n_components, n_tastes, biased, seed
+        The model's settings of the same names.
+    """
 
     def __init__(
         self,
@@ -45,6 +59,7 @@ class TwoTower:
         biased: bool,
         seed: int | None,
     ) -> None:
+        super().__init__(name="two_tower")
         for offset, layer in enumerate((user_representation, item_representation)):
             configure = getattr(layer, "configure", None)
             if configure is not None:
