@@ -118,17 +118,17 @@ class FittedStateMixin:
         with self._state_lock:
             self._fitted = state
 
-    def _train(self, work: Callable[[Any], Any], partial: bool) -> Any:
-        """Run ``work(model)``: in place when ``partial`` (undone on failure), else on a shadow
-        whose state is adopted when it succeeds. Returns self."""
+    def _train(self, work: Callable[..., Any], partial: bool, *args: Any) -> Any:
+        """Run ``work(model, *args)``: in place when ``partial`` (undone on failure), else on a
+        shadow whose state is adopted when it succeeds. Returns self."""
         with self._training():
             if partial:
                 with self._undo_on_failure():
-                    work(self)
+                    work(self, *args)
                 return self
             self._check_params()
             shadow = self._shadow()
-            work(shadow)
+            work(shadow, *args)
             self._attach(shadow._fitted)
         return self
 

@@ -8,7 +8,6 @@ an object (see :mod:`tensorrec_explore.registry`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial as bind
 from pathlib import Path
 from typing import Any
 
@@ -170,17 +169,8 @@ class TensorRec(FittedStateMixin):
         The fitted state of a previous fit keeps answering until this one succeeds, then is
         replaced in one step; a failed fit leaves it intact.
         """
-        train = bind(
-            fitting.train,
-            interactions=interactions,
-            user_features=user_features,
-            item_features=item_features,
-            epochs=epochs,
-            callbacks=callbacks,
-            verbose=verbose,
-            validation=validation,
-        )
-        return self._train(train, partial=False)
+        given = (interactions, user_features, item_features, epochs, callbacks, verbose, validation)
+        return self._train(fitting.train, False, *given)
 
     def fit_partial(
         self,
@@ -197,17 +187,8 @@ class TensorRec(FittedStateMixin):
 
         Raises InputError after ``set_params`` of a structural setting (call ``fit``).
         """
-        train = bind(
-            fitting.train,
-            interactions=interactions,
-            user_features=user_features,
-            item_features=item_features,
-            epochs=epochs,
-            callbacks=callbacks,
-            verbose=verbose,
-            validation=validation,
-        )
-        return self._train(train, partial=True)
+        given = (interactions, user_features, item_features, epochs, callbacks, verbose, validation)
+        return self._train(fitting.train, True, *given)
 
     def fit_stream(
         self,
@@ -236,21 +217,20 @@ class TensorRec(FittedStateMixin):
         """
         from .streaming import fit_stream
 
-        train = bind(
+        return self._train(
             fit_stream,
-            dataset=dataset,
-            n_users=n_users,
-            n_items=n_items,
-            user_features=user_features,
-            item_features=item_features,
-            epochs=epochs,
-            callbacks=callbacks,
-            verbose=verbose,
-            validation=validation,
-            steps_per_epoch=steps_per_epoch,
-            partial=partial,
+            partial,
+            dataset,
+            n_users,
+            n_items,
+            user_features,
+            item_features,
+            epochs,
+            callbacks,
+            verbose,
+            validation,
+            steps_per_epoch,
         )
-        return self._train(train, partial=partial)
 
     # --------------------------------------------------------------- scoring
     @reading

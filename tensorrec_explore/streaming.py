@@ -35,7 +35,7 @@ import tensorflow as tf
 from .defaults import SAMPLED_BATCH
 from .errors import InputError
 from .losses import Loss
-from .training import Trainer
+from .objectives import Objective
 
 #: Records per ``tf.train.Example`` in TFRecord shards (one Example per record is ~50x slower).
 RECORDS_PER_EXAMPLE = 4096
@@ -290,8 +290,23 @@ def _in_batch_like(
     return tf.reshape(hits, [tf.size(users), tf.size(sampled)])
 
 
-class StreamTrainer(Trainer):
-    """Runs epochs over a stream; reuses :class:`Trainer`'s objectives, steps and scaling."""
+class StreamTrainer:
+    """Runs epochs over a stream with the :class:`~tensorrec_explore.objectives.Objective`
+    the in-memory :class:`~tensorrec_explore.training.Trainer` uses (losses, L2, step).
+
+    Parameters
+    ----------
+    model
+        The model whose settings (``batch_size``, ``l2``, ``distribute``) apply.
+    state
+        Its fitted state (:class:`~tensorrec_explore.fitting.FittedState`).
+    dataset
+        Normalised ``(user, item, value)`` records.
+    loss, n_sampled
+        The loss to stream with and the items it samples per step (:func:`stream_loss`).
+    steps_per_epoch
+        Batches per epoch (None = one pass over ``dataset``).
+    """
 
     def __init__(
         self,
@@ -302,20 +317,27 @@ class StreamTrainer(Trainer):
         n_sampled: int,
         steps_per_epoch: int | None,
     ) -> None:
-        self.network, self.loss, self.optimizer = state.network, loss, state.optimizer
-        self.users, self.items = state.user_table, state.item_table
-        # Streamed losses are never dense, so the default l2 does not depend on the data.
-        empty = sp.csr_matrix((state.n_users, state.n_items), dtype=np.float32)
-        self.l2 = tf.constant(state.l2_for(model, loss, empty), tf.float32)
+        self.loss, self.strategy = loss, model.distribute
         self.n_users, self.n_items = state.n_users, state.n_items
         self.n_sampled = int(min(n_sampled, self.n_items))
-        self.strategy = model.distribute
-        self.replica_scale = 1.0 / (self.strategy.num_replicas_in_sync if self.strategy else 1)
         self.batch_size = int(model.batch_size or SAMPLED_BATCH)
         self.steps_per_epoch = steps_per_epoch
         self.batches = dataset.batch(self.batch_size).prefetch(tf.data.AUTOTUNE)
         self.item_counts = tf.constant(self._item_counts(loss), tf.float32)
-        self.optimizer.build(self.network.trainable_variables)
+        # Streamed losses are never dense, so the default l2 does not depend on the data.
+        empty = sp.csr_matrix((state.n_users, state.n_items), dtype=np.float32)
+        self.objective = Objective(
+            state.network,
+            loss,
+            state.optimizer,
+            state.user_table,
+            state.item_table,
+            state.l2_for(model, loss, empty),
+            self.n_sampled,
+            self.batch_size,
+            self.item_counts,
+            strategy=self.strategy,
+        )
         ids = tf.TensorSpec([None], tf.int64)
         values = tf.TensorSpec([None], tf.float32)
         if loss.inputs == "sampled":
@@ -428,7 +450,7 @@ class StreamTrainer(Trainer):
                 _in_batch_like(keys, liked_users, liked_items, self.n_items), tf.float32
             )
         with tf.GradientTape() as tape:
-            data, reg = self.sampled_objective(
+            data, reg = self.objective.sampled_objective(
                 liked_users,
                 liked_items,
                 tf.ones([tf.size(liked_items)]),
@@ -441,7 +463,7 @@ class StreamTrainer(Trainer):
                 batch_valid,
             )
             total = data + reg
-        self._apply(tape, total)
+        self.objective.apply(tape, total)
         return data, reg
 
     def _stream_observed_step(
@@ -450,9 +472,11 @@ class StreamTrainer(Trainer):
         with tf.control_dependencies(self._check_ids(users, items, values)):
             values = tf.identity(values)
         with tf.GradientTape() as tape:
-            data, reg = self.observed_objective(users, items, values, tf.ones_like(values))
+            data, reg = self.objective.observed_objective(
+                users, items, values, tf.ones_like(values)
+            )
             total = data + reg
-        self._apply(tape, total)
+        self.objective.apply(tape, total)
         return data, reg
 
 
@@ -487,17 +511,14 @@ def fit_stream(
     n_items: int,
     user_features: Any,
     item_features: Any,
-    *,
     epochs: int | None,
     callbacks: Any,
     verbose: bool,
     validation: Any,
     steps_per_epoch: int | None,
-    partial: bool,
 ) -> None:
     """Implementation of :meth:`TensorRec.fit_stream <tensorrec_explore.model.TensorRec>` on
-    ``model`` as it is (the model starts a fresh fit on an unfitted copy of itself; ``partial``
-    is the model's choice between the two)."""
+    ``model`` as it is (the model starts a fresh fit on an unfitted copy of itself)."""
     import time
 
     from .fitting import start

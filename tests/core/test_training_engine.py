@@ -112,7 +112,7 @@ def test_log_q_is_the_brute_force_expected_count_of_each_candidate() -> None:
     batch_users, batch_items = tf.constant([0, 1, 3], tf.int64), tf.constant([1, 2, 3], tf.int64)
     sampled = tf.constant([4, 0], tf.int64)
     vectors = tf.zeros([3, 1, 4])
-    parts = trainer._in_batch_negatives(
+    parts = trainer.objective.in_batch_negatives(
         batch_users,
         batch_items,
         sampled,
