@@ -57,7 +57,7 @@ def restore(state: Any, config: dict[str, Any], arrays: dict[str, np.ndarray], p
             f"The model at {path} was saved in format 1 (no optimizer state): fit_partial will "
             "continue with a fresh Adam. Save it again to store the current format.",
             DeprecationWarning,
-            stacklevel=5,
+            stacklevel=6,  # restore < _assemble < _read < load < TensorRec.load < caller
         )
         expected = {f"w{i}": v for i, v in enumerate(network.all_variables)}
     else:
