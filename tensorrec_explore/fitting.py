@@ -170,11 +170,8 @@ class FittedState:
         check_loss_fits_data(loss, plugin_name(settings.loss), interactions)
         with distributed.scope(settings.distribute):
             return Trainer(
-                self.network,
+                self,
                 loss,
-                self.optimizer,
-                self.user_table,
-                self.item_table,
                 interactions,
                 None,
                 self.l2_for(settings, loss, interactions),

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 import tensorflow as tf
 
 from .fused_adam import apply_adam, can_fuse
 from .liked_pairs import LikedPairs
 from .losses import Loss, LossInputs
-from .network import TwoTower
 from .sparse_rows import SparseRows
 
 
@@ -25,11 +23,12 @@ class Objective:
 
     Parameters
     ----------
-    network, loss, optimizer
-        The two towers, the loss (with its declared ``inputs``) and the optimizer (built here
-        on the network's trainable variables, so a step's first call traces once).
-    users, items
-        The feature tables rows are gathered from.
+    parts
+        The fitted state (:class:`~tensorrec_explore.fitting.FittedState`) whose ``network``,
+        ``optimizer`` (built here on the network's trainable variables, so a step's first call
+        traces once), ``user_table`` and ``item_table`` the steps use.
+    loss
+        The loss, with its declared ``inputs``.
     l2
         The L2 weight.
     n_sampled, batch_size
@@ -44,11 +43,8 @@ class Objective:
 
     def __init__(
         self,
-        network: TwoTower,
+        parts: Any,
         loss: Loss,
-        optimizer: keras.optimizers.Optimizer,
-        users: SparseRows,
-        items: SparseRows,
         l2: float,
         n_sampled: int,
         batch_size: int,
@@ -56,17 +52,17 @@ class Objective:
         liked: LikedPairs | None = None,
         strategy: tf.distribute.Strategy | None = None,
     ) -> None:
-        self.network, self.loss, self.optimizer = network, loss, optimizer
-        self.users, self.items = users, items
+        self.network, self.loss, self.optimizer = parts.network, loss, parts.optimizer
+        self.users, self.items = parts.user_table, parts.item_table
         self.l2 = tf.constant(float(l2), tf.float32)
-        self.n_items = items.n_rows
+        self.n_items = self.items.n_rows
         self.n_sampled, self.batch_size = int(n_sampled), int(batch_size)
         self.item_counts, self.liked = item_counts, liked
         # Under a tf.distribute strategy the optimizer sums the replicas' gradients: each
         # replica's (local mean) loss counts 1 / replicas (see distributed.py).
         self.strategy = strategy
         self.replica_scale = 1.0 / (strategy.num_replicas_in_sync if strategy else 1)
-        optimizer.build(network.trainable_variables)
+        self.optimizer.build(self.network.trainable_variables)
 
     def apply(self, tape: tf.GradientTape, total: tf.Tensor) -> None:
         """Apply one optimizer step of the gradients of ``total`` recorded on ``tape``."""

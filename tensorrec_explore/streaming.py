@@ -327,11 +327,8 @@ class StreamTrainer:
         # Streamed losses are never dense, so the default l2 does not depend on the data.
         empty = sp.csr_matrix((state.n_users, state.n_items), dtype=np.float32)
         self.objective = Objective(
-            state.network,
+            state,
             loss,
-            state.optimizer,
-            state.user_table,
-            state.item_table,
             state.l2_for(model, loss, empty),
             self.n_sampled,
             self.batch_size,

@@ -9,8 +9,8 @@ interactions. Each step is one ``tf.function`` traced once per batch layout.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-import keras
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
@@ -18,7 +18,6 @@ import tensorflow as tf
 from .defaults import SAMPLED_BATCH
 from .liked_pairs import LikedPairs
 from .losses import Loss, LossInputs
-from .network import TwoTower
 from .objectives import Objective
 from .sparse_rows import SparseRows
 
@@ -31,15 +30,17 @@ ITEM_PENALTY = 50.0
 
 
 class Trainer:
-    """Holds the training data on the TensorFlow side and runs epochs of optimizer steps."""
+    """Holds the training data on the TensorFlow side and runs epochs of optimizer steps.
+
+    ``parts``: the fitted state (:class:`~tensorrec_explore.fitting.FittedState`) whose
+    ``network``, ``optimizer``, ``user_table`` and ``item_table`` it trains; the steps'
+    losses and optimizer update are its :class:`~tensorrec_explore.objectives.Objective`'s.
+    """
 
     def __init__(
         self,
-        network: TwoTower,
+        parts: Any,
         loss: Loss,
-        optimizer: keras.optimizers.Optimizer,
-        users: SparseRows,
-        items: SparseRows,
         interactions: sp.csr_matrix,
         weights: sp.csr_matrix | None,
         l2: float,
@@ -47,8 +48,8 @@ class Trainer:
         n_sampled_items: int,
         strategy: tf.distribute.Strategy | None = None,
     ) -> None:
-        self.network, self.loss, self.optimizer = network, loss, optimizer
-        self.users, self.items = users, items
+        self.network, self.loss, self.optimizer = parts.network, loss, parts.optimizer
+        self.users, self.items = parts.user_table, parts.item_table
         self.l2 = tf.constant(float(l2), tf.float32)
         self.n_items = interactions.shape[1]
         self.n_sampled = int(min(n_sampled_items, self.n_items))
@@ -87,11 +88,8 @@ class Trainer:
         # The objective builds the optimizer's slots now, so the first call traces once instead
         # of twice; autograph is only needed for custom losses that branch on tensors in Python.
         self.objective = Objective(
-            network,
+            parts,
             loss,
-            optimizer,
-            users,
-            items,
             l2,
             self.n_sampled,
             self.batch_size,
