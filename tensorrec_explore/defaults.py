@@ -45,7 +45,7 @@ import scipy.sparse as sp
 #: ``l2`` for losses with ``density_scaled_l2``: ``DENSE_L2_SCALE / sqrt(mean likes per user)``.
 DENSE_L2_SCALE = 0.07
 #: ``l2`` for sampled losses (a penalty on the step's representations, see
-#: ``Trainer.sampled_regularization``): 0.005 measured best for BPR / logistic on ml-100k.
+#: ``Objective.sampled_regularization``): 0.005 measured best for BPR / logistic on ml-100k.
 SAMPLED_L2 = 0.005
 #: ``l2`` for the observed-pair losses (rmse, separation; a penalty on every weight).
 OTHER_L2 = 1e-4

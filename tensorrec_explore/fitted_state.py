@@ -5,8 +5,10 @@ answering ``recommend`` / ``predict``; only a successful fit swaps the shadow's 
 the lock every reading method holds, so a reader sees the old state or the new one, never a mix.
 A second ``fit`` / ``fit_partial`` while one runs raises
 :class:`~tensorrec_explore.errors.TrainingError` (a model trains in one thread at a time).
-``fit_partial`` trains in place (readers see the weights move) but a failed call puts the
-weights back as they were (the optimizer's moments are not restored).
+The fitted state is one object (:class:`~tensorrec_explore.fitting.FittedState`): adopting a
+shadow's fit swaps that object. ``fit_partial`` trains in place (readers see the weights move)
+but a failed call puts the weights, the optimizer's state, the epoch counter and the random
+generator back as they were.
 After the last update, :func:`check_finite` makes sure weights and a sample of scores are finite.
 """
 
@@ -23,8 +25,6 @@ import numpy as np
 
 from .errors import TrainingError
 
-#: Private attributes that belong to the fitted state (besides the public ones ending in ``_``).
-_PRIVATE_STATE = ("_rng", "_item_cache", "_trainer", "_trainer_key", "_fold_in", "_stream")
 #: Learning rates outside this range are warned about (Adam steps that diverge or barely move).
 SAFE_RATES = (1e-5, 1.0)
 #: Users whose scores are checked for finiteness after training.
@@ -44,8 +44,46 @@ def reading(method: F) -> F:
     return locked  # type: ignore[return-value]
 
 
+class FittedAttribute:
+    """A public fitted attribute (``network_``...) of the model, read from its fitted state.
+
+    Parameters
+    ----------
+    name
+        The attribute of :class:`~tensorrec_explore.fitting.FittedState` it reads.
+
+    Reading it on an unfitted model raises AttributeError (so ``hasattr`` says False); it is
+    read-only: training changes the state, never an assignment.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self.attribute = attribute
+
+    def __get__(self, model: Any, owner: type | None = None) -> Any:
+        if model is None:
+            return self
+        state = model._fitted
+        if state is None or not hasattr(state, self.name):
+            raise AttributeError(
+                f"{type(model).__name__} has no {self.attribute} yet: it is set by fit()."
+            )
+        return getattr(state, self.name)
+
+    def __set__(self, model: Any, value: Any) -> None:
+        raise AttributeError(f"{self.attribute} is read-only: it is set by training.")
+
+
 class FittedStateMixin:
-    """The guards of the fitted state; TensorRec calls :meth:`_init_guards` in ``__init__``."""
+    """The guards of the fitted state; TensorRec calls :meth:`_init_guards` in ``__init__``.
+
+    The fitted state is one :class:`~tensorrec_explore.fitting.FittedState` object in
+    ``_fitted`` (None until fitted), replaced only under the state lock.
+    """
+
+    _fitted: Any = None
 
     def _init_guards(self) -> None:
         self._fit_lock = threading.Lock()
@@ -62,6 +100,10 @@ class FittedStateMixin:
         self.__dict__.update(state)
         self._init_guards()
 
+    def __sklearn_is_fitted__(self) -> bool:
+        """Return True once a fit succeeded (scikit-learn's ``check_is_fitted`` asks this)."""
+        return self._fitted is not None
+
     @property
     def stop_training(self) -> bool:
         """Set to True (e.g. by a callback, or from another thread) to stop after this epoch."""
@@ -70,6 +112,25 @@ class FittedStateMixin:
     @stop_training.setter
     def stop_training(self, value: bool) -> None:
         self._stop.set() if value else self._stop.clear()
+
+    def _attach(self, state: Any) -> None:
+        """Make ``state`` the fitted state, in one step under the state lock."""
+        with self._state_lock:
+            self._fitted = state
+
+    def _train(self, work: Callable[..., Any], partial: bool, *args: Any) -> Any:
+        """Run ``work(model, *args)``: in place when ``partial`` (undone on failure), else on a
+        shadow whose state is adopted when it succeeds. Returns self."""
+        with self._training():
+            if partial:
+                with self._undo_on_failure():
+                    work(self, *args)
+                return self
+            self._check_params()
+            shadow = self._shadow()
+            work(shadow, *args)
+            self._attach(shadow._fitted)
+        return self
 
     @contextlib.contextmanager
     def _training(self) -> Iterator[None]:
@@ -86,53 +147,33 @@ class FittedStateMixin:
 
     @contextlib.contextmanager
     def _undo_on_failure(self) -> Iterator[None]:
-        """Train in place; on an error put back the weights and Adam's state (or the unfitted
-        state) as they were."""
-        fitted = hasattr(self, "network_")
-        variables = list(self.network_.all_variables) if fitted else []
-        optimizer = getattr(self, "optimizer_", None)
-        if fitted and optimizer is not None:
-            variables += list(optimizer.variables)
-        weights = [v.numpy() for v in variables]
-        epochs_done = getattr(self, "epochs_done_", 0)
+        """Train in place; on an error put back the weights, Adam's state, the epoch counter and
+        the random generator (or the unfitted state) as they were."""
+        state = self._fitted
+        if state is not None:
+            variables = [*state.network.all_variables, *state.optimizer.variables]
+            weights = [v.numpy() for v in variables]
+            epochs_done, rng = state.epochs_done, state.rng.bit_generator.state
         try:
             yield
         except BaseException:
             with self._state_lock:
-                if not fitted:
-                    for name in self._fitted_names():
-                        delattr(self, name)
+                if state is None:
+                    self._fitted = None
                 else:
                     for variable, value in zip(variables, weights, strict=True):
                         variable.assign(value)
-                    self.epochs_done_, self._item_cache = epochs_done, None
+                    state.epochs_done, state.item_cache = epochs_done, None
+                    state.rng.bit_generator.state = rng
             raise
-
-    def _fitted_names(self) -> list[str]:
-        return [
-            name
-            for name in vars(self)
-            if (name.endswith("_") and not name.startswith("__")) or name in _PRIVATE_STATE
-        ]
 
     def _shadow(self) -> Any:
         """Return an unfitted model with the same settings and the same stop flag."""
         shadow = object.__new__(type(self))
-        shadow.__dict__.update(
-            {k: v for k, v in vars(self).items() if k not in self._fitted_names()}
-        )
+        shadow.__dict__.update({k: v for k, v in vars(self).items() if k != "_fitted"})
         shadow._init_guards()
         shadow._stop = self._stop
         return shadow
-
-    def _adopt(self, shadow: Any) -> None:
-        """Swap ``shadow``'s fitted state in, in one step under the state lock."""
-        state = {name: vars(shadow)[name] for name in shadow._fitted_names()}
-        with self._state_lock:
-            for name in self._fitted_names():
-                if name not in state:
-                    delattr(self, name)
-            self.__dict__.update(state)
 
 
 def warn_extreme_rate(rate: float) -> None:

@@ -79,10 +79,10 @@ class FoldIn:
 
     LEARNING_RATE = 0.05
 
-    def __init__(self, model: Any) -> None:
-        self.network, self.loss = model.network_, model.loss_
-        self.l2 = model.l2_
-        train = model.train_interactions_
+    def __init__(self, state: Any) -> None:
+        self.network, self.loss = state.network, state.loss
+        self.l2 = state.l2
+        train = state.train_interactions
         self.n_items = train.shape[1]
         self.item_counts = tf.constant(
             np.bincount(train.indices[train.data > 0], minlength=self.n_items).astype(np.float32)
@@ -144,21 +144,23 @@ class FoldIn:
 
 
 def fold_in_users(
-    model: Any, interactions: sp.csr_matrix, items: tf.Tensor, item_biases: tf.Tensor, epochs: int
+    state: Any, interactions: sp.csr_matrix, epochs: int, seed: int | None
 ) -> NewUsers:
     """Return :class:`NewUsers` fitted to ``interactions`` (one row per new user).
 
     Each new user's ``n_tastes`` vectors and bias are fitted by Adam for ``epochs`` steps to the
-    model's own loss (plus its L2 penalty), every trained weight held fixed.
+    fitted ``state``'s own loss (plus its L2 penalty), every trained weight held fixed; ``seed``
+    draws the starting vectors and the sampled items.
     """
-    if getattr(model, "_fold_in", None) is None:
-        model._fold_in = FoldIn(model)
+    if state.fold_in is None:  # the state's cache: one traced loop per fitted state
+        state.fold_in = FoldIn(state)
+    items, item_biases = state.items()
     n_new, n_items = interactions.shape
     width = int(items.shape[1])
-    rng = np.random.default_rng(model.random_state)
-    start = rng.normal(0.0, 0.1 / np.sqrt(width), (n_new, model.network_.n_tastes, width))
+    rng = np.random.default_rng(seed)
+    start = rng.normal(0.0, 0.1 / np.sqrt(width), (n_new, state.network.n_tastes, width))
     sampled = np.sort(rng.choice(n_items, min(n_items, FOLD_IN_SAMPLES), replace=False))
-    vectors, biases = model._fold_in.fit(
+    vectors, biases = state.fold_in.fit(
         tf.constant(start.astype(np.float32)),
         tf.constant(interactions.toarray(), tf.float32),
         items,
@@ -169,23 +171,25 @@ def fold_in_users(
     return NewUsers(vectors.numpy(), biases.numpy(), interactions)
 
 
-def fold_in_new_users(model: Any, interactions: Any, user_features: Any, epochs: Any) -> NewUsers:
-    """Return :class:`NewUsers` for ``interactions`` of users not seen in training (checked).
+def fold_in_new_users(
+    state: Any, interactions: Any, user_features: Any, epochs: Any, seed: int | None
+) -> NewUsers:
+    """Return :class:`NewUsers` for ``interactions`` of users not seen in training (checked),
+    from a model's fitted ``state`` (:class:`~tensorrec_explore.fitting.FittedState`).
 
     With identity user features each new user's vectors are fitted (:func:`fold_in_users`);
     with user features, ``user_features`` (one row per new user) are simply new feature rows.
     """
     check_count(epochs, "epochs")
     interactions = check_interactions(interactions, "interactions (new users)")
-    if interactions.shape[1] != model.n_items_:
+    if interactions.shape[1] != state.n_items:
         raise InputError(
             f"fold_in interactions have {interactions.shape[1]} columns; expected "
-            f"{model.n_items_} items."
+            f"{state.n_items} items."
         )
-    if not model.user_table_.is_identity:
+    if not state.user_table.is_identity:
         if user_features is None:
             raise InputError("The model uses user features: pass user_features for the new users.")
-        vectors, biases = model._users(model._table(user_features, "user"))
+        vectors, biases = state.users(state.table(user_features, "user"))
         return NewUsers(vectors, biases, interactions)
-    items, item_biases = model._items()
-    return fold_in_users(model, interactions, items, item_biases, int(epochs))
+    return fold_in_users(state, interactions, int(epochs), seed)

@@ -7,40 +7,18 @@ an object (see :mod:`tensorrec_explore.registry`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
-import scipy.sparse as sp
-import tensorflow as tf
 
-from . import defaults, distributed, persistence, settings
-from .callbacks import Callback, History, callback_chain
-from .errors import InputError, NotFittedError, TrainingError
-from .fitted_state import FittedStateMixin, check_finite, check_losses, reading, warn_extreme_rate
+from . import distributed, fitting, persistence, settings
+from .callbacks import Callback
+from .fitted_state import FittedAttribute, FittedStateMixin, reading
 from .fold_in import NewUsers, fold_in_new_users
-from .inputs import (
-    check_count,
-    check_features,
-    check_ids,
-    check_interactions,
-    check_interactions_shape,
-    check_k,
-    check_loss_fits_data,
-    check_same_features,
-    check_sample_weight,
-    check_structure_unchanged,
-)
-from .losses import in_sampled_form, make_loss
-from .network import TwoTower
-from .predictions import make_prediction
-from .representations import make_representation, seeded_construction
-from .scoring import block_scores, most_similar, rank_rows, top_k_blocks, user_blocks
-from .sparse_rows import SparseRows
-from .training import Trainer
+from .inputs import check_ids, check_interactions_shape, check_k
+from .scoring import most_similar, rank_rows, top_k_blocks
 
 
 class TensorRec(FittedStateMixin):
@@ -104,6 +82,24 @@ class TensorRec(FittedStateMixin):
         settings.check_all(params)
         distributed.require_seed(params["distribute"], params["random_state"])
 
+    # ------------------------------------------------------------ fitted state
+    n_users_ = FittedAttribute("n_users")
+    n_items_ = FittedAttribute("n_items")
+    loss_ = FittedAttribute("loss")
+    prediction_ = FittedAttribute("prediction")
+    network_ = FittedAttribute("network")
+    optimizer_ = FittedAttribute("optimizer")
+    history_ = FittedAttribute("history")
+    epochs_done_ = FittedAttribute("epochs_done")
+    learning_rate_ = FittedAttribute("learning_rate")
+    learning_rate_schedule_ = FittedAttribute("learning_rate_schedule")
+    epochs_ = FittedAttribute("epochs")
+    l2_ = FittedAttribute("l2")
+    user_table_ = FittedAttribute("user_table")
+    item_table_ = FittedAttribute("item_table")
+    train_interactions_ = FittedAttribute("train_interactions")
+    built_settings_ = FittedAttribute("built_settings")
+
     # -------------------------------------------------------------- training
     def fit(
         self,
@@ -131,13 +127,8 @@ class TensorRec(FittedStateMixin):
         The fitted state of a previous fit keeps answering until this one succeeds, then is
         replaced in one step; a failed fit leaves it intact.
         """
-        data = (interactions, user_features, item_features, sample_weight)
-        self._check_params()
-        with self._training():
-            shadow = self._shadow()
-            shadow._fit_partial(*data, epochs, callbacks, verbose, validation)
-            self._adopt(shadow)
-        return self
+        given = (interactions, user_features, item_features, sample_weight)
+        return self._train(fitting.train, False, *given, epochs, callbacks, verbose, validation)
 
     def fit_partial(
         self,
@@ -156,42 +147,8 @@ class TensorRec(FittedStateMixin):
         ``sample_weight`` as in :meth:`fit`. Raises InputError after ``set_params`` of a
         structural setting (call ``fit``).
         """
-        data = (interactions, user_features, item_features, sample_weight)
-        with self._training(), self._undo_on_failure():
-            return self._fit_partial(*data, epochs, callbacks, verbose, validation)
-
-    def _fit_partial(
-        self,
-        interactions: Any,
-        user_features: Any,
-        item_features: Any,
-        sample_weight: Any,
-        epochs: Any,
-        callbacks: Any,
-        verbose: bool,
-        validation: Any,
-    ) -> TensorRec:
-        self._check_params()
-        check_count(epochs, "epochs", optional=True)
-        started = time.perf_counter()
-        interactions = check_interactions(interactions)
-        weights = check_sample_weight(sample_weight, interactions)
-        n_users, n_items = interactions.shape
-        if hasattr(self, "network_"):
-            check_structure_unchanged(self)
-        if hasattr(self, "network_") and (n_users, n_items) != (self.n_users_, self.n_items_):
-            raise InputError(
-                f"fit_partial got interactions of shape {(n_users, n_items)} but the model was "
-                f"fitted on {(self.n_users_, self.n_items_)}; call fit() to start over."
-            )
-        user_features = check_features(user_features, n_users, "user_features")
-        item_features = check_features(item_features, n_items, "item_features")
-        if not hasattr(self, "network_"):
-            self._build(interactions, user_features, item_features)
-        else:
-            check_same_features(self, user_features, item_features)
-        trainer = self._trainer_for(interactions, weights)
-        return self._run(trainer, started, epochs, callbacks, verbose, validation)
+        given = (interactions, user_features, item_features, sample_weight)
+        return self._train(fitting.train, True, *given, epochs, callbacks, verbose, validation)
 
     def fit_stream(
         self,
@@ -222,269 +179,37 @@ class TensorRec(FittedStateMixin):
         """
         from .streaming import fit_stream
 
-        def train(model: TensorRec) -> TensorRec:
-            return fit_stream(
-                model,
-                dataset,
-                n_users,
-                n_items,
-                user_features,
-                item_features,
-                epochs=epochs,
-                callbacks=callbacks,
-                verbose=verbose,
-                validation=validation,
-                steps_per_epoch=steps_per_epoch,
-                partial=partial,
-            )
-
-        if partial:
-            with self._training(), self._undo_on_failure():
-                return train(self)
-        self._check_params()
-        with self._training():
-            shadow = self._shadow()
-            train(shadow)
-            self._adopt(shadow)
-        return self
-
-    def _run(
-        self,
-        trainer: Any,
-        started: float,
-        epochs: int | None,
-        callbacks: Any,
-        verbose: bool,
-        validation: Any,
-    ) -> TensorRec:
-        """Run ``epochs`` epochs of ``trainer`` (anything with ``run_epoch(rng)``) with callbacks."""
-        rate = self._resolve_recipe()
-        epochs = self.epochs_ if epochs is None else int(epochs)
-        warn_extreme_rate(rate)
-        callbacks = callback_chain(self, callbacks, verbose, validation)
-        self.stop_training = False
-        for callback in callbacks:
-            callback.on_train_begin(self, {"epochs": epochs})
-        try:
-            for index in range(epochs):
-                epoch_start = time.perf_counter()
-                self.optimizer_.learning_rate = defaults.learning_rate_at(
-                    rate, self.learning_rate_schedule_, index, epochs
-                )
-                try:
-                    data, reg = trainer.run_epoch(self._rng)
-                except tf.errors.OpError as error:
-                    raise TrainingError(
-                        f"TensorFlow failed during training: {error.message}"
-                    ) from error
-                self._item_cache = None
-                check_losses(self, data, reg)
-                logs = {
-                    "loss": data,
-                    "regularization": reg,
-                    "total": data + reg,
-                    "elapsed": time.perf_counter() - started,
-                    "epoch_seconds": time.perf_counter() - epoch_start,
-                }
-                epoch = self.epochs_done_
-                self.epochs_done_ += 1
-                for callback in callbacks:
-                    callback.on_epoch_end(self, epoch, logs)
-                if self.stop_training:
-                    break
-            check_finite(self)
-        finally:
-            for callback in callbacks:
-                callback.on_train_end(self, {"stopped": self.stop_training})
-        return self
-
-    def _build(self, interactions: sp.csr_matrix, user_features: Any, item_features: Any) -> None:
-        seed = self.random_state
-        self._rng = np.random.default_rng(seed)
-        self.n_users_, self.n_items_ = interactions.shape
-        self.built_settings_ = {name: getattr(self, name) for name in settings.STRUCTURAL}
-        self.loss_ = make_loss(self.loss)
-        self.prediction_ = make_prediction(self.prediction)
-        with seeded_construction(seed):  # custom layers' initializers: seeded, not the process
-            self.network_ = TwoTower(
-                make_representation(self.user_representation),
-                make_representation(self.item_representation),
-                self.prediction_,
-                int(self.n_components),
-                int(self.n_tastes),
-                bool(self.biased),
-                seed,
-            )
-        self.user_table_ = SparseRows(user_features, self.n_users_)
-        self.item_table_ = SparseRows(item_features, self.n_items_)
-        with distributed.scope(self.distribute):  # variables and slots mirrored on replicas
-            try:
-                self.network_.build(self.user_table_, self.item_table_)
-            except (ValueError, TypeError, tf.errors.OpError) as error:
-                if isinstance(error, InputError):
-                    raise
-                raise InputError(f"Could not build the representations: {error}") from error
-            self.optimizer_ = keras.optimizers.Adam(learning_rate=self._resolve_recipe())
-        self.history_ = History()
-        self.epochs_done_ = 0
-        self._item_cache = None
-        self._trainer = None
-        self._fold_in = None
-
-    _check_same_features = check_same_features  # fit_stream's check, a method for it
-
-    def _trainer_for(self, interactions: sp.csr_matrix, weights: Any = None) -> Trainer:
-        """Return the trainer for ``interactions`` and ``weights`` (aligned CSR or None),
-        reusing (and not retracing) the last one."""
-        previous = getattr(self, "train_interactions_", None)
-        # set_params reaches fit_partial; weights share the interactions' pattern (checked)
-        key = (
-            self.l2,
-            self.batch_size,
-            self.n_sampled_items,
-            None if weights is None else weights.data.tobytes(),
+        return self._train(
+            fit_stream,
+            partial,
+            dataset,
+            n_users,
+            n_items,
+            user_features,
+            item_features,
+            epochs,
+            callbacks,
+            verbose,
+            validation,
+            steps_per_epoch,
         )
-        if (
-            self._trainer is None
-            or previous is None
-            or previous.shape != interactions.shape
-            or (previous != interactions).nnz
-            or key != getattr(self, "_trainer_key", None)
-        ):
-            self._trainer, self._trainer_key = self._make_trainer(interactions, weights), key
-        self.train_interactions_ = interactions
-        return self._trainer
-
-    def _make_trainer(self, interactions: sp.csr_matrix, weights: Any = None) -> Trainer:
-        n_likes = int((interactions.data > 0).sum())
-        wanted = defaults.use_sampled_softmax(*interactions.shape, n_likes, self.n_sampled_items)
-        loss = in_sampled_form(self.loss_, wanted)
-        n_sampled = defaults.sampled_items(loss, self.n_items_, self.n_sampled_items)
-        check_loss_fits_data(loss, self._name(self.loss), interactions)
-        with distributed.scope(self.distribute):
-            return Trainer(
-                self.network_,
-                loss,
-                self.optimizer_,
-                self.user_table_,
-                self.item_table_,
-                interactions,
-                weights,
-                self._l2_for(loss, interactions),
-                self.batch_size,
-                n_sampled,
-                strategy=self.distribute,
-            )
-
-    def _resolve_recipe(self) -> float:
-        """Fill ``learning_rate_``, ``learning_rate_schedule_``, ``epochs_``; return the rate."""
-        recipe = defaults.recipe_for(
-            self.loss_, self.network_.user_layers[0], self.network_.item_layer
-        )
-
-        def pick(given, default):
-            return default if given is None else given
-
-        self.learning_rate_ = float(pick(self.learning_rate, recipe.learning_rate))
-        self.learning_rate_schedule_ = pick(self.learning_rate_schedule, recipe.schedule)
-        self.epochs_ = int(pick(self.epochs, recipe.epochs))
-        return self.learning_rate_
-
-    def _l2_for(self, loss: Any, interactions: sp.csr_matrix) -> float:
-        """Return ``l2``, or its default for ``loss`` on ``interactions`` (kept as ``l2_``)."""
-        self.l2_ = defaults.default_l2(loss, interactions) if self.l2 is None else float(self.l2)
-        return self.l2_
-
-    @staticmethod
-    def _name(plugin: Any) -> str:
-        return plugin if isinstance(plugin, str) else type(plugin).__name__
 
     # --------------------------------------------------------------- scoring
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            raise NotFittedError("This TensorRec model is not fitted yet; call fit() first.")
-
-    def _table(self, features: Any, kind: str) -> SparseRows:
-        fitted = self.user_table_ if kind == "user" else self.item_table_
-        if features is None:
-            return fitted
-        n_rows = (
-            sp.csr_matrix(features).shape[0] if sp.issparse(features) else np.shape(features)[0]
-        )
-        csr = check_features(features, n_rows, f"{kind}_features", fitted.n_features)
-        if csr is None and not fitted.is_identity:
-            raise InputError(
-                f"{kind}_features is an identity matrix but the model was fitted with features."
-            )
-        return SparseRows(csr, n_rows)
-
-    def _users(self, table: SparseRows) -> tuple[np.ndarray, np.ndarray]:
-        vectors, biases = [], []
-        for block in user_blocks(table.n_rows, 4096):
-            rows = tf.range(block.start, block.stop, dtype=tf.int64)
-            features = table.rows(rows)
-            vectors.append(self.network_.users(features).numpy())
-            biases.append(self.network_.user_biases(features).numpy())
-        return np.concatenate(vectors), np.concatenate(biases)
-
-    def _items(self, table: SparseRows | None = None) -> tuple[tf.Tensor, tf.Tensor]:
-        """Return item vectors and biases; those of the fitted items are cached until training."""
-        fitted = table is None or table is self.item_table_
-        if fitted and self._item_cache is not None:
-            return self._item_cache
-        features = (self.item_table_ if fitted else table).all()
-        result = self.network_.items(features), self.network_.item_biases(features)
-        if fitted:
-            self._item_cache = result
-        return result
-
     @reading
     def predict(self, user_features: Any = None, item_features: Any = None) -> np.ndarray:
         """Return dense ``[n_users, n_items]`` float32 scores (for small problems).
 
         None = the features used in ``fit`` (an explicit identity matrix means the same).
         """
-        self._check_fitted()
-        users, user_biases = self._users(self._table(user_features, "user"))
-        items, item_biases = self._items(self._table(item_features, "item"))
-        return np.concatenate(
-            [
-                block_scores(
-                    self.network_,
-                    tf.constant(users[b]),
-                    tf.constant(user_biases[b]),
-                    items,
-                    item_biases,
-                ).numpy()
-                for b in user_blocks(users.shape[0], int(items.shape[0]))
-            ]
-        )
+        state = fitting.fitted(self)
+        return state.scores(state.table(user_features, "user"), state.table(item_features, "item"))
 
     @reading
     def score_users(self, users: Any) -> np.ndarray:
         """Return ``[len(users), n_items]`` float32 scores of fitted users (metrics' scorer)."""
-        self._check_fitted()
-        return self._score_tensor(
-            *self._user_rows(check_ids(users, self.n_users_, "users"))
-        ).numpy()
-
-    def _user_rows(self, users: np.ndarray) -> tuple[Any, Any]:
-        """Return the vectors ``[n, T, d]`` and biases of the fitted users ``users``."""
-        if not self.user_table_.is_identity:
-            return self._users(SparseRows(self.user_table_.matrix[users], len(users)))
-        features = self.user_table_.rows(tf.constant(users))
-        return self.network_.users(features), self.network_.user_biases(features)
-
-    def _score_tensor(self, vectors: Any, biases: Any) -> tf.Tensor:
-        """Scores of user ``vectors [b, T, d]`` and ``biases [b]`` (arrays or tensors)."""
-        items, item_biases = self._items()
-        return block_scores(
-            self.network_,
-            tf.convert_to_tensor(vectors),
-            tf.convert_to_tensor(biases),
-            items,
-            item_biases,
-        )
+        state = fitting.fitted(self)
+        rows = state.user_rows(check_ids(users, state.n_users, "users"))
+        return state.score_tensor(*rows).numpy()
 
     @reading
     def predict_rank(
@@ -510,23 +235,23 @@ class TensorRec(FittedStateMixin):
         user (or per new user); e.g. the training interactions. A user with fewer than ``k``
         eligible items gets them all, then ids ``-1`` with scores NaN.
         """
-        self._check_fitted()
-        k = check_k(k, self.n_items_)
+        state = fitting.fitted(self)
+        k = check_k(k, state.n_items)
         if isinstance(users, NewUsers):
             new = users
             rows, n_rows = np.arange(new.n_users), new.n_users
 
             def scores_of(block):
-                return self._score_tensor(new.representations[block], new.biases[block])
+                return state.score_tensor(new.representations[block], new.biases[block])
         else:
-            rows, n_rows = check_ids(users, self.n_users_, "users"), self.n_users_
+            rows, n_rows = check_ids(users, state.n_users, "users"), state.n_users
 
             def scores_of(block):
-                return self._score_tensor(*self._user_rows(block))
+                return state.score_tensor(*state.user_rows(block))
 
         if exclude is not None:
-            exclude = check_interactions_shape(exclude, (n_rows, self.n_items_))
-        return top_k_blocks(scores_of, rows, self.n_items_, k, exclude)
+            exclude = check_interactions_shape(exclude, (n_rows, state.n_items))
+        return top_k_blocks(scores_of, rows, state.n_items, k, exclude)
 
     @reading
     def fold_in(
@@ -538,41 +263,42 @@ class TensorRec(FittedStateMixin):
         (one row each, ``n_items`` columns) with item representations held fixed; with user
         features, pass ``user_features`` for the new users (they are simply new feature rows).
         """
-        self._check_fitted()
-        return fold_in_new_users(self, interactions, user_features, epochs)
+        state = fitting.fitted(self)
+        return fold_in_new_users(state, interactions, user_features, epochs, self.random_state)
 
     # --------------------------------------------------------- inspection
     @reading
     def user_representations(self, user_features: Any = None) -> np.ndarray:
-        """Return ``[n_users, n_components]`` (``[n_users, n_tastes, n_components]`` if tastes > 1)."""
-        self._check_fitted()
-        vectors, _ = self._users(self._table(user_features, "user"))
+        """Return ``[n_users, n_components]`` user representations
+        (``[n_users, n_tastes, n_components]`` when ``n_tastes > 1``)."""
+        state = fitting.fitted(self)
+        vectors, _ = state.users(state.table(user_features, "user"))
         return vectors[:, 0, :] if vectors.shape[1] == 1 else vectors
 
     @reading
     def item_representations(self, item_features: Any = None) -> np.ndarray:
         """Return ``[n_items, n_components]`` item representations."""
-        self._check_fitted()
-        return self._items(self._table(item_features, "item"))[0].numpy()
+        state = fitting.fitted(self)
+        return state.items(state.table(item_features, "item"))[0].numpy()
 
     @reading
     def user_biases(self, user_features: Any = None) -> np.ndarray:
         """Return ``[n_users]`` user biases (zeros when ``biased=False``)."""
-        self._check_fitted()
-        return self._users(self._table(user_features, "user"))[1]
+        state = fitting.fitted(self)
+        return state.users(state.table(user_features, "user"))[1]
 
     @reading
     def item_biases(self, item_features: Any = None) -> np.ndarray:
         """Return ``[n_items]`` item biases (zeros when ``biased=False``)."""
-        self._check_fitted()
-        return self._items(self._table(item_features, "item"))[1].numpy()
+        state = fitting.fitted(self)
+        return state.items(state.table(item_features, "item"))[1].numpy()
 
     @reading
     def similar_items(self, item_ids: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Return the ``k`` items most cosine-similar to each of ``item_ids`` (itself excluded)."""
-        self._check_fitted()
-        ids = check_ids(item_ids, self.n_items_, "item_ids")
-        return most_similar(self._items()[0], ids, check_k(k, self.n_items_ - 1))
+        state = fitting.fitted(self)
+        ids = check_ids(item_ids, state.n_items, "item_ids")
+        return most_similar(state.items()[0], ids, check_k(k, state.n_items - 1))
 
     # --------------------------------------------------------- persistence
     @reading
@@ -582,7 +308,7 @@ class TensorRec(FittedStateMixin):
         The path holds the old or the new model at every instant; see
         :mod:`~tensorrec_explore.persistence`. Returns the absolute path.
         """
-        self._check_fitted()
+        fitting.fitted(self)
         return persistence.save(self, Path(path))
 
     @classmethod

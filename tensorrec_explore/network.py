@@ -32,8 +32,22 @@ class Bias(keras.layers.Layer):
         return tf.reshape(tf.matmul(features, self.kernel), [-1])
 
 
-class TwoTower:
-    """User and item towers plus the prediction function; built on the first feature shapes."""
+class TwoTower(keras.layers.Layer):
+    """User and item towers plus the prediction function; built on the first feature shapes.
+
+    A Keras layer: the towers and the biases are tracked sublayers, so ``weights`` /
+    ``trainable_weights`` see every variable and the variables are named under this layer.
+    ``trainable_variables`` is narrowed to what training updates (biases only when ``biased``).
+
+    Parameters
+    ----------
+    user_representation, item_representation
+        The towers' layers (built here; extra tastes get unbuilt clones of the user tower).
+    prediction
+        The scoring function between a user's and an item's representations.
+    n_components, n_tastes, biased, seed
+        The model's settings of the same names.
+    """
 
     def __init__(
         self,
@@ -45,6 +59,7 @@ class TwoTower:
         biased: bool,
         seed: int | None,
     ) -> None:
+        super().__init__(name="two_tower")
         for offset, layer in enumerate((user_representation, item_representation)):
             configure = getattr(layer, "configure", None)
             if configure is not None:
@@ -92,9 +107,22 @@ class TwoTower:
 
     @property
     def all_variables(self) -> list[tf.Variable]:
-        """Every weight, in a fixed order (what save/load stores)."""
-        layers = [*self.user_layers, self.item_layer, self.user_bias, self.item_bias]
-        return [v for layer in layers for v in layer.weights]
+        """Every weight, in a fixed order: user towers, item tower, user bias, item bias."""
+        return list(self.named_variables().values())
+
+    def named_variables(self) -> dict[str, tf.Variable]:
+        """Every weight by a name stable across processes (what save / load store).
+
+        ``<part>/<index>_<name>``: part ``user_tower_<taste>``, ``item_tower``, ``user_bias`` or
+        ``item_bias``; index the weight's position in that layer's ``weights``; name its own.
+        """
+        parts = {f"user_tower_{taste}": layer for taste, layer in enumerate(self.user_layers)}
+        parts.update(item_tower=self.item_layer, user_bias=self.user_bias, item_bias=self.item_bias)
+        return {
+            f"{part}/{index}_{str(variable.name).rsplit('/', 1)[-1]}": variable
+            for part, layer in parts.items()
+            for index, variable in enumerate(layer.weights)
+        }
 
     def regularization(self) -> tf.Tensor:
         """Return the sum of squares of the representation weights (biases excluded)."""

@@ -1,8 +1,10 @@
 """Saving and loading TensorRec models: one folder, swapped in whole, read as data only.
 
-The folder holds ``config.json`` (hyperparameters, serialized plug-ins and the sha256 of the two
-arrays files), ``weights.npz`` (every variable, in a fixed order) and ``data.npz`` (the fitted
-feature matrices and training interactions).
+The folder holds ``config.json`` (hyperparameters, serialized plug-ins, counters and the sha256
+of the two arrays files), ``weights.npz`` (every variable by name, and the optimizer's state) and
+``data.npz`` (the fitted feature matrices and training interactions); see
+:mod:`~tensorrec_explore.saved_state` for what lets ``fit_partial`` continue after ``load`` and
+for format 1.
 
 Saving writes a staging folder beside the target, reads it back (the same checks as a load, and
 the same scores for a sample of users) and only then swaps it in; see
@@ -30,11 +32,12 @@ import keras
 import numpy as np
 import scipy.sparse as sp
 
-from . import model_folder, settings
+from . import model_folder, saved_state, settings
 from .errors import InputError, ModelFileError
+from .fitting import fitted
 from .safe_classes import TrustRule
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _ARRAY_FILES = ("weights.npz", "data.npz")
 #: Users whose scores the read-back of a save compares with the model's own.
 READ_BACK_USERS = 16
@@ -96,25 +99,25 @@ def _write_synced(file: Path, write: Any) -> None:
 
 
 def _write(model: Any, staging: Path) -> None:
-    network = model.network_
+    state = fitted(model)
+    network = state.network
     config = {
         "format": FORMAT_VERSION,
         "library": "tensorrec_explore",
         "params": {name: getattr(model, name) for name in settings.saved_scalars()},
         "user_representation": keras.saving.serialize_keras_object(network.user_layers[0]),
         "item_representation": keras.saving.serialize_keras_object(network.item_layer),
-        "prediction": _object_path(model.prediction_),
-        "loss": _object_path(model.loss_),
-        "epochs_done": model.epochs_done_,
-        "l2_used": model.l2_,
+        "prediction": _object_path(state.prediction),
+        "loss": _object_path(state.loss),
+        **saved_state.state_config(state),
     }
-    weights = {f"w{i}": v.numpy() for i, v in enumerate(network.all_variables)}
-    user_matrix = None if model.user_table_.is_identity else model.user_table_.matrix
-    item_matrix = None if model.item_table_.is_identity else model.item_table_.matrix
+    weights = saved_state.state_arrays(state)
+    user_matrix = None if state.user_table.is_identity else state.user_table.matrix
+    item_matrix = None if state.item_table.is_identity else state.item_table.matrix
     data = {
         **_sparse_arrays("user_features", user_matrix),
         **_sparse_arrays("item_features", item_matrix),
-        **_sparse_arrays("train", model.train_interactions_),
+        **_sparse_arrays("train", state.train_interactions),
     }
     _write_synced(staging / "weights.npz", lambda f: np.savez(f, **weights))
     _write_synced(staging / "data.npz", lambda f: np.savez(f, **data))
@@ -131,12 +134,8 @@ def _json_default(value: Any) -> Any:
 
 def _own_modules(model: Any) -> tuple[str, ...]:
     """The modules of the model's own plug-in classes (trusted when its save is read back)."""
-    objects = (
-        model.prediction_,
-        model.loss_,
-        *model.network_.user_layers,
-        model.network_.item_layer,
-    )
+    state = fitted(model)
+    objects = (state.prediction, state.loss, *state.network.user_layers, state.network.item_layer)
     return tuple({type(obj).__module__ for obj in objects})
 
 
@@ -219,7 +218,7 @@ def _read_config(path: Path) -> dict[str, Any]:
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path} was saved in format {version} by a newer tensorrec_explore; this version "
-            f"reads format {FORMAT_VERSION}. Upgrade tensorrec_explore to load it."
+            f"reads formats 1 to {FORMAT_VERSION}. Upgrade tensorrec_explore to load it."
         )
     if version < 1:
         raise ModelFileError(f"{path}: format {version} is older than any released format.")
@@ -231,8 +230,7 @@ def _read_config(path: Path) -> dict[str, Any]:
             "item_representation",
             "prediction",
             "loss",
-            "epochs_done",
-            "l2_used",
+            *(saved_state.CONFIG_KEYS if version >= 2 else saved_state.CONFIG_KEYS[:2]),
         )
         if key not in config
     ]
@@ -270,6 +268,7 @@ def _assemble(
     weights: dict[str, np.ndarray],
     data: dict[str, np.ndarray],
 ) -> Any:
+    from .fitting import start
     from .losses import Loss
     from .predictions import Prediction
 
@@ -289,36 +288,19 @@ def _assemble(
         train = _sparse_from(data, "train")
         if train is None:
             raise ModelFileError(f"The model at {path} has no training matrix in data.npz.")
-        model._build(
-            train, _sparse_from(data, "user_features"), _sparse_from(data, "item_features")
+        state = start(
+            model, train, _sparse_from(data, "user_features"), _sparse_from(data, "item_features")
         )
-        epochs_done, l2_used = int(config["epochs_done"]), float(config["l2_used"])
     except (InputError, TypeError, ValueError, KeyError) as error:
         raise ModelFileError(
             f"The model at {path} has an invalid configuration: {error}"
         ) from error
-    variables = model.network_.all_variables
-    if len(variables) != len(weights):
+    try:
+        saved_state.restore(state, config, weights, path)
+    except (TypeError, ValueError) as error:
         raise ModelFileError(
-            f"The model at {path} holds {len(weights)} weights but its configuration builds "
-            f"{len(variables)}; config.json and weights.npz do not belong together (or a custom "
-            "representation changed since it was saved)."
-        )
-    for i, variable in enumerate(variables):
-        array = weights.get(f"w{i}")
-        if array is None or tuple(array.shape) != tuple(variable.shape):
-            raise ModelFileError(
-                f"The model at {path}: weight w{i} has shape "
-                f"{None if array is None else array.shape} but the configuration (e.g. "
-                f"n_components={model.n_components}) needs {tuple(variable.shape)}; config.json "
-                "and weights.npz do not belong together."
-            )
-        if not np.issubdtype(array.dtype, np.floating) or not np.isfinite(array).all():
-            raise ModelFileError(f"The model at {path}: weight w{i} is not finite floats.")
-        variable.assign(array)
-    model.train_interactions_ = train
-    model.epochs_done_ = epochs_done
-    model.l2_ = l2_used
+            f"The model at {path} has an invalid configuration: {error}"
+        ) from error
     width = model.item_representations().shape[-1]
     if width != model.n_components:
         raise ModelFileError(

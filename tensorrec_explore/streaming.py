@@ -8,8 +8,8 @@ matrix: sampled losses (``wmrb``, ``bpr``, ``warp``, ``logistic``, ``balanced_wm
 ``separation``) see the batch's records. Dense losses need each user's complete row and refuse.
 
 Difference from in-memory training: a sampled item counts as "not liked" unless the (global)
-batch itself holds that (user, item) like; the in-memory path checks every like. With catalogues where a user
-likes a small share of the items, this changes almost nothing.
+batch itself holds that (user, item) like; the in-memory path checks every like. With catalogues
+where a user likes a small share of the items, this changes almost nothing.
 
 Files: :func:`write_interaction_shards` writes a matrix (or chunks of records) as ``n_shards``
 TFRecord or CSV files plus ``interactions.json`` (sizes); :func:`interaction_files_dataset`
@@ -35,7 +35,7 @@ import tensorflow as tf
 from .defaults import SAMPLED_BATCH
 from .errors import InputError
 from .losses import Loss, in_sampled_form, needs_item_counts, uses_autograph
-from .training import Trainer
+from .objectives import Objective
 
 #: Records per ``tf.train.Example`` in TFRecord shards (one Example per record is ~50x slower).
 RECORDS_PER_EXAMPLE = 4096
@@ -174,7 +174,8 @@ def _write(
 
 
 def read_shard_info(folder: str | Path) -> dict[str, Any]:
-    """Return the sizes written by :func:`write_interaction_shards` (``n_users``, ``n_items``...)."""
+    """Return the sizes written by :func:`write_interaction_shards` (``n_users``, ``n_items``,
+    ``n_interactions``, ``format``, ``n_shards``)."""
     path = Path(folder) / INFO_FILE
     if not path.exists():
         raise InputError(
@@ -290,31 +291,51 @@ def _in_batch_like(
     return tf.reshape(hits, [tf.size(users), tf.size(sampled)])
 
 
-class StreamTrainer(Trainer):
-    """Runs epochs over a stream; reuses :class:`Trainer`'s objectives, steps and scaling."""
+class StreamTrainer:
+    """Runs epochs over a stream with the :class:`~tensorrec_explore.objectives.Objective`
+    the in-memory :class:`~tensorrec_explore.training.Trainer` uses (losses, L2, step).
+
+    Parameters
+    ----------
+    model
+        The model whose settings (``batch_size``, ``l2``, ``distribute``) apply.
+    state
+        Its fitted state (:class:`~tensorrec_explore.fitting.FittedState`).
+    dataset
+        Normalised ``(user, item, value)`` records.
+    loss, n_sampled
+        The loss to stream with and the items it samples per step (:func:`stream_loss`).
+    steps_per_epoch
+        Batches per epoch (None = one pass over ``dataset``).
+    """
 
     def __init__(
         self,
         model: Any,
+        state: Any,
         dataset: tf.data.Dataset,
         loss: Loss,
         n_sampled: int,
         steps_per_epoch: int | None,
     ) -> None:
-        self.network, self.loss, self.optimizer = model.network_, loss, model.optimizer_
-        self.users, self.items = model.user_table_, model.item_table_
-        # Streamed losses are never dense, so the default l2 does not depend on the data.
-        empty = sp.csr_matrix((model.n_users_, model.n_items_), dtype=np.float32)
-        self.l2 = tf.constant(model._l2_for(loss, empty), tf.float32)
-        self.n_users, self.n_items = model.n_users_, model.n_items_
+        self.loss, self.strategy = loss, model.distribute
+        self.n_users, self.n_items = state.n_users, state.n_items
         self.n_sampled = int(min(n_sampled, self.n_items))
-        self.strategy = model.distribute
-        self.replica_scale = 1.0 / (self.strategy.num_replicas_in_sync if self.strategy else 1)
         self.batch_size = int(model.batch_size or SAMPLED_BATCH)
         self.steps_per_epoch = steps_per_epoch
         self.batches = dataset.batch(self.batch_size).prefetch(tf.data.AUTOTUNE)
         self.item_counts = tf.constant(self._item_counts(loss), tf.float32)
-        self.optimizer.build(self.network.trainable_variables)
+        # Streamed losses are never dense, so the default l2 does not depend on the data.
+        empty = sp.csr_matrix((state.n_users, state.n_items), dtype=np.float32)
+        self.objective = Objective(
+            state,
+            loss,
+            state.l2_for(model, loss, empty),
+            self.n_sampled,
+            self.batch_size,
+            self.item_counts,
+            strategy=self.strategy,
+        )
         ids = tf.TensorSpec([None], tf.int64)
         values = tf.TensorSpec([None], tf.float32)
         if loss.inputs == "sampled":
@@ -426,7 +447,7 @@ class StreamTrainer(Trainer):
                 _in_batch_like(keys, liked_users, liked_items, self.n_items), tf.float32
             )
         with tf.GradientTape() as tape:
-            data, reg = self.sampled_objective(
+            data, reg = self.objective.sampled_objective(
                 liked_users,
                 liked_items,
                 tf.ones([tf.size(liked_items)]),
@@ -439,7 +460,7 @@ class StreamTrainer(Trainer):
                 batch_valid,
             )
             total = data + reg
-        self._apply(tape, total)
+        self.objective.apply(tape, total)
         return data, reg
 
     def _stream_observed_step(
@@ -448,25 +469,29 @@ class StreamTrainer(Trainer):
         with tf.control_dependencies(self._check_ids(users, items, values)):
             values = tf.identity(values)
         with tf.GradientTape() as tape:
-            data, reg = self.observed_objective(users, items, values, tf.ones_like(values))
+            data, reg = self.objective.observed_objective(
+                users, items, values, tf.ones_like(values)
+            )
             total = data + reg
-        self._apply(tape, total)
+        self.objective.apply(tape, total)
         return data, reg
 
 
-def stream_loss(model: Any) -> tuple[Loss, int]:
-    """Return the loss to stream with (a dense loss's ``sampled_variant``) and ``n_sampled``."""
+def stream_loss(model: Any, state: Any) -> tuple[Loss, int]:
+    """Return the loss to stream with (a dense loss's ``sampled_variant``) and ``n_sampled``,
+    for ``model``'s settings and its fitted ``state``."""
     from .defaults import FULL_SOFTMAX_LIMIT, sampled_items
+    from .fitting import plugin_name
 
-    wanted = model.n_sampled_items is not None or model.n_items_ > FULL_SOFTMAX_LIMIT
-    loss = in_sampled_form(model.loss_, wanted)
+    wanted = model.n_sampled_items is not None or state.n_items > FULL_SOFTMAX_LIMIT
+    loss = in_sampled_form(state.loss, wanted)
     if loss.inputs == "dense":
         raise InputError(
-            f"loss={model._name(model.loss)!r} scores every item for each user of a batch and "
+            f"loss={plugin_name(model.loss)!r} scores every item for each user of a batch and "
             f"needs each user's complete row of interactions, which a stream cannot give. "
             + _DENSE_HELP
         )
-    return loss, sampled_items(loss, model.n_items_, model.n_sampled_items)
+    return loss, sampled_items(loss, state.n_items, model.n_sampled_items)
 
 
 def fit_stream(
@@ -476,19 +501,17 @@ def fit_stream(
     n_items: int,
     user_features: Any,
     item_features: Any,
-    *,
     epochs: int | None,
     callbacks: Any,
     verbose: bool,
     validation: Any,
     steps_per_epoch: int | None,
-    partial: bool,
-) -> Any:
+) -> None:
     """Implementation of :meth:`TensorRec.fit_stream <tensorrec_explore.model.TensorRec>` on
     ``model`` as it is (the model starts a fresh fit on an unfitted copy of itself)."""
     import time
 
-    from .inputs import check_features
+    from .fitting import start
 
     started = time.perf_counter()
     model._check_params()
@@ -502,33 +525,18 @@ def fit_stream(
             f"steps_per_epoch must be a positive integer or None, got {steps_per_epoch!r}."
         )
     records = _records(dataset)
-    n_users, n_items = int(n_users), int(n_items)
-    user_features = check_features(user_features, n_users, "user_features")
-    item_features = check_features(item_features, n_items, "item_features")
-    if hasattr(model, "network_"):
-        if (n_users, n_items) != (model.n_users_, model.n_items_):
-            raise InputError(
-                f"fit_stream(partial=True) got n_users, n_items = {(n_users, n_items)} but the "
-                f"model was fitted on {(model.n_users_, model.n_items_)}; use partial=False."
-            )
-        model._check_same_features(user_features, item_features)
-    else:
-        model._build(
-            sp.csr_matrix((n_users, n_items), dtype=np.float32), user_features, item_features
-        )
-    key = (id(dataset), id(model.network_), steps_per_epoch)
-    cached = getattr(model, "_stream", None)
-    if cached is None or cached[0] != key:  # a new trainer traces its step again
-        loss, n_sampled = stream_loss(model)
+    empty = sp.csr_matrix((int(n_users), int(n_items)), dtype=np.float32)
+    state = start(
+        model, empty, user_features, item_features, "fit_stream(partial=True)", "use partial=False"
+    )
+    key = (id(dataset), id(state.network), steps_per_epoch)
+    if state.stream is None or state.stream[0] != key:  # a new trainer traces its step again
+        loss, n_sampled = stream_loss(model, state)
         from .distributed import scope
 
         with scope(model.distribute):
-            model._stream = (
-                key,
-                StreamTrainer(model, records, loss, n_sampled, steps_per_epoch),
-                dataset,
-            )
+            trainer = StreamTrainer(model, state, records, loss, n_sampled, steps_per_epoch)
+        state.stream = (key, trainer, dataset)
     # Nothing of the stream is kept: save/load and fold_in see an empty training matrix.
-    model.train_interactions_ = sp.csr_matrix((n_users, n_items), dtype=np.float32)
-    model._trainer = None
-    return model._run(model._stream[1], started, epochs, callbacks, verbose, validation)
+    state.train_interactions, state.trainer = empty, None
+    state.run(model, state.stream[1], started, epochs, callbacks, verbose, validation)

@@ -272,3 +272,60 @@ def test_two_processes_saving_one_path_while_a_third_loads(models, tmp_path) -> 
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".model")) == [
         ".model.lock"
     ]
+
+
+def _twenty_epochs(tmp_path, loss: str, schedule: str, reload: bool, split: bool) -> TensorRec:
+    """Train 20 epochs as one fit, or 10 + fit_partial 10, with a save/load in between."""
+    data = make_planted().interactions
+    model = TensorRec(
+        n_components=4, loss=loss, learning_rate_schedule=schedule, random_state=3, epochs=10
+    )
+    if not split:
+        return model.fit(data, epochs=20)
+    model.fit(data)
+    if reload:
+        model = TensorRec.load(model.save(tmp_path / f"{loss}-{schedule}"))
+    return model.fit_partial(data)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "bpr"])
+def test_fit_partial_after_load_continues_exactly(tmp_path, loss) -> None:
+    for schedule in ("linear", "constant"):
+        kept = _twenty_epochs(tmp_path, loss, schedule, reload=False, split=True)
+        reloaded = _twenty_epochs(tmp_path, loss, schedule, reload=True, split=True)
+        assert reloaded.epochs_done_ == kept.epochs_done_ == 20
+        assert int(reloaded.optimizer_.iterations) == int(kept.optimizer_.iterations)
+        np.testing.assert_allclose(reloaded.predict(), kept.predict(), rtol=1e-5, atol=1e-5)
+    # A constant rate makes 10 + 10 epochs the same training as 20 in one call.
+    whole = _twenty_epochs(tmp_path, loss, "constant", reload=False, split=False)
+    np.testing.assert_allclose(reloaded.predict(), whole.predict(), rtol=1e-5, atol=1e-5)
+
+
+def test_weights_are_saved_by_name(models, tmp_path) -> None:
+    target = models[0].save(tmp_path / "model")
+    with np.load(target / "weights.npz") as arrays:
+        names = set(arrays.files)
+    assert {"user_tower_0/0_kernel", "item_tower/0_kernel", "user_bias/0_kernel"} <= names
+    assert any(name.startswith("optimizer/") for name in names)
+    arrays = dict(np.load(target / "weights.npz"))
+    arrays["item_tower/0_other"] = arrays.pop("item_tower/0_kernel")
+    np.savez(target / "weights.npz", **arrays)
+    _edit_config(checksums=None)(target)
+    with pytest.raises(ModelFileError, match=r"lacks \['item_tower/0_kernel'\]"):
+        TensorRec.load(target)
+
+
+def test_a_format_1_folder_still_loads(models, tmp_path) -> None:
+    target = models[0].save(tmp_path / "model")
+    network = models[0].network_
+    with np.load(target / "weights.npz") as arrays:
+        old = {f"w{i}": arrays[name] for i, name in enumerate(network.named_variables())}
+    np.savez(target / "weights.npz", **old)
+    config = json.loads((target / "config.json").read_text())
+    config.update(format=1, checksums=None)
+    del config["rng_state"]
+    (target / "config.json").write_text(json.dumps(config))
+    with pytest.warns(DeprecationWarning, match="format 1"):
+        loaded = TensorRec.load(target)
+    assert _same(loaded, models[0])
+    assert loaded.epochs_done_ == models[0].epochs_done_

@@ -87,8 +87,9 @@ def _sampled_softmax_trainer(interactions: sp.csr_matrix, n_sampled: int):
         n_components=4, n_sampled_items=n_sampled, batch_size=3, epochs=1, random_state=0
     )
     model.fit(interactions)
-    assert type(model._trainer.loss).__name__ == "SampledSoftmax"
-    return model._trainer
+    trainer = model._fitted.trainer
+    assert type(trainer.loss).__name__ == "SampledSoftmax"
+    return trainer
 
 
 def test_log_q_is_the_brute_force_expected_count_of_each_candidate() -> None:
@@ -111,7 +112,7 @@ def test_log_q_is_the_brute_force_expected_count_of_each_candidate() -> None:
     batch_users, batch_items = tf.constant([0, 1, 3], tf.int64), tf.constant([1, 2, 3], tf.int64)
     sampled = tf.constant([4, 0], tf.int64)
     vectors = tf.zeros([3, 1, 4])
-    parts = trainer._in_batch_negatives(
+    parts = trainer.objective.in_batch_negatives(
         batch_users,
         batch_items,
         sampled,
@@ -136,7 +137,7 @@ def test_sampled_and_dense_softmax_agree_on_planted_data() -> None:
             data.interactions, user_features=data.user_features, item_features=data.item_features
         )
         expected = "Softmax" if n_sampled is None else "SampledSoftmax"
-        assert type(model._trainer.loss).__name__ == expected
+        assert type(model._fitted.trainer.loss).__name__ == expected
         aucs.append(evaluate(model, data.held_out, train=data.interactions, k=5).summary["auc"])
         scores.append(model.predict())
     assert min(aucs) > 0.95, aucs

@@ -211,3 +211,24 @@ def test_a_failed_stream_refit_keeps_the_fitted_state() -> None:
     records = tf.data.Dataset.from_tensor_slices(([0, 1, 2], [1, 2, 3], [1.0, 1.0, 1.0]))
     assert model.fit_stream(records, 30, 24) is model  # a stream refit that succeeds swaps in
     assert model.predict().shape == (30, 24)
+
+
+def test_the_fitted_state_is_one_object_that_fit_swaps() -> None:
+    assert not hasattr(TensorRec(), "network_")  # unfitted: no fitted attribute at all
+    model = _fitted()
+    network, history = model.network_, model.history_
+    with pytest.raises(AttributeError, match="read-only"):
+        model.epochs_done_ = 0
+    model.fit_partial(make_planted().interactions, epochs=1)  # continues the same state
+    assert model.network_ is network and model.history_ is history and model.epochs_done_ == 3
+    model.fit(make_planted().interactions)  # a new state, adopted whole
+    assert model.network_ is not network and model.epochs_done_ == 2
+
+
+def test_a_failed_fit_partial_puts_the_random_generator_back() -> None:
+    model = _fitted()
+    state = model._fitted.rng.bit_generator.state
+    model.set_params(learning_rate=1e30)
+    with pytest.warns(UserWarning), pytest.raises(TrainingError):
+        model.fit_partial(make_planted().interactions, epochs=1)
+    assert model._fitted.rng.bit_generator.state == state
