@@ -1,8 +1,9 @@
-"""The TensorRec estimator: fit / fit_partial / predict / predict_rank / recommend and friends.
+"""The TensorRec estimator: its settings, training (fit / fit_partial / fit_stream), save / load.
 
 Hyperparameters are stored as given in ``__init__``; ``fit`` starts over, ``fit_partial``
 continues, both return ``self``; learned state ends in ``_``. Plug-ins take a registry name or
-an object (see :mod:`tensorrec_explore.registry`).
+an object (see :mod:`tensorrec_explore.registry`). What a fitted model answers (predict,
+recommend, fold_in...) is in :mod:`tensorrec_explore.queries`.
 """
 
 from __future__ import annotations
@@ -11,17 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import distributed, fitting, persistence, settings
 from .callbacks import Callback
 from .fitted_state import FittedAttribute, FittedStateMixin, reading
-from .fold_in import NewUsers, fold_in_new_users
-from .inputs import check_ids, check_interactions_shape, check_k
-from .scoring import most_similar, rank_rows, top_k_blocks
+from .queries import Queries
 
 
-class TensorRec(FittedStateMixin):
+class TensorRec(Queries, FittedStateMixin):
     __doc__ = (
         "A recommender built from a user representation, an item representation, a prediction\n"
         "function and a loss (TensorRec's vocabulary), trained with Adam in TensorFlow 2.\n\n"
@@ -60,10 +57,20 @@ class TensorRec(FittedStateMixin):
         return params
 
     def set_params(self, **params: Any) -> TensorRec:
-        """Set constructor arguments (checked like the constructor's); returns self.
+        """Set constructor arguments, checked like the constructor's.
 
         Structural settings (:data:`~tensorrec_explore.settings.STRUCTURAL`) take effect at the
         next ``fit`` (``fit_partial`` refuses them); the others at the next training call.
+
+        Parameters
+        ----------
+        **params
+            Setting name -> value.
+
+        Returns
+        -------
+        TensorRec
+            self.
 
         Raises
         ------
@@ -113,19 +120,39 @@ class TensorRec(FittedStateMixin):
         validation: Any = None,
         sample_weight: Any = None,
     ) -> TensorRec:
-        """Train from scratch on ``interactions`` (n_users x n_items; > 0 liked, < 0 disliked).
+        """Train from scratch; the previous fitted state answers until this fit succeeds.
 
-        ``user_features`` / ``item_features``: one row per user / item (None = identity, as in
-        LightFM). ``validation``: held-out positives (metrics every epoch) or a
-        :class:`~tensorrec_explore.callbacks.ValidationMetrics`. ``sample_weight``: as in
-        LightFM, a matrix with one weight > 0 exactly where ``interactions`` has an entry (None =
-        all 1; e.g. ``dataset.weights`` or ``split.train_weights``); see
-        :func:`~tensorrec_explore.inputs.check_sample_weight`. A weight scales its liked pair's
-        term in the dense and sampled losses and its pair's term in the observed ones; the
-        dislike penalty and ``rmse_dense`` / ``separation`` / ``separation_dense`` ignore it.
-        Returns self.
-        The fitted state of a previous fit keeps answering until this one succeeds, then is
-        replaced in one step; a failed fit leaves it intact.
+        Parameters
+        ----------
+        interactions : matrix
+            ``n_users x n_items``: > 0 liked, < 0 disliked, 0 unobserved.
+        user_features, item_features : matrix, optional
+            One row per user / item; None = identity (as in LightFM).
+        epochs : int, optional
+            Epochs of this call (None = the ``epochs`` setting or the recipe's).
+        callbacks : sequence of Callback, optional
+            Told of every epoch (``model.stop_training = True`` stops).
+        verbose : bool, default False
+            A progress bar.
+        validation : matrix or ValidationMetrics, optional
+            Held-out positives: metrics every epoch.
+        sample_weight : matrix, optional
+            As in LightFM: a weight > 0 exactly where ``interactions`` has an entry (None =
+            all 1; e.g. ``dataset.weights`` or ``split.train_weights``). It scales its pair's
+            term in the dense, sampled and observed losses; the dislike penalty and
+            ``rmse_dense`` / ``separation`` / ``separation_dense`` ignore it.
+
+        Returns
+        -------
+        TensorRec
+            self, fitted (swapped in one step; a failed fit leaves the old state intact).
+
+        Raises
+        ------
+        InputError
+            Bad interactions, features, weights or settings.
+        TrainingError
+            Training diverged or cannot learn from these interactions.
         """
         given = (interactions, user_features, item_features, sample_weight)
         return self._train(fitting.train, False, *given, epochs, callbacks, verbose, validation)
@@ -142,10 +169,24 @@ class TensorRec(FittedStateMixin):
         validation: Any = None,
         sample_weight: Any = None,
     ) -> TensorRec:
-        """Continue training (or start, if unfitted) for ``epochs`` more epochs. Returns self.
+        """Continue training (or start, if unfitted) for ``epochs`` more epochs.
 
-        ``sample_weight`` as in :meth:`fit`. Raises InputError after ``set_params`` of a
-        structural setting (call ``fit``).
+        Parameters
+        ----------
+        interactions, user_features, item_features, sample_weight
+            As in :meth:`fit` (the shape and features of the fit being continued).
+        epochs, callbacks, verbose, validation
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        TensorRec
+            self; a failed call puts the weights, Adam's state and the epoch counter back.
+
+        Raises
+        ------
+        InputError
+            As in :meth:`fit`, or after ``set_params`` of a structural setting (call ``fit``).
         """
         given = (interactions, user_features, item_features, sample_weight)
         return self._train(fitting.train, True, *given, epochs, callbacks, verbose, validation)
@@ -165,17 +206,37 @@ class TensorRec(FittedStateMixin):
         steps_per_epoch: int | None = None,
         partial: bool = False,
     ) -> TensorRec:
-        """Train from a ``tf.data.Dataset`` of ``(user, item, value)`` records. Returns self.
+        """Train from a ``tf.data.Dataset`` of records, for interactions larger than memory.
 
-        Records carry no weight: every streamed interaction counts 1 (no ``sample_weight``).
+        Each epoch is one pass over ``dataset`` (or ``steps_per_epoch`` batches of
+        ``batch_size`` records), with sampled or observed losses only. Records carry no weight.
+        Like ``fit``, starting over trains aside.
 
-        For interactions that do not fit in memory (see
-        :func:`~tensorrec_explore.streaming.interaction_files_dataset`): each epoch is one pass
-        over ``dataset`` (or ``steps_per_epoch`` batches of ``batch_size`` records), with
-        sampled or observed losses only (dense losses raise :class:`InputError`; ``softmax``
-        needs ``n_sampled_items``). Starts over unless ``partial=True``. ``validation`` metrics
-        do not exclude the streamed training pairs (they are not kept). Like ``fit``, starting
-        over trains aside: the fitted state keeps answering until the stream's fit succeeds.
+        Parameters
+        ----------
+        dataset : tf.data.Dataset
+            ``(user, item[, value])`` records, e.g. from
+            :func:`~tensorrec_explore.streaming.interaction_files_dataset`.
+        n_users, n_items : int
+            The ids' ranges.
+        user_features, item_features, epochs, callbacks, verbose
+            As in :meth:`fit`.
+        validation : matrix or ValidationMetrics, optional
+            As in :meth:`fit` (the streamed training pairs are not excluded: not kept).
+        steps_per_epoch : int, optional
+            Batches per epoch (None = one pass).
+        partial : bool, default False
+            Continue the fitted state instead of starting over.
+
+        Returns
+        -------
+        TensorRec
+            self, fitted.
+
+        Raises
+        ------
+        InputError
+            A dense loss (``softmax`` needs ``n_sampled_items``), ids out of range, bad sizes.
         """
         from .streaming import fit_stream
 
@@ -194,119 +255,25 @@ class TensorRec(FittedStateMixin):
             steps_per_epoch,
         )
 
-    # --------------------------------------------------------------- scoring
-    @reading
-    def predict(self, user_features: Any = None, item_features: Any = None) -> np.ndarray:
-        """Return dense ``[n_users, n_items]`` float32 scores (for small problems).
-
-        None = the features used in ``fit`` (an explicit identity matrix means the same).
-        """
-        state = fitting.fitted(self)
-        return state.scores(state.table(user_features, "user"), state.table(item_features, "item"))
-
-    @reading
-    def score_users(self, users: Any) -> np.ndarray:
-        """Return ``[len(users), n_items]`` float32 scores of fitted users (metrics' scorer)."""
-        state = fitting.fitted(self)
-        rows = state.user_rows(check_ids(users, state.n_users, "users"))
-        return state.score_tensor(*rows).numpy()
-
-    @reading
-    def predict_rank(
-        self, user_features: Any = None, item_features: Any = None, exclude: Any = None
-    ) -> np.ndarray:
-        """Return ``[n_users, n_items]`` int32 ranks (1 = best); excluded items rank last.
-
-        ``exclude`` must have the shape of the scores (InputError otherwise).
-        """
-        scores = self.predict(user_features, item_features)
-        return rank_rows(
-            scores, None if exclude is None else check_interactions_shape(exclude, scores.shape)
-        )
-
-    @reading
-    def recommend(
-        self, users: Any, k: int = 10, exclude: Any = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Return the top-``k`` item indices ``[n, k]`` and scores for ``users``, in blocks.
-
-        ``users``: fitted user indices, or the :class:`NewUsers` from :meth:`fold_in`.
-        ``exclude``: a matrix whose non-zeros are never recommended, with one row per fitted
-        user (or per new user); e.g. the training interactions. A user with fewer than ``k``
-        eligible items gets them all, then ids ``-1`` with scores NaN.
-        """
-        state = fitting.fitted(self)
-        k = check_k(k, state.n_items)
-        if isinstance(users, NewUsers):
-            new = users
-            rows, n_rows = np.arange(new.n_users), new.n_users
-
-            def scores_of(block):
-                return state.score_tensor(new.representations[block], new.biases[block])
-        else:
-            rows, n_rows = check_ids(users, state.n_users, "users"), state.n_users
-
-            def scores_of(block):
-                return state.score_tensor(*state.user_rows(block))
-
-        if exclude is not None:
-            exclude = check_interactions_shape(exclude, (n_rows, state.n_items))
-        return top_k_blocks(scores_of, rows, state.n_items, k, exclude)
-
-    @reading
-    def fold_in(
-        self, interactions: Any, user_features: Any = None, *, epochs: int = 100
-    ) -> NewUsers:
-        """Return representations for users not seen in training, without retraining.
-
-        With identity user features, each new user's vector is fitted to their interactions
-        (one row each, ``n_items`` columns) with item representations held fixed; with user
-        features, pass ``user_features`` for the new users (they are simply new feature rows).
-        """
-        state = fitting.fitted(self)
-        return fold_in_new_users(state, interactions, user_features, epochs, self.random_state)
-
-    # --------------------------------------------------------- inspection
-    @reading
-    def user_representations(self, user_features: Any = None) -> np.ndarray:
-        """Return ``[n_users, n_components]`` user representations
-        (``[n_users, n_tastes, n_components]`` when ``n_tastes > 1``)."""
-        state = fitting.fitted(self)
-        vectors, _ = state.users(state.table(user_features, "user"))
-        return vectors[:, 0, :] if vectors.shape[1] == 1 else vectors
-
-    @reading
-    def item_representations(self, item_features: Any = None) -> np.ndarray:
-        """Return ``[n_items, n_components]`` item representations."""
-        state = fitting.fitted(self)
-        return state.items(state.table(item_features, "item"))[0].numpy()
-
-    @reading
-    def user_biases(self, user_features: Any = None) -> np.ndarray:
-        """Return ``[n_users]`` user biases (zeros when ``biased=False``)."""
-        state = fitting.fitted(self)
-        return state.users(state.table(user_features, "user"))[1]
-
-    @reading
-    def item_biases(self, item_features: Any = None) -> np.ndarray:
-        """Return ``[n_items]`` item biases (zeros when ``biased=False``)."""
-        state = fitting.fitted(self)
-        return state.items(state.table(item_features, "item"))[1].numpy()
-
-    @reading
-    def similar_items(self, item_ids: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Return the ``k`` items most cosine-similar to each of ``item_ids`` (itself excluded)."""
-        state = fitting.fitted(self)
-        ids = check_ids(item_ids, state.n_items, "item_ids")
-        return most_similar(state.items()[0], ids, check_k(k, state.n_items - 1))
-
     # --------------------------------------------------------- persistence
     @reading
     def save(self, path: str | Path) -> Path:
-        """Save to the folder ``path`` (new, empty or a previous model; never anything else).
+        """Save to a folder: the path holds the old or the new model at every instant.
 
-        The path holds the old or the new model at every instant; see
-        :mod:`~tensorrec_explore.persistence`. Returns the absolute path.
+        Parameters
+        ----------
+        path : str or Path
+            A new or empty folder, or a previous model (never anything else).
+
+        Returns
+        -------
+        Path
+            The absolute path.
+
+        Raises
+        ------
+        ModelFileError
+            ``path`` holds something else, or the write failed (the old model stays).
         """
         fitting.fitted(self)
         return persistence.save(self, Path(path))
@@ -317,8 +284,25 @@ class TensorRec(FittedStateMixin):
     ) -> TensorRec:
         """Load a model saved by :meth:`save`, never running code named by the file.
 
-        Classes resolve from the built-ins, the registries and ``allowed_modules`` only
-        (``safe_mode=False`` trusts the file); see :mod:`~tensorrec_explore.safe_classes`.
+        Parameters
+        ----------
+        path : str or Path
+            The model's folder.
+        safe_mode : bool, default True
+            False trusts the file completely (Keras lambdas included).
+        allowed_modules : sequence of str, default ()
+            Modules whose classes the file may name, besides the built-ins and the registries
+            (see :mod:`~tensorrec_explore.safe_classes`).
+
+        Returns
+        -------
+        TensorRec
+            The model, ready to answer and to continue with ``fit_partial``.
+
+        Raises
+        ------
+        ModelFileError
+            A missing, corrupt, foreign or newer-format folder, or a class not allowed.
         """
         return persistence.load(
             cls, Path(path), safe_mode=safe_mode, allowed_modules=tuple(allowed_modules)
