@@ -33,7 +33,7 @@ from .inputs import (
     check_sample_weight,
     check_structure_unchanged,
 )
-from .losses import in_sampled_form, make_loss
+from .losses import check_weights_used, in_sampled_form, make_loss
 from .network import TwoTower
 from .predictions import make_prediction
 from .representations import make_representation, seeded_construction
@@ -370,5 +370,7 @@ def train(
     interactions = check_interactions(interactions)
     weights = check_sample_weight(sample_weight, interactions)
     state = start(model, interactions, user_features, item_features)
+    if weights is not None:
+        check_weights_used(state.loss, plugin_name(model.loss))
     trainer = state.trainer_for(model, interactions, weights)
     state.run(model, trainer, started, epochs, callbacks, verbose, validation)

@@ -41,13 +41,18 @@ Everything else the model decides about a loss it reads from class attributes th
 * ``autograph`` (default True) — the training step may be traced with autograph, so ``call``
   may branch or loop on tensors in Python. Set it to False when ``call`` uses TensorFlow ops
   only (``tf.cond``, ``tf.where``, ...): tracing is quicker. The built-ins declare False.
+* ``uses_weights`` (default True) — ``call`` reads the pairs' weights of
+  ``fit(sample_weight=...)``; a loss declaring False (``rmse_dense``, ``separation``,
+  ``separation_dense``) makes ``fit`` refuse weights rather than ignore them.
 
-``needs_item_counts`` and ``autograph`` describe the code of ``call``, so a subclass that
-does not declare them gets the safe defaults above, not its parent's values (a subclass of
+``needs_item_counts``, ``autograph`` and ``uses_weights`` describe the code of ``call``, so a
+subclass that does not declare them gets the safe defaults above, not its parent's values (a
+subclass of
 :class:`WMRB` whose ``call`` reads ``item_counts`` gets them); ``inputs``, ``needs_negatives``,
 ``in_batch_negatives`` and ``sampled_variant`` are inherited as usual (a subclass of
 :class:`Softmax` whose ``call`` is no longer a softmax sets ``sampled_variant = None`` or its own).
-:func:`needs_item_counts`, :func:`uses_autograph` and :func:`in_sampled_form` read the contract
+:func:`needs_item_counts`, :func:`uses_autograph`, :func:`check_weights_used` and
+:func:`in_sampled_form` read the contract
 (also from duck-typed losses that are not :class:`Loss` subclasses, with the same defaults).
 """
 
@@ -102,7 +107,7 @@ def _separation(positive: tf.Tensor, negative: tf.Tensor) -> tf.Tensor:
 
 #: The contract attributes that describe the code of ``call``, with their safe defaults: a
 #: subclass that does not declare one gets this value, not its parent's.
-CODE_ATTRIBUTES = {"needs_item_counts": True, "autograph": True}
+CODE_ATTRIBUTES = {"needs_item_counts": True, "autograph": True, "uses_weights": True}
 
 
 class Loss:
@@ -120,6 +125,9 @@ class Loss:
         A dense loss's sampled form (a class or a no-argument factory), or None.
     autograph : bool
         The training step may be traced with autograph (Python control flow on tensors).
+    uses_weights : bool
+        ``call`` reads the ``weights`` / ``positive_weights`` of ``fit(sample_weight=...)``;
+        a loss declaring False refuses weights instead of ignoring them.
     """
 
     inputs = "dense"
@@ -127,6 +135,7 @@ class Loss:
     needs_item_counts = True
     sampled_variant: type[Loss] | Callable[[], Loss] | None = None
     autograph = True
+    uses_weights = True
     #: Weight of the explicit-dislike penalty added by the built-ins.
     dislike_weight = 1.0
     #: True when the fast embedding recipe of :mod:`tensorrec_explore.defaults` suits the loss.
@@ -228,6 +237,7 @@ class RMSEDense(Loss):
 
     needs_item_counts = False
     autograph = False
+    uses_weights = False
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         return tf.sqrt(tf.reduce_mean(tf.square(inputs.scores - inputs.targets)) + 1e-12)
@@ -245,6 +255,7 @@ class Separation(Loss):
     inputs = "observed"
     needs_item_counts = False
     autograph = False
+    uses_weights = False
     needs_negatives = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
@@ -261,6 +272,7 @@ class SeparationDense(Loss):
 
     needs_item_counts = False
     autograph = False
+    uses_weights = False
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         positive = tf.boolean_mask(inputs.scores, inputs.targets > 0)
@@ -566,6 +578,29 @@ def needs_item_counts(loss: Any) -> bool:
         getattr(loss, "needs_item_counts", CODE_ATTRIBUTES["needs_item_counts"])
         or getattr(loss, "in_batch_negatives", False)
     )
+
+
+def check_weights_used(loss: Any, name: str) -> None:
+    """Refuse sample weights for a loss whose ``call`` does not read them.
+
+    Parameters
+    ----------
+    loss : Loss or duck-typed loss
+        Its ``uses_weights`` attribute is read (absent: True).
+    name : str
+        The loss's name in the message.
+
+    Raises
+    ------
+    InputError
+        ``loss`` declares ``uses_weights = False``.
+    """
+    if not getattr(loss, "uses_weights", CODE_ATTRIBUTES["uses_weights"]):
+        raise InputError(
+            f"The {name} loss does not use sample_weight (it compares every pair of a batch or "
+            "the score distributions, not weighted pairs); drop sample_weight, or use a loss "
+            "that weights pairs: softmax, wmrb, bpr, warp, logistic or rmse."
+        )
 
 
 def uses_autograph(loss: Any) -> bool:

@@ -139,8 +139,9 @@ class TensorRec(Queries, FittedStateMixin):
         sample_weight : matrix, optional
             As in LightFM: a weight > 0 exactly where ``interactions`` has an entry (None =
             all 1; e.g. ``dataset.weights`` or ``split.train_weights``). It scales its pair's
-            term in the dense, sampled and observed losses; the dislike penalty and
-            ``rmse_dense`` / ``separation`` / ``separation_dense`` ignore it.
+            term in the dense, sampled and observed losses (the dislike penalty ignores it);
+            losses that cannot weight pairs (``rmse_dense``, ``separation``,
+            ``separation_dense``: ``uses_weights = False``) raise InputError.
 
         Returns
         -------

@@ -183,3 +183,15 @@ def test_dataset_weights_reach_fit_end_to_end() -> None:
     assert _x_over_y(model) >= 0.9
     model.fit(dataset.interactions, sample_weight=dataset.weights)
     assert _x_over_y(model) >= 0.9
+
+
+@pytest.mark.parametrize("loss", ["rmse_dense", "separation_dense"])
+def test_losses_that_ignore_weights_refuse_them(loss: str) -> None:
+    interactions = sp.csr_matrix(np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 1.0]], np.float32))
+    weights = interactions.copy()
+    weights.data[:] = 2.0
+    model = TensorRec(n_components=2, loss=loss, epochs=1, random_state=0)
+    with pytest.raises(InputError, match=f"The {loss} loss does not use sample_weight"):
+        model.fit(interactions, sample_weight=weights)
+    assert not hasattr(model, "network_")  # nothing half-fitted is left
+    model.fit(interactions)  # without weights it trains

@@ -52,6 +52,7 @@ RESULTS = {}  # every number the prose relies on; printed as one JSON line at th
 # | `needs_item_counts` | `True` | `call` reads `item_counts` (a stream pays one pass to count them) |
 # | `sampled_variant` | `None` | a dense loss's sampled form (a class), used with `n_sampled_items` or large catalogues |
 # | `autograph` | `True` | `call` may branch on tensors in Python; `False` (pure TensorFlow ops) traces faster |
+# | `uses_weights` | `True` | `call` reads the pairs' weights of `fit(sample_weight=...)`; `False` refuses weights |
 #
 # ## A margin ranking (hinge) loss
 #
