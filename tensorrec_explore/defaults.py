@@ -1,22 +1,20 @@
 """The training settings a model uses when the caller leaves them as None.
 
-Two recipes, chosen from the model's parts, both measured (see ``benchmarks/README.md``):
+Two recipes, chosen from the model's parts; the measurements behind every choice here are in
+``benchmarks/README.md``, "Figures behind design choices (training defaults)":
 
 * :data:`EMBEDDING_RECIPE` — the softmax, BPR, logistic, WARP or WMRB loss over
   *embedding-like* towers on both sides (a sum of one vector per feature, no hidden layer:
   ``linear``; ``pass_through``, which has no weights, also qualifies). Such tables take Adam's
   large steps, so the rate starts at 0.2 (WARP 0.1 and WMRB 0.05: their
-  ``embedding_learning_rate``) and falls linearly to 0
-  over 15 epochs: on ml-100k NDCG@10 0.309 in 15 epochs, where a constant 0.03 needed 40 for
-  0.314 (and gave 0.27 after 15); on ml-1m-all 0.414 (0.394 before).
+  ``embedding_learning_rate``) and falls linearly to 0 over 15 epochs (as good as a constant
+  small rate over 40).
 * :data:`STANDARD_RECIPE` — everything else (deep or custom towers; rmse, separation): Adam
-  at a constant 0.03 for 40 epochs. Deep
-  towers diverge from good solutions at the embedding
-  rate (the built-in ``relu`` item tower on cold items with non-linear features: AUC 0.47 at
-  0.2, 0.67 at 0.05, 0.87 at a constant 0.03).
+  at a constant 0.03 for 40 epochs. Deep towers diverge from good solutions at the embedding
+  rate.
 
 The L2 default lives here too: ``0.07 / sqrt(mean likes per user)`` for losses whose penalty is
-per liked interaction (the softmax: 0.0102 on ml-100k, 0.0061 on ml-1m), a loss's own
+per liked interaction (the softmax), a loss's own
 ``default_l2`` when it sets one (wmrb 0.1, warp 0.5, logistic 0.01), 0.005 for the other sampled
 losses (on the step's representations), 1e-4 for the observed-pair ones (on every weight).
 
@@ -45,21 +43,20 @@ import scipy.sparse as sp
 #: ``l2`` for losses with ``density_scaled_l2``: ``DENSE_L2_SCALE / sqrt(mean likes per user)``.
 DENSE_L2_SCALE = 0.07
 #: ``l2`` for sampled losses (a penalty on the step's representations, see
-#: ``Objective.sampled_regularization``): 0.005 measured best for BPR / logistic on ml-100k.
+#: ``Objective.sampled_regularization``): the best measured for BPR / logistic.
 SAMPLED_L2 = 0.005
 #: ``l2`` for the observed-pair losses (rmse, separation; a penalty on every weight).
 OTHER_L2 = 1e-4
 #: Items sampled per step by sampled losses that set no ``default_sampled_items`` (bpr,
-#: logistic): ml-100k bpr NDCG@10 0.274 with 64 (0.29 with 512 at ~5x the cost per epoch, 0.155
-#: with 32, 0.14 with 16).
+#: logistic): fewer learn much less, more cost more per epoch than they add.
 SAMPLED_ITEMS = 64
-#: Liked interactions per step of the sampled losses when ``batch_size`` is None: 4096 or 16384
-#: cost no less per epoch (the work grows with likes x samples) and learned less (bpr 0.22 / 0.10).
+#: Liked interactions per step of the sampled losses when ``batch_size`` is None: larger batches
+#: cost no less per epoch (the work grows with likes x samples) and learn less.
 SAMPLED_BATCH = 1024
 #: Uniform items per step of the sampled softmax (besides the batch's own liked items).
 SOFTMAX_SAMPLED_ITEMS = 128
 #: Seconds per (user, candidate) pair of a sampled-softmax epoch over those per (user, item)
-#: score of a dense-softmax epoch: 39 ns vs 26 ns measured at 3e5 likes (7,500 x 1,643; load ~4).
+#: score of a dense-softmax epoch (measured).
 SAMPLED_PAIR_COST = 1.5
 #: Catalogues larger than this use the sampled softmax when ``n_sampled_items`` is None; dense
 #: losses refuse catalogues over 4x this (every step scores users x all items).

@@ -37,7 +37,7 @@ from .errors import InputError
 from .losses import Loss, in_sampled_form, needs_item_counts, uses_autograph
 from .objectives import Objective
 
-#: Records per ``tf.train.Example`` in TFRecord shards (one Example per record is ~50x slower).
+#: Records per ``tf.train.Example`` in TFRecord shards (one Example per record reads far slower).
 RECORDS_PER_EXAMPLE = 4096
 INFO_FILE = "interactions.json"
 _DENSE_HELP = (
