@@ -11,7 +11,6 @@ do not wait for them.
 from __future__ import annotations
 
 import html
-import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ from ..registry import LOSSES, PREDICTIONS, REPRESENTATIONS
 from .controller import Controller
 from .datasets import default_dataset
 from .dispatch import KernelDispatcher, kernel_loop
-from .engine import engine_loaded, load_engine
+from .engine import engine_loaded, load_in_background
 from .messages import error_text
 from .panels import (
     ConfigPanel,
@@ -195,15 +194,10 @@ class Explorer:
             if state.message == loading:
                 state.message = f"Ready (TensorFlow loaded in {seconds:.0f} s): press Train."
 
-        def work() -> None:
-            try:
-                seconds = load_engine()
-            except Exception as exc:
-                dispatch.call(self._show_error, exc)
-                return
-            dispatch.call(ready, seconds)
-
-        threading.Thread(target=work, name="tensorrec-explorer-preload", daemon=True).start()
+        load_in_background(
+            lambda seconds: dispatch.call(ready, seconds),
+            lambda exc: dispatch.call(self._show_error, exc),
+        )
 
     def _show_error(self, exc: BaseException) -> None:
         """Show an error raised by background work (on the kernel's thread)."""
