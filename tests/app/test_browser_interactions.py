@@ -51,12 +51,12 @@ _ISOLATED_POINT_JS = """
 }
 """
 
-# Points and hover text of the trace ``name``, and the map's x range.
+# Points (x) and hover text of the trace ``name``, and the map's x range.
 _TRACE_JS = """
 ([selector, name]) => {
   const el = document.querySelector(selector);
   const t = el._fullData.find(t => t.name === name);
-  return {n: t.x ? t.x.length : 0, text: Array.from(t.hovertext || []),
+  return {n: t.x ? t.x.length : 0, x: Array.from(t.x || []), text: Array.from(t.hovertext || []),
           range: el._fullLayout.xaxis.range.slice()};
 }
 """
@@ -160,16 +160,16 @@ def test_map_click_search_and_play(app_factory, context):
     wait_until(
         lambda: input_value(page, "tre-item-select") == title, 30, f"the search to find {title!r}"
     )
-    marked = wait_until(
-        lambda: (
-            (m := page.evaluate(_TRACE_JS, [MAP, "selected item"]))["text"] != before["text"] and m
-        ),
-        30,
-        "the found item to be marked",
-    )
+    full = before["range"][1] - before["range"][0]
+
+    def found():
+        m = page.evaluate(_TRACE_JS, [MAP, "selected item"])
+        zoomed = m["range"][1] - m["range"][0] < 0.5 * full
+        return m if m["text"] != before["text"] and zoomed else None
+
+    marked = wait_until(found, 30, "the found item to be marked and the map to zoom onto it")
     assert marked["n"] == 1 and title in marked["text"][0], marked
-    width = marked["range"][1] - marked["range"][0]
-    assert width < 0.5 * (before["range"][1] - before["range"][0]), (before, marked)
+    assert marked["range"][0] < marked["x"][0] < marked["range"][1], marked
 
     # (3) play steps back through the epoch snapshots
     last = readout(page)
