@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 MAP = ".tre-embedding.js-plotly-plot"
 
 # Page position of the point of trace ``name`` farthest from every other drawn point (so a click
-# there cannot land on a neighbour), with its index in that trace.
+# there cannot land on a neighbour), away from the plot's edges, legend, mode bar and colour bars
+# (a click there would not reach the point), with its index in that trace.
 _ISOLATED_POINT_JS = """
 ([selector, name]) => {
   const el = document.querySelector(selector);
@@ -36,10 +37,15 @@ _ISOLATED_POINT_JS = """
     box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(t.y[i])]);
   const target = pixels(drawn.find(t => t.name === name));
   const others = drawn.flatMap(pixels);
+  const covers = Array.from(el.querySelectorAll('.legend, .modebar-container, .colorbar'),
+                            c => c.getBoundingClientRect());
+  const covered = (x, y) => covers.some(r =>
+    x > r.left - 8 && x < r.right + 8 && y > r.top - 8 && y < r.bottom + 8);
   let best = null;
   target.forEach(([x, y], index) => {
     if (x < box.left + xa._offset + 15 || x > box.left + xa._offset + xa._length - 15) return;
     if (y < box.top + ya._offset + 15 || y > box.top + ya._offset + ya._length - 15) return;
+    if (covered(x, y)) return;
     let gap = Infinity;
     for (const [u, v] of others) {
       const d = Math.hypot(u - x, v - y);
