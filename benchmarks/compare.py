@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import _protocol
+from _threads import thread_env
 import contextlib
 
 PEERS = [
@@ -45,13 +46,6 @@ PEERS = [
 ]
 DEFAULT_MODELS = [*PEERS, "tensorrec"]
 REFERENCES = ("lightfm-warp", "implicit-als")
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
-    "TF_NUM_INTEROP_THREADS",
-)
 RATIO_FIELDS = {
     "ndcg@10": lambda r: r["metrics"]["ndcg@10"],
     "precision@10": lambda r: r["metrics"]["precision@10"],
@@ -130,11 +124,7 @@ def versions() -> dict:
 # --------------------------------------------------------------------------- running
 def run_model(model: str, args, params: dict | None = None) -> dict:
     """One model in its own subprocess; returns its JSON, or an error record."""
-    env = dict(os.environ)
-    for var in THREAD_VARS:
-        env[var] = str(args.threads)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env = thread_env(args.threads, os.environ, REPO)
     cmd = [
         sys.executable,
         str(HERE / "_run_one.py"),

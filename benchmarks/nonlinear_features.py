@@ -25,13 +25,10 @@ import sys
 import time
 from pathlib import Path
 
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
-    "TF_NUM_INTEROP_THREADS",
-)
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _threads import thread_env  # no numpy: the thread limits are set before numpy loads
+
 MODELS = (
     "tensorrec-relu",
     "tensorrec-relu-bpr",
@@ -57,15 +54,11 @@ def _args(argv=None):
 
 ARGS = _args() if __name__ == "__main__" else None
 if ARGS is not None:
-    for _v in THREAD_VARS:
-        os.environ[_v] = str(ARGS.threads)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.update(thread_env(ARGS.threads, os.environ))
 
 import numpy as np
 import scipy.sparse as sp
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 import _protocol
 
 

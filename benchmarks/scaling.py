@@ -26,13 +26,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MODELS = ("tensorrec", "tensorrec-bpr", "tensorrec-warp", "lightfm-warp", "implicit-als")
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
-    "TF_NUM_INTEROP_THREADS",
-)
 
 
 def synthetic_interactions(n_interactions: int, seed: int = 0, n_items: int | None = None):
@@ -213,13 +206,10 @@ def main(argv=None) -> int:
         return 0
 
     sys.path.insert(0, str(HERE))
+    from _threads import thread_env
     from compare import _priority
 
-    env = dict(os.environ)
-    for var in THREAD_VARS:
-        env[var] = str(args.threads)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env = thread_env(args.threads, os.environ, REPO)
     sizes = [
         (int(float(n)), int(float(items)) if items else None)
         for n, _, items in (s.partition(":") for s in args.sizes.split(","))
