@@ -136,29 +136,28 @@ def test_map_click_search_and_play(app_factory, context):
     assert input_value(page, "tre-user-select") == input_value(page, "tre-item-select") == ""
 
     # (1) a click on an item, then on a user, opens it in the inspector
-    show(page, "items")
-    item = click_point(page, "items")
-    expected_item = option(page, "tre-item-select", item)
-    wait_until(
-        lambda: input_value(page, "tre-item-select") == expected_item,
-        30,
-        f"the inspector to show the clicked item {expected_item!r}",
-    )
-    wait_until(lambda: page.locator(".tre-similar-items tr").count() > 1, 30, "its similar items")
-    show(page, "users")
-    user = click_point(page, "users")
-    expected_user = option(page, "tre-user-select", user)
-    wait_until(
-        lambda: input_value(page, "tre-user-select") == expected_user,
-        30,
-        f"the inspector to show the clicked user {expected_user!r}",
-    )
-    wait_until(lambda: page.locator(".tre-ranked-table tr").count() >= 10, 30, "its top-k")
+    clicked = {}
+    for kind, select, answer, rows in (
+        ("items", "tre-item-select", "tre-similar-items", 2),  # its similar items
+        ("users", "tre-user-select", "tre-ranked-table", 10),  # its top-k
+    ):
+        show(page, kind)
+        expected = clicked[kind] = option(page, select, click_point(page, kind))
+        wait_until(
+            lambda select=select, expected=expected: input_value(page, select) == expected,
+            30,
+            f"the inspector to show the clicked {kind[:-1]} {expected!r}",
+        )
+        wait_until(
+            lambda answer=answer, rows=rows: page.locator(f".{answer} tr").count() >= rows,
+            30,
+            f"the inspector's .{answer} to fill",
+        )
     show(page, "users and items")
 
     # (2) searching an item by name selects it, marks it on the map and zooms onto it
     before = page.evaluate(_TRACE_JS, [MAP, "selected item"])
-    target = next(i for i in range(5, 50) if option(page, "tre-item-select", i) != expected_item)
+    target = next(i for i in range(5, 50) if option(page, "tre-item-select", i) != clicked["items"])
     title = option(page, "tre-item-select", target)
     search = page.locator(".tre-map-search input").first
     search.fill(f"item: {title}")
