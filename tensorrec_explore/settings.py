@@ -19,6 +19,7 @@ TensorFlow (the CLI's ``--help`` and the explorer's form need it without).
 from __future__ import annotations
 
 import inspect
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +28,6 @@ import numpy as np
 
 from .errors import InputError, describe
 
-#: What kinds of value a setting can hold; each has one validation rule in :data:`_CHECKS`.
-KINDS = ("count", "rate", "penalty", "flag", "choice", "plugin", "seed", "strategy")
 #: Learning-rate schedules (``None`` = the model's recipe).
 LEARNING_RATE_SCHEDULES = ("linear", "constant")
 
@@ -64,6 +63,8 @@ class Setting:
         ``"representation"``, ``"prediction"`` or ``"loss"`` for plug-ins.
     recipe_field : str
         The attribute of :class:`tensorrec_explore.defaults.Recipe` giving its auto value.
+    resolved : bool
+        The value a fit used (given or chosen) is kept as the fitted attribute ``name_``.
     label : str
         The explorer form's label.
     short : str
@@ -91,6 +92,7 @@ class Setting:
     choices: tuple[Any, ...] = ()
     registry: str = ""
     recipe_field: str = ""
+    resolved: bool = False
     label: str = ""
     short: str = ""
     maximum: float | None = None
@@ -209,6 +211,8 @@ _CHECKS: dict[str, Callable[[Setting, Any], None]] = {
     "seed": _check_seed,
     "strategy": _check_strategy,
 }
+#: What kinds of value a setting can hold (each has one validation rule above).
+KINDS = tuple(_CHECKS)
 _EXPECTED = {
     "count": "a positive integer (not a bool, float or string)",
     "rate": "a positive number",
@@ -340,6 +344,7 @@ SETTINGS: tuple[Setting, ...] = (
         auto="the model's recipe (0.2 for softmax, bpr or logistic "
         "over linear or pass-through towers, warp 0.1, wmrb 0.05; 0.03 otherwise)",
         recipe_field="learning_rate",
+        resolved=True,
         label="Learning rate",
         short="lr",
         maximum=10.0,
@@ -355,6 +360,7 @@ SETTINGS: tuple[Setting, ...] = (
         auto="the model's recipe (linear with the 0.2-style rates, else constant)",
         choices=LEARNING_RATE_SCHEDULES,
         recipe_field="schedule",
+        resolved=True,
         label="LR schedule",
         short="schedule",
     ),
@@ -370,6 +376,7 @@ SETTINGS: tuple[Setting, ...] = (
         auto="``0.07 / sqrt(mean likes per user)`` for the softmax, the loss's own default "
         "(wmrb 0.1, warp 0.5, logistic 0.01), 0.005 for the other sampled losses, 1e-4 for "
         "the others",
+        resolved=True,
         label="L2",
         maximum=10.0,
         explorer_default=1e-4,
@@ -382,6 +389,7 @@ SETTINGS: tuple[Setting, ...] = (
         annotation="int | None",
         auto="the model's recipe (15 with the 0.2-style rates, else 40)",
         recipe_field="epochs",
+        resolved=True,
         label="Epochs",
         maximum=100_000,
     ),
@@ -523,15 +531,13 @@ def parameters_doc() -> str:
         text = " ".join(part for part in (s.summary, s.details) if part)
         if s.auto:
             text += f" None = {s.auto}."
-        if s.recipe_field or s.name == "l2":
+        if s.resolved:
             text += f" The value used is kept as ``{s.name}_``."
         lines += [f"    {line}" for line in _wrap(text)]
     return "\n".join(lines)
 
 
 def _wrap(text: str, width: int = 88) -> list[str]:
-    import textwrap
-
     return textwrap.wrap(text, width) or [""]
 
 

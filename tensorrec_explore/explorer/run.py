@@ -13,6 +13,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..settings import SETTINGS
+
 #: Every run of this process (see the module docstring).
 LIVE_RUNS: weakref.WeakSet[Run] = weakref.WeakSet()
 
@@ -28,8 +30,9 @@ def _stop_live_runs(timeout: float = 10.0) -> None:
 
 def resolved_settings(model: Any) -> dict[str, Any]:
     """The values a model actually trained with where the form said "auto" (its ``*_``
-    attributes: learning rate, schedule, L2)."""
-    names = ("learning_rate", "learning_rate_schedule", "l2")
+    attributes of the settings declared ``resolved``; not epochs: a run records the epochs it
+    reached)."""
+    names = [s.name for s in SETTINGS if s.resolved and s.name != "epochs"]
     return {
         name: getattr(model, name + "_")
         for name in names

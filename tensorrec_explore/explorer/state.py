@@ -114,7 +114,7 @@ def _start(setting: Setting) -> Any:
 
 def _trait(setting: Setting) -> t.TraitType:
     """The trait holding ``setting`` in the form (0 / "auto" stand for the model's None)."""
-    if setting.kind in ("plugin",):
+    if setting.kind == "plugin":
         return t.Unicode(setting.default)
     if setting.kind == "flag":
         return t.Bool(setting.default)

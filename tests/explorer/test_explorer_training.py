@@ -306,9 +306,9 @@ def test_explorer_config_bad_values_raise_input_error() -> None:
 def test_form_state_and_runs_table_follow_the_settings_declaration() -> None:
     from tensorrec_explore import TensorRec, settings
     from tensorrec_explore.explorer.panels.config import ConfigPanel
-    from tensorrec_explore.explorer.panels.runs import CONFIG_COLUMNS
+    from tensorrec_explore.explorer.panels.runs import runs_frame
+    from tensorrec_explore.explorer.records import RunRecord
     from tensorrec_explore.explorer.state import ExplorerState
-
     from tensorrec_explore.registry import LOSSES, PREDICTIONS, REPRESENTATIONS
 
     state = ExplorerState(
@@ -319,7 +319,8 @@ def test_form_state_and_runs_table_follow_the_settings_declaration() -> None:
     panel = ConfigPanel(state)
     for setting in settings.explorer_settings():
         assert state.has_trait(setting.name) and setting.name in panel.fields
-        assert setting.name in CONFIG_COLUMNS
+    columns = runs_frame([RunRecord(1, state.config(), {"ndcg@k": 0.1}, {}, 1.0)]).columns
+    assert {s.name for s in settings.explorer_settings()} <= set(columns)
     assert "distribute" not in panel.fields  # declared explorer=False
     panel.fields["n_components"].value = 24  # the user types in the form...
     assert state.model_kwargs()["n_components"] == 24  # ...and the model gets it

@@ -29,8 +29,6 @@ CURVES = {
     "recall@k": ("val_epoch", "val_recall"),
     "NDCG@k": ("val_epoch", "val_ndcg"),
 }
-#: The configuration columns: every declared setting of a run (see ``state.CONFIG_TRAITS``).
-CONFIG_COLUMNS = CONFIG_TRAITS
 #: Short column headers and run-label keys, from the declaration.
 _SHORT = {s.name: s.column for s in (*MODEL_SETTINGS, *RUN_SETTINGS)}
 
@@ -46,21 +44,21 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
         row = {"run": run.run}
         row.update(run.metrics)
         row["seconds"] = run.seconds
-        row.update({key: run.config.get(key) for key in CONFIG_COLUMNS})
+        row.update({key: run.config.get(key) for key in CONFIG_TRAITS})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def metric_columns(frame: pd.DataFrame) -> list[str]:
     """The frame's metric columns (everything between ``run`` and the configuration)."""
-    return [c for c in frame.columns if c != "run" and c not in CONFIG_COLUMNS]
+    return [c for c in frame.columns if c != "run" and c not in CONFIG_TRAITS]
 
 
 def differing(frame: pd.DataFrame) -> list[str]:
     """Configuration columns whose value is not the same in every run."""
     return [
         c
-        for c in CONFIG_COLUMNS
+        for c in CONFIG_TRAITS
         if c in frame.columns and frame[c].astype(str).nunique(dropna=False) > 1
     ]
 
@@ -121,7 +119,7 @@ def table_html(frame: pd.DataFrame, sort_by: str = "run", ascending: bool = True
             cells.append(f"<td{mark}>{text}</td>")
         cells += [f"<td>{html.escape(_fmt(row[c]))}</td>" for c in varying]
         body.append(f"<tr>{''.join(cells)}</tr>")
-    same = [c for c in CONFIG_COLUMNS if c in frame.columns and c not in varying]
+    same = [c for c in CONFIG_TRAITS if c in frame.columns and c not in varying]
     common = ", ".join(f"{_short(c)}={html.escape(_fmt(frame[c].iloc[0]))}" for c in same)
     return (
         "<div style='max-width:100%;overflow-x:auto;font-size:12px'>"
