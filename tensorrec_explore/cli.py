@@ -28,8 +28,7 @@ from typing import Any
 from . import __version__, settings
 from .app.datasets import NAMED_DATASETS, check_dataset_spec, dataset_label
 from .errors import InputError, LeakageError, MissingExtraError, TensorRecError, TrainingError
-from .data.dataset import FEATURE_MODES
-from .settings import Setting
+from .settings import FEATURE_MODES, Setting
 
 PROG = "tensorrec-explore"
 _MOVIELENS = {"movielens-100k": "100k", "movielens-1m": "1m"}

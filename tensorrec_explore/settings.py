@@ -13,21 +13,26 @@ else is derived from :data:`SETTINGS`:
   (``tensorrec_explore.explorer.settings_form``).
 
 Adding a setting means adding it here and writing the code that uses it. Nothing here imports
-TensorFlow (the CLI's ``--help`` and the explorer's form need it without).
+TensorFlow, numpy or pandas (the CLI's ``--help`` and the explorer's form need it without).
 """
 
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
+import sys
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-import numpy as np
 
 from .errors import InputError, describe
 
+#: How a side (users or items) enters the model: its ids (identity), its features, or both.
+FeatureMode = Literal["ids", "features", "both"]
+FEATURE_MODES: tuple[str, ...] = get_args(FeatureMode)
 #: Learning-rate schedules (``None`` = the model's recipe).
 LEARNING_RATE_SCHEDULES = ("linear", "constant")
 
@@ -139,15 +144,11 @@ class Setting:
 
 def is_int(value: Any) -> bool:
     """True for Python and numpy integers (never bools)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _is_real(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, (bool, np.bool_))
-        and bool(np.isfinite(value))
-    )
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _fail(setting: Setting, value: Any) -> None:
@@ -175,7 +176,8 @@ def _check_penalty(setting: Setting, value: Any) -> None:
 
 
 def _check_flag(setting: Setting, value: Any) -> None:
-    if not isinstance(value, (bool, np.bool_)):
+    numpy = sys.modules.get("numpy")  # a numpy bool implies numpy is loaded; never load it here
+    if not (isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_))):
         _fail(setting, value)
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import InputError, describe
+from ..settings import FEATURE_MODES, FeatureMode
 from .features import FeatureTable
 from .frames import (
     FeatureSide,
@@ -33,9 +34,6 @@ from .interactions import as_features, as_interactions, from_triples, identity
 __all__ = ["InteractionDataset"]
 
 Kind = Literal["user", "item"]
-Mode = Literal["ids", "features", "both"]
-#: How a side enters the model: its ids (identity), its features, or both side by side.
-FEATURE_MODES: tuple[str, ...] = get_args(Mode)
 
 
 class InteractionDataset:
@@ -268,7 +266,7 @@ class InteractionDataset:
         return _lookup(self._item_lookup, raw, "item")
 
     # ----------------------------------------------------------------- features
-    def features(self, kind: Kind, mode: Mode = "both") -> sp.csr_matrix | None:
+    def features(self, kind: Kind, mode: FeatureMode = "both") -> sp.csr_matrix | None:
         """Return the feature matrix the model should take for users or items.
 
         Parameters
@@ -304,7 +302,7 @@ class InteractionDataset:
         n = features.shape[0]
         return sp.hstack([identity(n), features], format="csr", dtype=np.float32)
 
-    def user_feature_rows(self, users: Any, mode: Mode = "features") -> sp.csr_matrix:
+    def user_feature_rows(self, users: Any, mode: FeatureMode = "features") -> sp.csr_matrix:
         """Return feature rows for users given as raw ids or as a feature DataFrame.
 
         Parameters
@@ -330,7 +328,7 @@ class InteractionDataset:
         """
         return self._rows("user", users, mode)
 
-    def item_feature_rows(self, items: Any, mode: Mode = "features") -> sp.csr_matrix:
+    def item_feature_rows(self, items: Any, mode: FeatureMode = "features") -> sp.csr_matrix:
         """Return feature rows for items, as :meth:`user_feature_rows` does for users.
 
         Parameters
@@ -462,7 +460,7 @@ class InteractionDataset:
             out.timestamps = self.timestamps[keep]
         return out
 
-    def _rows(self, kind: Kind, entities: Any, mode: Mode) -> sp.csr_matrix:
+    def _rows(self, kind: Kind, entities: Any, mode: FeatureMode) -> sp.csr_matrix:
         _check_mode(mode)
         side: FeatureSide | None = self._pick(kind, self._user_side, self._item_side)
         lookup: pd.Index = self._pick(kind, self._user_lookup, self._item_lookup)

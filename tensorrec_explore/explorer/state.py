@@ -23,9 +23,8 @@ from typing import Any
 
 import traitlets as t
 
-from ..data.dataset import FEATURE_MODES
 from ..errors import InputError
-from ..settings import Setting, explorer_settings
+from ..settings import FEATURE_MODES, Setting, explorer_settings
 
 SPLITS = ("random_holdout", "leave_last_out", "none")
 #: The explorer's own run settings (how the data is fed and validated), declared like the

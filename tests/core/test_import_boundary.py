@@ -1,4 +1,5 @@
-"""Importing the package is cheap: no widget stack, no TensorFlow until a model is used."""
+"""Importing the package is cheap: no widget stack, no TensorFlow until a model is used, and
+the command line starts without numpy."""
 
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import pytest
             ("ipywidgets", "plotly", "umap", "tensorflow", "IPython"),
         ),
         ("from tensorrec_explore import TensorRec", ("ipywidgets", "plotly", "umap")),
+        # the CLI's --help and the settings' declaration start without numpy or pandas
+        ("import tensorrec_explore.cli, tensorrec_explore.settings", ("numpy", "pandas")),
     ],
 )
 def test_imports_stay_light(imports: str, forbidden: tuple[str, ...]) -> None:
