@@ -246,6 +246,13 @@ def status_text(page) -> str:
     return page.locator(".tre-status").first.inner_text().strip()
 
 
+def press(locator) -> None:
+    """Click a widget button. A widget button never navigates, so Playwright is told not to wait
+    for navigations after the click: on a busy renderer that wait alone can outlast the timeout
+    (seen in CI: "click action done - waiting for scheduled navigations to finish")."""
+    locator.click(no_wait_after=True)
+
+
 def set_number(page, css_class: str, value) -> None:
     """Type into an ipywidgets number box and commit it (they sync on Enter / blur)."""
     box = page.locator(f".{css_class} input").first

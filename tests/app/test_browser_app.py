@@ -10,6 +10,7 @@ import time
 
 import pytest
 from app_support import (
+    press,
     PAGE_TIMEOUT_MS,
     TIMINGS,
     UNQUIET_TF,
@@ -55,7 +56,7 @@ def start_training(page, *, epochs: int = 500) -> None:
     """Configure a long run (stopped by the test) and press Train."""
     set_number(page, "tre-epochs", epochs)
     set_number(page, "tre-val-every", 1)
-    page.locator(".tre-train").click()
+    press(page.locator(".tre-train"))
     wait_until(lambda: status_text(page).startswith("training"), 60, "status 'training'")
 
 
@@ -88,7 +89,7 @@ def test_explorer_trains_stops_and_inspects(app_factory, busy_machine, context, 
         120,
         "the validation curve to hold a point",
     )
-    page.locator(".tre-stop").click()
+    press(page.locator(".tre-stop"))
     wait_until(
         lambda: status_text(page).split()[0] in ("stopped", "finished"), 120, "training to stop"
     )
@@ -138,7 +139,7 @@ def test_tabs_have_own_kernels_closing_frees_one_errors_show(app_factory, contex
     wait_for_curve_points(first, 2, where=" in the first tab")
     assert max(trace_lengths(second, "tre-loss-curve") or [0]) == 0
     assert status_text(second).startswith("idle")
-    first.locator(".tre-stop").click()
+    press(first.locator(".tre-stop"))
 
     # closing the first tab frees its kernel; the second keeps working
     first.close(run_before_unload=True)

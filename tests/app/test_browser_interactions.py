@@ -12,6 +12,7 @@ import time
 
 import pytest
 from app_support import (
+    press,
     PAGE_TIMEOUT_MS,
     TIMINGS,
     embedding_counts,
@@ -130,7 +131,7 @@ def test_map_click_search_and_play(app_factory, context):
 
     set_number(page, "tre-n-components", 8)
     set_number(page, "tre-epochs", 4)
-    page.locator(".tre-train").click()
+    press(page.locator(".tre-train"))
     wait_until(lambda: status_text(page).startswith("finished"), 180, "the short run to finish")
     wait_until(lambda: embedding_counts(page), 120, "the embedding scatter to fill")
     assert input_value(page, "tre-user-select") == input_value(page, "tre-item-select") == ""
@@ -179,7 +180,7 @@ def test_map_click_search_and_play(app_factory, context):
     # (3) play steps back through the epoch snapshots
     last = readout(page)
     assert last == "4", last
-    page.locator(".tre-play button").first.click()
+    press(page.locator(".tre-play button").first)
     seen, titles = {last}, {map_title(page)}
 
     def stepped():

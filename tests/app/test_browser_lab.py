@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from app_support import (
+    press,
     PAGE_TIMEOUT_MS,
     TIMINGS,
     embedding_counts,
@@ -70,7 +71,7 @@ def test_explorer_notebook_draws_under_load(frontend, tmp_path, busy_machine, co
 
         set_number(page, "tre-n-components", 8)
         set_number(page, "tre-epochs", 3)
-        page.locator(".tre-train").click()
+        press(page.locator(".tre-train"))
         wait_for_curve_points(page, 2, where=f" in {frontend}")
         wait_until(
             lambda: status_text(page).split()[0] in ("finished", "stopped"),
