@@ -57,6 +57,16 @@ RUN_SETTINGS = (
         label="Split",
     ),
     Setting(
+        "learn_dislikes",
+        "flag",
+        True,
+        "Train on the disliked (negative) interactions too; off: on the likes alone.",
+        "Only matters for data with dislikes. Off or on, the held-out dislikes stay out of "
+        "training and are scored ('dislike auc' in the runs table).",
+        label="Learn from dislikes",
+        short="dislikes learnt",
+    ),
+    Setting(
         "val_every",
         "count",
         1,
