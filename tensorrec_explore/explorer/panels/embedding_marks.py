@@ -1,8 +1,9 @@
 """The marks drawn over the embedding map, each in its own trace so none overwrites another.
 
 For the selected user: their training items, their held-out likes and held-out dislikes, their
-top-k (joined to the user by thin lines) and the user (each taste vector); for the selected item:
-itself and its nearest neighbours; for the sandbox user: where their folded-in vector lands and their top-k.
+top-k (joined to the user by thin lines) and the user (each taste vector); for the selected
+item: itself and its nearest neighbours; for the sandbox user: where their folded-in vector
+lands and their top-k.
 :func:`mark_points` computes every mark's coordinates from a 2-D frame and the state; the
 embeddings panel only assigns them to the traces :func:`mark_traces` created.
 """
