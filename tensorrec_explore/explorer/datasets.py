@@ -70,6 +70,20 @@ def has_timestamps(dataset: Any) -> bool:
     return getattr(dataset, "timestamps", None) is not None
 
 
+class PreparedData(dict):
+    """What :func:`prepare` returns: a dict that equals only itself.
+
+    Its values are sparse matrices, whose ``==`` compares element by element (and warns);
+    traitlets compares a trait's old and new values before notifying, so the explorer's state
+    would compare every matrix when a run trained on other data (another split, feature set or
+    ``learn_dislikes``). Two preparations are the same only when they are the same object.
+    """
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = None  # type: ignore[assignment]
+
+
 def prepare(
     dataset: Any,
     *,
@@ -88,9 +102,9 @@ def prepare(
 
     Returns
     -------
-    dict
-        ``"train"``: the train likes, plus the train dislikes (as their negative values) when
-        ``learn_dislikes``; ``"test"``: the held-out likes (None without a split);
+    PreparedData
+        A dict: ``"train"``: the train likes, plus the train dislikes (as their negative
+        values) when ``learn_dislikes``; ``"test"``: the held-out likes (None without a split);
         ``"dislikes"``: the train dislikes (negative values, learnt or not: the inspector marks
         them); ``"test_dislikes"``: the held-out dislikes (negative values; None without
         them); ``"train_weights"``: the dataset's ``weights`` of the train pairs (the
@@ -123,17 +137,19 @@ def prepare(
     train = train.astype(np.float32)
     train.eliminate_zeros()
     weights = getattr(dataset, "weights", None)
-    return {
-        "train": train,
-        "train_weights": None if weights is None else weights.multiply(train != 0).tocsr(),
-        "test": test,
-        "dislikes": dislikes,
-        "test_dislikes": test_dislikes,
-        "user_features": dataset.features("user", mode=user_feature_set),
-        "item_features": dataset.features("item", mode=item_feature_set),
-        "user_feature_set": user_feature_set,
-        "item_feature_set": item_feature_set,
-    }
+    return PreparedData(
+        {
+            "train": train,
+            "train_weights": None if weights is None else weights.multiply(train != 0).tocsr(),
+            "test": test,
+            "dislikes": dislikes,
+            "test_dislikes": test_dislikes,
+            "user_features": dataset.features("user", mode=user_feature_set),
+            "item_features": dataset.features("item", mode=item_feature_set),
+            "user_feature_set": user_feature_set,
+            "item_feature_set": item_feature_set,
+        }
+    )
 
 
 def popularity(dataset: Any) -> np.ndarray:

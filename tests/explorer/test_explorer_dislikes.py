@@ -51,6 +51,23 @@ def test_prepare_holds_out_dislikes_apart_and_can_leave_them_out_of_training(sig
     )
 
 
+def test_runs_on_other_data_replace_the_state_data_without_comparing_matrices(signed):
+    import warnings
+
+    from tensorrec_explore.explorer.state import ExplorerState
+
+    state = ExplorerState()
+    options = {"split": "random_holdout", "user_feature_set": "ids", "item_feature_set": "ids"}
+    changes = []
+    state.observe(changes.append, names=["data"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # sparse == sparse warns (SparseEfficiencyWarning)
+        for learn in (True, False, False):
+            state.data = prepare(signed, **options, learn_dislikes=learn)
+    assert [str(w.message) for w in caught] == []
+    assert len(changes) == 3  # a new preparation always notifies
+
+
 def test_dislike_auc_says_where_held_out_dislikes_rank_among_unobserved_items():
     train_ = sp.csr_matrix(np.array([[1, 0, 0, 0, 0, -1]], dtype=np.float32))
     test = sp.csr_matrix(np.array([[0, 1, 0, 0, 0, 0]], dtype=np.float32))
