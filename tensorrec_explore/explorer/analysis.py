@@ -1,7 +1,8 @@
 """What the inspector shows, computed from a fitted model: plain functions returning DataFrames.
 
 No widgets here, so each piece is testable on its own. ``data`` is the dict the controller
-prepared for the model (``train``, ``test``, ``dislikes``, ``user_features``, ``item_features``).
+prepared for the model (``train``, ``test``, ``dislikes``, ``test_dislikes``, ``user_features``,
+``item_features``).
 """
 
 from __future__ import annotations

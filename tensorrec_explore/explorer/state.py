@@ -188,7 +188,8 @@ class ExplorerState(_DeclaredSettings):
     # ---- dataset (set once by the controller; read-only for panels) ----
     dataset = t.Any(None, allow_none=True)
     #: Matrices the current model was trained with: ``{"train", "test", "dislikes",
-    #: "user_features", "item_features"}`` (test None without a split; features None = ids).
+    #: "test_dislikes", "user_features", "item_features"}`` (test None without a split;
+    #: features None = ids; see ``datasets.prepare``).
     data = t.Dict()
     dataset_name = t.Unicode("")
     n_users = t.Int(0)
