@@ -100,7 +100,7 @@ LESSONS: dict[str, Lesson] = {
         "runs' NDCG@10 and AUC: n_tastes=2 ranks held-out items clearly better (NDCG@10 higher "
         "by more than 0.05). On the map, select a user: the last run draws a star per taste "
         "vector (colour users by 'cluster' or 'second_cluster' to see the planted tastes).",
-        tutorial="notebooks/02_custom_representation.ipynb (tastes per user)",
+        tutorial="notebooks/02_custom_representation.ipynb (section 6, several tastes per user)",
     ),
 }
 
