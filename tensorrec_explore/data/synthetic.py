@@ -15,6 +15,22 @@ show in the features:
 - ``"nonlinear"``: item features are random bits; item code j is the XOR (as a ±1 product) of
   bits 2j and 2j+1, so taste depends on combinations of features and no linear map of them can
   express it. User features stay clean indicators.
+
+Two options change the interactions themselves (any flavour; off by default, and off they leave
+every output unchanged), each planted the way it happens in real data:
+
+- ``dislikes=True``: explicit feedback. Each item has one of ``N_STYLES`` hidden styles and each
+  user dislikes one style (a second hidden trait, independent of the taste clusters). Users
+  still pick items by taste, so they *watch* items of the style they dislike as often as the
+  others; those interactions are -1 (watched, disliked), the rest +1 (liked): about a quarter
+  of the interactions are dislikes. A model trained on the likes alone cannot tell a future
+  dislike from a like (both are close to the user's taste), so it ranks held-out dislikes high;
+  the style is learnable from the -1s, so a model trained on them can sink them.
+- ``tastes_per_user=T`` (T >= 2): each user has T distinct taste clusters, the first one
+  (``truth.user_clusters``) and T - 1 others drawn at random; taste ``j`` (0-based) is sampled
+  with weight ``2**-j`` (about 2/3 of a user's items from the first taste, 1/3 from the second
+  with T = 2), so the second taste is a minority one. Users pick items by their best taste.
+  User features still encode the first taste only.
 """
 
 from __future__ import annotations
@@ -28,9 +44,11 @@ from ..errors import InputError, describe
 from .dataset import InteractionDataset
 from .interactions import from_triples
 
-__all__ = ["FLAVOURS", "SyntheticDataset", "SyntheticTruth", "make_synthetic"]
+__all__ = ["FLAVOURS", "N_STYLES", "SyntheticDataset", "SyntheticTruth", "make_synthetic"]
 
 FLAVOURS = ("clean", "redundant", "correlated", "imbalanced", "nonlinear")
+#: Hidden item styles of ``make_synthetic(dislikes=True)`` (each user dislikes one).
+N_STYLES = 4
 
 
 @dataclass(frozen=True)
@@ -47,11 +65,18 @@ class SyntheticTruth:
         ±1 ``[n_clusters, m]``: each cluster's code.
     affinity : numpy.ndarray
         float ``[n_users, n_items]`` in [-1, 1]: the agreement of the user's and the item's
-        codes.
+        codes (with several tastes, of the user's closest taste).
     item_bias : numpy.ndarray
         float ``[n_items]``: the log-popularity added when sampling.
     flavour : str
         The feature flavour of the dataset (one of :data:`FLAVOURS`).
+    user_tastes : numpy.ndarray or None
+        int ``[n_users, tastes_per_user]``: each user's taste clusters, the first one
+        (``user_clusters``) first; None for datasets built before tastes existed.
+    item_styles : numpy.ndarray or None
+        int ``[n_items]`` in ``[0, N_STYLES)``: each item's hidden style (``dislikes=True``).
+    user_disliked_styles : numpy.ndarray or None
+        int ``[n_users]``: the style each user dislikes (``dislikes=True``).
     """
 
     user_clusters: np.ndarray
@@ -60,6 +85,9 @@ class SyntheticTruth:
     affinity: np.ndarray
     item_bias: np.ndarray
     flavour: str
+    user_tastes: np.ndarray | None = None
+    item_styles: np.ndarray | None = None
+    user_disliked_styles: np.ndarray | None = None
 
 
 class SyntheticDataset(InteractionDataset):
@@ -131,11 +159,14 @@ def make_synthetic(
     temperature: float = 0.25,
     popularity_spread: float = 1.0,
     n_copies: int = 3,
+    dislikes: bool = False,
+    tastes_per_user: int = 1,
 ) -> SyntheticDataset:
     """Return a planted dataset (~20k implicit interactions by default), same for the same seed.
 
     For a given seed the interactions and ``truth`` are the same whatever the flavour, so
-    flavours compare features only.
+    flavours compare features only. ``dislikes`` and ``tastes_per_user`` draw from their own
+    random streams, so the default dataset is the same with or without them in the code.
 
     Parameters
     ----------
@@ -155,19 +186,28 @@ def make_synthetic(
         The standard deviation of the log-normal item popularity.
     n_copies : int, default 3
         How many times the ``"redundant"`` flavour repeats each indicator.
+    dislikes : bool, default False
+        Explicit feedback: +1 liked, -1 watched and disliked, the dislikes explained by a
+        hidden item style (see the module's docstring).
+    tastes_per_user : int, default 1
+        Distinct taste clusters per user, in ``[1, n_clusters]``; from 2 on, a user's second
+        taste is a minority one (see the module's docstring).
 
     Returns
     -------
     SyntheticDataset
-        Implicit interactions (all 1.0) with user and item features; ``truth`` holds the
-        clusters and affinities; ``item_metadata`` / ``user_metadata`` have a "cluster" column;
-        titles read "Item 12 (cluster 3)".
+        Implicit interactions (all 1.0; +1 / -1 with ``dislikes``) with user and item features;
+        ``truth`` holds the clusters and affinities (and the tastes and styles);
+        ``item_metadata`` / ``user_metadata`` have a "cluster" column (plus "style" /
+        "disliked_style" with ``dislikes``, "second_cluster" with several tastes); titles read
+        "Item 12 (cluster 3)" ("Item 12 (cluster 3, style 1)" with ``dislikes``).
 
     Raises
     ------
     InputError
-        On an unknown flavour, ``n_clusters`` outside ``[2, min(n_users, n_items)]`` or
-        ``interactions_per_user`` outside ``[5, n_items)``.
+        On an unknown flavour, ``n_clusters`` outside ``[2, min(n_users, n_items)]``,
+        ``interactions_per_user`` outside ``[5, n_items)`` or ``tastes_per_user`` outside
+        ``[1, n_clusters]``.
     """
     if flavour not in FLAVOURS:
         raise InputError(f"flavour must be one of {FLAVOURS}, got {describe(flavour)}.")
@@ -180,19 +220,36 @@ def make_synthetic(
         raise InputError(
             f"interactions_per_user must be in [5, n_items={n_items}), got {interactions_per_user}."
         )
+    if isinstance(tastes_per_user, bool) or not isinstance(tastes_per_user, int | np.integer):
+        raise InputError(f"tastes_per_user must be an integer, got {describe(tastes_per_user)}.")
+    if not 1 <= tastes_per_user <= n_clusters:
+        raise InputError(
+            f"tastes_per_user must be in [1, n_clusters={n_clusters}], got {tastes_per_user}; "
+            "each taste is a distinct cluster."
+        )
     rng = np.random.default_rng(seed)
     codes = _codes(n_clusters)
     user_clusters = rng.permutation(np.arange(n_users) % n_clusters)
     item_clusters = rng.permutation(np.arange(n_items) % n_clusters)
-    affinity = codes[user_clusters] @ codes[item_clusters].T / codes.shape[1]
+    user_tastes = _tastes(user_clusters, n_clusters, tastes_per_user, seed)
+    # [n_users, tastes, n_items]: each taste's agreement with each item
+    per_taste = codes[user_tastes] @ codes[item_clusters].T / codes.shape[1]
+    affinity = per_taste.max(axis=1)
     item_bias = popularity_spread * rng.standard_normal(n_items)
 
-    logits = affinity / temperature + item_bias + rng.gumbel(size=(n_users, n_items))
+    taste_logits = per_taste / temperature - np.log(2.0) * np.arange(tastes_per_user)[:, None]
+    logits = taste_logits.max(axis=1) + item_bias + rng.gumbel(size=(n_users, n_items))
     counts = np.clip(rng.poisson(interactions_per_user, n_users), 5, n_items - 1)
     ranked = np.argsort(-logits, axis=1, kind="stable")
     rows = np.repeat(np.arange(n_users), counts)
     cols = np.concatenate([ranked[u, : counts[u]] for u in range(n_users)])
-    interactions = from_triples(rows, cols, np.ones(len(rows)), (n_users, n_items))
+    styles = _styles(n_users, n_items, seed) if dislikes else None
+    values = (
+        np.ones(len(rows))
+        if styles is None
+        else np.where(styles[0][cols] == styles[1][rows], -1.0, 1.0)
+    )
+    interactions = from_triples(rows, cols, values, (n_users, n_items))
 
     user_x, user_names = _features(
         "clean" if flavour == "nonlinear" else flavour, user_clusters, codes, rng, n_copies
@@ -208,11 +265,15 @@ def make_synthetic(
         item_features=item_x,
         user_feature_names=user_names,
         item_feature_names=item_names,
-        user_labels=[f"User {u} (cluster {c})" for u, c in enumerate(user_clusters)],
-        item_titles=[f"Item {i} (cluster {c})" for i, c in enumerate(item_clusters)],
-        user_metadata=_metadata(user_clusters),
-        item_metadata=_metadata(item_clusters),
-        name=f"synthetic-{flavour}",
+        user_labels=_labels("User", user_clusters, None if styles is None else styles[1]),
+        item_titles=_labels("Item", item_clusters, None if styles is None else styles[0]),
+        user_metadata=_metadata(
+            user_clusters,
+            disliked_style=None if styles is None else styles[1],
+            second_cluster=user_tastes[:, 1] if tastes_per_user > 1 else None,
+        ),
+        item_metadata=_metadata(item_clusters, style=None if styles is None else styles[0]),
+        name=_name(flavour, dislikes, tastes_per_user),
     )
     dataset.truth = SyntheticTruth(
         user_clusters=user_clusters,
@@ -221,9 +282,55 @@ def make_synthetic(
         affinity=affinity,
         item_bias=item_bias,
         flavour=flavour,
+        user_tastes=user_tastes,
+        item_styles=None if styles is None else styles[0],
+        user_disliked_styles=None if styles is None else styles[1],
     )
     return dataset
 
 
-def _metadata(clusters: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({"cluster": clusters, "cluster_name": [f"cluster {c}" for c in clusters]})
+def _tastes(user_clusters: np.ndarray, n_clusters: int, tastes: int, seed: int) -> np.ndarray:
+    """Return ``[n_users, tastes]`` distinct clusters per user, ``user_clusters`` first (the
+    others from their own stream: one taste draws nothing)."""
+    if tastes == 1:
+        return user_clusters[:, None]
+    rng = np.random.default_rng([seed, 1])
+    # random offsets 1..n_clusters-1 without repetition: distinct from the first and each other
+    offsets = np.argsort(rng.random((len(user_clusters), n_clusters - 1)), axis=1)[:, : tastes - 1]
+    others = (user_clusters[:, None] + 1 + offsets) % n_clusters
+    return np.hstack([user_clusters[:, None], others])
+
+
+def _styles(n_users: int, n_items: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (each item's hidden style, the style each user dislikes), from their own stream."""
+    rng = np.random.default_rng([seed, 2])
+    return rng.integers(0, N_STYLES, n_items), rng.integers(0, N_STYLES, n_users)
+
+
+def _labels(kind: str, clusters: np.ndarray, styles: np.ndarray | None) -> list[str]:
+    """ "Item 12 (cluster 3)", with ", style 1" (items) or ", dislikes style 1" (users)."""
+    if styles is None:
+        return [f"{kind} {i} (cluster {c})" for i, c in enumerate(clusters)]
+    style = "style" if kind == "Item" else "dislikes style"
+    return [
+        f"{kind} {i} (cluster {c}, {style} {st})"
+        for i, (c, st) in enumerate(zip(clusters, styles, strict=True))
+    ]
+
+
+def _name(flavour: str, dislikes: bool, tastes: int) -> str:
+    parts = [f"synthetic-{flavour}"]
+    if dislikes:
+        parts.append("dislikes")
+    if tastes > 1:
+        parts.append(f"{tastes}-tastes")
+    return "-".join(parts)
+
+
+def _metadata(clusters: np.ndarray, **extra: np.ndarray | None) -> pd.DataFrame:
+    """The "cluster" and "cluster_name" columns, plus the ``extra`` columns that are not None."""
+    frame = pd.DataFrame({"cluster": clusters, "cluster_name": [f"cluster {c}" for c in clusters]})
+    for name, values in extra.items():
+        if values is not None:
+            frame[name] = values
+    return frame

@@ -1,7 +1,8 @@
 """What the inspector shows, computed from a fitted model: plain functions returning DataFrames.
 
 No widgets here, so each piece is testable on its own. ``data`` is the dict the controller
-prepared for the model (``train``, ``test``, ``dislikes``, ``user_features``, ``item_features``).
+prepared for the model (``train``, ``test``, ``dislikes``, ``test_dislikes``, ``user_features``,
+``item_features``).
 """
 
 from __future__ import annotations
@@ -65,7 +66,15 @@ def _biases(model: Any) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def marks(item: int, train: set, test: set, disliked: set) -> str:
+def marks(
+    item: int,
+    train: set,
+    test: set,
+    disliked: set,
+    held_out_disliked: frozenset | set = frozenset(),
+) -> str:
+    """The inspector's marks of ``item``: "train", "test ✓" (a held-out like), "disliked" (a
+    train dislike) and "held-out dislike ✗", comma-separated ("" for none)."""
     out = []
     if item in train:
         out.append("train")
@@ -73,7 +82,39 @@ def marks(item: int, train: set, test: set, disliked: set) -> str:
         out.append("test ✓")
     if item in disliked:
         out.append("disliked")
+    if item in held_out_disliked:
+        out.append("held-out dislike ✗")
     return ", ".join(out)
+
+
+def held_out_dislike_auc(scorer: Any, data: dict) -> float:
+    """The chance that a held-out disliked item scores above an unobserved item, averaged over
+    the users with held-out dislikes (0.5: dislikes rank like unobserved items; below: they
+    sink under them; above: the model takes them for likes).
+
+    Parameters
+    ----------
+    scorer : fitted TensorRec, numpy.ndarray or callable
+        What :func:`tensorrec_explore.metrics.auc_score` scores.
+    data : dict
+        The explorer's prepared data (``datasets.prepare``) with ``"test_dislikes"``.
+
+    Returns
+    -------
+    float
+        The mean AUC of held-out dislikes against the items the user never interacted with
+        (train likes and dislikes, held-out likes and dislikes all left out); NaN without
+        held-out dislikes.
+    """
+    from ..metrics import auc_score
+
+    held = data.get("test_dislikes")
+    if held is None or not held.nnz:
+        return float("nan")
+    # the split puts each pair in one part only, so these never overlap the held-out dislikes
+    observed = sum(abs(sp.csr_matrix(data[key])) for key in ("train", "dislikes", "test"))
+    values = auc_score(scorer, abs(held).tocsr(), (observed > 0).astype(np.float32))
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
 def ranked_table(
@@ -93,6 +134,7 @@ def ranked_table(
     train = _row_items(data.get("train"), user)
     test = _row_items(data.get("test"), user)
     disliked = _row_items(data.get("dislikes"), user, sign=-1)
+    held_out_disliked = _row_items(data.get("test_dislikes"), user, sign=-1)
     return pd.DataFrame(
         {
             "rank": np.arange(1, len(items) + 1),
@@ -102,28 +144,33 @@ def ranked_table(
             "interaction": scores - ub[user] - ib[items],
             "user bias": np.full(len(items), ub[user], dtype=np.float32),
             "item bias": ib[items],
-            "marks": [marks(int(i), train, test, disliked) for i in items],
+            "marks": [marks(int(i), train, test, disliked, held_out_disliked) for i in items],
         }
     )
 
 
 def test_items_table(model: Any, user: int, data: dict, titles: Sequence[str]) -> pd.DataFrame:
-    """Where each of the user's held-out test items landed in their ranking.
+    """Where each of the user's held-out items (liked, and disliked when the data has dislikes)
+    landed in their ranking.
 
     Ranks are those of ``model.predict_rank(exclude=train positives)``: train positives rank
-    last, ties go to the lower item index (:mod:`tensorrec_explore.ranking`).
+    last, ties go to the lower item index (:mod:`tensorrec_explore.ranking`). Column
+    ``"held out"`` says "liked ✓" or "disliked ✗".
     """
-    test = sorted(_row_items(data.get("test"), user))
-    if not test:
-        return pd.DataFrame({"item": [], "title": [], "rank": [], "score": []})
+    liked = sorted(_row_items(data.get("test"), user))
+    disliked = sorted(_row_items(data.get("test_dislikes"), user, sign=-1))
+    items = liked + disliked
+    if not items:
+        return pd.DataFrame({"item": [], "title": [], "held out": [], "rank": [], "score": []})
     scores = np.asarray(model.score_users(np.array([user], dtype=np.int64)))[0]
     ranks = rank_rows(scores[None, :].copy(), _train_positives(data.get("train"), user))[0]
     frame = pd.DataFrame(
         {
-            "item": test,
-            "title": [_title(titles, i) for i in test],
-            "rank": ranks[test],
-            "score": scores[test].astype(np.float32),
+            "item": items,
+            "title": [_title(titles, i) for i in items],
+            "held out": ["liked ✓"] * len(liked) + ["disliked ✗"] * len(disliked),
+            "rank": ranks[items],
+            "score": scores[items].astype(np.float32),
         }
     )
     return frame.sort_values(["rank", "item"]).reset_index(drop=True)

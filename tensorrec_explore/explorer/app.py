@@ -264,9 +264,12 @@ class Explorer:
 
         Parameters
         ----------
-        name : {"deep-towers", "losses"}
+        name : {"deep-towers", "losses", "explicit-dislikes", "tastes"}
             ``"deep-towers"``: a linear vs a ReLU item tower on features no single column of
-            which is informative; ``"losses"``: bpr, wmrb and softmax on the same data.
+            which is informative; ``"losses"``: bpr, wmrb and softmax on the same data;
+            ``"explicit-dislikes"``: trained on likes only vs on likes and dislikes (where
+            held-out dislikes rank); ``"tastes"``: one vs two taste vectors per user, for users
+            with two taste clusters.
         **kwargs
             Those of :class:`Explorer`; they override the lesson's settings.
 

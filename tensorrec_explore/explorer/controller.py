@@ -95,21 +95,28 @@ class Controller:
         split: str | None = None,
         user_feature_set: str | None = None,
         item_feature_set: str | None = None,
+        learn_dislikes: bool | None = None,
     ) -> dict[str, Any]:
-        """Train / test matrices and feature matrices for a split and feature sets (the
-        state's current ones by default); computed once per combination, from any thread."""
+        """Train / test matrices and feature matrices for a split, feature sets and whether
+        dislikes are learnt (the state's current ones by default; see ``datasets.prepare``);
+        computed once per combination, from any thread."""
         s = self.state
         key = (
             split or s.split,
             user_feature_set or s.user_feature_set,
             item_feature_set or s.item_feature_set,
+            s.learn_dislikes if learn_dislikes is None else learn_dislikes,
         )
         with self._data_lock:
             if key not in self._data_cache:
                 from . import datasets
 
                 self._data_cache[key] = datasets.prepare(
-                    self.dataset, split=key[0], user_feature_set=key[1], item_feature_set=key[2]
+                    self.dataset,
+                    split=key[0],
+                    user_feature_set=key[1],
+                    item_feature_set=key[2],
+                    learn_dislikes=key[3],
                 )
             return self._data_cache[key]
 
@@ -322,7 +329,12 @@ class Controller:
             self.timings["engine_seconds"] = load_engine()
             self._say(run, "Building the model...")
         config = job.config
-        data = self.data(config["split"], config["user_feature_set"], config["item_feature_set"])
+        data = self.data(
+            config["split"],
+            config["user_feature_set"],
+            config["item_feature_set"],
+            config["learn_dislikes"],
+        )
         return self.model_factory(**job.kwargs), data
 
     def _run(self, run: Run, job: TrainingJob) -> None:
@@ -454,9 +466,13 @@ class Controller:
         if data["test"] is None:
             return {}
         from ..metrics import evaluate
+        from .analysis import held_out_dislike_auc
 
         report = evaluate(model, data["test"], data["train"], k=config["k"])
-        return {name: float(value) for name, value in report.summary.items()}
+        metrics = {name: float(value) for name, value in report.summary.items()}
+        if data.get("test_dislikes") is not None and data["test_dislikes"].nnz:
+            metrics["dislike auc"] = held_out_dislike_auc(model, data)
+        return metrics
 
     def _record_run(
         self, run_id: int, config: dict, metrics: dict, history: dict, seconds: float, epochs: int

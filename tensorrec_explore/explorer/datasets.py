@@ -70,15 +70,46 @@ def has_timestamps(dataset: Any) -> bool:
     return getattr(dataset, "timestamps", None) is not None
 
 
+class PreparedData(dict):
+    """What :func:`prepare` returns: a dict that equals only itself.
+
+    Its values are sparse matrices, whose ``==`` compares element by element (and warns);
+    traitlets compares a trait's old and new values before notifying, so the explorer's state
+    would compare every matrix when a run trained on other data (another split, feature set or
+    ``learn_dislikes``). Two preparations are the same only when they are the same object.
+    """
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = None  # type: ignore[assignment]
+
+
 def prepare(
-    dataset: Any, *, split: str, user_feature_set: str, item_feature_set: str, seed: int = 42
+    dataset: Any,
+    *,
+    split: str,
+    user_feature_set: str,
+    item_feature_set: str,
+    seed: int = 42,
+    learn_dislikes: bool = True,
 ) -> dict[str, Any]:
     """Train / test / dislike matrices and the feature matrices the model is trained with.
 
     Positives (values > 0) are split by the data layer (BENCHMARK.md protocol for
-    ``random_holdout``); dislikes (values < 0) always stay in train, so the model learns from them
-    and the inspector can mark them. ``"train_weights"``: the dataset's ``weights`` of the train
-    pairs (the ``sample_weight`` of ``fit``), or None when the dataset has no weights.
+    ``random_holdout``). Dislikes (values < 0) are held out the same way, separately, under
+    ``random_holdout`` (so where held-out dislikes land can be measured); under
+    ``leave_last_out`` and ``"none"`` they all stay in train.
+
+    Returns
+    -------
+    PreparedData
+        A dict: ``"train"``: the train likes, plus the train dislikes (as their negative
+        values) when ``learn_dislikes``; ``"test"``: the held-out likes (None without a split);
+        ``"dislikes"``: the train dislikes (negative values, learnt or not: the inspector marks
+        them); ``"test_dislikes"``: the held-out dislikes (negative values; None without
+        them); ``"train_weights"``: the dataset's ``weights`` of the train pairs (the
+        ``sample_weight`` of ``fit``), or None when the dataset has no weights; the feature
+        matrices and feature-set names.
     """
     from .. import data as data_layer
 
@@ -87,30 +118,38 @@ def prepare(
     dislikes.eliminate_zeros()
     positives = X.multiply(X > 0).tocsr()
     positives.eliminate_zeros()
+    test_dislikes = None
     if split == "none":
-        train, test = X, None
+        likes, test = positives, None
     else:
         if split == "random_holdout":
             parts = data_layer.random_holdout(positives, seed=seed)
+            if dislikes.nnz:
+                held = data_layer.random_holdout(-dislikes, seed=seed)
+                dislikes, test_dislikes = -held.train.tocsr(), -held.test.tocsr()
         elif split == "leave_last_out":
             parts = data_layer.leave_last_out(dataset)
         else:
             raise ValueError(f"unknown split {split!r}")
-        train_mask = sp.csr_matrix(parts.train) != 0
-        train = (positives.multiply(train_mask) + dislikes).tocsr().astype(np.float32)
-        train.eliminate_zeros()
+        likes = positives.multiply(sp.csr_matrix(parts.train) != 0).tocsr()
         test = sp.csr_matrix(parts.test, dtype=np.float32)
+    train = (likes + dislikes).tocsr() if learn_dislikes else likes
+    train = train.astype(np.float32)
+    train.eliminate_zeros()
     weights = getattr(dataset, "weights", None)
-    return {
-        "train": train,
-        "train_weights": None if weights is None else weights.multiply(train != 0).tocsr(),
-        "test": test,
-        "dislikes": dislikes,
-        "user_features": dataset.features("user", mode=user_feature_set),
-        "item_features": dataset.features("item", mode=item_feature_set),
-        "user_feature_set": user_feature_set,
-        "item_feature_set": item_feature_set,
-    }
+    return PreparedData(
+        {
+            "train": train,
+            "train_weights": None if weights is None else weights.multiply(train != 0).tocsr(),
+            "test": test,
+            "dislikes": dislikes,
+            "test_dislikes": test_dislikes,
+            "user_features": dataset.features("user", mode=user_feature_set),
+            "item_features": dataset.features("item", mode=item_feature_set),
+            "user_feature_set": user_feature_set,
+            "item_feature_set": item_feature_set,
+        }
+    )
 
 
 def popularity(dataset: Any) -> np.ndarray:

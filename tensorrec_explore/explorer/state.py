@@ -57,6 +57,16 @@ RUN_SETTINGS = (
         label="Split",
     ),
     Setting(
+        "learn_dislikes",
+        "flag",
+        True,
+        "Train on the disliked (negative) interactions too; off: on the likes alone.",
+        "Only matters for data with dislikes. Off or on, the held-out dislikes stay out of "
+        "training and are scored ('dislike auc' in the runs table).",
+        label="Learn from dislikes",
+        short="dislikes learnt",
+    ),
+    Setting(
         "val_every",
         "count",
         1,
@@ -178,7 +188,8 @@ class ExplorerState(_DeclaredSettings):
     # ---- dataset (set once by the controller; read-only for panels) ----
     dataset = t.Any(None, allow_none=True)
     #: Matrices the current model was trained with: ``{"train", "test", "dislikes",
-    #: "user_features", "item_features"}`` (test None without a split; features None = ids).
+    #: "test_dislikes", "user_features", "item_features"}`` (test None without a split;
+    #: features None = ids; see ``datasets.prepare``).
     data = t.Dict()
     dataset_name = t.Unicode("")
     n_users = t.Int(0)

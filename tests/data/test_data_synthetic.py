@@ -104,3 +104,44 @@ def test_bad_arguments():
         make_synthetic("spicy")
     with pytest.raises(InputError, match="n_clusters"):
         make_synthetic(n_clusters=1)
+    with pytest.raises(InputError, match="tastes_per_user must be in"):
+        make_synthetic(tastes_per_user=9)
+    with pytest.raises(InputError, match="tastes_per_user must be an integer"):
+        make_synthetic(tastes_per_user=2.0)
+
+
+def test_dislikes_are_watched_items_of_the_users_disliked_style():
+    plain, syn = make_synthetic("clean", 5), make_synthetic("clean", 5, dislikes=True)
+    truth = syn.truth
+    # the same items are watched (picked by taste); only their sign says liked or disliked
+    assert (abs(syn.interactions) != plain.interactions).nnz == 0
+    coo = syn.interactions.tocoo()
+    assert set(coo.data) == {-1.0, 1.0} and 0.2 < (coo.data < 0).mean() < 0.3
+    disliked_style = truth.item_styles[coo.col] == truth.user_disliked_styles[coo.row]
+    np.testing.assert_array_equal(coo.data < 0, disliked_style)  # the reason, learnable
+    # a dislike is as close to the user's taste as a like: taste alone cannot tell them apart
+    liked, disliked = (truth.affinity[coo.row, coo.col][coo.data * s > 0] for s in (1, -1))
+    assert abs(liked.mean() - disliked.mean()) < 0.05
+    assert syn.item_metadata["style"].tolist() == truth.item_styles.tolist()
+    assert syn.item_titles[3].endswith(f", style {truth.item_styles[3]})")
+    assert syn.name == "synthetic-clean-dislikes"
+    assert plain.truth.item_styles is None and set(plain.interactions.data) == {1.0}
+
+
+def test_tastes_per_user_plants_a_minority_second_taste():
+    syn = make_synthetic("clean", 0, tastes_per_user=2)
+    truth, coo = syn.truth, syn.interactions.tocoo()
+    first, second = truth.user_tastes[:, 0], truth.user_tastes[:, 1]
+    np.testing.assert_array_equal(first, truth.user_clusters)
+    assert (first != second).all()
+    share_first = (truth.item_clusters[coo.col] == first[coo.row]).mean()
+    share_second = (truth.item_clusters[coo.col] == second[coo.row]).mean()
+    assert share_first > share_second > 0.2  # a real taste (chance is 1/8), a minority one
+    assert syn.user_metadata["second_cluster"].tolist() == second.tolist()
+    # affinity is the closest taste's: 1 on both tastes' items
+    assert truth.affinity[0, truth.item_clusters == first[0]].min() == 1.0
+    assert truth.affinity[0, truth.item_clusters == second[0]].min() == 1.0
+    three = make_synthetic("clean", 0, tastes_per_user=3).truth.user_tastes
+    assert three.shape == (600, 3) and all(len(set(row)) == 3 for row in three.tolist())
+    one = make_synthetic().truth
+    assert one.user_tastes.shape == (600, 1) and (one.user_tastes[:, 0] == one.user_clusters).all()

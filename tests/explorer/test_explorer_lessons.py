@@ -53,6 +53,52 @@ def test_losses_lesson_beats_popularity_twice_over():
         ex.close()
 
 
+@pytest.mark.slow
+def test_explicit_dislikes_lesson_sinks_held_out_dislikes():
+    import numpy as np
+
+    ex = _run_lesson("explicit-dislikes")
+    try:
+        frame = ex.runs_frame()
+        assert frame["learn_dislikes"].tolist() == [False, True]
+        only, both = frame.iloc[0], frame.iloc[1]
+        # tutorial 01, section 6: likes only ranks future dislikes above the unobserved items,
+        # likes and dislikes sink them below; the price is a lower NDCG on held-out likes
+        assert only["dislike auc"] > 0.6 and both["dislike auc"] < 0.3, frame["dislike auc"]
+        assert both["ndcg@10"] < only["ndcg@10"]
+        # the inspector (the last run): held-out dislikes rank below held-out likes, low
+        s, inspector = ex.state, ex.panels.inspector
+        ranks = {"liked ✓": [], "disliked ✗": []}
+        for user in range(0, s.n_users, 20):
+            s.selected_user = user
+            for kind, rank in zip(
+                inspector.test_frame["held out"], inspector.test_frame["rank"], strict=True
+            ):
+                ranks[kind].append(rank)
+        assert np.mean(ranks["disliked ✗"]) > s.n_items / 2 > np.mean(ranks["liked ✓"])
+        assert "Lesson: Told about dislikes" in ex.panels.status.lesson.value
+    finally:
+        ex.close()
+
+
+@pytest.mark.slow
+def test_tastes_lesson_two_tastes_rank_better():
+    ex = _run_lesson("tastes")
+    try:
+        frame = ex.runs_frame()
+        assert frame["n_tastes"].tolist() == [1, 2] and (frame["n_components"] == 3).all()
+        one, two = frame.iloc[0], frame.iloc[1]
+        # tutorial 02 (tastes per user): two tastes rank held-out items clearly better
+        assert two["ndcg@10"] > one["ndcg@10"] + 0.05, frame[["ndcg@10", "auc"]]
+        assert two["auc"] > one["auc"]
+        # the map draws one star per taste vector of the selected user
+        ex.projector.wait_idle(120)
+        ex.state.selected_user = 0
+        assert len(ex.panels.embeddings.marks["selected user"].x) == 2
+    finally:
+        ex.close()
+
+
 def test_unknown_lesson_lists_the_lessons():
     with pytest.raises(InputError, match="deep-towers"):
         Explorer.lesson("nope")

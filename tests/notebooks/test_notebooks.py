@@ -95,6 +95,12 @@ def check_getting_started(r: dict) -> None:
     assert only["held-out disliked"] > only["unobserved"]
     assert both["held-out disliked"] < both["unobserved"] < both["held-out liked"]
     assert both["held-out liked"] < only["held-out liked"]
+    only, both = (
+        r["planted_percentile"]["likes only"],
+        r["planted_percentile"]["likes and dislikes"],
+    )
+    assert only["held-out disliked"] > only["unobserved"]
+    assert both["held-out disliked"] < both["unobserved"] < both["held-out liked"]
 
 
 @pytest.mark.slow
@@ -131,6 +137,9 @@ def test_02_custom_representation(monkeypatch):
     assert r["dropdown"] == {"before": False, "items": True, "users": True}
     assert r["explorer_run"]["status"] == "finished"
     assert r["explorer_run"]["item_representation"] == "two_layer_tower"
+    one, two = r["tastes"]["n_tastes=1"], r["tastes"]["n_tastes=2"]
+    assert two["ndcg@10"] > one["ndcg@10"] + 0.05 and two["auc"] > one["auc"]
+    assert two["top 10 holds both tastes"] > max(0.5, one["top 10 holds both tastes"] + 0.1)
 
 
 @pytest.mark.slow

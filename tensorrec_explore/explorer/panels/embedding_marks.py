@@ -1,8 +1,9 @@
 """The marks drawn over the embedding map, each in its own trace so none overwrites another.
 
-For the selected user: their training items, their held-out items, their top-k (joined to the
-user by thin lines) and the user (each taste vector); for the selected item: itself and its
-nearest neighbours; for the sandbox user: where their folded-in vector lands and their top-k.
+For the selected user: their training items, their held-out likes and held-out dislikes, their
+top-k (joined to the user by thin lines) and the user (each taste vector); for the selected
+item: itself and its nearest neighbours; for the sandbox user: where their folded-in vector
+lands and their top-k.
 :func:`mark_points` computes every mark's coordinates from a 2-D frame and the state; the
 embeddings panel only assigns them to the traces :func:`mark_traces` created.
 """
@@ -45,6 +46,17 @@ MARKS: tuple[tuple[str, dict], ...] = (
                 "size": 12,
                 "symbol": "triangle-up",
                 "color": "#1a7f37",
+                "line": {"width": 1, "color": "white"},
+            }
+        },
+    ),
+    (
+        "held-out dislikes",
+        {
+            "marker": {
+                "size": 12,
+                "symbol": "triangle-down",
+                "color": "#cf222e",
                 "line": {"width": 1, "color": "white"},
             }
         },
@@ -161,6 +173,7 @@ def mark_points(frame: Projection, state: Any, sandbox_xy: np.ndarray | None) ->
         data = state.data or {}
         marks["train items"] = _items(frame, _row(data.get("train"), u), titles)
         marks["held-out items"] = _items(frame, _row(data.get("test"), u), titles)
+        marks["held-out dislikes"] = _items(frame, _row(data.get("test_dislikes"), u, -1), titles)
         top = _items(frame, list(state.highlighted_items), titles)
         marks["top-k items"] = top
         marks["links"] = _links(rows, np.stack([top[0], top[1]], axis=1))

@@ -153,7 +153,10 @@ class InspectorPanel:
                 w.HBox(
                     [
                         w.VBox(
-                            [heading("Held-out test items: where they landed"), self.test_table],
+                            [
+                                heading("Held-out items (liked ✓, disliked ✗): where they landed"),
+                                self.test_table,
+                            ],
                             layout=w.Layout(width="60%"),
                         ),
                         w.VBox(

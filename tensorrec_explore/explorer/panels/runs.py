@@ -33,8 +33,9 @@ CURVES = {
 _SHORT = {s.name: s.column for s in (*MODEL_SETTINGS, *RUN_SETTINGS)}
 
 
-#: Metrics where lower is better (every other metric: higher is better).
-LOWER_IS_BETTER = ("final loss", "final regularisation", "seconds")
+#: Metrics where lower is better (every other metric: higher is better). "dislike auc": the
+#: chance a held-out dislike scores above an unobserved item (``analysis.held_out_dislike_auc``).
+LOWER_IS_BETTER = ("final loss", "final regularisation", "seconds", "dislike auc")
 
 
 def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
