@@ -14,12 +14,16 @@ What it is, exactly:
   ones) has a validation loss close to its training loss, and one that memorises has a higher
   one. Masking the training items would remove the strongest competitors from the validation
   side only: e.g. for the softmax, ``log(held-out likes)`` instead of ``log(all likes)`` per
-  user, lower than the training loss whatever the model learned.
+  user, below the training loss even for a model that generalises perfectly.
 * **Layout:** the batches training uses (the trainer's ``batch_size``: users for dense losses,
-  liked pairs for sampled ones, observed pairs for observed ones), so memory is bounded as in
-  training (never ``users x items`` at once). The value is the mean of the batches' losses
-  weighted by their held-out interactions: for losses that average over interactions (softmax,
-  the sampled losses) it is the mean over all held-out interactions.
+  liked pairs for sampled losses with in-batch negatives, whose value depends on the batch,
+  observed pairs for observed ones), so memory is bounded as in training (never ``users x
+  items`` at once). Other sampled losses average over their positives, so their batches are
+  larger (up to :data:`~tensorrec_explore.training.DENSE_BLOCK` sampled scores, never fewer
+  pairs than training's batch): far fewer eager steps for the same estimate. The value is the
+  mean of the batches' losses weighted by their held-out interactions: for losses that average
+  over interactions (softmax, the sampled losses) it is the mean over all held-out
+  interactions.
 * **Sampled items** (sampled losses' negatives, the items dislikes are compared with) are drawn
   from a fixed seed: the same draws at every call, so values of successive epochs are
   comparable. For sampled losses a sampled item is invalid when it is one of the user's
@@ -46,7 +50,7 @@ from .liked_pairs import LikedPairs
 from .losses import LossInputs
 from .objectives import Objective
 from .scoring import block_scores
-from .training import DISLIKE_SAMPLES, dense_dislike_inputs
+from .training import DENSE_BLOCK, DISLIKE_SAMPLES, dense_dislike_inputs
 
 #: The default seed of the validation loss's sampled items.
 SEED = 0
@@ -217,10 +221,12 @@ def _sampled(
     counts = np.bincount(cols, minlength=state.n_items).astype(np.float32)
     items, item_biases = state.items()
     size, n_sampled = int(trainer.batch_size), int(trainer.n_sampled)
-    n_batches = -(-users.size // size)
     in_batch = None
     if getattr(loss, "in_batch_negatives", False):
         in_batch = Objective(state, loss, 0.0, n_sampled, size, tf.constant(counts), pairs)
+    else:
+        size = max(size, DENSE_BLOCK // max(n_sampled, 1))
+    n_batches = -(-users.size // size)
     for index in range(n_batches):
         batch = slice(index * size, (index + 1) * size)
         sampled = _draw(seed, index, n_sampled, state.n_items)
