@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -10,10 +11,10 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from tensorrec_explore import TensorRec
-from tensorrec_explore.callbacks import EarlyStopping, ValidationMetrics
+from tensorrec_explore.callbacks import Callback, EarlyStopping, ValidationMetrics
 from tensorrec_explore.data import make_synthetic
 from tensorrec_explore.data.splits import random_holdout
-from tensorrec_explore.errors import InputError, ValidationLossUnavailable
+from tensorrec_explore.errors import InputError, ModelFileError, ValidationLossUnavailable
 from tensorrec_explore.losses import Loss
 from tensorrec_explore.representations import ReLU
 from tensorrec_explore.validation_loss import validation_loss
@@ -164,3 +165,29 @@ def test_early_stopping_minimises_val_loss_and_maximises_val_metrics():
     for epoch, value in enumerate([0.1, 0.2, 0.3, 0.4]):
         stopper.on_epoch_end(model, epoch, {"val_ndcg@10": value})
     assert not model.stop_training  # rising NDCG is improvement
+
+
+class _Tagger(Callback):
+    """Adds a log a JSON file cannot hold as a number."""
+
+    def on_epoch_end(self, model, epoch, logs):
+        logs["note"] = "not a number"
+
+
+def test_the_history_is_saved_with_the_model(split, tmp_path):
+    model = TensorRec(loss="bpr", n_components=4, epochs=2, random_state=0)
+    model.fit(split.train, validation=split.test, callbacks=[_Tagger()])
+    model.save(tmp_path / "model")
+    loaded = TensorRec.load(tmp_path / "model")
+    assert loaded.history_.epochs == [0, 1]
+    kept = [{k: v for k, v in log.items() if k != "note"} for log in model.history_.logs]
+    assert loaded.history_.logs == pytest.approx(kept)
+    assert "val_loss" in loaded.history_.logs[-1]
+    loaded.fit_partial(split.train, epochs=1)  # continues the history
+    assert loaded.history_.epochs == [0, 1, 2]
+
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    config["history"] = {"epochs": [0], "logs": "broken"}
+    (tmp_path / "model" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match="training history is invalid"):
+        TensorRec.load(tmp_path / "model")
