@@ -7,14 +7,16 @@ import threading
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from explorer_support import train
 
-from tensorrec_explore import TensorRec
+from tensorrec_explore import LOSSES, TensorRec
 from tensorrec_explore.callbacks import ValidationMetrics
 from tensorrec_explore.explorer import Explorer
 from tensorrec_explore.explorer.datasets import prepare
 from tensorrec_explore.explorer.panels.curves import best_epoch, lowest_val_loss, readout_html
 from tensorrec_explore.explorer.records import Snapshot
+from tensorrec_explore.losses import Loss
 
 
 def test_best_epoch_is_the_earliest_maximum_of_ndcg():
@@ -83,7 +85,7 @@ def test_the_loss_figure_draws_the_validation_loss_at_validation_epochs(explorer
     s.val_every = 2
     train(explorer)
     data_loss, _, validation = p.loss_figure.data
-    assert validation.name == "validation loss"
+    assert validation.name == "validation loss" and validation.showlegend
     assert validation.line.color != data_loss.line.color
     assert list(validation.x) == [2, 4] == s.history["val_epoch"]
     assert np.isfinite(validation.y).all() and len(validation.y) == 2
@@ -139,5 +141,32 @@ def test_a_saved_model_s_validation_loss_is_drawn_when_reopened(small_dataset, t
         assert list(validation.x) == [2, 4]
         expected = [log["val_loss"] for log in model.history_.logs if "val_loss" in log]
         assert list(validation.y) == pytest.approx(expected, rel=1e-6)
+    finally:
+        ex.close()
+
+
+class CompiledOnly(Loss):
+    """A custom dense loss whose call only works inside the compiled training step."""
+
+    needs_item_counts = False
+
+    def call(self, inputs):
+        if tf.executing_eagerly():
+            raise ValueError("written for the compiled step only")
+        return tf.reduce_mean(tf.square(inputs.scores - inputs.targets))
+
+
+def test_training_with_a_loss_without_validation_loss_says_why_once(small_dataset, monkeypatch):
+    monkeypatch.setitem(LOSSES._entries, "compiled_only", CompiledOnly)
+    ex = Explorer(small_dataset, warm_umap=False, epochs=4, val_every=1, n_components=4)
+    try:
+        ex.state.loss = "compiled_only"
+        train(ex)
+        s, p = ex.state, ex.panels.curves
+        assert s.status == "finished" and not s.error
+        assert len(s.history["val_epoch"]) == 4 and np.isnan(s.history["val_loss"]).all()
+        assert len(p.loss_figure.data[2].y) == 0 and not p.loss_figure.data[2].showlegend
+        assert p.readout.value.count("validation loss not available for compiled_only") == 1
+        assert "written for the compiled step only" in p.readout.value
     finally:
         ex.close()

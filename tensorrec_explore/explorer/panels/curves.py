@@ -215,6 +215,7 @@ class CurvesPanel:
                 name=VAL_LOSS_TRACE[1],
                 marker={"size": 6, "symbol": "diamond", "color": VAL_LOSS_COLOUR},
                 line={"color": VAL_LOSS_COLOUR, "dash": "dash"},
+                showlegend=False,
             )
         )
         self.loss_figure.add_class("tre-loss-curve")
@@ -284,13 +285,16 @@ class CurvesPanel:
         self._marks_key = marks_key
         marks = _mark_shapes(self.state.curve_marks)
         val_loss = _f32(_val_series(h, VAL_LOSS_TRACE[0]))
+        drawn = bool(np.isfinite(val_loss).any())  # no legend entry for a loss without one
         *train_traces, val_loss_trace = self.loss_figure.data
         with self.loss_figure.batch_update():
             for trace, (key, _) in zip(train_traces, LOSS_TRACES, strict=True):
                 trace.x = epochs
                 trace.y = _f32(h.get(key, []))
-            val_loss_trace.x = val_epochs if val_loss.size else _f32([])
-            val_loss_trace.y = val_loss
+            val_loss_trace.x = val_epochs if drawn else _f32([])
+            val_loss_trace.y = val_loss if drawn else _f32([])
+            if val_loss_trace.showlegend != drawn:
+                val_loss_trace.showlegend = drawn
             if relayout:
                 lowest_mark = _best_shape(lowest, VAL_LOSS_COLOUR) if lowest else []
                 self.loss_figure.layout.shapes = marks + lowest_mark
