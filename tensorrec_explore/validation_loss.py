@@ -169,14 +169,7 @@ def _dense(
     for index, start in enumerate(range(0, users.size, size)):
         ids = users[start : start + size]
         rows = held_out[ids]
-        vectors, biases = state.user_rows(ids)
-        scores = block_scores(
-            state.network,
-            tf.convert_to_tensor(vectors),
-            tf.convert_to_tensor(biases),
-            items,
-            item_biases,
-        )
+        scores = block_scores(state.network, *_user_tensors(state, ids), items, item_biases)
         targets = tf.constant(rows.toarray())
         dislikes = {}
         if (rows.data < 0).any():
@@ -197,12 +190,8 @@ def _observed(
     size = int(trainer.batch_size)
     for start in range(0, coo.nnz, size):
         users, cols = coo.row[start : start + size], coo.col[start : start + size]
-        vectors, biases = state.user_rows(users)
-        predictions = (
-            state.network.elementwise(tf.convert_to_tensor(vectors), tf.gather(items, cols))
-            + tf.convert_to_tensor(biases)
-            + tf.gather(item_biases, cols)
-        )
+        vectors, biases = _user_tensors(state, users)
+        predictions = _pair_scores(state.network, vectors, biases, items, item_biases, cols)
         values = tf.constant(coo.data[start : start + size])
         inputs = LossInputs(predictions=predictions, values=values, weights=tf.ones_like(values))
         yield trainer.loss(inputs), users.size
@@ -233,12 +222,10 @@ def _sampled(
         sampled_vectors, sampled_biases = tf.gather(items, sampled), tf.gather(item_biases, sampled)
         user_ids = tf.constant(users[batch].astype(np.int64))
         vectors, biases = _user_tensors(state, users[batch])
-        positive_vectors = tf.gather(items, cols[batch])
-        positive_biases = tf.gather(item_biases, cols[batch])
         fields = {
-            "positive_scores": network.elementwise(vectors, positive_vectors)
-            + biases
-            + positive_biases,
+            "positive_scores": _pair_scores(
+                network, vectors, biases, items, item_biases, cols[batch]
+            ),
             "positive_weights": tf.ones([users[batch].size]),
             "sampled_scores": block_scores(
                 network, vectors, biases, sampled_vectors, sampled_biases
@@ -253,10 +240,8 @@ def _sampled(
         if disliked_users[q].size:
             d_vectors, d_biases = _user_tensors(state, disliked_users[q])
             valid = pairs.unliked(tf.constant(disliked_users[q].astype(np.int64)), sampled)
-            fields["disliked_scores"] = (
-                network.elementwise(d_vectors, tf.gather(items, disliked_cols[q]))
-                + d_biases
-                + tf.gather(item_biases, disliked_cols[q])
+            fields["disliked_scores"] = _pair_scores(
+                network, d_vectors, d_biases, items, item_biases, disliked_cols[q]
             )
             fields["disliked_sampled_scores"] = (
                 block_scores(network, d_vectors, d_biases, sampled_vectors, sampled_biases) * valid
@@ -269,8 +254,8 @@ def _sampled(
                 sampled,
                 vectors,
                 biases,
-                positive_vectors,
-                positive_biases,
+                tf.gather(items, cols[batch]),
+                tf.gather(item_biases, cols[batch]),
                 None,
             )
         yield loss(LossInputs(**fields)), users[batch].size
@@ -279,3 +264,17 @@ def _sampled(
 def _user_tensors(state: Any, users: np.ndarray) -> tuple[tf.Tensor, tf.Tensor]:
     vectors, biases = state.user_rows(users)
     return tf.convert_to_tensor(vectors), tf.convert_to_tensor(biases)
+
+
+def _pair_scores(
+    network: Any,
+    vectors: tf.Tensor,
+    biases: tf.Tensor,
+    items: tf.Tensor,
+    item_biases: tf.Tensor,
+    cols: np.ndarray,
+) -> tf.Tensor:
+    """``[p]`` scores of user rows ``vectors [p, T, d]`` on their items ``cols [p]``."""
+    return (
+        network.elementwise(vectors, tf.gather(items, cols)) + biases + tf.gather(item_biases, cols)
+    )

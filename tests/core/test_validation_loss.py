@@ -54,10 +54,11 @@ def test_rmse_val_loss_equals_a_brute_force_computation(split):
     assert validation_loss(model, split.test) == pytest.approx(expected, rel=1e-4)
 
 
-def test_a_sampled_val_loss_repeats_for_a_fixed_seed_and_is_the_logged_one(split):
+@pytest.mark.parametrize("loss", ["bpr", "softmax"])  # softmax: its sampled form (in-batch)
+def test_a_sampled_val_loss_repeats_for_a_fixed_seed_and_is_the_logged_one(split, loss):
     # a deep tower with dropout: evaluated in inference mode, so the value does not change
     model = TensorRec(
-        loss="bpr",
+        loss=loss,
         n_components=6,
         epochs=2,
         batch_size=16,
@@ -66,6 +67,7 @@ def test_a_sampled_val_loss_repeats_for_a_fixed_seed_and_is_the_logged_one(split
         random_state=0,
     )
     model.fit(split.train, validation=split.test)
+    assert model._fitted.trained_by.loss.inputs == "sampled"
     first = validation_loss(model, split.test)
     assert validation_loss(model, split.test) == first
     assert model.history_.logs[-1]["val_loss"] == pytest.approx(first, rel=1e-6)
