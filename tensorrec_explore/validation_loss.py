@@ -184,17 +184,28 @@ def _dense(
 def _observed(
     state: Any, trainer: Any, held_out: sp.csr_matrix, seed: int
 ) -> Iterator[tuple[tf.Tensor, int]]:
-    """Each batch of held-out pairs' loss on their predictions, and its size."""
+    """Each batch of held-out pairs' loss on their predictions, and its size.
+
+    The predictions are computed for many batches at once (up to ``DENSE_BLOCK`` floats of user
+    vectors), the loss per training batch.
+    """
     coo = held_out.tocoo()
     items, item_biases = state.items()
     size = int(trainer.batch_size)
-    for start in range(0, coo.nnz, size):
-        users, cols = coo.row[start : start + size], coo.col[start : start + size]
+    chunk = max(size, DENSE_BLOCK // max(int(items.shape[1]), 1) // size * size)
+    for start in range(0, coo.nnz, chunk):
+        users, cols = coo.row[start : start + chunk], coo.col[start : start + chunk]
         vectors, biases = _user_tensors(state, users)
         predictions = _pair_scores(state.network, vectors, biases, items, item_biases, cols)
-        values = tf.constant(coo.data[start : start + size])
-        inputs = LossInputs(predictions=predictions, values=values, weights=tf.ones_like(values))
-        yield trainer.loss(inputs), users.size
+        values = tf.constant(coo.data[start : start + chunk])
+        for offset in range(0, users.size, size):
+            batch = slice(offset, offset + size)
+            inputs = LossInputs(
+                predictions=predictions[batch],
+                values=values[batch],
+                weights=tf.ones_like(values[batch]),
+            )
+            yield trainer.loss(inputs), int(values[batch].shape[0])
 
 
 def _sampled(
