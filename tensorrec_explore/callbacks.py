@@ -2,8 +2,10 @@
 
 Epoch ``logs`` always hold ``"loss"`` (mean data loss of the epoch), ``"regularization"``,
 ``"total"``, ``"elapsed"`` (seconds since the fit call began) and ``"epoch_seconds"``; epochs
-on which :class:`ValidationMetrics` ran add ``"val_precision@k"``, ``"val_recall@k"`` and
-``"val_ndcg@k"``. A callback stops training by setting ``model.stop_training = True``.
+on which :class:`ValidationMetrics` ran add ``"val_precision@k"``, ``"val_recall@k"``,
+``"val_ndcg@k"`` and, when the loss allows it, ``"val_loss"`` (the data loss on the held-out
+interactions, :mod:`tensorrec_explore.validation_loss`). A callback stops training by setting
+``model.stop_training = True``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import InputError
+from .errors import InputError, ValidationLossUnavailable
 
 
 class Callback:
@@ -85,19 +87,38 @@ class History(Callback):
 
 
 class ValidationMetrics(Callback):
-    """Adds validation precision / recall / NDCG @k to the logs every ``every`` epochs.
+    """Adds validation precision / recall / NDCG @k and the validation loss to the logs every
+    ``every`` epochs.
 
-    The keys are ``"val_precision@k"``, ``"val_recall@k"`` and ``"val_ndcg@k"``; the model's
-    training interactions are excluded from the ranking.
+    The keys are ``"val_precision@k"``, ``"val_recall@k"`` and ``"val_ndcg@k"`` (the model's
+    training interactions are excluded from the ranking), and ``"val_loss"``: the model's data
+    loss, without regularisation, on the held-out interactions, with the training interactions
+    not masked so that it compares with the training ``"loss"``, and sampled items drawn from
+    the fixed ``seed`` so that it compares between epochs
+    (:func:`tensorrec_explore.validation_loss.validation_loss` defines it exactly). When the
+    loss cannot give it (e.g. a loss comparing likes with dislikes and no held-out dislike, or a
+    custom loss whose ``call`` fails on the held-out batches) no ``"val_loss"`` is logged and
+    ``loss_unavailable`` says why.
 
     Parameters
     ----------
     test : scipy.sparse matrix or numpy.ndarray
-        (n_users, n_items) held-out positives.
+        (n_users, n_items) held-out interactions: values > 0 are the positives the metrics
+        rank; the validation loss also reads dislikes (< 0).
     k : int, default 10
         The cut-off of the metrics.
     every : int, default 1
         Evaluate after every ``every``-th epoch.
+    with_loss : bool, default True
+        Also log ``"val_loss"`` (when the loss allows it).
+    seed : int, default 0
+        Seed of the validation loss's sampled items.
+
+    Attributes
+    ----------
+    loss_unavailable : str or None
+        "validation loss not available for <loss>: <why>" once the loss proved it cannot give
+        one (then it is not tried again), else None.
 
     Raises
     ------
@@ -105,7 +126,9 @@ class ValidationMetrics(Callback):
         If ``test`` is not a sparse matrix or an array, or ``k`` / ``every`` is not positive.
     """
 
-    def __init__(self, test: Any, k: int = 10, every: int = 1) -> None:
+    def __init__(
+        self, test: Any, k: int = 10, every: int = 1, with_loss: bool = True, seed: int = 0
+    ) -> None:
         if not sp.issparse(test) and not isinstance(test, np.ndarray):
             raise InputError(
                 f"validation must be a sparse (n_users, n_items) matrix of held-out positives, "
@@ -116,6 +139,9 @@ class ValidationMetrics(Callback):
         self.test = sp.csr_matrix(test)
         self.k = int(k)
         self.every = int(every)
+        self.with_loss = bool(with_loss)
+        self.seed = int(seed)
+        self.loss_unavailable: str | None = None
 
     def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
         if (epoch + 1) % self.every:
@@ -125,6 +151,13 @@ class ValidationMetrics(Callback):
         report = evaluate(model, self.test, train=model.train_interactions_, k=self.k)
         for name in ("precision", "recall", "ndcg"):
             logs[f"val_{name}@{self.k}"] = float(report.summary[f"{name}@{self.k}"])
+        if self.with_loss and self.loss_unavailable is None:
+            from .validation_loss import validation_loss
+
+            try:
+                logs["val_loss"] = validation_loss(model, self.test, self.seed)
+            except ValidationLossUnavailable as error:
+                self.loss_unavailable = str(error)
 
 
 class EarlyStopping(Callback):
@@ -135,8 +168,9 @@ class EarlyStopping(Callback):
     Parameters
     ----------
     monitor : str, default "loss"
-        A logs key; keys starting with ``val_`` are maximised (metrics), others minimised
-        (losses).
+        A logs key. Keys containing ``loss`` (``"loss"``, ``"val_loss"``) and keys not starting
+        with ``val_`` (``"total"``...) are minimised; the other ``val_`` keys (metrics such as
+        ``"val_ndcg@10"``) are maximised.
     patience : int, default 3
         How many checks without improvement stop training.
     min_delta : float, default 0.0
@@ -149,6 +183,8 @@ class EarlyStopping(Callback):
         self.min_delta = float(min_delta)
         self.best = math.inf
         self.waited = 0
+        #: True when a higher value of ``monitor`` is better.
+        self.maximised = monitor.startswith("val_") and "loss" not in monitor
 
     def on_train_begin(self, model: Any, logs: dict) -> None:
         self.best, self.waited = math.inf, 0
@@ -156,7 +192,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
         if self.monitor not in logs:
             return
-        value = -logs[self.monitor] if self.monitor.startswith("val_") else logs[self.monitor]
+        value = -logs[self.monitor] if self.maximised else logs[self.monitor]
         if value < self.best - self.min_delta:
             self.best, self.waited = value, 0
             return

@@ -33,6 +33,11 @@ class TrainingError(TensorRecError, RuntimeError):
     """Training cannot proceed (diverged to NaN, or the loss cannot learn from the data given)."""
 
 
+class ValidationLossUnavailable(TensorRecError, ValueError):
+    """The model's loss cannot be evaluated on the held-out interactions given; the message
+    reads "validation loss not available for <loss>: <why>"."""
+
+
 class DataNotFoundError(TensorRecError, FileNotFoundError):
     """A dataset's files are missing; the message says which files and where to put them."""
 

@@ -111,6 +111,7 @@ class FittedState:
         self.trainer_key: tuple | None = None
         self.fold_in: Any = None  # fold_in.FoldIn, made on the first fold_in call
         self.stream: Any = None  # streaming's (key, trainer, dataset), reused while the same
+        self.trained_by: Any = None  # the trainer of the last training call
 
     # ----------------------------------------------------------------- recipe
     def resolve_recipe(self, settings: Any) -> float:
@@ -197,6 +198,7 @@ class FittedState:
         diverges."""
         rate = self.resolve_recipe(model)
         epochs = self.epochs if epochs is None else int(epochs)
+        self.trained_by = trainer  # its loss and layout give the validation loss
         warn_extreme_rate(rate)
         chain = callback_chain(model, callbacks, verbose, validation)
         model.stop_training = False

@@ -4,13 +4,15 @@ Format 2 stores every network weight under a stable name
 (:meth:`~tensorrec_explore.network.TwoTower.named_variables`, e.g. ``item_tower/0_kernel``),
 Adam's variables as ``optimizer/<index>_<name>`` (step count, moments), and in ``config.json``
 the epoch counter, the L2 weight used and the random generator's state, so ``fit_partial`` after
-``load`` continues exactly where training stopped. Format 1 (numbered ``w<i>`` weights, no
-optimizer, no generator) still loads, with a DeprecationWarning: its training continues with a
-fresh Adam and generator.
+``load`` continues exactly where training stopped, and the training history (``history_``: each
+epoch's numeric logs, validation loss and metrics included; optional when reading). Format 1
+(numbered ``w<i>`` weights, no optimizer, no generator) still loads, with a DeprecationWarning:
+its training continues with a fresh Adam and generator.
 """
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,37 @@ CONFIG_KEYS = ("epochs_done", "l2_used", "rng_state")
 
 
 def state_config(state: Any) -> dict[str, Any]:
-    """Return the JSON-ready counters of ``state``: epochs done, L2 used, generator state."""
+    """Return the JSON-ready counters of ``state``: epochs done, L2 used, generator state, and
+    its training history (each epoch's numeric logs)."""
+    history = state.history
     return {
         "epochs_done": state.epochs_done,
         "l2_used": state.l2,
         "rng_state": state.rng.bit_generator.state,
+        "history": {
+            "epochs": [int(epoch) for epoch in history.epochs],
+            "logs": [
+                {key: float(value) for key, value in log.items() if _is_number(value)}
+                for log in history.logs
+            ],
+        },
     }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _restore_history(state: Any, saved: Any, path: Path) -> None:
+    """Put a saved training history (optional: older folders have none) into ``state``."""
+    try:
+        epochs = [int(epoch) for epoch in saved["epochs"]]
+        logs = [{str(key): float(value) for key, value in log.items()} for log in saved["logs"]]
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise ModelFileError(f"The model at {path}: its training history is invalid.") from error
+    if len(epochs) != len(logs):
+        raise ModelFileError(f"The model at {path}: its training history is invalid.")
+    state.history.epochs, state.history.logs = epochs, logs
 
 
 def state_arrays(state: Any) -> dict[str, np.ndarray]:
@@ -78,6 +105,8 @@ def restore(state: Any, config: dict[str, Any], arrays: dict[str, np.ndarray], p
     if optimizer:
         _restore_optimizer(state, [(key, arrays[key]) for _, key in optimizer], path)
     state.epochs_done, state.l2 = int(config["epochs_done"]), float(config["l2_used"])
+    if "history" in config:
+        _restore_history(state, config["history"], path)
     if "rng_state" in config:
         try:
             state.rng.bit_generator.state = config["rng_state"]

@@ -252,14 +252,7 @@ class Trainer:
         sampled = tf.random.stateless_uniform(
             [DISLIKE_SAMPLES], seed=seed, minval=0, maxval=self.n_items, dtype=tf.int64
         )
-        disliked = tf.where(targets < 0)
-        valid = tf.cast(tf.equal(tf.gather(targets, sampled, axis=1), 0), tf.float32)
-        valid = tf.gather(valid, disliked[:, 0])
-        sampled_scores = tf.gather(tf.gather(scores, sampled, axis=1), disliked[:, 0])
-        return {
-            "disliked_scores": tf.gather_nd(scores, disliked),
-            "disliked_sampled_scores": sampled_scores * valid + (valid - 1.0) * -1e4,
-        }
+        return dense_dislike_inputs(scores, targets, sampled)
 
     def dense_regularization(
         self, targets: tf.Tensor, user_vectors: tf.Tensor, item_vectors: tf.Tensor
@@ -315,6 +308,35 @@ class Trainer:
             total = data + reg
         self.objective.apply(tape, total)
         return data, reg
+
+
+def dense_dislike_inputs(
+    scores: tf.Tensor, targets: tf.Tensor, sampled: tf.Tensor
+) -> dict[str, tf.Tensor]:
+    """Return a dense batch's dislike fields of :class:`~tensorrec_explore.losses.LossInputs`.
+
+    Parameters
+    ----------
+    scores, targets : tf.Tensor
+        ``[b, n_items]`` scores and interaction values of a batch of users.
+    sampled : tf.Tensor
+        int64 ``[s]``: the items each dislike is compared with.
+
+    Returns
+    -------
+    dict
+        ``disliked_scores [q]`` (the batch's ``q`` disliked pairs) and
+        ``disliked_sampled_scores [q, s]`` (their users' scores on ``sampled``; a sampled item
+        the user interacted with is set to +1e4, so it adds nothing to the penalty).
+    """
+    disliked = tf.where(targets < 0)
+    valid = tf.cast(tf.equal(tf.gather(targets, sampled, axis=1), 0), tf.float32)
+    valid = tf.gather(valid, disliked[:, 0])
+    sampled_scores = tf.gather(tf.gather(scores, sampled, axis=1), disliked[:, 0])
+    return {
+        "disliked_scores": tf.gather_nd(scores, disliked),
+        "disliked_sampled_scores": sampled_scores * valid + (valid - 1.0) * -1e4,
+    }
 
 
 def _shuffled(values: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:

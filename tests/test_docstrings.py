@@ -66,7 +66,7 @@ def _documented() -> list[tuple[str, Any]]:
 
 def _plugins() -> list[tuple[str, Any]]:
     """The plug-in factories and classes (TensorFlow); their Keras hooks are not listed."""
-    from tensorrec_explore import losses, predictions, representations
+    from tensorrec_explore import losses, predictions, representations, training, validation_loss
 
     classes = [
         representations.Representation,
@@ -85,6 +85,9 @@ def _plugins() -> list[tuple[str, Any]]:
         losses.make_loss,
         losses.Loss.call,
         losses.Loss.dislike_term,
+        validation_loss.validation_loss,
+        validation_loss.unavailable_reason,
+        training.dense_dislike_inputs,
     ]
     return [(c.__qualname__, c) for c in classes] + [(f.__qualname__, f) for f in functions]
 

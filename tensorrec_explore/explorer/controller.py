@@ -369,6 +369,7 @@ class Controller:
                 clock_start=time.perf_counter(),
                 dispatcher=dispatch,
                 generation=run.generation,
+                validation=validation,
             )
             self._say(run, ("Resuming" if resume else "Training") + "...")
             fit = model.fit_partial if resume else model.fit

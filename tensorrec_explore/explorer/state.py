@@ -209,7 +209,8 @@ class ExplorerState(_DeclaredSettings):
     epochs_per_second = t.Float(0.0)
     elapsed = t.Float(0.0)
     #: ``{"epoch": [...], "loss": [...], "regularization": [...], "val_epoch": [...],
-    #: "val_precision": [...], "val_recall": [...], "val_ndcg": [...]}`` of the current run.
+    #: "val_precision": [...], "val_recall": [...], "val_ndcg": [...], "val_loss": [...],
+    #: "val_loss_note": [...]}`` of the current run (``explorer.training.empty_history``).
     history = t.Dict()
     #: Where the current run was stopped or resumed: list of :class:`~.records.CurveMark`
     #: (a Resume restarts the learning-rate schedule).

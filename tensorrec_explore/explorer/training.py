@@ -29,6 +29,8 @@ HISTORY_KEYS = (
     "val_precision",
     "val_recall",
     "val_ndcg",
+    "val_loss",
+    "val_loss_note",
 )
 
 
@@ -37,25 +39,63 @@ SNAPSHOT_BUDGET = 0.03
 
 
 def empty_history() -> dict[str, list]:
+    """Return an empty history: each key of :data:`HISTORY_KEYS` with an empty list.
+
+    ``"val_epoch"`` lists the epochs validation ran on; ``"val_precision"``, ``"val_recall"``,
+    ``"val_ndcg"`` and ``"val_loss"`` hold one value per validation epoch (NaN where the logs
+    lacked it); ``"val_loss_note"`` holds at most one sentence saying why the loss gives no
+    validation loss.
+    """
     return {key: [] for key in HISTORY_KEYS}
 
 
 def history_from_logs(logs: list[dict], k: int) -> dict[str, list]:
-    """The explorer's history of a model's own epoch logs (``model.history_.logs``)."""
+    """Return the explorer's history of a model's own epoch logs (``model.history_.logs``).
+
+    Parameters
+    ----------
+    logs : list of dict
+        One dict of logs per epoch, oldest first (see :mod:`tensorrec_explore.callbacks`).
+    k : int
+        The cut-off whose ``val_*@k`` metrics are read.
+
+    Returns
+    -------
+    dict
+        As :func:`empty_history`, filled; an epoch with any ``val_`` key is a validation epoch.
+    """
     history = empty_history()
     for epoch, log in enumerate(logs, start=1):
-        history["epoch"].append(epoch)
-        for key in ("loss", "regularization", "total"):
-            history[key].append(float(log.get(key, np.nan)))
-        if f"val_precision@{k}" in log:
-            history["val_epoch"].append(epoch)
-            for key, name in (
-                ("val_precision", "precision"),
-                ("val_recall", "recall"),
-                ("val_ndcg", "ndcg"),
-            ):
-                history[key].append(float(log.get(f"val_{name}@{k}", np.nan)))
+        record_epoch(history, epoch, log, k)
     return history
+
+
+def record_epoch(history: dict[str, list], epoch: int, logs: dict, k: int) -> None:
+    """Append one epoch's ``logs`` to ``history`` (see :func:`empty_history`).
+
+    Parameters
+    ----------
+    history : dict
+        The history to extend in place.
+    epoch : int
+        The epoch's number in the run (1 = the first).
+    logs : dict
+        The epoch's logs; a ``val_`` key makes it a validation epoch.
+    k : int
+        The cut-off whose ``val_*@k`` metrics are read.
+    """
+    history["epoch"].append(epoch)
+    for key in ("loss", "regularization", "total"):
+        history[key].append(float(logs.get(key, np.nan)))
+    if any(key.startswith("val_") for key in logs):
+        history["val_epoch"].append(epoch)
+        for key, name in (
+            ("val_precision", f"val_precision@{k}"),
+            ("val_recall", f"val_recall@{k}"),
+            ("val_ndcg", f"val_ndcg@{k}"),
+            ("val_loss", "val_loss"),
+        ):
+            history[key].append(float(logs.get(name, np.nan)))
 
 
 class ExplorerCallback(Callback):
@@ -63,7 +103,10 @@ class ExplorerCallback(Callback):
 
     ``snapshot_every``: epochs between snapshots, or 0 for automatic (a snapshot whenever the
     previous one cost at most ``SNAPSHOT_BUDGET`` of the training time since, plus the last
-    epoch), so snapshots never slow training noticeably whatever the data size.
+    epoch), so snapshots never slow training noticeably whatever the data size. ``validation``:
+    the run's :class:`~tensorrec_explore.callbacks.ValidationMetrics` (or None); when its loss
+    gives no validation loss, its ``loss_unavailable`` goes to the history's
+    ``"val_loss_note"``.
     """
 
     def __init__(
@@ -82,8 +125,10 @@ class ExplorerCallback(Callback):
         clock_start: float | None = None,
         dispatcher: Any = None,
         generation: int | None = None,
+        validation: Any = None,
     ):
         self.state = state
+        self.validation = validation  # its loss_unavailable is shown once
         self.dispatcher = dispatcher
         self.generation = generation
         self.stop_event = stop_event
@@ -123,17 +168,10 @@ class ExplorerCallback(Callback):
 
     def _on_epoch_end(self, model: Any, logs: dict) -> None:
         self.epoch += 1
-        h = self.history
-        h["epoch"].append(self.epoch)
-        h["loss"].append(float(logs.get("loss", np.nan)))
-        h["regularization"].append(float(logs.get("regularization", np.nan)))
-        h["total"].append(float(logs.get("total", np.nan)))
-        key = f"val_precision@{self.k}"
-        if key in logs:
-            h["val_epoch"].append(self.epoch)
-            h["val_precision"].append(float(logs[key]))
-            h["val_recall"].append(float(logs.get(f"val_recall@{self.k}", np.nan)))
-            h["val_ndcg"].append(float(logs.get(f"val_ndcg@{self.k}", np.nan)))
+        record_epoch(self.history, self.epoch, logs, self.k)
+        note = getattr(self.validation, "loss_unavailable", None)
+        if note and not self.history["val_loss_note"]:  # said once per run
+            self.history["val_loss_note"].append(note)
         if self._snapshot_due():
             self._snapshot(model)
         if self.stop_event.is_set():

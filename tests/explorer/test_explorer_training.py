@@ -50,9 +50,10 @@ def test_train_draws_one_curve_point_per_epoch(explorer):
     train(explorer)
     s = explorer.state
     assert s.status == "finished", s.error
-    loss, reg = p.curves.loss_figure.data
+    loss, reg, val_loss = p.curves.loss_figure.data
     assert len(loss.x) == len(loss.y) == 4
     assert len(reg.y) == 4
+    assert list(val_loss.x) == [2, 4] and val_loss.y.dtype == np.float32
     assert loss.y.dtype == np.float32  # sent as binary
     assert np.isfinite(loss.y).all()
     assert [len(t.y) for t in p.curves.val_figure.data] == [2, 2, 2]

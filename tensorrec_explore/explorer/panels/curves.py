@@ -5,10 +5,15 @@ The two figures are plotly ``FigureWidget``s created once and updated in place i
 often ``state.history`` changes, so each change is redrawn as it comes. Like livelossplot, a
 readout gives each curve's last / min / max value, the best validation epoch is marked with its
 value, the loss axis can switch to a log scale, and dotted lines mark where the run was stopped
-and resumed (each Resume restarts the learning-rate schedule).
+and resumed (each Resume restarts the learning-rate schedule). The loss figure also draws the
+validation loss (the same data loss on the held-out interactions, at validation epochs) on the
+training loss's axis, its lowest epoch marked; when the loss cannot give one, the readout says
+why.
 """
 
 from __future__ import annotations
+
+import html
 
 import ipywidgets as w
 import numpy as np
@@ -19,6 +24,9 @@ from ..state import ExplorerState
 from .figure_style import light_layout
 
 LOSS_TRACES = (("loss", "data loss"), ("regularization", "regularisation"))
+#: The validation loss: drawn on the data loss's axis, at validation epochs.
+VAL_LOSS_TRACE = ("val_loss", "validation loss")
+VAL_LOSS_COLOUR = "#d62728"
 VAL_TRACES = (("val_precision", "precision@k"), ("val_recall", "recall@k"), ("val_ndcg", "NDCG@k"))
 
 
@@ -36,14 +44,35 @@ def best_epoch(history: dict) -> tuple[int, float] | None:
     return int(history["val_epoch"][-minus_index]), float(value)
 
 
+def lowest_val_loss(history: dict) -> tuple[int, float] | None:
+    """``(epoch, value)`` of the lowest validation loss so far (the earliest on ties), or None."""
+    values = _val_series(history, VAL_LOSS_TRACE[0])
+    finite = [(v, i) for i, v in enumerate(values) if np.isfinite(v)]
+    if not finite:
+        return None
+    value, index = min(finite)
+    return int(history["val_epoch"][index]), float(value)
+
+
+def _val_series(history: dict, key: str) -> list:
+    """``history[key]`` when it has one value per validation epoch, else [] (an older
+    history without that key)."""
+    values = history.get(key) or []
+    return values if len(values) == len(history.get("val_epoch") or []) else []
+
+
 def readout_html(history: dict, k: int) -> str:
     """A small table: each curve's last, min and max value (livelossplot's readout)."""
     rows = []
-    names = dict(LOSS_TRACES) | {
-        "val_precision": f"precision@{k}",
-        "val_recall": f"recall@{k}",
-        "val_ndcg": f"NDCG@{k}",
-    }
+    names = (
+        dict(LOSS_TRACES)
+        | dict([VAL_LOSS_TRACE])
+        | {
+            "val_precision": f"precision@{k}",
+            "val_recall": f"recall@{k}",
+            "val_ndcg": f"NDCG@{k}",
+        }
+    )
     for key, name in names.items():
         values = np.asarray(history.get(key) or [], dtype=np.float64)
         values = values[np.isfinite(values)]
@@ -52,13 +81,21 @@ def readout_html(history: dict, k: int) -> str:
                 f"<tr><td>{name}</td><td>{values[-1]:.4g}</td><td>{values.min():.4g}"
                 f"</td><td>{values.max():.4g}</td></tr>"
             )
+    notes = [
+        f"<div class='tre-val-loss-note'>{html.escape(text)}</div>"
+        for text in history.get("val_loss_note") or []
+    ]
     if not rows:
-        return ""
+        return "".join(notes)
     best = best_epoch(history)
-    note = f"<div>best NDCG@{k}: {best[1]:.4f} at epoch {best[0]}</div>" if best else ""
+    if best:
+        notes.append(f"<div>best NDCG@{k}: {best[1]:.4f} at epoch {best[0]}</div>")
+    lowest = lowest_val_loss(history)
+    if lowest:
+        notes.append(f"<div>lowest validation loss: {lowest[1]:.4g} at epoch {lowest[0]}</div>")
     return (
         "<table class='tre-readout' style='font-size:12px'><tr><th></th><th>last</th>"
-        f"<th>min</th><th>max</th></tr>{''.join(rows)}</table>{note}"
+        f"<th>min</th><th>max</th></tr>{''.join(rows)}</table>{''.join(notes)}"
     )
 
 
@@ -80,11 +117,11 @@ def _mark_shapes(marks: list[CurveMark]) -> list[dict]:
     return [_vline(m.epoch + 0.5, colours.get(m.label, "#555"), "dot") for m in marks]
 
 
-def _best_shape(best: tuple[int, float]) -> list[dict]:
-    return [_vline(best[0], "#1a7f37", "dash")]
+def _best_shape(best: tuple[int, float], colour: str = "#1a7f37") -> list[dict]:
+    return [_vline(best[0], colour, "dash")]
 
 
-def _best_note(best: tuple[int, float], k: int) -> list[dict]:
+def _best_note(best: tuple[int, float], text: str, colour: str = "#1a7f37") -> list[dict]:
     return [
         {
             "x": best[0],
@@ -94,8 +131,8 @@ def _best_note(best: tuple[int, float], k: int) -> list[dict]:
             "showarrow": False,
             "xanchor": "right",
             "yanchor": "bottom",
-            "font": {"size": 10, "color": "#1a7f37"},
-            "text": f"best NDCG@{k} {best[1]:.3f} (epoch {best[0]})",
+            "font": {"size": 10, "color": colour},
+            "text": f"{text} {best[1]:.3g} (epoch {best[0]})",
         }
     ]
 
@@ -170,6 +207,17 @@ class CurvesPanel:
         self.loss_figure = _figure(
             "Training loss", [n for _, n in LOSS_TRACES], "data loss", secondary=True
         )
+        self.loss_figure.add_trace(
+            go.Scatter(
+                x=_f32([]),
+                y=_f32([]),
+                mode="lines+markers",
+                name=VAL_LOSS_TRACE[1],
+                marker={"size": 6, "symbol": "diamond", "color": VAL_LOSS_COLOUR},
+                line={"color": VAL_LOSS_COLOUR, "dash": "dash"},
+                showlegend=False,
+            )
+        )
         self.loss_figure.add_class("tre-loss-curve")
         self.val_figure = _figure(
             "Validation (held-out split)", [n for _, n in VAL_TRACES], "metric @k"
@@ -225,29 +273,43 @@ class CurvesPanel:
         h = self.state.history
         epochs = _f32(h.get("epoch", []))
         val_epochs = _f32(h.get("val_epoch", []))
-        best = best_epoch(h)
+        best, lowest = best_epoch(h), lowest_val_loss(h)
         # a layout change redraws the whole figure in the browser: only when the marks change
         marks_key = (
             tuple(self.state.curve_marks),
             best,
+            lowest,
             self.state.k,
         )
         relayout = marks_key != self._marks_key
         self._marks_key = marks_key
         marks = _mark_shapes(self.state.curve_marks)
+        val_loss = _f32(_val_series(h, VAL_LOSS_TRACE[0]))
+        drawn = bool(np.isfinite(val_loss).any())  # no legend entry for a loss without one
+        *train_traces, val_loss_trace = self.loss_figure.data
         with self.loss_figure.batch_update():
-            for trace, (key, _) in zip(self.loss_figure.data, LOSS_TRACES, strict=True):
+            for trace, (key, _) in zip(train_traces, LOSS_TRACES, strict=True):
                 trace.x = epochs
                 trace.y = _f32(h.get(key, []))
+            val_loss_trace.x = val_epochs if drawn else _f32([])
+            val_loss_trace.y = val_loss if drawn else _f32([])
+            if val_loss_trace.showlegend != drawn:
+                val_loss_trace.showlegend = drawn
             if relayout:
-                self.loss_figure.layout.shapes = marks
+                lowest_mark = _best_shape(lowest, VAL_LOSS_COLOUR) if lowest else []
+                self.loss_figure.layout.shapes = marks + lowest_mark
+                self.loss_figure.layout.annotations = (
+                    _best_note(lowest, "lowest validation loss", VAL_LOSS_COLOUR) if lowest else []
+                )
         with self.val_figure.batch_update():
             for trace, (key, _) in zip(self.val_figure.data, VAL_TRACES, strict=True):
                 trace.x = val_epochs
                 trace.y = _f32(h.get(key, []))
             if relayout:
                 self.val_figure.layout.shapes = marks + (_best_shape(best) if best else [])
-                self.val_figure.layout.annotations = _best_note(best, self.state.k) if best else []
+                self.val_figure.layout.annotations = (
+                    _best_note(best, f"best NDCG@{self.state.k}") if best else []
+                )
         self.readout.value = readout_html(h, self.state.k)
 
     def _on_log_scale(self, change=None) -> None:

@@ -28,6 +28,7 @@ CURVES = {
     "precision@k": ("val_epoch", "val_precision"),
     "recall@k": ("val_epoch", "val_recall"),
     "NDCG@k": ("val_epoch", "val_ndcg"),
+    "validation loss": ("val_epoch", "val_loss"),
 }
 #: Short column headers and run-label keys, from the declaration.
 _SHORT = {s.name: s.column for s in (*MODEL_SETTINGS, *RUN_SETTINGS)}
