@@ -406,6 +406,9 @@ class WARP(Loss):
     embedding_recipe = True
     embedding_learning_rate = 0.1
     default_l2 = 0.5
+    #: ml-100k's train split. ml-1m-all (133 likes per user): NDCG@10 0.341 at l2 0.5, 0.387 at
+    #: the rule's 0.297.
+    l2_likes_per_user = 47.0
     default_sampled_items = 128
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
