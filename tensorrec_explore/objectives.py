@@ -142,27 +142,26 @@ class Objective:
         like of row ``r``'s user. Call it under a ``GradientTape`` (both trainers use it).
         """
         net = self.network
-        n_pos, n_sampled = tf.size(items), tf.size(sampled)
         parts = [items, sampled] + ([] if disliked_items is None else [disliked_items])
+        # One tower call for every item row of the step, split back (a split's gradient is one
+        # concat; slices' gradients are zero-padded copies summed).
+        sizes = tf.stack([tf.size(part) for part in parts])
         item_vectors, item_biases = self._item_vectors(tf.concat(parts, axis=0), True)
-        sampled_vectors = item_vectors[n_pos : n_pos + n_sampled]
-        sampled_biases = item_biases[n_pos : n_pos + n_sampled]
+        liked_vectors, sampled_vectors, *disliked_vectors = tf.split(item_vectors, sizes)
+        liked_biases, sampled_biases, *disliked_biases = tf.split(item_biases, sizes)
         user_vectors, user_biases, sampled_scores = self._sampled_scores(
             users, sampled_vectors, sampled_biases, True
         )
-        positive_scores = (
-            net.elementwise(user_vectors, item_vectors[:n_pos]) + user_biases + item_biases[:n_pos]
-        )
+        positive_scores = net.elementwise(user_vectors, liked_vectors) + user_biases + liked_biases
         dislikes = {}
         if disliked_items is not None:
-            disliked_vectors, disliked_user_biases, disliked_sampled = self._sampled_scores(
+            disliked_user_vectors, disliked_user_biases, disliked_sampled = self._sampled_scores(
                 disliked_users, sampled_vectors, sampled_biases, True
             )
-            disliked_item_vectors = item_vectors[n_pos + n_sampled :]
             dislikes = {
-                "disliked_scores": net.elementwise(disliked_vectors, disliked_item_vectors)
+                "disliked_scores": net.elementwise(disliked_user_vectors, disliked_vectors[0])
                 + disliked_user_biases
-                + item_biases[n_pos + n_sampled :],
+                + disliked_biases[0],
                 "disliked_sampled_scores": disliked_sampled * disliked_valid
                 + (disliked_valid - 1.0) * -1e4,
             }
@@ -174,8 +173,8 @@ class Objective:
                 sampled,
                 user_vectors,
                 user_biases,
-                item_vectors[:n_pos],
-                item_biases[:n_pos],
+                liked_vectors,
+                liked_biases,
                 batch_valid,
             )
         data = self.loss(
@@ -190,9 +189,7 @@ class Objective:
                 **in_batch,
             )
         )
-        return data, self.sampled_regularization(
-            user_vectors, item_vectors[:n_pos], sampled_vectors
-        )
+        return data, self.sampled_regularization(user_vectors, liked_vectors, sampled_vectors)
 
     def in_batch_negatives(
         self,

@@ -100,3 +100,26 @@ def test_sparse_rows_gather_matches_scipy_rows():
         tf.sparse.to_dense(identity.rows(tf.constant([2, 0, 6], tf.int64))).numpy(),
         np.eye(7, dtype=np.float32)[[2, 0, 6]],
     )
+
+
+def test_a_sampled_losss_l2_scales_with_the_density_it_was_measured_at() -> None:
+    from tensorrec_explore.defaults import default_l2
+    from tensorrec_explore.losses import WMRB
+
+    class Scaled(WMRB):
+        default_l2 = 0.1
+        l2_likes_per_user = 1.0
+
+    # 4 users with 4, 4, 4 and 0 likes (a dislike does not count): 4 likes per user.
+    rows = np.repeat([0, 1, 2, 3], [4, 4, 4, 1])
+    cols = np.concatenate([np.arange(4)] * 3 + [[5]])
+    values = np.r_[np.ones(12), -1.0]
+    interactions = sp.csr_matrix((values, (rows, cols)), shape=(4, 6))
+    assert default_l2(Scaled(), interactions) == pytest.approx(0.1 * np.sqrt(1.0 / 4.0))
+    # No likes known (a stream) or sparser data than measured: the loss's own default, unscaled;
+    # undeclared: never scaled.
+    assert default_l2(Scaled(), sp.csr_matrix((4, 6))) == pytest.approx(0.1)
+    sparser = type("Sparser", (Scaled,), {"l2_likes_per_user": 16.0})
+    assert default_l2(sparser(), interactions) == pytest.approx(0.1)
+    unscaled = type("Unscaled", (WMRB,), {"default_l2": 0.1})
+    assert default_l2(unscaled(), interactions) == pytest.approx(0.1)
