@@ -398,7 +398,7 @@ class Explorer:
 
 #: The tensorrec-explore labextension's script: it gives anywidget modules (plotly's large
 #: FigureWidget) two minutes to load instead of anywidget's 2 s, so the curves draw on a busy
-#: machine.
+#: machine, and runs a module several figures share once instead of once per figure.
 LOAD_LIMIT_SCRIPT = (
     Path(__file__).parents[1]
     / "app"

@@ -1,0 +1,221 @@
+"""Where the explorer's page load goes: kernel messages, bytes, and the browser's CPU.
+
+    python benchmarks/explorer_page_profile.py --frontend voila
+    python benchmarks/explorer_page_profile.py --frontend jupyterlab --cpu-profile
+
+One cold page (fresh server, kernel and browser context), the synthetic dataset. Printed, in
+seconds from the server command: the server listening, the page's DOMContentLoaded, the first
+and last widget message from the kernel (``comm_open`` in JupyterLab, the state replies Voila
+sends), the explorer shown and usable (as ``explorer_latency.py`` defines them); the number of
+widget models and the megabytes the websocket carried by kind; with ``--cpu-profile``, the
+browser main thread's CPU time by script (a Chromium sampling profile, which itself slows the
+page: use it for shares, not for totals).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "app"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from app_support import (  # the browser tests' helpers
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PAGE_TIMEOUT_MS,
+    open_notebook,
+    run_cell,
+    start_app,
+    start_jupyter,
+)
+from explorer_latency import notebook_for, usable
+
+from tensorrec_explore.app.processes import descendants
+
+
+def decode_frame(payload: str, opcode: int) -> dict | None:
+    """The kernel message of one websocket frame (JSON text, or Jupyter's v1 binary form)."""
+    if opcode == 1:
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return None
+    raw = base64.b64decode(payload)
+    if len(raw) < 8:
+        return None
+    count = int.from_bytes(raw[:8], "little")
+    offsets = [int.from_bytes(raw[8 + 8 * i : 16 + 8 * i], "little") for i in range(count)]
+    if count < 5:  # the v1 protocol: channel, header, parent, metadata, content, buffers
+        return None
+    parts = [raw[a:b] for a, b in zip(offsets, [*offsets[1:], len(raw)], strict=True)]
+    try:
+        return {
+            "channel": parts[0].decode(),
+            "header": json.loads(parts[1]),
+            "content": json.loads(parts[4]),
+        }
+    except ValueError:
+        return None
+
+
+def kind_of(message: dict) -> str:
+    """``msg_type``, with a comm message's method (``comm_msg:update``) and a model's name."""
+    header = message.get("header") or {}
+    kind = header.get("msg_type", "?")
+    content = message.get("content") or {}
+    data = content.get("data") or {}
+    if kind == "comm_msg":
+        kind += ":" + str(data.get("method", "?"))
+    if kind == "comm_open":
+        state = (data.get("state") or {}) if isinstance(data, dict) else {}
+        kind += ":" + str(state.get("_model_name", "?"))
+    return kind
+
+
+class Frames:
+    """Websocket frames seen by the browser, by CDP monotonic timestamp (seconds)."""
+
+    def __init__(self, cdp) -> None:
+        self.received: list[tuple[float, int, str]] = []
+        cdp.on("Network.webSocketFrameReceived", self._on_frame)
+
+    def _on_frame(self, event: dict) -> None:
+        frame = event["response"]
+        payload = frame.get("payloadData", "")
+        message = decode_frame(payload, frame.get("opcode", 1))
+        size = len(payload) if frame.get("opcode", 1) == 1 else len(payload) * 3 // 4
+        self.received.append((event["timestamp"], size, kind_of(message or {})))
+
+    def summary(self, origin: float) -> dict:
+        by_kind = collections.defaultdict(lambda: [0, 0, None, None])
+        for stamp, size, kind in self.received:
+            row = by_kind[kind]
+            row[0] += 1
+            row[1] += size
+            row[2] = stamp - origin if row[2] is None else row[2]
+            row[3] = stamp - origin
+        return {
+            kind: {"n": n, "MB": round(b / 1e6, 3), "first_s": round(f, 2), "last_s": round(t, 2)}
+            for kind, (n, b, f, t) in sorted(by_kind.items(), key=lambda kv: -kv[1][1])
+        }
+
+
+def cpu_by_script(profile: dict, top: int = 15) -> list[tuple[str, float]]:
+    """Self time (seconds) of a CPU profile's samples, by script URL (or ``(program)`` etc.)."""
+    nodes = {node["id"]: node for node in profile["nodes"]}
+    deltas = profile.get("timeDeltas", [])
+    totals: collections.Counter = collections.Counter()
+    for node_id, delta in zip(profile.get("samples", []), deltas, strict=True):
+        frame = nodes[node_id]["callFrame"]
+        url = frame.get("url") or frame.get("functionName") or "(native)"
+        if url.startswith("blob:"):
+            url = "blob: (an anywidget ES module)"
+        totals[url.split("?")[0][-90:]] += delta / 1e6
+    return [(url, round(seconds, 2)) for url, seconds in totals.most_common(top)]
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by this script's process tree, by role."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: collections.Counter = collections.Counter()
+    for pid in descendants(os.getpid()):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if b"ipykernel" in cmdline:
+            totals["kernel"] += used
+        elif b"chrom" in cmdline:
+            totals["browser"] += used
+        elif b"voila" in cmdline or b"jupyter" in cmdline or b"tensorrec_explore" in cmdline:
+            totals["server"] += used
+    return dict(totals)
+
+
+def profile_page(browser, frontend: str, data_dir: str | None, cpu_profile: bool) -> dict:
+    with tempfile.TemporaryDirectory(prefix="explorer-profile-") as tmp:
+        tmp_path = Path(tmp)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(60_000)
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        frames = Frames(cdp)
+        if cpu_profile:
+            cdp.send("Profiler.enable")
+            cdp.send("Profiler.setSamplingInterval", {"interval": 1000})
+        out: dict = {"frontend": frontend, "load_1min": round(os.getloadavg()[0], 2)}
+        if frontend == "voila":
+            server = start_app(tmp_path, *(("--data-dir", data_dir) if data_dir else ()))
+        else:
+            notebook = notebook_for("synthetic", data_dir, tmp_path)
+            server = start_jupyter("jupyterlab", notebook, tmp_path)
+        # CDP timestamps and time.monotonic() are both CLOCK_MONOTONIC on Linux
+        origin = server.started
+        browser_before = cpu_seconds().get("browser", 0.0)  # the server's own start is counted
+        out["server_up"] = round(time.monotonic() - origin, 2)
+        try:
+            if cpu_profile:
+                cdp.send("Profiler.start")
+            if frontend == "voila":
+                page.goto(server.url, timeout=PAGE_TIMEOUT_MS, wait_until="domcontentloaded")
+            else:
+                run_cell(page, open_notebook(page, server, "jupyterlab", notebook.name))
+            out["dom_or_cell_run"] = round(time.monotonic() - origin, 2)
+            page.locator(".tre-explorer").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+            out["widgets_shown"] = round(time.monotonic() - origin, 2)
+            deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+            while not usable(page) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            out["page"] = round(time.monotonic() - origin, 2)
+            cpu_after = cpu_seconds()
+            cpu_after["browser"] = cpu_after.get("browser", 0.0) - browser_before
+            out["cpu_s"] = {role: round(seconds, 2) for role, seconds in cpu_after.items()}
+            if cpu_profile:
+                out["cpu_by_script"] = cpu_by_script(cdp.send("Profiler.stop")["profile"])
+            page.wait_for_timeout(500)  # let the last frames' events arrive
+            out["figures_with_data"] = page.evaluate(
+                "() => [...document.querySelectorAll('.js-plotly-plot')].length"
+            )
+            out["frames"] = frames.summary(origin)
+            out["load_1min_end"] = round(os.getloadavg()[0], 2)
+        finally:
+            context.close()
+            server.stop()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frontend", choices=("voila", "jupyterlab"), default="voila")
+    parser.add_argument("--data-dir", default=os.environ.get("TENSORREC_EXPLORE_DATA"))
+    parser.add_argument("--cpu-profile", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for _ in range(args.repeat):
+                result = profile_page(browser, args.frontend, args.data_dir, args.cpu_profile)
+                print(json.dumps(result, indent=1), flush=True)
+        finally:
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
