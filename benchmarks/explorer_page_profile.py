@@ -4,12 +4,13 @@
     python benchmarks/explorer_page_profile.py --frontend jupyterlab --cpu-profile
 
 One cold page (fresh server, kernel and browser context), the synthetic dataset. Printed, in
-seconds from the server command: the server listening, the page's DOMContentLoaded, the first
-and last widget message from the kernel (``comm_open`` in JupyterLab, the state replies Voila
-sends), the explorer shown and usable (as ``explorer_latency.py`` defines them); the number of
-widget models and the megabytes the websocket carried by kind; with ``--cpu-profile``, the
-browser main thread's CPU time by script (a Chromium sampling profile, which itself slows the
-page: use it for shares, not for totals).
+seconds from the server command: the server listening, the page's DOMContentLoaded (JupyterLab:
+the notebook's cell run), the explorer shown and usable (as ``explorer_latency.py`` defines
+them), the status bar saying TensorFlow is loaded; when the page told the kernel of its first
+widget views; the websocket's messages from the kernel by kind (count, megabytes, first and
+last arrival); CPU seconds used until the page was usable by the server, the kernel and the
+browser; with ``--cpu-profile``, the browser main thread's CPU time by script (a Chromium
+sampling profile, which itself slows the page: use it for shares, not for totals).
 """
 
 from __future__ import annotations
@@ -86,7 +87,16 @@ class Frames:
 
     def __init__(self, cdp) -> None:
         self.received: list[tuple[float, int, str]] = []
+        self.views_counted: list[float] = []  # when the page told the kernel of a new view
         cdp.on("Network.webSocketFrameReceived", self._on_frame)
+        cdp.on("Network.webSocketFrameSent", self._on_sent)
+
+    def _on_sent(self, event: dict) -> None:
+        frame = event["response"]
+        message = decode_frame(frame.get("payloadData", ""), frame.get("opcode", 1)) or {}
+        data = (message.get("content") or {}).get("data") or {}
+        if "_view_count" in (data.get("state") or {}):
+            self.views_counted.append(event["timestamp"])
 
     def _on_frame(self, event: dict) -> None:
         frame = event["response"]
@@ -185,11 +195,14 @@ def profile_page(browser, frontend: str, data_dir: str | None, cpu_profile: bool
             out["cpu_s"] = {role: round(seconds, 2) for role, seconds in cpu_after.items()}
             if cpu_profile:
                 out["cpu_by_script"] = cpu_by_script(cdp.send("Profiler.stop")["profile"])
+            page.get_by_text("TensorFlow loaded in").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            out["tensorflow_ready"] = round(time.monotonic() - origin, 2)
             page.wait_for_timeout(500)  # let the last frames' events arrive
             out["figures_with_data"] = page.evaluate(
                 "() => [...document.querySelectorAll('.js-plotly-plot')].length"
             )
             out["frames"] = frames.summary(origin)
+            out["views_counted"] = [round(t - origin, 2) for t in frames.views_counted[:6]]
             out["load_1min_end"] = round(os.getloadavg()[0], 2)
         finally:
             context.close()

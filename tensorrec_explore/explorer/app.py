@@ -37,6 +37,11 @@ from .panels import (
 from .projector import Projector
 from .state import ExplorerState
 
+#: Seconds after it is built before the explorer's background work (TensorFlow's import, UMAP's
+#: preparation) starts anyway when no front end has reported showing it: one that counts no
+#: widget views, or an explorer not displayed yet.
+SHOWN_FALLBACK_SECONDS = 15.0
+
 _REGISTRIES = (
     (REPRESENTATIONS, "representation_names"),
     (PREDICTIONS, "prediction_names"),
@@ -177,14 +182,20 @@ class Explorer:
             except BaseException:
                 self.close()
                 raise
-        # background work starts once the widgets exist, so it never slows building them
+        # background work starts once a front end shows the widgets: while the page loads,
+        # the browser needs the CPU that TensorFlow's import and UMAP's preparation would take
+        jobs = []
         if preload and not engine_loaded():
-            self._preload()
+            jobs.append(self._preload())
         if warm_umap is True:
-            self.projector.warm_up()
+            jobs.append(self.projector.warm_up)
+        self._pending_background: list[Callable[[], None]] = jobs
+        if jobs:
+            self._when_shown(self._start_background)
 
-    def _preload(self) -> None:
-        """Import TensorFlow in a background thread, saying so in the status bar."""
+    def _preload(self) -> Callable[[], None]:
+        """Say in the status bar that TensorFlow loads in the background; return the function
+        that starts its import in a background thread."""
         state, dispatch = self.state, self.dispatcher
         loading = "Loading TensorFlow in the background; you can configure meanwhile."
         state.message = loading
@@ -194,10 +205,48 @@ class Explorer:
             if state.message == loading:
                 state.message = f"Ready (TensorFlow loaded in {seconds:.0f} s): press Train."
 
-        load_in_background(
-            lambda seconds: dispatch.call(ready, seconds),
-            lambda exc: dispatch.call(self._show_error, exc),
-        )
+        def start() -> None:
+            load_in_background(
+                lambda seconds: dispatch.call(ready, seconds),
+                lambda exc: dispatch.call(self._show_error, exc),
+            )
+
+        return start
+
+    def _start_background(self) -> None:
+        """Start the background work not started yet (once; never after :meth:`close`)."""
+        jobs, self._pending_background = self._pending_background, []
+        for job in jobs:
+            job()
+
+    def _when_shown(self, start: Callable[[], None]) -> None:
+        """Run ``start`` on the kernel's thread when a front end first shows the explorer.
+
+        Shown means the root widget's first view (ipywidgets' ``_view_count``, counted by
+        JupyterLab, Notebook 7 and Voila). A front end that counts no views, or an explorer not
+        displayed, starts after :data:`SHOWN_FALLBACK_SECONDS`; without a kernel loop (scripts,
+        tests), ``start`` runs at once.
+        """
+        loop = self.dispatcher.loop
+        if loop is None or not hasattr(loop, "call_later"):
+            start()
+            return
+
+        waiting = True
+
+        def on_view(change: dict) -> None:
+            if change["new"]:
+                begin()
+
+        def begin() -> None:
+            nonlocal waiting
+            if waiting:
+                waiting = False
+                self.widget.unobserve(on_view, names="_view_count")
+                start()
+
+        self.widget.observe(on_view, names="_view_count")
+        loop.call_later(SHOWN_FALLBACK_SECONDS, begin)
 
     def _show_error(self, exc: BaseException) -> None:
         """Show an error raised by background work (on the kernel's thread)."""
@@ -251,7 +300,8 @@ class Explorer:
                     ],
                     layout=flow,
                 ),
-            ]
+            ],
+            _view_count=0,  # front ends count its views: see _when_shown
         )
         root.add_class("tre-explorer")
         return root
@@ -388,6 +438,7 @@ class Explorer:
 
         Waits at most 30 s for a running training thread.
         """
+        self._pending_background = []
         self.controller.close(timeout=30)
         self.projector.close()
         for registry, listener in self._listeners:
