@@ -19,6 +19,7 @@ import argparse
 import base64
 import collections
 import json
+import math
 import os
 import sys
 import tempfile
@@ -34,9 +35,14 @@ from app_support import (  # the browser tests' helpers
     CHROMIUM_ARGS,
     PAGE_TIMEOUT_MS,
     open_notebook,
+    press,
     run_cell,
+    set_number,
     start_app,
     start_jupyter,
+    status_text,
+    wait_for_curve_points,
+    wait_until,
 )
 from explorer_latency import notebook_for, usable
 
@@ -88,6 +94,7 @@ class Frames:
     def __init__(self, cdp) -> None:
         self.received: list[tuple[float, int, str]] = []
         self.views_counted: list[float] = []  # when the page told the kernel of a new view
+        self.clicks: list[float] = []  # when the page sent a button click
         cdp.on("Network.webSocketFrameReceived", self._on_frame)
         cdp.on("Network.webSocketFrameSent", self._on_sent)
 
@@ -97,17 +104,25 @@ class Frames:
         data = (message.get("content") or {}).get("data") or {}
         if "_view_count" in (data.get("state") or {}):
             self.views_counted.append(event["timestamp"])
+        if (data.get("content") or {}).get("event") == "click":
+            self.clicks.append(event["timestamp"])
 
     def _on_frame(self, event: dict) -> None:
         frame = event["response"]
         payload = frame.get("payloadData", "")
         message = decode_frame(payload, frame.get("opcode", 1))
         size = len(payload) if frame.get("opcode", 1) == 1 else len(payload) * 3 // 4
-        self.received.append((event["timestamp"], size, kind_of(message or {})))
+        kind = kind_of(message or {})
+        if "Reset: configure" in json.dumps((message or {}).get("content", ""))[:20000]:
+            kind += " (status: reset)"
+        self.received.append((event["timestamp"], size, kind))
 
-    def summary(self, origin: float) -> dict:
+    def summary(self, origin: float, start: float = -math.inf, end: float = math.inf) -> dict:
+        """Frames received between ``start`` and ``end``, by kind; times from ``origin``."""
         by_kind = collections.defaultdict(lambda: [0, 0, None, None])
         for stamp, size, kind in self.received:
+            if not start <= stamp <= end:
+                continue
             row = by_kind[kind]
             row[0] += 1
             row[1] += size
@@ -154,7 +169,36 @@ def cpu_seconds() -> dict[str, float]:
     return dict(totals)
 
 
-def profile_page(browser, frontend: str, data_dir: str | None, cpu_profile: bool) -> dict:
+def reset_breakdown(page, frames: Frames) -> dict:
+    """Reset during a run (as explorer_latency.py's reset row): when the click left the page,
+    when the kernel's 'idle' status reached it, when the page showed it; what the kernel sent in
+    the 2 s before the click and between the click and its answer."""
+    set_number(page, "tre-epochs", 500)
+    press(page.locator(".tre-train"))
+    wait_for_curve_points(page, 1, timeout=300, where=" of the run to reset")
+    time.sleep(2)  # the run's pushes at their steady pace
+    clicked = time.monotonic()
+    press(page.locator(".tre-reset"))
+    wait_until(lambda: status_text(page).startswith("idle"), 120, "idle after Reset", 0.02)
+    shown = time.monotonic()
+    page.wait_for_timeout(500)
+    sent = min((t for t in frames.clicks if t >= clicked - 0.05), default=math.nan)
+    answered = min(
+        (t for t, _, kind in frames.received if t >= clicked and "status: reset" in kind),
+        default=math.nan,
+    )
+    return {
+        "click_sent": round(sent - clicked, 3),
+        "idle_received": round(answered - clicked, 3),
+        "idle_shown": round(shown - clicked, 3),
+        "frames_2s_before_click": frames.summary(clicked, clicked - 2, clicked),
+        "frames_click_to_idle": frames.summary(clicked, clicked, answered),
+    }
+
+
+def profile_page(
+    browser, frontend: str, data_dir: str | None, cpu_profile: bool, reset: bool
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="explorer-profile-") as tmp:
         tmp_path = Path(tmp)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -203,6 +247,8 @@ def profile_page(browser, frontend: str, data_dir: str | None, cpu_profile: bool
             )
             out["frames"] = frames.summary(origin)
             out["views_counted"] = [round(t - origin, 2) for t in frames.views_counted[:6]]
+            if reset:
+                out["reset"] = reset_breakdown(page, frames)
             out["load_1min_end"] = round(os.getloadavg()[0], 2)
         finally:
             context.close()
@@ -215,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frontend", choices=("voila", "jupyterlab"), default="voila")
     parser.add_argument("--data-dir", default=os.environ.get("TENSORREC_EXPLORE_DATA"))
     parser.add_argument("--cpu-profile", action="store_true")
+    parser.add_argument("--reset", action="store_true", help="then time Reset during a run")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -223,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for _ in range(args.repeat):
-                result = profile_page(browser, args.frontend, args.data_dir, args.cpu_profile)
+                result = profile_page(
+                    browser, args.frontend, args.data_dir, args.cpu_profile, args.reset
+                )
                 print(json.dumps(result, indent=1), flush=True)
         finally:
             browser.close()

@@ -25,6 +25,7 @@ from .datasets import default_dataset
 from .dispatch import KernelDispatcher, kernel_loop
 from .engine import engine_loaded, load_in_background
 from .messages import error_text
+from .pace import DrawPace
 from .panels import (
     ConfigPanel,
     CurvesPanel,
@@ -77,7 +78,8 @@ class Explorer:
     warm_umap : {True, "idle", False}, default True
         Prepare UMAP in the background at once, once the first run has finished, or never.
     push_interval : float, default 0.2
-        Seconds between two pushes of the live curves to the browser while training.
+        Seconds between two pushes of the live curves to the browser while training (at most;
+        a push also waits until the browser has drawn the previous one).
     umap_kwargs : dict, optional
         Passed to :func:`~tensorrec_explore.projection.umap_2d`.
     preload : bool, default True
@@ -166,6 +168,7 @@ class Explorer:
             runs=RunsPanel(state),
         )
         curves = self.panels.curves
+        self.controller.ready_to_push = DrawPace(curves.loss_figure).ready
         self._connect(curves.train_button, self.controller.train)
         self._connect(curves.stop_button, self.controller.stop)
         self._connect(curves.resume_button, self.controller.resume)
