@@ -3,9 +3,9 @@
 ``Explorer(dataset)`` builds the state, the dispatcher (the one way background work reaches
 the state: on the kernel's thread), the controller (training), the projector (2-D embeddings)
 and the panels, connects the panels' buttons to the controller, keeps the plug-in dropdowns in
-sync with the registries, and displays itself as one ipywidgets tree. As soon as it is built it
-loads TensorFlow and prepares UMAP in the background, so the first Train and the first UMAP
-do not wait for them.
+sync with the registries, and displays itself as one ipywidgets tree. As soon as a front end
+shows it (not while the page is still loading) it loads TensorFlow and prepares UMAP in the
+background, so the first Train and the first UMAP do not wait for them.
 """
 
 from __future__ import annotations
@@ -76,14 +76,16 @@ class Explorer:
     model_factory : callable, optional
         ``model_factory(**settings)`` builds each run's model; ``TensorRec`` when None.
     warm_umap : {True, "idle", False}, default True
-        Prepare UMAP in the background at once, once the first run has finished, or never.
+        Prepare UMAP in the background once the explorer is shown, once the first run has
+        finished, or never.
     push_interval : float, default 0.2
         Seconds between two pushes of the live curves to the browser while training (at most;
         a push also waits until the browser has drawn the previous one).
     umap_kwargs : dict, optional
         Passed to :func:`~tensorrec_explore.projection.umap_2d`.
     preload : bool, default True
-        Import TensorFlow in the background at once.
+        Import TensorFlow in the background once the explorer is shown (a front end showed its
+        widgets, or ``SHOWN_FALLBACK_SECONDS`` passed; at once without a kernel loop).
     loop : event loop, "auto" or None, default "auto"
         The loop whose thread owns the state: the running kernel's for "auto"; None for none
         (calls from workers then apply at once, under a lock).
