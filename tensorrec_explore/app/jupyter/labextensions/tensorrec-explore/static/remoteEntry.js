@@ -24,6 +24,8 @@
     var sourceOf = new WeakMap(), urlOf = new Map(), shared = new Set();
     var counts = { modules: 0, reused: 0 };  // read by the browser tests
     var SharedModuleBlob = class Blob extends NativeBlob {
+      // every Blob (a File, a fetched one) stays an instance of the patched Blob
+      static [Symbol.hasInstance](object) { return object instanceof NativeBlob; }
       constructor(parts, options) {
         super(parts, options);
         if (options && options.type === "text/javascript" && parts && parts.length === 1 &&
