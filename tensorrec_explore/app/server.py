@@ -42,8 +42,9 @@ class ServerError(TensorRecError, RuntimeError):
 #: The Voila template of the app: Voila's "lab" page, written to a temporary folder that the
 #: server's JUPYTER_PATH points to (so no template file needs packaging), with two changes:
 #: - the page runs :data:`LABEXTENSION`'s script first: it raises anywidget's 2 s module-load limit
-#:   (plotly's ~5 MB FigureWidget module misses it on a busy machine and the figures stay empty);
-#:   JupyterLab and Notebook 7 load the same file as an extension;
+#:   (plotly's ~5 MB FigureWidget module misses it on a busy machine and the figures stay empty)
+#:   and runs that module once for the four figures instead of once per figure; JupyterLab and
+#:   Notebook 7 load the same file as an extension;
 #: - lines of the page head that fetch from a CDN (Voila's Font Awesome stylesheets) are dropped:
 #:   the app makes no request beyond its own server (the buttons carry text labels).
 TEMPLATE_NAME = "tensorrec"

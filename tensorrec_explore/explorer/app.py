@@ -3,9 +3,9 @@
 ``Explorer(dataset)`` builds the state, the dispatcher (the one way background work reaches
 the state: on the kernel's thread), the controller (training), the projector (2-D embeddings)
 and the panels, connects the panels' buttons to the controller, keeps the plug-in dropdowns in
-sync with the registries, and displays itself as one ipywidgets tree. As soon as it is built it
-loads TensorFlow and prepares UMAP in the background, so the first Train and the first UMAP
-do not wait for them.
+sync with the registries, and displays itself as one ipywidgets tree. As soon as a front end
+shows it (not while the page is still loading) it loads TensorFlow and prepares UMAP in the
+background, so the first Train and the first UMAP do not wait for them.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .datasets import default_dataset
 from .dispatch import KernelDispatcher, kernel_loop
 from .engine import engine_loaded, load_in_background
 from .messages import error_text
+from .pace import DrawPace
 from .panels import (
     ConfigPanel,
     CurvesPanel,
@@ -36,6 +37,11 @@ from .panels import (
 )
 from .projector import Projector
 from .state import ExplorerState
+
+#: Seconds after it is built before the explorer's background work (TensorFlow's import, UMAP's
+#: preparation) starts anyway when no front end has reported showing it: one that counts no
+#: widget views, or an explorer not displayed yet.
+SHOWN_FALLBACK_SECONDS = 15.0
 
 _REGISTRIES = (
     (REPRESENTATIONS, "representation_names"),
@@ -70,13 +76,16 @@ class Explorer:
     model_factory : callable, optional
         ``model_factory(**settings)`` builds each run's model; ``TensorRec`` when None.
     warm_umap : {True, "idle", False}, default True
-        Prepare UMAP in the background at once, once the first run has finished, or never.
+        Prepare UMAP in the background once the explorer is shown, once the first run has
+        finished, or never.
     push_interval : float, default 0.2
-        Seconds between two pushes of the live curves to the browser while training.
+        Seconds between two pushes of the live curves to the browser while training (at most;
+        a push also waits until the browser has drawn the previous one).
     umap_kwargs : dict, optional
         Passed to :func:`~tensorrec_explore.projection.umap_2d`.
     preload : bool, default True
-        Import TensorFlow in the background at once.
+        Import TensorFlow in the background once the explorer is shown (a front end showed its
+        widgets, or ``SHOWN_FALLBACK_SECONDS`` passed; at once without a kernel loop).
     loop : event loop, "auto" or None, default "auto"
         The loop whose thread owns the state: the running kernel's for "auto"; None for none
         (calls from workers then apply at once, under a lock).
@@ -161,6 +170,7 @@ class Explorer:
             runs=RunsPanel(state),
         )
         curves = self.panels.curves
+        self.controller.ready_to_push = DrawPace(curves.loss_figure).ready
         self._connect(curves.train_button, self.controller.train)
         self._connect(curves.stop_button, self.controller.stop)
         self._connect(curves.resume_button, self.controller.resume)
@@ -177,14 +187,20 @@ class Explorer:
             except BaseException:
                 self.close()
                 raise
-        # background work starts once the widgets exist, so it never slows building them
+        # background work starts once a front end shows the widgets: while the page loads,
+        # the browser needs the CPU that TensorFlow's import and UMAP's preparation would take
+        jobs = []
         if preload and not engine_loaded():
-            self._preload()
+            jobs.append(self._preload())
         if warm_umap is True:
-            self.projector.warm_up()
+            jobs.append(self.projector.warm_up)
+        self._pending_background: list[Callable[[], None]] = jobs
+        if jobs:
+            self._when_shown(self._start_background)
 
-    def _preload(self) -> None:
-        """Import TensorFlow in a background thread, saying so in the status bar."""
+    def _preload(self) -> Callable[[], None]:
+        """Say in the status bar that TensorFlow loads in the background; return the function
+        that starts its import in a background thread."""
         state, dispatch = self.state, self.dispatcher
         loading = "Loading TensorFlow in the background; you can configure meanwhile."
         state.message = loading
@@ -194,10 +210,48 @@ class Explorer:
             if state.message == loading:
                 state.message = f"Ready (TensorFlow loaded in {seconds:.0f} s): press Train."
 
-        load_in_background(
-            lambda seconds: dispatch.call(ready, seconds),
-            lambda exc: dispatch.call(self._show_error, exc),
-        )
+        def start() -> None:
+            load_in_background(
+                lambda seconds: dispatch.call(ready, seconds),
+                lambda exc: dispatch.call(self._show_error, exc),
+            )
+
+        return start
+
+    def _start_background(self) -> None:
+        """Start the background work not started yet (once; never after :meth:`close`)."""
+        jobs, self._pending_background = self._pending_background, []
+        for job in jobs:
+            job()
+
+    def _when_shown(self, start: Callable[[], None]) -> None:
+        """Run ``start`` on the kernel's thread when a front end first shows the explorer.
+
+        Shown means the root widget's first view (ipywidgets' ``_view_count``, counted by
+        JupyterLab, Notebook 7 and Voila). A front end that counts no views, or an explorer not
+        displayed, starts after :data:`SHOWN_FALLBACK_SECONDS`; without a kernel loop (scripts,
+        tests), ``start`` runs at once.
+        """
+        loop = self.dispatcher.loop
+        if loop is None or not hasattr(loop, "call_later"):
+            start()
+            return
+
+        waiting = True
+
+        def on_view(change: dict) -> None:
+            if change["new"]:
+                begin()
+
+        def begin() -> None:
+            nonlocal waiting
+            if waiting:
+                waiting = False
+                self.widget.unobserve(on_view, names="_view_count")
+                start()
+
+        self.widget.observe(on_view, names="_view_count")
+        loop.call_later(SHOWN_FALLBACK_SECONDS, begin)
 
     def _show_error(self, exc: BaseException) -> None:
         """Show an error raised by background work (on the kernel's thread)."""
@@ -251,7 +305,8 @@ class Explorer:
                     ],
                     layout=flow,
                 ),
-            ]
+            ],
+            _view_count=0,  # front ends count its views: see _when_shown
         )
         root.add_class("tre-explorer")
         return root
@@ -391,6 +446,7 @@ class Explorer:
 
         Waits at most 30 s for a running training thread.
         """
+        self._pending_background = []
         self.controller.close(timeout=30)
         self.projector.close()
         for registry, listener in self._listeners:
@@ -401,7 +457,7 @@ class Explorer:
 
 #: The tensorrec-explore labextension's script: it gives anywidget modules (plotly's large
 #: FigureWidget) two minutes to load instead of anywidget's 2 s, so the curves draw on a busy
-#: machine.
+#: machine, and runs a module several figures share once instead of once per figure.
 LOAD_LIMIT_SCRIPT = (
     Path(__file__).parents[1]
     / "app"

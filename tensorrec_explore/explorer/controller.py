@@ -56,6 +56,9 @@ class Controller:
         self.dataset = dataset
         self.model_factory = model_factory or default_model_factory
         self.push_interval = push_interval
+        #: Called by training before each push of its progress; False holds it back (the
+        #: explorer sets it to its DrawPace: the browser has not drawn the last push yet).
+        self.ready_to_push: Callable[[], bool] | None = None
         self.dispatcher = dispatcher or KernelDispatcher(loop=None)
         self.run: Run | None = None
         self._runs: weakref.WeakSet[Run] = weakref.WeakSet()  # incl. runs left by Reset
@@ -370,6 +373,7 @@ class Controller:
                 dispatcher=dispatch,
                 generation=run.generation,
                 validation=validation,
+                ready_to_push=self.ready_to_push,
             )
             self._say(run, ("Resuming" if resume else "Training") + "...")
             fit = model.fit_partial if resume else model.fit

@@ -3,7 +3,10 @@
 Imported by the controller only when training starts (it imports the model's callback module,
 and with it TensorFlow). It records every epoch locally and pushes a copy to the state at most
 every ``push_interval`` seconds plus once at the end, so the browser keeps up and training speed
-is not bound by redraws. It runs in the training thread, so every push goes through the
+is not bound by redraws; a push also waits until the previous one has reached the state and,
+given ``ready_to_push`` (the explorer's :class:`~tensorrec_explore.explorer.pace.DrawPace`),
+until the browser has drawn it, so updates never queue up in front of a click (the epochs in
+between go with the next push). It runs in the training thread, so every push goes through the
 explorer's dispatcher to the kernel's thread (the only one that writes the state). A Stop request
 (a ``threading.Event``) is honoured after the epoch in progress by setting
 ``model.stop_training``.
@@ -13,11 +16,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..callbacks import Callback
+from .pace import PATIENCE_SECONDS
 from .records import Snapshot
 
 HISTORY_KEYS = (
@@ -106,7 +111,8 @@ class ExplorerCallback(Callback):
     epoch), so snapshots never slow training noticeably whatever the data size. ``validation``:
     the run's :class:`~tensorrec_explore.callbacks.ValidationMetrics` (or None); when its loss
     gives no validation loss, its ``loss_unavailable`` goes to the history's
-    ``"val_loss_note"``.
+    ``"val_loss_note"``. ``ready_to_push``: called (in the training thread) before a push; False holds it back until
+    a later epoch (never the last push).
     """
 
     def __init__(
@@ -126,6 +132,7 @@ class ExplorerCallback(Callback):
         dispatcher: Any = None,
         generation: int | None = None,
         validation: Any = None,
+        ready_to_push: Callable[[], bool] | None = None,
     ):
         self.state = state
         self.validation = validation  # its loss_unavailable is shown once
@@ -141,6 +148,8 @@ class ExplorerCallback(Callback):
         self.user_features = user_features
         self.item_features = item_features
         self.push_interval = push_interval
+        self.ready_to_push = ready_to_push
+        self._unapplied: float | None = None  # when a push not yet applied to the state left
         self.t_begin = clock_start if clock_start is not None else time.perf_counter()
         self.t_first_point: float | None = None
         self._last_push = -np.inf
@@ -177,7 +186,7 @@ class ExplorerCallback(Callback):
         if self.stop_event.is_set():
             model.stop_training = True
         now = time.perf_counter()
-        if now - self._last_push >= self.push_interval:
+        if now - self._last_push >= self.push_interval and self._may_push(now):
             self.push(now)
 
     def on_train_end(self, model: Any, logs: dict) -> None:
@@ -188,6 +197,13 @@ class ExplorerCallback(Callback):
             self.push(time.perf_counter())
 
     # ---- helpers ----
+    def _may_push(self, now: float) -> bool:
+        """False while the previous push waits for the kernel's thread (for ``PATIENCE_SECONDS``
+        at most) or ``ready_to_push`` says the browser has not drawn it yet."""
+        if self._unapplied is not None and now - self._unapplied < PATIENCE_SECONDS:
+            return False
+        return self.ready_to_push is None or self.ready_to_push()
+
     def _snapshot_due(self) -> bool:
         if self.snapshot_every:
             return self.epoch % self.snapshot_every == 0
@@ -218,9 +234,16 @@ class ExplorerCallback(Callback):
         if self._snapshots_dirty:
             update["snapshots"] = list(self.snapshots)
             self._snapshots_dirty = False
-        self._apply(_update, self.state, update)
+        if self.dispatcher is not None:
+            self._unapplied = now
+        self._apply(self._deliver, update)
         if self.t_first_point is None and self.history["epoch"]:
             self.t_first_point = now
+
+    def _deliver(self, update: dict) -> None:
+        """Apply a push to the state (on the kernel's thread)."""
+        self._unapplied = None
+        _update(self.state, update)
 
     def _apply(self, fn: Any, *args: Any) -> None:
         if self.dispatcher is None:

@@ -416,6 +416,12 @@ def load_limit_patched(page) -> bool:
     )
 
 
+def shared_modules(page) -> dict[str, int]:
+    """How many large widget ES modules the page ran (``modules``) and how many widgets reused
+    one already run (``reused``), as counted by our extension's script ({} without it)."""
+    return page.evaluate("() => Object.assign({}, window.Blob.tensorrecExplore || {})")
+
+
 def wait_for_curve_points(page, points: int, timeout: float = 240, where: str = "") -> None:
     """Wait until the loss figure's ``el.data`` holds ``points`` points (plotly drew them)."""
     wait_until(

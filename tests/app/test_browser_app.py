@@ -10,7 +10,6 @@ import time
 
 import pytest
 from app_support import (
-    press,
     PAGE_TIMEOUT_MS,
     TIMINGS,
     UNQUIET_TF,
@@ -19,8 +18,10 @@ from app_support import (
     kernel_status,
     load_limit_patched,
     off_machine,
+    press,
     record_requests,
     set_number,
+    shared_modules,
     status_text,
     tensorflow_lines,
     trace_lengths,
@@ -76,6 +77,10 @@ def test_explorer_trains_stops_and_inspects(app_factory, busy_machine, context, 
         if cls != "tre-ranked-table":  # empty until a user is chosen
             assert page.locator(f".{cls}").first.is_visible(), f".{cls} is not visible"
     assert status_text(page).startswith("idle")
+    # plotly's ~5 MB module ran once for the four figures, not once per figure
+    wait_until(
+        lambda: shared_modules(page).get("reused", 0) >= 3, 60, "the figures to share a module"
+    )
 
     # choose a loss and a representation (they reach the kernel: the run record names them)
     page.locator(".tre-loss select").select_option("warp")
