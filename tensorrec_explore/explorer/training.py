@@ -111,8 +111,8 @@ class ExplorerCallback(Callback):
     epoch), so snapshots never slow training noticeably whatever the data size. ``validation``:
     the run's :class:`~tensorrec_explore.callbacks.ValidationMetrics` (or None); when its loss
     gives no validation loss, its ``loss_unavailable`` goes to the history's
-    ``"val_loss_note"``. ``ready_to_push``: called (in the training thread) before a push; False holds it back until
-    a later epoch (never the last push).
+    ``"val_loss_note"``. ``ready_to_push``: called (in the training thread) before a push;
+    False holds it back until a later epoch (never the last push).
     """
 
     def __init__(
