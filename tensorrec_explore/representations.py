@@ -40,9 +40,14 @@ def features_matmul(features: tf.Tensor | tf.SparseTensor, kernel: tf.Tensor) ->
     -------
     tf.Tensor
         The dense ``[batch, width]`` product ``features @ kernel``.
+
+    Sparse features gather the kernel rows they use, so the kernel's gradient holds only those
+    rows (``tf.IndexedSlices``), which lets a large table's optimizer step touch only them.
     """
     if isinstance(features, tf.SparseTensor):
-        return tf.sparse.sparse_dense_matmul(features, kernel)
+        rows, columns = features.indices[:, 0], features.indices[:, 1]
+        weighted = tf.gather(kernel, columns) * tf.cast(features.values, kernel.dtype)[:, None]
+        return tf.math.unsorted_segment_sum(weighted, rows, features.dense_shape[0])
     return tf.matmul(features, kernel)
 
 
