@@ -26,8 +26,8 @@ class RateLog(Callback):
 @pytest.mark.parametrize(
     "representation,loss,recipe",
     [
-        ("linear", "softmax", EMBEDDING_RECIPE),
-        ("pass_through", "softmax", EMBEDDING_RECIPE),
+        ("linear", "softmax", Recipe(0.15, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
+        ("pass_through", "softmax", Recipe(0.15, "linear", EMBEDDING_RECIPE.epochs)),
         ("relu", "softmax", STANDARD_RECIPE),
         ("normalized_linear", "softmax", STANDARD_RECIPE),
         ("linear", "bpr", EMBEDDING_RECIPE),
