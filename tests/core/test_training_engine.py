@@ -95,6 +95,30 @@ def test_lazy_adam_updates_only_the_gradients_rows_as_adam_would(
     assert int(optimizer.iterations.numpy()) == 2
 
 
+@pytest.mark.parametrize("limit", [0, 1 << 30])
+def test_large_kernels_get_row_gradients_and_the_same_product(
+    limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tensorrec_explore.representations import features_matmul
+
+    monkeypatch.setattr(fused_adam, "LAZY_ADAM_VALUES", limit)
+    kernel = tf.Variable(np.random.default_rng(3).normal(size=(6, 2)).astype(np.float32))
+    features = tf.sparse.reorder(
+        tf.SparseTensor([[0, 1], [0, 4], [2, 1]], [1.0, 0.5, 2.0], dense_shape=[3, 6])
+    )
+    with tf.GradientTape() as tape:
+        product = features_matmul(features, kernel)
+        total = tf.reduce_sum(product)
+    np.testing.assert_allclose(
+        product.numpy(), tf.sparse.to_dense(features).numpy() @ kernel.numpy(), rtol=1e-6
+    )
+    gradient = tape.gradient(total, kernel)
+    assert isinstance(gradient, tf.IndexedSlices) is (limit == 0)
+    np.testing.assert_allclose(
+        tf.convert_to_tensor(gradient).numpy()[:, 0], [0, 3.0, 0, 0, 0.5, 0], rtol=1e-6
+    )
+
+
 def test_warp_weights_the_first_violator_by_its_estimated_rank() -> None:
     # One liked item scored 0; samples in draw order: 2nd is one of the user's likes (skipped),
     # 3rd is the first within the margin (score 0.5 -> hinge 1.5) after 2 valid draws.
