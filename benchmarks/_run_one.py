@@ -246,7 +246,8 @@ def run_tensorrec(train, test, args):
 
     import_s = time.perf_counter() - t0
     params = json.loads(args.params)
-    model = TensorRec(n_components=64, random_state=args.seed, **params)
+    # The package's own defaults (n_components among them); a variant's params override any.
+    model = TensorRec(**({"random_state": args.seed} | params))
     fit_s = _timed_fit(lambda: model.fit(train), args.profile)
     users = np.arange(train.shape[0])
     t0, c0 = time.perf_counter(), time.process_time()

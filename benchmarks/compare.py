@@ -335,7 +335,7 @@ def parse_args(argv=None):
         default=[],
         metavar="NAME=JSON",
         help="extra TensorRec run 'tensorrec[NAME]' with these constructor arguments "
-        "on top of n_components=64, random_state=SEED; repeatable",
+        "on top of random_state=SEED (everything else at the package's defaults); repeatable",
     )
     p.add_argument(
         "--variant",

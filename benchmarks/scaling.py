@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,9 +29,21 @@ REPO = HERE.parent
 MODELS = ("tensorrec", "tensorrec-bpr", "tensorrec-warp", "lightfm-warp", "implicit-als")
 
 
+#: Above this many users x items the generator samples each user's likes among
+#: :data:`CANDIDATES_PER_LIKE` x likes uniform candidates instead of the whole catalogue (a
+#: Gumbel top-k over 250,000 x 100,000 logits alone would take tens of minutes).
+FULL_CATALOGUE_LOGITS = 1 << 30
+CANDIDATES_PER_LIKE = 20
+
+
 def synthetic_interactions(n_interactions: int, seed: int = 0, n_items: int | None = None):
     """CSR (n_users, n_items) 0/1 with exactly ``n_interactions`` positives, ~40 per user;
-    ``n_items`` None = ``3 sqrt(n_interactions)``."""
+    ``n_items`` None = ``3 sqrt(n_interactions)``.
+
+    Each user's likes are a Gumbel top-k (sampling without replacement) of low-rank taste plus
+    a Zipf popularity, over the whole catalogue up to :data:`FULL_CATALOGUE_LOGITS` users x
+    items, above it over :data:`CANDIDATES_PER_LIKE` uniform candidates per like.
+    """
     import numpy as np
     import scipy.sparse as sp
 
@@ -45,20 +58,42 @@ def synthetic_interactions(n_interactions: int, seed: int = 0, n_items: int | No
     v = rng.normal(size=(n_items, rank)).astype(np.float32) / np.sqrt(rank)
     pop = np.log(1.0 / np.arange(1, n_items + 1) ** 0.8).astype(np.float32)
     rng.shuffle(pop)
+    full = n_users * n_items <= FULL_CATALOGUE_LOGITS
+    n_candidates = min(n_items, CANDIDATES_PER_LIKE * int(counts.max()))
     rows, cols = [], []
     for start in range(0, n_users, 2048):
         stop = min(n_users, start + 2048)
-        logits = 2.0 * u[start:stop] @ v.T + pop
+        if full:
+            candidates = np.broadcast_to(np.arange(n_items), (stop - start, n_items))
+            logits = 2.0 * u[start:stop] @ v.T + pop
+        else:
+            candidates = np.sort(rng.integers(0, n_items, (stop - start, n_candidates)), axis=1)
+            logits = 2.0 * np.einsum("ur,ucr->uc", u[start:stop], v[candidates]) + pop[candidates]
+            logits[:, 1:][candidates[:, 1:] == candidates[:, :-1]] = -np.inf  # repeats
         logits += rng.gumbel(size=logits.shape).astype(np.float32)  # Gumbel top-k = sampling
         order = np.argsort(-logits, axis=1)  # without replacement
         for r in range(stop - start):
-            c = order[r, : counts[start + r]]
+            c = candidates[r, order[r, : counts[start + r]]]
             rows.append(np.full(len(c), start + r))
             cols.append(c)
     rows, cols = np.concatenate(rows), np.concatenate(cols)
     m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_users, n_items))
     m.sort_indices()
     return m
+
+
+def cached_interactions(n_interactions: int, n_items: int | None, folder: Path):
+    """Return :func:`synthetic_interactions` ``(n, seed 0, n_items)``, generated once per
+    folder (``.npz``) so every point of a run loads the same data without regenerating it."""
+    import scipy.sparse as sp
+
+    path = folder / f"synthetic-{n_interactions}-{n_items or 'auto'}.npz"
+    if not path.exists():
+        matrix = synthetic_interactions(n_interactions, seed=0, n_items=n_items)
+        temporary = path.with_name(path.stem + ".tmp.npz")
+        sp.save_npz(temporary, matrix, compressed=False)
+        temporary.rename(path)
+    return sp.load_npz(path).tocsr()
 
 
 # --------------------------------------------------------------------------- one point
@@ -79,12 +114,27 @@ def _top10_masked(scores, train):
     return np.take_along_axis(part, order, axis=1)
 
 
+#: LightFM's top-10 scores every user x item pair through ``predict`` (~1.5e7 pairs / s here):
+#: above this many pairs it is timed on the first users' blocks and scaled to all users.
+LIGHTFM_SCORED_PAIRS = 1 << 29
+
+
 def run_point(
-    model: str, n: int, epochs: int, seed: int, threads: int, n_items: int | None = None
+    model: str,
+    n: int,
+    epochs: int,
+    seed: int,
+    threads: int,
+    n_items: int | None = None,
+    data_dir: Path | None = None,
 ) -> dict:
     import numpy as np
 
-    train = synthetic_interactions(n, seed=0, n_items=n_items)
+    train = (
+        synthetic_interactions(n, seed=0, n_items=n_items)
+        if data_dir is None
+        else cached_interactions(n, n_items, data_dir)
+    )
     users = np.arange(train.shape[0])
     out = {
         "model": model,
@@ -125,14 +175,16 @@ def run_point(
         n_users, n_items = train.shape
         # Blocks of users so the score matrix never holds users x items (10^7 points: 2.5e10).
         block = max(1, (1 << 24) // n_items)
+        scored = min(n_users, max(block, LIGHTFM_SCORED_PAIRS // n_items))
+        out["scored_users"] = scored
         t0 = time.perf_counter()
-        for start in range(0, n_users, block):
-            stop = min(n_users, start + block)
+        for start in range(0, scored, block):
+            stop = min(scored, start + block)
             uids = np.repeat(np.arange(start, stop, dtype=np.int32), n_items)
             iids = np.tile(np.arange(n_items, dtype=np.int32), stop - start)
             scores = m.predict(uids, iids, num_threads=threads).reshape(stop - start, n_items)
             _top10_masked(scores, train[start:stop])
-        score_s = time.perf_counter() - t0
+        score_s = (time.perf_counter() - t0) * n_users / scored
     elif model == "implicit-als":
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
@@ -194,20 +246,32 @@ def main(argv=None) -> int:
         help="write a PNG of seconds per epoch, top-10 seconds and peak MB here "
         "(needs matplotlib, see requirements.txt)",
     )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder where each size's data is generated once and reused by every point "
+        "(default: a temporary folder removed at the end)",
+    )
     p.add_argument("--point", default=None, help=argparse.SUPPRESS)  # "model:n:items", internal
     args = p.parse_args(argv)
 
     if args.point:
         model, n, items = args.point.split(":")
         result = run_point(
-            model, int(n), args.epochs, args.seed, args.threads, int(items) if items else None
+            model,
+            int(n),
+            args.epochs,
+            args.seed,
+            args.threads,
+            int(items) if items else None,
+            args.data_dir,
         )
         sys.__stdout__.write(json.dumps(result) + "\n")
         return 0
 
     sys.path.insert(0, str(HERE))
     from _threads import thread_env
-    from compare import _priority
 
     env = thread_env(args.threads, os.environ, REPO)
     sizes = [
@@ -215,8 +279,23 @@ def main(argv=None) -> int:
         for n, _, items in (s.partition(":") for s in args.sizes.split(","))
     ]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    with tempfile.TemporaryDirectory(prefix="scaling-") as temporary:
+        data_dir = args.data_dir or Path(temporary)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        rows = _run_points(args, env, sizes, models, data_dir)
+    _report(args, rows)
+    return 1 if any("error" in r for r in rows) else 0
+
+
+def _run_points(args, env, sizes, models, data_dir: Path) -> list[dict]:
+    """Run every (size, model) point in its own process; return their results in order."""
+    sys.path.insert(0, str(HERE))
+    from compare import _priority
+
     rows = []
     for n, items in sizes:
+        print(f"[scaling] data @ {n:,} ...", file=sys.stderr, flush=True)
+        cached_interactions(n, items, data_dir)  # here, so no point's memory or time counts it
         for model in models:
             print(f"[scaling] {model} @ {n:,} ...", file=sys.stderr, flush=True)
             cmd = [
@@ -230,6 +309,8 @@ def main(argv=None) -> int:
                 str(args.seed),
                 "--threads",
                 str(args.threads),
+                "--data-dir",
+                str(data_dir),
             ]
             try:
                 proc = subprocess.run(
@@ -251,7 +332,12 @@ def main(argv=None) -> int:
                 print(f"[scaling]   FAILED: {err}", file=sys.stderr, flush=True)
                 continue
             rows.append(json.loads(lines[-1]))
+            print(f"[scaling]   {lines[-1]}", file=sys.stderr, flush=True)
+    return rows
 
+
+def _report(args, rows: list[dict]) -> None:
+    """Print the table; write the JSON and the PNG when asked."""
     print(
         "| interactions | users x items | model | s / epoch | first epoch s | top-10 all users s "
         "| peak MB |\n|---:|---|---|---:|---:|---:|---:|"
@@ -283,7 +369,6 @@ def main(argv=None) -> int:
         )
     if args.plot:
         plot(rows, args.plot)
-    return 1 if any("error" in r for r in rows) else 0
 
 
 def plot(rows: list[dict], path: Path) -> None:

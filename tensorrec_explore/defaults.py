@@ -6,9 +6,9 @@ Two recipes, chosen from the model's parts; the measurements behind every choice
 * :data:`EMBEDDING_RECIPE` — the softmax, BPR, logistic, WARP or WMRB loss over
   *embedding-like* towers on both sides (a sum of one vector per feature, no hidden layer:
   ``linear``; ``pass_through``, which has no weights, also qualifies). Such tables take Adam's
-  large steps, so the rate starts at 0.2 (WARP 0.1 and WMRB 0.05: their
-  ``embedding_learning_rate``) and falls linearly to 0 over 15 epochs (as good as a constant
-  small rate over 40).
+  large steps, so the rate starts at 0.2 (softmax 0.15, WARP 0.1 and WMRB 0.05: their
+  ``embedding_learning_rate``; the softmax's chosen on validation splits of train) and falls
+  linearly to 0 over 15 epochs (as good as a constant small rate over 40).
 * :data:`STANDARD_RECIPE` — everything else (deep or custom towers; rmse, separation): Adam
   at a constant 0.03 for 40 epochs. Deep towers diverge from good solutions at the embedding
   rate.
@@ -32,7 +32,9 @@ samples)`` pairs, each costing about :data:`SAMPLED_PAIR_COST` dense scores). Th
 cheaper of the two, and always the sampled one above :data:`FULL_SOFTMAX_LIMIT` items. At ~40
 likes per user the pair count alone favours the sampled form only from ~70,000 items, so the
 item limit decides; with few likes per user (sparse data) the sampled form starts earlier.
-MovieLens (ml-100k, ml-1m) stays dense.
+MovieLens (ml-100k, ml-1m) stays dense. Above the limit the sampled form's epoch still costs far
+more than LightFM-WARP's (``benchmarks/README.md``, "Session 5"): the scaling target is not met
+there yet.
 """
 
 from __future__ import annotations

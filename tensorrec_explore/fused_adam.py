@@ -30,12 +30,22 @@ def can_fuse(optimizer: keras.optimizers.Optimizer) -> bool:
     )
 
 
+#: Variables with more values than this take a row-wise ("lazy") Adam step when their gradient
+#: holds only some rows (``tf.IndexedSlices``): Adam's update of a 250,000 x 64 table costs more
+#: than a whole sampled step otherwise.
+LAZY_ADAM_VALUES = 1 << 22
+
+
 def apply_adam(
     optimizer: keras.optimizers.Adam, pairs: Sequence[tuple[tf.Tensor, tf.Variable]]
 ) -> None:
     """Apply one Adam step of ``(gradient, variable)`` pairs and count it in ``iterations``.
 
-    The optimizer must be built on the variables and pass :func:`can_fuse`.
+    The optimizer must be built on the variables and pass :func:`can_fuse`. A variable of more
+    than :data:`LAZY_ADAM_VALUES` values whose gradient is a ``tf.IndexedSlices`` is updated
+    only in the rows the gradient holds (their moments and values exactly as Adam's; the other
+    rows keep theirs instead of drifting on their momentum: "lazy" Adam, as for large
+    embedding tables); every other variable takes Keras Adam's exact step.
     """
     step = tf.cast(optimizer.iterations + 1, tf.float32)
     beta_1 = tf.cast(optimizer.beta_1, tf.float32)
@@ -44,6 +54,16 @@ def apply_adam(
     updates = []
     for gradient, variable in pairs:
         index = optimizer._get_variable_index(variable)
+        if (
+            isinstance(gradient, tf.IndexedSlices)
+            and variable.shape.num_elements() > LAZY_ADAM_VALUES
+        ):
+            moments = (optimizer._momentums[index], optimizer._velocities[index])
+            rate_t = rate * tf.sqrt(1.0 - tf.pow(beta_2, step)) / (1.0 - tf.pow(beta_1, step))
+            updates.append(
+                _lazy_adam(gradient, variable, moments, rate_t, beta_1, beta_2, optimizer.epsilon)
+            )
+            continue
         updates.append(
             tf.raw_ops.ResourceApplyAdam(
                 var=variable.handle,
@@ -60,3 +80,33 @@ def apply_adam(
         )
     with tf.control_dependencies(updates):
         optimizer.iterations.assign_add(1)
+
+
+def _lazy_adam(
+    gradient: tf.IndexedSlices,
+    variable: tf.Variable,
+    moments: tuple[tf.Variable, tf.Variable],
+    rate: tf.Tensor,
+    beta_1: tf.Tensor,
+    beta_2: tf.Tensor,
+    epsilon: float,
+) -> tf.Operation:
+    """Adam's step on the rows of ``gradient`` only (repeated rows summed); return the op."""
+    rows, where = tf.unique(gradient.indices)
+    values = tf.math.unsorted_segment_sum(gradient.values, where, tf.size(rows))
+    m, v = (
+        beta * tf.raw_ops.ResourceGather(resource=slot.handle, indices=rows, dtype=tf.float32)
+        + (1.0 - beta) * update
+        for slot, beta, update in zip(
+            moments, (beta_1, beta_2), (values, tf.square(values)), strict=True
+        )
+    )
+    return tf.group(
+        tf.raw_ops.ResourceScatterUpdate(resource=moments[0].handle, indices=rows, updates=m),
+        tf.raw_ops.ResourceScatterUpdate(resource=moments[1].handle, indices=rows, updates=v),
+        tf.raw_ops.ResourceScatterSub(
+            resource=variable.handle,
+            indices=rows,
+            updates=rate * m / (tf.sqrt(v) + tf.cast(epsilon, tf.float32)),
+        ),
+    )

@@ -5,8 +5,12 @@ Sampled losses must not treat a sampled item the user liked as a negative. A ste
 
 * a packed bitset, one row of 32-bit words per user, when that is at most
   :data:`BITSET_LIMIT` bits (16 MB): four cheap element-wise ops per pair;
-* otherwise the sorted pair keys ``user * n_items + item`` and a binary search per pair
-  (``O(log likes)``), memory proportional to the likes, never to users x items.
+* otherwise the sorted pair keys ``user * n_items + item``, memory proportional to the likes,
+  never to users x items, behind a filter: a bitset of :data:`FILTER_BITS_PER_LIKE` bits per
+  like indexed by ``key mod (a prime)``. A pair whose filter bit is clear is not liked (the
+  same four ops per pair as the bitset); only the pairs whose bit is set (the liked ones and
+  ~1 / FILTER_BITS_PER_LIKE of the others) take the binary search (``O(log likes)``), so the
+  answer stays exact.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import tensorflow as tf
 
 #: Largest ``n_users * n_items`` held as a bitset (2^27 bits = 16 MB).
 BITSET_LIMIT = 1 << 27
+#: Filter bits per liked pair above :data:`BITSET_LIMIT` (8 bytes per like, as the keys).
+FILTER_BITS_PER_LIKE = 64
 
 
 class LikedPairs:
@@ -38,6 +44,13 @@ class LikedPairs:
         else:
             keys = np.unique(users * self.n_items + items)
             self._table = tf.constant(keys if keys.size else np.array([-1], np.int64))
+            self._modulus = _prime_at_least(max(FILTER_BITS_PER_LIKE * keys.size, 64))
+            spots = keys % self._modulus
+            words = np.zeros(-(-self._modulus // 32), np.uint32)
+            np.bitwise_or.at(
+                words, spots >> 5, np.left_shift(np.uint32(1), (spots & 31).astype(np.uint32))
+            )
+            self._filter = tf.constant(words.view(np.int32))
 
     def contains(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         """Return ``[p, s]`` booleans: is ``(users[r], items[c])`` a liked pair."""
@@ -56,8 +69,22 @@ class LikedPairs:
             words = tf.gather(self._table, rows[:, None] + items[None, :] // 32)
             return tf.bitwise.bitwise_and(tf.bitwise.right_shift(words, (items % 32)[None, :]), 1)
         keys = users[:, None] * self.n_items + items[None, :]
-        flat = tf.reshape(keys, [-1])
-        found = tf.searchsorted(self._table, flat)
+        spots = tf.math.floormod(keys, self._modulus)
+        words = tf.gather(self._filter, spots // 32)
+        shifts = tf.cast(spots % 32, tf.int32)
+        maybe = tf.where(
+            tf.equal(tf.bitwise.bitwise_and(tf.bitwise.right_shift(words, shifts), 1), 1)
+        )
+        candidates = tf.gather_nd(keys, maybe)
+        found = tf.searchsorted(self._table, candidates)
         found = tf.minimum(found, tf.size(self._table, out_type=found.dtype) - 1)
-        hits = tf.cast(tf.equal(tf.gather(self._table, found), flat), tf.int32)
-        return tf.reshape(hits, tf.shape(keys))
+        hits = tf.cast(tf.equal(tf.gather(self._table, found), candidates), tf.int32)
+        return tf.scatter_nd(maybe, hits, tf.shape(keys, out_type=tf.int64))
+
+
+def _prime_at_least(n: int) -> int:
+    """Return the smallest prime >= ``n`` (trial division: ``n`` is at most ~10^10)."""
+    n = max(int(n), 2)
+    while any(n % d == 0 for d in range(2, int(n**0.5) + 1)):
+        n += 1
+    return n

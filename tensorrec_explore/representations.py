@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import itertools
+import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -21,6 +22,7 @@ import keras
 import tensorflow as tf
 
 from .errors import InputError, ModelFileError
+from . import fused_adam
 from .registry import import_path
 
 _PACKAGE = "tensorrec_explore"
@@ -40,10 +42,25 @@ def features_matmul(features: tf.Tensor | tf.SparseTensor, kernel: tf.Tensor) ->
     -------
     tf.Tensor
         The dense ``[batch, width]`` product ``features @ kernel``.
+
+    Sparse features times a kernel of more than
+    :data:`~tensorrec_explore.fused_adam.LAZY_ADAM_VALUES` values gather the kernel rows they
+    use, so the kernel's gradient holds only those rows (``tf.IndexedSlices``) and the
+    optimizer's step touches only them; smaller kernels keep the sparse matmul (cheaper there).
     """
+    if isinstance(features, tf.SparseTensor) and _values(kernel) > fused_adam.LAZY_ADAM_VALUES:
+        rows, columns = features.indices[:, 0], features.indices[:, 1]
+        weighted = tf.gather(kernel, columns) * tf.cast(features.values, kernel.dtype)[:, None]
+        return tf.math.unsorted_segment_sum(weighted, rows, features.dense_shape[0])
     if isinstance(features, tf.SparseTensor):
         return tf.sparse.sparse_dense_matmul(features, kernel)
     return tf.matmul(features, kernel)
+
+
+def _values(kernel: Any) -> int:
+    """Return the number of values of a kernel of static shape (0 when unknown)."""
+    dims = [int(d) if d is not None else None for d in kernel.shape]
+    return 0 if None in dims else math.prod(dims)
 
 
 def _input_width(input_shape: Any) -> int:

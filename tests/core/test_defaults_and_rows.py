@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from tensorrec_explore import TensorRec
 from tensorrec_explore.callbacks import Callback
 from tensorrec_explore.defaults import EMBEDDING_RECIPE, STANDARD_RECIPE, Recipe
+from tensorrec_explore.losses import Softmax
 
 from .planted import make_planted
 
@@ -26,8 +27,8 @@ class RateLog(Callback):
 @pytest.mark.parametrize(
     "representation,loss,recipe",
     [
-        ("linear", "softmax", EMBEDDING_RECIPE),
-        ("pass_through", "softmax", EMBEDDING_RECIPE),
+        ("linear", "softmax", Recipe(0.15, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
+        ("pass_through", "softmax", Recipe(0.15, "linear", EMBEDDING_RECIPE.epochs)),
         ("relu", "softmax", STANDARD_RECIPE),
         ("normalized_linear", "softmax", STANDARD_RECIPE),
         ("linear", "bpr", EMBEDDING_RECIPE),
@@ -76,7 +77,8 @@ def test_given_settings_override_the_recipe_and_each_call_restarts_the_decay():
     TensorRec(n_components=8, learning_rate_schedule="constant", epochs=3, random_state=0).fit(
         data.interactions, callbacks=[constant]
     )
-    np.testing.assert_allclose(constant.rates, [EMBEDDING_RECIPE.learning_rate] * 3, rtol=1e-6)
+    # the default loss (softmax) starts at its own rate
+    np.testing.assert_allclose(constant.rates, [Softmax.embedding_learning_rate] * 3, rtol=1e-6)
 
 
 def test_sparse_rows_gather_matches_scipy_rows():

@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 import tensorflow as tf
 
-from tensorrec_explore import TensorRec, liked_pairs
+from tensorrec_explore import TensorRec, fused_adam, liked_pairs
 from tensorrec_explore.defaults import (
     FULL_SOFTMAX_LIMIT,
     SAMPLED_ITEMS,
@@ -26,8 +26,12 @@ from tensorrec_explore.metrics import evaluate
 from .planted import make_planted
 
 
-@pytest.mark.parametrize("bitset", [True, False])
-def test_liked_pairs_match_a_plain_set(bitset: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("bitset", "filter_bits"), [(True, 64), (False, 64), (False, 1)])
+def test_liked_pairs_match_a_plain_set(
+    bitset: bool, filter_bits: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # filter_bits 1: the sorted keys' filter passes most unliked pairs, the search rejects them
+    monkeypatch.setattr(liked_pairs, "FILTER_BITS_PER_LIKE", filter_bits)
     if not bitset:
         monkeypatch.setattr(liked_pairs, "BITSET_LIMIT", 0)
     rng = np.random.default_rng(0)
@@ -61,6 +65,58 @@ def test_fused_adam_gives_keras_adams_update() -> None:
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-4, atol=1e-5)
     assert results[0][1] == results[1][1] == 3
     assert not can_fuse(keras.optimizers.Adam(amsgrad=True))
+
+
+def test_lazy_adam_updates_only_the_gradients_rows_as_adam_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fused_adam, "LAZY_ADAM_VALUES", 0)
+    rng = np.random.default_rng(2)
+    start = rng.normal(size=(6, 3)).astype(np.float32)
+    steps = [np.array([1, 4, 1]), np.array([2, 4])]  # row 1 twice: its gradients add up
+    gradients = [rng.normal(size=(len(rows), 3)).astype(np.float32) for rows in steps]
+    variable = keras.Variable(start)
+    optimizer = keras.optimizers.Adam(learning_rate=0.1)
+    optimizer.build([variable])
+    for rows, values in zip(steps, gradients, strict=True):
+        slices = tf.IndexedSlices(tf.constant(values), tf.constant(rows, tf.int64), [6, 3])
+        apply_adam(optimizer, [(slices, variable)])
+    expected, m, v = start.astype(np.float64), np.zeros((6, 3)), np.zeros((6, 3))
+    for t, (rows, values) in enumerate(zip(steps, gradients, strict=True), start=1):
+        dense = np.zeros((6, 3))
+        np.add.at(dense, rows, values)
+        touched = np.unique(rows)
+        m[touched] = 0.9 * m[touched] + 0.1 * dense[touched]
+        v[touched] = 0.999 * v[touched] + 0.001 * dense[touched] ** 2
+        rate = 0.1 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        expected[touched] -= rate * m[touched] / (np.sqrt(v[touched]) + 1e-7)
+    np.testing.assert_allclose(variable.numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(variable.numpy()[[0, 3, 5]], start[[0, 3, 5]])
+    assert int(optimizer.iterations.numpy()) == 2
+
+
+@pytest.mark.parametrize("limit", [0, 1 << 30])
+def test_large_kernels_get_row_gradients_and_the_same_product(
+    limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tensorrec_explore.representations import features_matmul
+
+    monkeypatch.setattr(fused_adam, "LAZY_ADAM_VALUES", limit)
+    kernel = tf.Variable(np.random.default_rng(3).normal(size=(6, 2)).astype(np.float32))
+    features = tf.sparse.reorder(
+        tf.SparseTensor([[0, 1], [0, 4], [2, 1]], [1.0, 0.5, 2.0], dense_shape=[3, 6])
+    )
+    with tf.GradientTape() as tape:
+        product = features_matmul(features, kernel)
+        total = tf.reduce_sum(product)
+    np.testing.assert_allclose(
+        product.numpy(), tf.sparse.to_dense(features).numpy() @ kernel.numpy(), rtol=1e-6
+    )
+    gradient = tape.gradient(total, kernel)
+    assert isinstance(gradient, tf.IndexedSlices) is (limit == 0)
+    np.testing.assert_allclose(
+        tf.convert_to_tensor(gradient).numpy()[:, 0], [0, 3.0, 0, 0, 0.5, 0], rtol=1e-6
+    )
 
 
 def test_warp_weights_the_first_violator_by_its_estimated_rank() -> None:

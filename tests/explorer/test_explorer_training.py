@@ -221,6 +221,7 @@ def test_every_builtin_choice_is_in_the_dropdowns(explorer, name):
 
 def test_auto_settings_train_with_the_models_recipe(explorer):
     from tensorrec_explore.defaults import EMBEDDING_RECIPE
+    from tensorrec_explore.losses import Softmax
 
     p, s = explorer.panels, explorer.state
     p.config.epochs.value = 0  # "auto", as in a fresh explorer
@@ -232,7 +233,7 @@ def test_auto_settings_train_with_the_models_recipe(explorer):
     assert s.status == "finished", s.error
     model = s.model
     assert (model.learning_rate_, model.learning_rate_schedule_, model.epochs_) == (
-        EMBEDDING_RECIPE.learning_rate,
+        Softmax.embedding_learning_rate,  # the default loss's own starting rate
         EMBEDDING_RECIPE.schedule,
         EMBEDDING_RECIPE.epochs,
     )
