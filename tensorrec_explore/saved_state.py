@@ -4,13 +4,16 @@ Format 2 stores every network weight under a stable name
 (:meth:`~tensorrec_explore.network.TwoTower.named_variables`, e.g. ``item_tower/0_kernel``),
 Adam's variables as ``optimizer/<index>_<name>`` (step count, moments), and in ``config.json``
 the epoch counter, the L2 weight used and the random generator's state, so ``fit_partial`` after
-``load`` continues exactly where training stopped. Format 1 (numbered ``w<i>`` weights, no
-optimizer, no generator) still loads, with a DeprecationWarning: its training continues with a
-fresh Adam and generator.
+``load`` continues exactly where training stopped, and the training history (each epoch's
+numeric logs: loss, validation metrics), so a model opened later still shows its curves.
+Format 1 (numbered ``w<i>`` weights, no optimizer, no generator) still loads, with a
+DeprecationWarning: its training continues with a fresh Adam and generator. Files saved before
+the history was kept load with an empty one.
 """
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,11 +29,24 @@ CONFIG_KEYS = ("epochs_done", "l2_used", "rng_state")
 
 
 def state_config(state: Any) -> dict[str, Any]:
-    """Return the JSON-ready counters of ``state``: epochs done, L2 used, generator state."""
+    """Return the JSON-ready counters of ``state``: epochs done, L2 used, generator state, and
+    its history (epoch numbers and each epoch's numeric logs)."""
+    history = state.history
     return {
         "epochs_done": state.epochs_done,
         "l2_used": state.l2,
         "rng_state": state.rng.bit_generator.state,
+        "history": {
+            "epochs": [int(e) for e in history.epochs],
+            "logs": [
+                {
+                    k: float(v)
+                    for k, v in log.items()
+                    if isinstance(v, numbers.Real) and not isinstance(v, bool)
+                }
+                for log in history.logs
+            ],
+        },
     }
 
 
@@ -78,6 +94,7 @@ def restore(state: Any, config: dict[str, Any], arrays: dict[str, np.ndarray], p
     if optimizer:
         _restore_optimizer(state, [(key, arrays[key]) for _, key in optimizer], path)
     state.epochs_done, state.l2 = int(config["epochs_done"]), float(config["l2_used"])
+    _restore_history(state, config.get("history"), path)
     if "rng_state" in config:
         try:
             state.rng.bit_generator.state = config["rng_state"]
@@ -85,6 +102,25 @@ def restore(state: Any, config: dict[str, Any], arrays: dict[str, np.ndarray], p
             raise ModelFileError(
                 f"The model at {path}: its random generator state is invalid ({error})."
             ) from error
+
+
+def _restore_history(state: Any, saved: Any, path: Path) -> None:
+    """Refill ``state.history`` from a saved one (files saved before it was kept have none)."""
+    if saved is None:
+        return
+    try:
+        epochs = [int(e) for e in saved["epochs"]]
+        logs = [{str(k): float(v) for k, v in log.items()} for log in saved["logs"]]
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise ModelFileError(
+            f"The model at {path}: its saved history is invalid ({error})."
+        ) from error
+    if len(epochs) != len(logs):
+        raise ModelFileError(
+            f"The model at {path}: its saved history has {len(epochs)} epochs but "
+            f"{len(logs)} logs; config.json was edited or truncated."
+        )
+    state.history.epochs, state.history.logs = epochs, logs
 
 
 def _restore_optimizer(state: Any, saved: list[tuple[str, np.ndarray]], path: Path) -> None:
