@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from ..records import CurveMark
 from ..state import ExplorerState
-from .figure_style import light_layout
+from .figure_style import LiveFigure, light_layout
 
 LOSS_TRACES = (("loss", "data loss"), ("regularization", "regularisation"))
 VAL_TRACES = (("val_precision", "precision@k"), ("val_recall", "recall@k"), ("val_ndcg", "NDCG@k"))
@@ -125,7 +125,7 @@ def _figure(title: str, names, yaxis_title: str, secondary: bool = False) -> go.
             "title": "regularisation",
             "showgrid": False,
         }
-    return go.FigureWidget(data=traces, layout=layout)
+    return LiveFigure(data=traces, layout=layout)
 
 
 class CurvesPanel:

@@ -32,7 +32,7 @@ from .embedding_colours import (
 )
 from .embedding_marks import mark_points, mark_traces
 from .embedding_search import MapSearch
-from .figure_style import light_layout
+from .figure_style import LiveFigure, light_layout
 
 NONE = "(none)"
 TASTE = "(taste)"
@@ -100,7 +100,7 @@ class EmbeddingsPanel:
         self.epoch_slider.add_class("tre-epoch-slider")
         self.info = w.HTML()
         self.info.add_class("tre-projection-info")
-        self.figure = go.FigureWidget(
+        self.figure = LiveFigure(
             data=[
                 go.Scattergl(
                     x=_f32([]),
