@@ -53,6 +53,12 @@ def test_search_selects_highlights_and_zooms(trained):
     assert len(emb.marks["neighbours"].x) == len(neighbours)
     emb.search.value = f"user: {s.user_labels[3]}"
     assert s.selected_user == 3
+    zoomed = emb.figure.layout.xaxis.range
+    emb.search.value = "user: nobody of that name"  # names nobody: nothing changes
+    assert s.selected_user == 3 and emb.figure.layout.xaxis.range == zoomed
+    # the browser only sends values it accepts: with ensure_option it never sends "", and
+    # emptying the box (below) would never reach the kernel (seen in a real Chromium)
+    assert not emb.search.ensure_option and not emb.search.continuous_update
     emb.search.value = ""  # zooms out again
     assert emb.figure.layout.xaxis.autorange is True
 

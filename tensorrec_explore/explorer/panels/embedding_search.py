@@ -13,14 +13,20 @@ from .inspector import option_labels
 class MapSearch:
     """A search box (CSS class ``tre-map-search``) over a panel's users and items; choosing one
     selects it (as a click on its point would) and zooms the map onto it; emptying the box
-    zooms out."""
+    zooms out; a text naming nobody changes nothing."""
 
     def __init__(self, panel: Any):
         self.panel = panel
         self.state = panel.state
         self.figure = panel.figure
+        # Not ensure_option: the browser would then never send "" (not an option), and emptying
+        # the box could not zoom out; a text that names nobody is ignored here instead. Sent on
+        # Enter (or leaving the box), not on each key.
         self.box = w.Combobox(
-            placeholder="search users and items", ensure_option=True, layout=w.Layout(width="20em")
+            placeholder="search users and items",
+            ensure_option=False,
+            continuous_update=False,
+            layout=w.Layout(width="20em"),
         )
         self.box.add_class("tre-map-search")
         self.box.observe(self._on_search, names="value")
