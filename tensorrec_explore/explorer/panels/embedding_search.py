@@ -65,6 +65,9 @@ class MapSearch:
         x, y = getattr(frame, kind)[index * n_tastes]
         points = np.vstack([frame.users, frame.items])
         half = 0.1 * (points.max(axis=0) - points.min(axis=0)) + 1e-6
-        with self.figure.batch_update():
+
+        def zoom() -> None:  # with the selection's marks, in one update of the map
             self.figure.layout.xaxis.range = [float(x - half[0]), float(x + half[0])]
             self.figure.layout.yaxis.range = [float(y - half[1]), float(y + half[1])]
+
+        self.panel.defer(zoom)
