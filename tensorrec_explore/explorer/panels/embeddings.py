@@ -50,6 +50,13 @@ class EmbeddingsPanel:
     selection, the neighbours, the zoom), and each would redraw every point of the map in the
     browser. With a loop, those edits wait until the action's handlers have all run and go out
     as one plotly update; without one (scripts, tests) they apply at once.
+
+    Parameters
+    ----------
+    state : ExplorerState
+        The state the panel draws and whose selection its clicks and search set.
+    loop : object with ``add_callback(fn)``, optional
+        The kernel's event loop (``Explorer`` passes its dispatcher's); None to edit at once.
     """
 
     def __init__(self, state: ExplorerState, loop: Any = None):
@@ -472,7 +479,13 @@ class EmbeddingsPanel:
 
     def defer(self, edit: Any) -> None:
         """Run ``edit()`` (a figure edit) with the other edits of the same action, in one
-        plotly update: after the action's handlers when there is a loop, else at once."""
+        plotly update: after the action's handlers when there is a loop, else at once.
+
+        Parameters
+        ----------
+        edit : callable
+            Edits ``self.figure`` (traces, layout); called without arguments.
+        """
         self._deferred.append(edit)
         if self._loop is None:
             self._apply_deferred()
