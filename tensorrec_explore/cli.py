@@ -381,6 +381,17 @@ def build_parser() -> argparse.ArgumentParser:
         "recommendations. Give the --dataset it was trained on.",
     )
     _add_serve_options(open_, suppress=True)
+    open_.add_argument(
+        "--split",
+        metavar="SPLIT",
+        default=None,
+        help=(
+            "the split the model was trained on, so its held-out items are marked and its "
+            "metrics measured on them: random_holdout (the 80/20 holdout of 'fit' with its "
+            "default --split-seed 42), leave_last_out, or none (the default: every pair counts "
+            "as training)."
+        ),
+    )
 
     download = sub.add_parser(
         "download",
@@ -423,6 +434,7 @@ def _serve(args: argparse.Namespace) -> int:
         _quiet_tensorflow()
         model = str(Path(model).resolve())
         TensorRec.load(model)
+        _check_split(args.split)
     if notebook is not None and not Path(notebook).is_file():
         raise InputError(f"--notebook {notebook!r} does not exist; pass an existing .ipynb file.")
     if notebook is None:
@@ -440,7 +452,16 @@ def _serve(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         kernel_timeout=args.kernel_timeout,
         model=model,
+        split=getattr(args, "split", None),
     )
+
+
+def _check_split(split: str | None) -> None:
+    """Refuse an unknown ``open --split`` before any server starts."""
+    from .explorer.state import SPLITS
+
+    if split is not None and split not in SPLITS:
+        raise InputError(f"--split {split!r} is not a split; choose one of: {', '.join(SPLITS)}.")
 
 
 def _fetch_if_asked(args: argparse.Namespace) -> None:

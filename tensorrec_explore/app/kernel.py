@@ -2,9 +2,11 @@
 
 The choice comes from the environment of the Voila server (set by ``tensorrec-explore``):
 ``TENSORREC_EXPLORE_DATASET`` (default ``synthetic``) and ``TENSORREC_EXPLORE_DATA_DIR``, and
-for ``tensorrec-explore open MODEL`` the saved model's folder, ``TENSORREC_EXPLORE_MODEL``. A page
-URL may pick another *named* dataset with ``?dataset=movielens-100k`` (Voila hands the query
-string to the kernel as ``QUERY_STRING``); file paths are accepted only from the command line.
+for ``tensorrec-explore open MODEL`` the saved model's folder, ``TENSORREC_EXPLORE_MODEL``, and
+the split it was trained on, ``TENSORREC_EXPLORE_SPLIT`` (default: none, every pair is train).
+A page URL may pick another *named* dataset with ``?dataset=movielens-100k`` (Voila hands the
+query string to the kernel as ``QUERY_STRING``); file paths are accepted only from the command
+line.
 
 A dataset that cannot be loaded shows a one-line message in the page (``.tre-app-error``) instead
 of a traceback. The widget stack (and IPython's display, through
@@ -22,7 +24,7 @@ from urllib.parse import parse_qs
 
 from ..errors import InputError, TensorRecError, describe
 from .datasets import NAMED_DATASETS, dataset_label, load_dataset
-from .server import ENV_DATA_DIR, ENV_DATASET, ENV_MODEL
+from .server import ENV_DATA_DIR, ENV_DATASET, ENV_MODEL, ENV_SPLIT
 
 
 def dataset_choice(environ: Mapping[str, str] | None = None) -> tuple[str, str | None]:
@@ -81,12 +83,14 @@ def launch(environ: Mapping[str, str] | None = None) -> Any:
     try:
         spec, data_dir = dataset_choice(environ)
         dataset = load_dataset(spec, data_dir)
-        model = None
+        model, config = None, {}
         if env.get(ENV_MODEL):  # tensorrec-explore open MODEL: show it, train nothing
             from ..model import TensorRec
 
             model = TensorRec.load(env[ENV_MODEL])
-        explorer = Explorer(dataset, model=model)
+            if env.get(ENV_SPLIT):  # its held-out items and metrics on the split it knew
+                config["split"] = env[ENV_SPLIT]
+        explorer = Explorer(dataset, model=model, **config)
     except TensorRecError as e:
         show_in_notebook(_meta_html(spec, f"{type(e).__name__}: {e}"))
         return None

@@ -32,6 +32,7 @@ import contextlib
 ENV_DATASET = "TENSORREC_EXPLORE_DATASET"
 ENV_DATA_DIR = "TENSORREC_EXPLORE_DATA_DIR"
 ENV_MODEL = "TENSORREC_EXPLORE_MODEL"  # a saved model to show instead of training one
+ENV_SPLIT = "TENSORREC_EXPLORE_SPLIT"  # the split that saved model was trained on
 DEFAULT_HOST = "127.0.0.1"
 
 
@@ -160,7 +161,8 @@ class AppServer:
     ``dataset`` and ``data_dir`` reach the kernel through the ``TENSORREC_EXPLORE_DATASET`` and
     ``TENSORREC_EXPLORE_DATA_DIR`` environment variables, read by the app notebook; ``model``
     (a saved model's folder, for ``tensorrec-explore open``) through
-    ``TENSORREC_EXPLORE_MODEL``. Voila's log goes
+    ``TENSORREC_EXPLORE_MODEL`` and ``split`` (the split it was trained on) through
+    ``TENSORREC_EXPLORE_SPLIT``. Voila's log goes
     to ``log`` (a file object) or, when None, to a temporary file whose path is ``log_path``.
     """
 
@@ -177,10 +179,12 @@ class AppServer:
         log: IO | None = None,
         env: dict[str, str] | None = None,
         model: str | os.PathLike | None = None,
+        split: str | None = None,
     ) -> None:
         self.notebook = Path(notebook) if notebook is not None else app_notebook()
         self.dataset = dataset
         self.model = None if model is None else str(model)
+        self.split = split
         self.data_dir = None if data_dir is None else str(data_dir)
         self.host = host
         self.port = port
@@ -203,6 +207,10 @@ class AppServer:
             env[ENV_MODEL] = self.model
         else:
             env.pop(ENV_MODEL, None)
+        if self.split is not None:
+            env[ENV_SPLIT] = self.split
+        else:
+            env.pop(ENV_SPLIT, None)
         if self.data_dir is not None:
             env[ENV_DATA_DIR] = self.data_dir
         else:
@@ -348,6 +356,7 @@ def serve(
     timeout: float = 120.0,
     out: IO = sys.stdout,
     model: str | None = None,
+    split: str | None = None,
 ) -> int:
     """Serve the explorer until Ctrl-C (or SIGTERM / SIGHUP); return the exit code."""
     started = time.monotonic()
@@ -361,6 +370,7 @@ def serve(
         kernel_timeout=kernel_timeout,
         log=sys.stderr if verbose else None,
         model=model,
+        split=split,
     )
 
     def _as_interrupt(signum, frame):  # SIGTERM / SIGHUP behave like Ctrl-C (even if SIGINT

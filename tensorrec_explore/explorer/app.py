@@ -165,7 +165,7 @@ class Explorer:
             config=ConfigPanel(state),
             curves=CurvesPanel(state),
             diagram=DiagramPanel(state),
-            embeddings=EmbeddingsPanel(state),
+            embeddings=EmbeddingsPanel(state, loop=self.dispatcher.loop),
             inspector=InspectorPanel(state, dispatcher=self.dispatcher),
             runs=RunsPanel(state),
         )

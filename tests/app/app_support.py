@@ -154,21 +154,24 @@ def busy_cpus(count: int | None = None) -> Iterator[list[int]]:
             proc.wait(timeout=10)
 
 
-def start_app(tmp_path: Path, *args: str, timeout: float = 60.0, env=None) -> RunningApp:
-    """Run ``python -m tensorrec_explore.cli serve --no-browser --port <free> *args``."""
+def start_app(
+    tmp_path: Path, *args: str, timeout: float = 60.0, env=None, command: str = "serve"
+) -> RunningApp:
+    """Run ``python -m tensorrec_explore.cli COMMAND --no-browser --port <free> *args``
+    (``command`` is ``serve`` or ``open``; for ``open``, ``args`` start with the model)."""
     port = free_port(HOST)
-    command = [
+    command_line = [
         sys.executable,
         "-m",
         "tensorrec_explore.cli",
-        "serve",
+        command,
         "--no-browser",
         "--port",
         str(port),
         "--verbose",
         *args,
     ]
-    return start_server(command, port, tmp_path, timeout=timeout, env=env)
+    return start_server(command_line, port, tmp_path, timeout=timeout, env=env, name=command)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,3 +439,119 @@ def embedding_counts(page) -> dict[str, int] | None:
     names = trace_names(page, "tre-embedding")
     lengths = trace_lengths(page, "tre-embedding")
     return dict(zip(names, lengths, strict=False)) if lengths and lengths[0] else None
+
+
+# ---------------------------------------------------------------------------------------------
+# the embedding map by hand (points of the WebGL scatter have no DOM element: a click goes to the
+# pixel plotly's axes put the point at)
+
+MAP = ".tre-embedding.js-plotly-plot"
+
+# Page position of the point of trace ``name`` farthest from every other drawn point (so a click
+# there cannot land on a neighbour), away from the plot's edges, legend, mode bar and colour bars
+# (a click there would not reach the point), with its index in that trace.
+_ISOLATED_POINT_JS = """
+([selector, name]) => {
+  const el = document.querySelector(selector);
+  const xa = el._fullLayout.xaxis, ya = el._fullLayout.yaxis;
+  const box = el.getBoundingClientRect();
+  const drawn = el._fullData.filter(t => t.visible === true && t.type === 'scattergl');
+  const pixels = t => Array.from(t.x || [], (x, i) => [
+    box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(t.y[i])]);
+  const target = pixels(drawn.find(t => t.name === name));
+  const others = drawn.flatMap(pixels);
+  const covers = Array.from(el.querySelectorAll('.legend, .modebar-container, .colorbar'),
+                            c => c.getBoundingClientRect());
+  const covered = (x, y) => covers.some(r =>
+    x > r.left - 8 && x < r.right + 8 && y > r.top - 8 && y < r.bottom + 8);
+  let best = null;
+  target.forEach(([x, y], index) => {
+    if (x < box.left + xa._offset + 15 || x > box.left + xa._offset + xa._length - 15) return;
+    if (y < box.top + ya._offset + 15 || y > box.top + ya._offset + ya._length - 15) return;
+    if (covered(x, y)) return;
+    let gap = Infinity;
+    for (const [u, v] of others) {
+      const d = Math.hypot(u - x, v - y);
+      if (d > 0.01 && d < gap) gap = d;
+    }
+    if (!best || gap > best.gap) best = {x, y, index, gap};
+  });
+  return best;
+}
+"""
+
+# Points (x) and hover text of the trace ``name``, and the map's x range.
+TRACE_JS = """
+([selector, name]) => {
+  const el = document.querySelector(selector);
+  const t = el._fullData.find(t => t.name === name);
+  return {n: t.x ? t.x.length : 0, x: Array.from(t.x || []), text: Array.from(t.hovertext || []),
+          range: el._fullLayout.xaxis.range.slice()};
+}
+"""
+
+
+def open_explorer(page, url: str) -> None:
+    page.goto(url, timeout=PAGE_TIMEOUT_MS)
+    page.locator(".tre-explorer").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    page.locator(MAP).wait_for(timeout=60_000)
+
+
+def isolated_point(page, trace: str) -> dict:
+    """The page position (``x``, ``y``), ``index`` in ``trace`` and ``gap`` (pixels to the
+    nearest other point) of the most isolated visible point of ``trace`` on the map."""
+    page.locator(MAP).scroll_into_view_if_needed()
+    point = page.evaluate(_ISOLATED_POINT_JS, [MAP, trace])
+    assert point and point["gap"] > 4, f"no clickable point in {trace!r}: {point}"
+    return point
+
+
+def hover_point(page, point: dict) -> None:
+    """Move the mouse onto ``point`` (from 3 px away) and let plotly find it under the mouse."""
+    page.mouse.move(point["x"] - 3, point["y"] - 3)
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_timeout(300)  # plotly finds the hovered point on mousemove
+
+
+def click_point(page, trace: str) -> int:
+    """Click, with the mouse, the most isolated point of ``trace``; return its index."""
+    point = isolated_point(page, trace)
+    hover_point(page, point)
+    page.mouse.click(point["x"], point["y"])
+    return point["index"]
+
+
+def show(page, what: str) -> None:
+    """Choose what the map shows ("items", "users", "users and items"); wait until it does."""
+    page.locator(".tre-embeddings-panel select").first.select_option(what)
+    wanted = sorted(what.split(" and "))
+    wait_until(
+        lambda: (
+            page.evaluate(
+                "s => document.querySelector(s)._fullData"
+                ".filter(t => t.visible === true && ['items', 'users'].includes(t.name))"
+                ".map(t => t.name).sort()",
+                MAP,
+            )
+            == wanted
+        ),
+        30,
+        f"the map to show {what}",
+    )
+
+
+def input_value(page, css_class: str) -> str:
+    return page.locator(f".{css_class} input").first.input_value()
+
+
+def option(page, css_class: str, index: int) -> str:
+    return page.locator(f".{css_class} datalist option").nth(index).get_attribute("value")
+
+
+def readout(page) -> str:
+    return page.locator(".tre-epoch-slider .widget-readout").first.inner_text().strip()
+
+
+def map_title(page) -> str:
+    """The map's title, which names the epoch drawn."""
+    return page.locator(f"{MAP} .gtitle").first.text_content()

@@ -364,27 +364,35 @@ def test_open_serves_a_saved_model_and_the_app_shows_it(tmp_path, monkeypatch, c
     from tensorrec_explore import TensorRec
     from tensorrec_explore.app import server
     from tensorrec_explore.app.datasets import load_dataset
+    from tensorrec_explore.data import random_holdout
 
     dataset = load_dataset("synthetic", None)
-    model = TensorRec(n_components=4, epochs=2, random_state=0).fit(dataset.interactions)
+    split = random_holdout(dataset.interactions, seed=42)  # the explorer's (and fit's) split
+    model = TensorRec(n_components=4, epochs=2, random_state=0).fit(split.train)
     model.save(tmp_path / "model")
     served = []
     monkeypatch.setattr(server, "serve", lambda **kwargs: served.append(kwargs) or 0)
     assert cli.main(["open", str(tmp_path / "model"), "--no-browser", "--port", "8123"]) == 0
     assert served[0]["model"] == str((tmp_path / "model").resolve())
     assert served[0]["port"] == 8123 and served[0]["dataset"] == "synthetic"
-    # the page's kernel (its own process, as under Voila) shows that model without training
+    assert served[0]["split"] is None  # unknown: every pair counts as training
+    argv = ["open", str(tmp_path / "model"), "--no-browser", "--split", "random_holdout"]
+    assert cli.main(argv) == 0 and served[1]["split"] == "random_holdout"
+    # the page's kernel (its own process, as under Voila) shows that model without training,
+    # with the held-out items of the split it was given
     code = (
         "from tensorrec_explore.app.kernel import launch\n"
         "ex = launch()\n"
         "print('RESULT', ex.controller.run is None, ex.state.status, ex.state.n_components,"
-        " 'trained elsewhere' in ex.state.message)\n"
+        " 'trained elsewhere' in ex.state.message, ex.state.split,"
+        " ex.state.data['test'].nnz > 0)\n"
         "ex.close()\n"
     )
     env = {
         **os.environ,
         server.ENV_DATASET: "synthetic",
         server.ENV_MODEL: served[0]["model"],
+        server.ENV_SPLIT: served[1]["split"],
         "PYTHONPATH": str(ROOT),
     }
     result = subprocess.run(
@@ -395,8 +403,12 @@ def test_open_serves_a_saved_model_and_the_app_shows_it(tmp_path, monkeypatch, c
         timeout=300,
         check=False,
     )
-    assert "RESULT True finished 4 True" in result.stdout, result.stderr[-2000:]
-    # a folder that is not a model: one line, exit 2, before any server starts
+    assert "RESULT True finished 4 True random_holdout True" in result.stdout, result.stderr[-2000:]
+    # a folder that is not a model, or an unknown split: one line, exit 2, before any server
     (tmp_path / "empty").mkdir()
+    capsys.readouterr()
     assert cli.main(["open", str(tmp_path / "empty"), "--no-browser"]) == 2
-    assert len(served) == 1 and len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert len(served) == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert cli.main(["open", str(tmp_path / "model"), "--no-browser", "--split", "80/20"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(served) == 2 and len(error) == 1 and "random_holdout" in error[0], error

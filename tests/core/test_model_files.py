@@ -329,3 +329,27 @@ def test_a_format_1_folder_still_loads(models, tmp_path) -> None:
         loaded = TensorRec.load(target)
     assert _same(loaded, models[0])
     assert loaded.epochs_done_ == models[0].epochs_done_
+
+
+def test_the_training_history_is_saved_and_continues_after_load(tmp_path) -> None:
+    from tensorrec_explore.callbacks import ValidationMetrics
+
+    data = make_planted()
+    model = TensorRec(n_components=4, epochs=3, random_state=0)
+    model.fit(data.interactions, validation=ValidationMetrics(data.held_out, k=5))
+    assert len(model.history_.logs) == 3 and "val_ndcg@5" in model.history_.logs[-1]
+    loaded = TensorRec.load(model.save(tmp_path / "model"))
+    assert loaded.history_.epochs == model.history_.epochs
+    for mine, theirs in zip(loaded.history_.logs, model.history_.logs, strict=True):
+        assert mine.keys() == theirs.keys()
+        np.testing.assert_allclose(list(mine.values()), [float(v) for v in theirs.values()])
+    loaded.fit_partial(data.interactions, epochs=1)
+    assert len(loaded.history_.logs) == 4
+    # a hand-edited history is refused with the path, not half-loaded
+    target = model.save(tmp_path / "edited")
+    _edit_config(history={"epochs": [0, 1], "logs": [{"loss": 1.0}]})(target)
+    with pytest.raises(ModelFileError, match="2 epochs but 1 logs"):
+        TensorRec.load(target)
+    _edit_config(history={"epochs": [0], "logs": [{"loss": "low"}]})(target)
+    with pytest.raises(ModelFileError, match="history is invalid"):
+        TensorRec.load(target)

@@ -51,6 +51,16 @@ def test_a_saved_model_opens_without_training(small_dataset, tmp_path):
     try:
         assert ex.state.split == "none"  # its training split is unknown
         assert ex.state.status == "finished"
+        assert len(ex.panels.curves.loss_figure.data[0].y) == 3  # the saved history, drawn
+        assert ex.projector.wait_idle(60)
+        # a page connecting now (Voila renders after the cell ran; a reload) gets the figures
+        # as drawn, not as created: plotly's edits were messages sent before it listened
+        for figure, points in (
+            (ex.panels.curves.loss_figure, 3),
+            (ex.panels.embeddings.figure, small_dataset.n_items),
+        ):
+            x = figure.get_state()["_widget_data"][0]["x"]
+            assert (x["shape"][0] if isinstance(x, dict) else len(x)) == points
         ex.state.selected_user = 0
         assert len(ex.panels.inspector.ranked_frame) == ex.panels.inspector.k.value
     finally:

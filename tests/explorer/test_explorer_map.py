@@ -53,6 +53,12 @@ def test_search_selects_highlights_and_zooms(trained):
     assert len(emb.marks["neighbours"].x) == len(neighbours)
     emb.search.value = f"user: {s.user_labels[3]}"
     assert s.selected_user == 3
+    zoomed = emb.figure.layout.xaxis.range
+    emb.search.value = "user: nobody of that name"  # names nobody: nothing changes
+    assert s.selected_user == 3 and emb.figure.layout.xaxis.range == zoomed
+    # the browser only sends values it accepts: with ensure_option it never sends "", and
+    # emptying the box (below) would never reach the kernel (seen in a real Chromium)
+    assert not emb.search.ensure_option and not emb.search.continuous_update
     emb.search.value = ""  # zooms out again
     assert emb.figure.layout.xaxis.autorange is True
 
@@ -105,3 +111,45 @@ def test_density_contours_and_category_labels(trained):
     assert np.isclose(label.x, np.median(np.asarray(emb.items_trace.x)[members]))
     emb.density.value = False
     assert not emb.figure.layout.annotations
+
+
+class _Loop:
+    """A kernel loop stand-in: callbacks wait until the test runs them."""
+
+    def __init__(self) -> None:
+        self.callbacks: list = []
+
+    def add_callback(self, fn) -> None:
+        self.callbacks.append(fn)
+
+    def run(self) -> None:
+        while self.callbacks:
+            self.callbacks.pop(0)()
+
+
+def test_one_action_updates_the_map_once(trained, monkeypatch):
+    # At ml-1m scale every plotly update redraws ~10k points in the browser: a click on a user
+    # (selection, then the inspector's top-k) or a search (selection, neighbours, zoom) must
+    # reach it as one update, not one per trait that changed.
+    s, emb = trained.state, trained.panels.embeddings
+    loop, sent = _Loop(), []
+    send = emb.figure._send_update_msg
+    monkeypatch.setattr(emb, "_loop", loop)
+    monkeypatch.setattr(
+        emb.figure, "_send_update_msg", lambda *a, **k: sent.append(1) or send(*a, **k)
+    )
+    s.selected_user = 4
+    assert not sent and len(loop.callbacks) == 1  # nothing sent while the handlers run
+    loop.run()
+    assert len(sent) == 1
+    assert len(emb.marks["selected user"].x) == 1
+    assert len(emb.marks["top-k items"].x) == len(s.highlighted_items) > 0
+    title = s.item_titles[9]
+    emb.search.value = f"item: {title}"
+    assert s.selected_item == 9 and len(sent) == 1 and len(loop.callbacks) == 1
+    loop.run()
+    assert len(sent) == 2
+    assert title in emb.marks["selected item"].hovertext[0]
+    lo, hi = emb.figure.layout.xaxis.range
+    assert lo < emb.marks["selected item"].x[0] < hi
+    assert len(emb.marks["neighbours"].x) == len(s.neighbour_items) > 0

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from ..records import CurveMark
 from ..state import ExplorerState
-from .figure_style import light_layout
+from .figure_style import LiveFigure, light_layout
 
 LOSS_TRACES = (("loss", "data loss"), ("regularization", "regularisation"))
 #: The validation loss: drawn on the data loss's axis, at validation epochs.
@@ -162,7 +162,7 @@ def _figure(title: str, names, yaxis_title: str, secondary: bool = False) -> go.
             "title": "regularisation",
             "showgrid": False,
         }
-    return go.FigureWidget(data=traces, layout=layout)
+    return LiveFigure(data=traces, layout=layout)
 
 
 class CurvesPanel:

@@ -13,14 +13,20 @@ from .inspector import option_labels
 class MapSearch:
     """A search box (CSS class ``tre-map-search``) over a panel's users and items; choosing one
     selects it (as a click on its point would) and zooms the map onto it; emptying the box
-    zooms out."""
+    zooms out; a text naming nobody changes nothing."""
 
     def __init__(self, panel: Any):
         self.panel = panel
         self.state = panel.state
         self.figure = panel.figure
+        # Not ensure_option: the browser would then never send "" (not an option), and emptying
+        # the box could not zoom out; a text that names nobody is ignored here instead. Sent on
+        # Enter (or leaving the box), not on each key.
         self.box = w.Combobox(
-            placeholder="search users and items", ensure_option=True, layout=w.Layout(width="20em")
+            placeholder="search users and items",
+            ensure_option=False,
+            continuous_update=False,
+            layout=w.Layout(width="20em"),
         )
         self.box.add_class("tre-map-search")
         self.box.observe(self._on_search, names="value")
@@ -59,6 +65,9 @@ class MapSearch:
         x, y = getattr(frame, kind)[index * n_tastes]
         points = np.vstack([frame.users, frame.items])
         half = 0.1 * (points.max(axis=0) - points.min(axis=0)) + 1e-6
-        with self.figure.batch_update():
+
+        def zoom() -> None:  # with the selection's marks, in one update of the map
             self.figure.layout.xaxis.range = [float(x - half[0]), float(x + half[0])]
             self.figure.layout.yaxis.range = [float(y - half[1]), float(y + half[1])]
+
+        self.panel.defer(zoom)

@@ -32,7 +32,7 @@ from .embedding_colours import (
 )
 from .embedding_marks import mark_points, mark_traces
 from .embedding_search import MapSearch
-from .figure_style import light_layout
+from .figure_style import LiveFigure, light_layout
 
 NONE = "(none)"
 TASTE = "(taste)"
@@ -43,10 +43,26 @@ def _f32(values) -> np.ndarray:
 
 
 class EmbeddingsPanel:
-    """The embedding scatter (CSS class ``tre-embedding``) and its controls."""
+    """The embedding scatter (CSS class ``tre-embedding``) and its controls.
 
-    def __init__(self, state: ExplorerState):
+    ``loop`` (the kernel's event loop, or None): one person's action changes several traits in
+    a row (a click on a user: the selection, then the inspector's top-k; a search: the
+    selection, the neighbours, the zoom), and each would redraw every point of the map in the
+    browser. With a loop, those edits wait until the action's handlers have all run and go out
+    as one plotly update; without one (scripts, tests) they apply at once.
+
+    Parameters
+    ----------
+    state : ExplorerState
+        The state the panel draws and whose selection its clicks and search set.
+    loop : object with ``add_callback(fn)``, optional
+        The kernel's event loop (``Explorer`` passes its dispatcher's); None to edit at once.
+    """
+
+    def __init__(self, state: ExplorerState, loop: Any = None):
         self.state = state
+        self._loop = loop
+        self._deferred: list[Any] = []
         self.method = w.ToggleButtons(
             options=[("PCA", "pca"), ("UMAP", "umap")], style={"button_width": "5em"}
         )
@@ -100,7 +116,7 @@ class EmbeddingsPanel:
         self.epoch_slider.add_class("tre-epoch-slider")
         self.info = w.HTML()
         self.info.add_class("tre-projection-info")
-        self.figure = go.FigureWidget(
+        self.figure = LiveFigure(
             data=[
                 go.Scattergl(
                     x=_f32([]),
@@ -461,10 +477,34 @@ class EmbeddingsPanel:
         self.users_trace.hovertext = text
         self.legend.value = "".join(legend)
 
+    def defer(self, edit: Any) -> None:
+        """Run ``edit()`` (a figure edit) with the other edits of the same action, in one
+        plotly update: after the action's handlers when there is a loop, else at once.
+
+        Parameters
+        ----------
+        edit : callable
+            Edits ``self.figure`` (traces, layout); called without arguments.
+        """
+        self._deferred.append(edit)
+        if self._loop is None:
+            self._apply_deferred()
+        elif len(self._deferred) == 1:
+            self._loop.add_callback(self._apply_deferred)
+
+    def _apply_deferred(self) -> None:
+        edits, self._deferred = self._deferred, []
+        with self.figure.batch_update():
+            for edit in edits:
+                edit()
+
     def _redraw_highlights(self, change: Any = None) -> None:
-        if self._frame is not None:
-            with self.figure.batch_update():
-                self._highlights(self._frame)
+        if self._frame is not None and self._redraw_highlights_now not in self._deferred:
+            self.defer(self._redraw_highlights_now)
+
+    def _redraw_highlights_now(self) -> None:
+        if self._frame is not None:  # the frame on screen when the edits apply
+            self._highlights(self._frame)
 
     def _highlights(self, frame: Projection) -> None:
         s = self.state

@@ -3,7 +3,8 @@
 Building a figure with ``template="plotly_white"`` validates and deep-copies the whole template,
 for five figures on every page load (times: ``benchmarks/README.md``, "Figures behind design
 choices (explorer and data)"). :func:`light_layout` sets the few properties that look needs
-instead.
+instead. :class:`LiveFigure` is the explorer's ``FigureWidget``: a page that connects after the
+figure was edited (Voila, a reload) draws what it shows now.
 """
 
 from __future__ import annotations
@@ -48,3 +49,38 @@ def light_layout(**kwargs: Any) -> go.Layout:
         **axes,
         **kwargs,
     )
+
+
+class LiveFigure(go.FigureWidget):
+    """A ``FigureWidget`` whose full widget state is what it shows now.
+
+    plotly sends each edit (``batch_update``, ``trace.x = ...``) as a one-off message and keeps
+    the data it was created with as its widget state, so a page that connects after an edit
+    (Voila renders once the app's cell has run; a reload) drew a stale figure: an explorer opened
+    on a model trained elsewhere showed empty curves and an empty map. The full state a page asks
+    for when it connects is built here from the current data and layout instead; edits keep
+    going out as plotly's small messages.
+    """
+
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
+        """Return the widget state (``key=None``: all of it, with the current data and layout).
+
+        Parameters
+        ----------
+        key : str or iterable of str, optional
+            One trait's name or several; None for the full state a connecting page asks for.
+        drop_defaults : bool, default False
+            Leave out traits at their default value.
+
+        Returns
+        -------
+        dict
+            Trait name -> JSON-ready value, as ``ipywidgets.Widget.get_state``.
+        """
+        state = super().get_state(key, drop_defaults)
+        if key is None and hasattr(self, "_layout_obj"):  # not while plotly's __init__ runs
+            current = {"_widget_data": self._data, "_widget_layout": self._layout_obj._props}
+            for name, value in current.items():
+                to_json = self.trait_metadata(name, "to_json", self._trait_to_json)
+                state[name] = to_json(value, self)
+        return state

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 
 from ..records import RunRecord
 from ..state import CONFIG_TRAITS, MODEL_SETTINGS, RUN_SETTINGS, ExplorerState
-from .figure_style import light_layout
+from .figure_style import LiveFigure, light_layout
 
 CURVES = {
     "data loss": ("epoch", "loss"),
@@ -155,7 +155,7 @@ class RunsPanel:
             layout=w.Layout(width="14em"),
             style={"description_width": "3em"},
         )
-        self.figure = go.FigureWidget(
+        self.figure = LiveFigure(
             layout=light_layout(
                 height=300,
                 width=620,
