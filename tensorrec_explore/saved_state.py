@@ -55,9 +55,14 @@ def _restore_history(state: Any, saved: Any, path: Path) -> None:
         epochs = [int(epoch) for epoch in saved["epochs"]]
         logs = [{str(key): float(value) for key, value in log.items()} for log in saved["logs"]]
     except (TypeError, ValueError, KeyError, AttributeError) as error:
-        raise ModelFileError(f"The model at {path}: its training history is invalid.") from error
+        raise ModelFileError(
+            f"The model at {path}: its training history is invalid ({error})."
+        ) from error
     if len(epochs) != len(logs):
-        raise ModelFileError(f"The model at {path}: its training history is invalid.")
+        raise ModelFileError(
+            f"The model at {path}: its training history is invalid: {len(epochs)} epochs but "
+            f"{len(logs)} logs (config.json was edited or truncated)."
+        )
     state.history.epochs, state.history.logs = epochs, logs
 
 

@@ -46,7 +46,9 @@ def test_search_selects_highlights_and_zooms(trained):
     assert len(emb.marks["selected item"].x) == 1
     x = emb.marks["selected item"].x[0]
     lo, hi = emb.figure.layout.xaxis.range
-    assert lo < x < hi and hi - lo < np.ptp(emb.items_trace.x)  # zoomed onto it
+    # zoomed onto it: the view spans a fifth of all the points' extent (users and items)
+    extent = np.ptp(np.concatenate([emb.items_trace.x, emb.users_trace.x]))
+    assert lo < x < hi and np.isclose(hi - lo, extent / 5, rtol=1e-3)
     # its nearest neighbours are listed by the inspector and drawn on the map
     neighbours = list(trained.panels.inspector.similar_frame["item"])
     assert s.neighbour_items == neighbours
