@@ -2,7 +2,7 @@
 
 The recipe (``tensorrec_explore.defaults``) depends on the loss and representation classes, which
 live in TensorFlow modules: until TensorFlow is loaded (in the background, seconds after the
-explorer appears) the form says "auto" alone, then "auto (0.2)".
+explorer appears) the form says "auto" alone, then "auto (0.15)".
 """
 
 from __future__ import annotations

@@ -272,7 +272,8 @@ def test_form_names_auto_values_and_shows_each_problem_once_beside_its_field(exp
     config, curves = explorer.panels.config, explorer.panels.curves
     load_engine()  # the explorer loads TensorFlow in the background: wait for it here
     explorer.controller.refresh_config()
-    assert config.hints["learning_rate"].value.count("auto (0.2)") == 1  # softmax + linear
+    # softmax + linear towers: the embedding recipe at the softmax's own starting rate
+    assert config.hints["learning_rate"].value.count("auto (0.15)") == 1
     assert config.hints["epochs"].value == ""  # the fixture sets 3 epochs
     config.epochs.value = 0
     assert "auto (15)" in config.hints["epochs"].value

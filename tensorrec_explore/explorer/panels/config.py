@@ -5,7 +5,7 @@ name lists (which the app keeps in sync with the registries, so a representation
 from the notebook appears at once). A problem with the current combination is shown once, beside
 the setting to change, as soon as it arises (and Train stays disabled until it is fixed);
 remarks (e.g. an extreme learning rate) go under the form. Settings left to the model say what
-"auto" stands for, e.g. "auto (0.2)", once TensorFlow has loaded.
+"auto" stands for, e.g. "auto (0.15)", once TensorFlow has loaded.
 """
 
 from __future__ import annotations
