@@ -17,6 +17,7 @@ import tensorflow as tf
 from .errors import InputError
 from .inputs import check_count, check_interactions
 from .losses import LossInputs, uses_autograph
+from .training import dense_dislike_inputs
 
 #: Sampled losses compare each liked item with at most this many catalogue items while folding in.
 FOLD_IN_SAMPLES = 2048
@@ -44,15 +45,8 @@ def _loss_inputs(
     item_counts: tf.Tensor,
     n_items: int,
 ) -> LossInputs:
-    disliked = tf.where(targets < 0)
+    dislikes = dense_dislike_inputs(scores, targets, sampled)
     sampled_scores = tf.gather(scores, sampled, axis=1)
-    sampled_unobserved = tf.cast(tf.equal(tf.gather(targets, sampled, axis=1), 0), tf.float32)
-    valid = tf.gather(sampled_unobserved, disliked[:, 0])
-    dislikes = {
-        "disliked_scores": tf.gather_nd(scores, disliked),
-        "disliked_sampled_scores": tf.gather(sampled_scores, disliked[:, 0]) * valid
-        + (valid - 1.0) * -1e4,
-    }
     if kind == "dense":
         return LossInputs(scores=scores, targets=targets, weights=tf.ones_like(targets), **dislikes)
     observed = tf.where(tf.not_equal(targets, 0))

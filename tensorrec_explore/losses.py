@@ -186,7 +186,8 @@ class Loss:
         """Return a BPR-style penalty for disliked items scoring above sampled unobserved items.
 
         The model fills ``disliked_scores`` and ``disliked_sampled_scores`` (invalid samples set
-        to a very low score) for every kind of input that can hold dislikes.
+        to a very high score by :func:`disliked_sampled`) for every kind of input that can hold
+        dislikes.
 
         Parameters
         ----------
@@ -633,6 +634,26 @@ def uses_autograph(loss: Any) -> bool:
         Whether ``tf.function`` should convert the step with autograph.
     """
     return bool(getattr(loss, "autograph", CODE_ATTRIBUTES["autograph"]))
+
+
+def disliked_sampled(scores: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
+    """Return ``disliked_sampled_scores``: ``scores`` of the items dislikes are compared with,
+    those the user interacted with (``valid`` 0) set to +1e4, so they add nothing to
+    :meth:`Loss.dislike_term`'s penalty.
+
+    Parameters
+    ----------
+    scores : tf.Tensor
+        ``[q, s]`` scores of the disliking users on the sampled items.
+    valid : tf.Tensor
+        ``[q, s]`` float: 1 where the sampled item is unobserved by the user, 0 otherwise.
+
+    Returns
+    -------
+    tf.Tensor
+        ``[q, s]`` scores, invalid ones replaced by +1e4.
+    """
+    return scores * valid + (valid - 1.0) * -1e4
 
 
 def in_sampled_form(loss: Any, wanted: bool) -> Any:

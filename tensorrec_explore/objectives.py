@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from .fused_adam import apply_adam, can_fuse
 from .liked_pairs import LikedPairs
-from .losses import Loss, LossInputs
+from .losses import Loss, LossInputs, disliked_sampled
 from .sparse_rows import SparseRows
 
 
@@ -155,15 +155,14 @@ class Objective:
         positive_scores = net.elementwise(user_vectors, liked_vectors) + user_biases + liked_biases
         dislikes = {}
         if disliked_items is not None:
-            disliked_user_vectors, disliked_user_biases, disliked_sampled = self._sampled_scores(
+            disliked_user_vectors, disliked_user_biases, scores_of_disliking = self._sampled_scores(
                 disliked_users, sampled_vectors, sampled_biases, True
             )
             dislikes = {
                 "disliked_scores": net.elementwise(disliked_user_vectors, disliked_vectors[0])
                 + disliked_user_biases
                 + disliked_biases[0],
-                "disliked_sampled_scores": disliked_sampled * disliked_valid
-                + (disliked_valid - 1.0) * -1e4,
+                "disliked_sampled_scores": disliked_sampled(scores_of_disliking, disliked_valid),
             }
         in_batch = {}
         if getattr(self.loss, "in_batch_negatives", False):

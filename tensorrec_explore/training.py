@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from .defaults import SAMPLED_BATCH
 from .liked_pairs import LikedPairs
-from .losses import Loss, LossInputs, uses_autograph
+from .losses import Loss, LossInputs, disliked_sampled, uses_autograph
 from .objectives import Objective
 from .sparse_rows import SparseRows
 
@@ -335,7 +335,7 @@ def dense_dislike_inputs(
     sampled_scores = tf.gather(tf.gather(scores, sampled, axis=1), disliked[:, 0])
     return {
         "disliked_scores": tf.gather_nd(scores, disliked),
-        "disliked_sampled_scores": sampled_scores * valid + (valid - 1.0) * -1e4,
+        "disliked_sampled_scores": disliked_sampled(sampled_scores, valid),
     }
 
 

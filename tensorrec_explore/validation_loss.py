@@ -47,7 +47,7 @@ import tensorflow as tf
 from .errors import InputError, ValidationLossUnavailable
 from .fitting import fitted, plugin_name
 from .liked_pairs import LikedPairs
-from .losses import LossInputs
+from .losses import LossInputs, disliked_sampled
 from .objectives import Objective
 from .scoring import block_scores
 from .training import DENSE_BLOCK, DISLIKE_SAMPLES, dense_dislike_inputs
@@ -254,9 +254,8 @@ def _sampled(
             fields["disliked_scores"] = _pair_scores(
                 network, d_vectors, d_biases, items, item_biases, disliked_cols[q]
             )
-            fields["disliked_sampled_scores"] = (
-                block_scores(network, d_vectors, d_biases, sampled_vectors, sampled_biases) * valid
-                + (valid - 1.0) * -1e4
+            fields["disliked_sampled_scores"] = disliked_sampled(
+                block_scores(network, d_vectors, d_biases, sampled_vectors, sampled_biases), valid
             )
         if in_batch is not None:
             fields |= in_batch.in_batch_negatives(
