@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
 import pytest
 from explorer_support import wait_for
 
@@ -9,19 +13,23 @@ from tensorrec_explore.errors import InputError
 from tensorrec_explore.explorer import Explorer
 
 
-def _run_lesson(name: str, **kwargs) -> Explorer:
+@contextmanager
+def lesson_run(name: str, **kwargs) -> Iterator[Explorer]:
+    """The explorer of lesson ``name`` once all its runs have finished; closed afterwards."""
     ex = Explorer.lesson(name, warm_umap=False, preload=False, **kwargs)
-    n_runs = len(ex.lesson_runner.lesson.runs)
-    assert wait_for(lambda: len(ex.state.runs) == n_runs or ex.state.status == "error", 900)
-    ex.controller.join(300)
-    assert ex.state.status == "finished", ex.state.error
-    return ex
+    try:
+        n_runs = len(ex.lesson_runner.lesson.runs)
+        assert wait_for(lambda: len(ex.state.runs) == n_runs or ex.state.status == "error", 900)
+        ex.controller.join(300)
+        assert ex.state.status == "finished", ex.state.error
+        yield ex
+    finally:
+        ex.close()
 
 
 @pytest.mark.slow
 def test_deep_towers_lesson_shows_the_tutorials_claim():
-    ex = _run_lesson("deep-towers")
-    try:
+    with lesson_run("deep-towers") as ex:
         frame = ex.runs_frame()
         assert list(frame["item_representation"]) == ["linear", "relu"]
         assert (frame["item_feature_set"] == "features").all()
@@ -29,18 +37,13 @@ def test_deep_towers_lesson_shows_the_tutorials_claim():
         # tutorial 02 / 04: the tower beats the linear representation by more than 0.2 AUC
         assert relu["auc"] > linear["auc"] + 0.2, frame[["auc", "ndcg@10"]]
         assert "Lesson: A deep item tower" in ex.panels.status.lesson.value
-    finally:
-        ex.close()
 
 
 @pytest.mark.slow
 def test_losses_lesson_beats_popularity_twice_over():
-    import numpy as np
-
     from tensorrec_explore.metrics import evaluate
 
-    ex = _run_lesson("losses")
-    try:
+    with lesson_run("losses") as ex:
         frame = ex.runs_frame()
         assert list(frame["loss"]) == ["bpr", "wmrb", "softmax"]
         data = ex.controller.data()
@@ -49,16 +52,11 @@ def test_losses_lesson_beats_popularity_twice_over():
             np.tile(popularity, (ex.state.n_users, 1)), data["test"], train=data["train"], k=10
         ).summary["ndcg@10"]
         assert (frame["ndcg@10"] > 2 * baseline).all(), (frame["ndcg@10"], baseline)
-    finally:
-        ex.close()
 
 
 @pytest.mark.slow
 def test_explicit_dislikes_lesson_sinks_held_out_dislikes():
-    import numpy as np
-
-    ex = _run_lesson("explicit-dislikes")
-    try:
+    with lesson_run("explicit-dislikes") as ex:
         frame = ex.runs_frame()
         assert frame["learn_dislikes"].tolist() == [False, True]
         only, both = frame.iloc[0], frame.iloc[1]
@@ -77,14 +75,11 @@ def test_explicit_dislikes_lesson_sinks_held_out_dislikes():
                 ranks[kind].append(rank)
         assert np.mean(ranks["disliked ✗"]) > s.n_items / 2 > np.mean(ranks["liked ✓"])
         assert "Lesson: Told about dislikes" in ex.panels.status.lesson.value
-    finally:
-        ex.close()
 
 
 @pytest.mark.slow
 def test_tastes_lesson_two_tastes_rank_better():
-    ex = _run_lesson("tastes")
-    try:
+    with lesson_run("tastes") as ex:
         frame = ex.runs_frame()
         assert frame["n_tastes"].tolist() == [1, 2] and (frame["n_components"] == 3).all()
         one, two = frame.iloc[0], frame.iloc[1]
@@ -95,8 +90,6 @@ def test_tastes_lesson_two_tastes_rank_better():
         ex.projector.wait_idle(120)
         ex.state.selected_user = 0
         assert len(ex.panels.embeddings.marks["selected user"].x) == 2
-    finally:
-        ex.close()
 
 
 def test_unknown_lesson_lists_the_lessons():
