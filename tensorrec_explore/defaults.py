@@ -5,18 +5,18 @@ Three recipes, chosen from the model's parts; the measurements behind every choi
 
 * :data:`DENSE_SOFTMAX_RECIPE` — the default model: the softmax trained dense (every user
   against the whole catalogue) over embedding-like towers, with ``n_components`` left as None:
-  256 components, Adam from 0.03 falling linearly to 0 over 30 epochs. Width, rate and epochs
+  128 components, Adam from 0.05 falling linearly to 0 over 30 epochs. Width, rate and epochs
   were chosen together on validation splits of *train* (never test) of ml-100k and ml-1m-all:
   a wider table learns more only at a lower rate over more epochs (128 or 256 components at
-  0.15-0.2 collapse on ml-1m-all), and 256 x 0.03 x 30 was the best on both splits (NDCG@10
-  0.2295 / 0.2630 against 64 x 0.15 x 15's 0.2167 / 0.2551 and EASE's 0.2164 / 0.2574). 512
-  components, 40 epochs, a cosine or warm-up schedule, another L2 scale or item weight, no item
-  bias, smaller batches and user towers summing the user's liked items (NSVD-style features)
-  were measured and gained nothing on both. The fit costs about 2-3x the 64-component recipe's
-  (still under LightFM-WARP's on both datasets). A given ``n_components`` keeps the embedding
-  recipe below (its rate was chosen at 64 components), as does the sampled form of the softmax
-  (large catalogues), whose cost grows with the width.
-
+  0.15-0.2 collapse on ml-1m-all), and 128 x 0.05 x 30 reached NDCG@10 0.2288 / 0.2608 against
+  64 x 0.15 x 15's 0.2167 / 0.2551 and EASE's 0.2164 / 0.2574. 256 x 0.03 x 30 did as well on
+  ml-100k and slightly better on ml-1m-all (0.2295 / 0.2630) but fits in ~2x the time (on
+  ml-100k as long as LightFM-WARP); 512 components, 40 epochs, a cosine or warm-up schedule,
+  another L2 scale or item weight, no biases, smaller batches and a user tower summing the
+  user's liked items (NSVD-style features) gained nothing on both. The fit costs about 1.5-2.5x
+  the 64-component recipe's, about half LightFM-WARP's. A given ``n_components`` keeps the
+  embedding recipe below (its rate was chosen at 64 components), as does the sampled form of
+  the softmax (large catalogues), whose cost per pair grows with the width.
 * :data:`EMBEDDING_RECIPE` — the softmax, BPR, logistic, WARP or WMRB loss over
   *embedding-like* towers on both sides (a sum of one vector per feature, no hidden layer:
   ``linear``; ``pass_through``, which has no weights, also qualifies). Such tables take Adam's
@@ -99,9 +99,9 @@ class Recipe:
 
 EMBEDDING_RECIPE = Recipe(learning_rate=0.2, schedule="linear", epochs=15)
 STANDARD_RECIPE = Recipe(learning_rate=0.03, schedule="constant", epochs=40)
-#: The dense softmax over embedding towers at the default width: 256 components, Adam from 0.03
+#: The dense softmax over embedding towers at the default width: 128 components, Adam from 0.05
 #: falling linearly to 0 over 30 epochs (chosen together on validation splits of train).
-DENSE_SOFTMAX_RECIPE = Recipe(learning_rate=0.03, schedule="linear", epochs=30, n_components=256)
+DENSE_SOFTMAX_RECIPE = Recipe(learning_rate=0.05, schedule="linear", epochs=30, n_components=128)
 
 
 def recipe_for(

@@ -94,11 +94,10 @@ class FittedState:
                 settings.n_components,
                 dense=not trains_sampled(self.loss, interactions, settings.n_sampled_items),
             )
-            self.n_components = self.recipe.n_components
             self.network = TwoTower(
                 *towers,
                 self.prediction,
-                self.n_components,
+                self.recipe.n_components,
                 int(settings.n_tastes),
                 bool(settings.biased),
                 seed,
@@ -112,6 +111,8 @@ class FittedState:
                 if isinstance(error, InputError):
                     raise
                 raise InputError(f"Could not build the representations: {error}") from error
+            # the width built (pass-through towers output their features' width)
+            self.n_components = self.network.width
             self.optimizer = keras.optimizers.Adam(learning_rate=self.resolve_recipe(settings))
         self.history = History()
         self.epochs_done = 0

@@ -530,7 +530,7 @@ class Softmax(Loss):
     #: ml-1m-all (0.3, or 0.2 with 128 components); see ``benchmarks/README.md``, "Session 5".
     #: Used with a given ``n_components`` and by the sampled form.
     embedding_learning_rate = 0.15
-    #: At the default width: 256 components, 0.03 falling over 30 epochs (``benchmarks/
+    #: At the default width: 128 components, 0.05 falling over 30 epochs (``benchmarks/
     #: README.md``, "Session 6"; :data:`~tensorrec_explore.defaults.DENSE_SOFTMAX_RECIPE`).
     dense_recipe = DENSE_SOFTMAX_RECIPE
     #: Measured on ml-100k with +1/-1 feedback (Adam 0.03 x 40): 2 ranks dislikes at percentile

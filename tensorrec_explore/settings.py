@@ -261,7 +261,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Width of the representations (the embedding size).",
         annotation="int | None",
-        auto="the model's recipe (256 for the softmax over linear or pass-through towers "
+        auto="the model's recipe (128 for the softmax over linear or pass-through towers "
         "trained dense, else 64)",
         recipe_field="n_components",
         resolved=True,
@@ -348,7 +348,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Adam's starting step size.",
         annotation="float | None",
         auto="the model's recipe (0.2 for bpr or logistic over linear or pass-through "
-        "towers, warp 0.1, wmrb 0.05, softmax 0.15, or 0.03 at its default width; 0.03 "
+        "towers, warp 0.1, wmrb 0.05, softmax 0.15, or 0.05 at its default width; 0.03 "
         "otherwise)",
         recipe_field="learning_rate",
         resolved=True,
