@@ -6,17 +6,15 @@ Three recipes, chosen from the model's parts; the measurements behind every choi
 * :data:`DENSE_SOFTMAX_RECIPE` — the default model: the softmax trained dense (every user
   against the whole catalogue) over embedding-like towers, with ``n_components`` left as None:
   128 components, Adam from 0.05 falling linearly to 0 over 30 epochs. Width, rate and epochs
-  were chosen together on validation splits of *train* (never test) of ml-100k and ml-1m-all:
-  a wider table learns more only at a lower rate over more epochs (128 or 256 components at
-  0.15-0.2 collapse on ml-1m-all), and 128 x 0.05 x 30 reached NDCG@10 0.2288 / 0.2608 against
-  64 x 0.15 x 15's 0.2167 / 0.2551 and EASE's 0.2164 / 0.2574. 256 x 0.03 x 30 did as well on
-  ml-100k and slightly better on ml-1m-all (0.2295 / 0.2630) but fits in ~2x the time (on
-  ml-100k as long as LightFM-WARP); 512 components, 40 epochs, a cosine or warm-up schedule,
+  were chosen together on validation splits of *train* (never test) of ml-100k and ml-1m-all,
+  where this beats EASE and session 5's 64 x 0.15 x 15: a wider table learns more, but only at
+  a lower rate over more epochs (wide tables collapse at 0.15-0.2 on ml-1m-all). 256 x 0.03 x
+  30 was as good on ml-100k and marginally better on ml-1m-all, at a fit ~1.5x longer (on
+  ml-100k as long as LightFM-WARP's); 512 components, 40 epochs, a cosine or warm-up schedule,
   another L2 scale or item weight, no biases, smaller batches and a user tower summing the
-  user's liked items (NSVD-style features) gained nothing on both. The fit costs about 1.5-2.5x
-  the 64-component recipe's, about half LightFM-WARP's. A given ``n_components`` keeps the
-  embedding recipe below (its rate was chosen at 64 components), as does the sampled form of
-  the softmax (large catalogues), whose cost per pair grows with the width.
+  user's liked items (NSVD-style features) gained nothing on both. A given ``n_components``
+  keeps the embedding recipe below (its rate was chosen at 64 components), as does the sampled
+  form of the softmax (large catalogues), whose cost per pair grows with the width.
 * :data:`EMBEDDING_RECIPE` — the softmax, BPR, logistic, WARP or WMRB loss over
   *embedding-like* towers on both sides (a sum of one vector per feature, no hidden layer:
   ``linear``; ``pass_through``, which has no weights, also qualifies). Such tables take Adam's
