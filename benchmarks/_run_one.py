@@ -265,6 +265,7 @@ def run_tensorrec(train, test, args):
             extra["median_epoch_seconds"] = round(float(np.median(secs)), 4)
         extra["final_loss"] = logs[-1].get("loss")
     for name in (
+        "n_components_",
         "epochs_",
         "learning_rate_",
         "learning_rate_schedule_",

@@ -1,8 +1,20 @@
 """The training settings a model uses when the caller leaves them as None.
 
-Two recipes, chosen from the model's parts; the measurements behind every choice here are in
-``benchmarks/README.md``, "Figures behind design choices (training defaults)":
+Three recipes, chosen from the model's parts; the measurements behind every choice here are in
+``benchmarks/README.md`` (sections "Session 5" and "Session 6"):
 
+* :data:`DENSE_SOFTMAX_RECIPE` — the default model: the softmax trained dense (every user
+  against the whole catalogue) over embedding-like towers, with ``n_components`` left as None:
+  128 components, Adam from 0.05 falling linearly to 0 over 30 epochs. Width, rate and epochs
+  were chosen together on validation splits of *train* (never test) of ml-100k and ml-1m-all,
+  where this beats EASE and session 5's 64 x 0.15 x 15: a wider table learns more, but only at
+  a lower rate over more epochs (wide tables collapse at 0.15-0.2 on ml-1m-all). 256 x 0.03 x
+  30 was as good on ml-100k and marginally better on ml-1m-all, at a fit ~1.5x longer (on
+  ml-100k as long as LightFM-WARP's); 512 components, 40 epochs, a cosine or warm-up schedule,
+  another L2 scale or item weight, no biases, smaller batches and a user tower summing the
+  user's liked items (NSVD-style features) gained nothing on both. A given ``n_components``
+  keeps the embedding recipe below (its rate was chosen at 64 components), as does the sampled
+  form of the softmax (large catalogues), whose cost per pair grows with the width.
 * :data:`EMBEDDING_RECIPE` — the softmax, BPR, logistic, WARP or WMRB loss over
   *embedding-like* towers on both sides (a sum of one vector per feature, no hidden layer:
   ``linear``; ``pass_through``, which has no weights, also qualifies). Such tables take Adam's
@@ -39,7 +51,7 @@ there yet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -68,33 +80,73 @@ SAMPLED_PAIR_COST = 1.5
 FULL_SOFTMAX_LIMIT = 50_000
 
 
+#: The representations' width when ``n_components`` is None and no wider recipe applies.
+DEFAULT_COMPONENTS = 64
+
+
 @dataclass(frozen=True)
 class Recipe:
-    """Adam's starting rate, how it changes over a fit call's epochs, and how many epochs."""
+    """Adam's starting rate, how it changes over a fit call's epochs, how many epochs, and the
+    representations' width used when ``n_components`` is None."""
 
     learning_rate: float
     schedule: str
     epochs: int
+    n_components: int = DEFAULT_COMPONENTS
 
 
 EMBEDDING_RECIPE = Recipe(learning_rate=0.2, schedule="linear", epochs=15)
 STANDARD_RECIPE = Recipe(learning_rate=0.03, schedule="constant", epochs=40)
+#: The dense softmax over embedding towers at the default width: 128 components, Adam from 0.05
+#: falling linearly to 0 over 30 epochs (chosen together on validation splits of train).
+DENSE_SOFTMAX_RECIPE = Recipe(learning_rate=0.05, schedule="linear", epochs=30, n_components=128)
 
 
-def recipe_for(loss: Any, user_representation: Any, item_representation: Any) -> Recipe:
-    """Return the recipe for a loss object and the two (built) representation objects."""
+def recipe_for(
+    loss: Any,
+    user_representation: Any,
+    item_representation: Any,
+    n_components: int | None = None,
+    dense: bool = True,
+) -> Recipe:
+    """Return the recipe for a loss and two representations (objects or classes).
+
+    Parameters
+    ----------
+    loss : Loss or duck-typed loss (object or class)
+        Its ``embedding_recipe``, ``embedding_learning_rate`` and ``dense_recipe`` are read.
+    user_representation, item_representation : layer objects or classes
+        Their ``embedding_like`` is read.
+    n_components : int, optional
+        The model's ``n_components`` setting; None (the default width) lets a loss's
+        ``dense_recipe`` apply, whose rate and epochs were chosen together with its width.
+    dense : bool, default True
+        False when a dense loss trains in its sampled form (``dense_recipe`` does not apply).
+
+    Returns
+    -------
+    Recipe
+        ``dense_recipe`` (the softmax: :data:`DENSE_SOFTMAX_RECIPE`) for a loss declaring one,
+        over embedding-like towers, trained dense at the default width; else
+        :data:`EMBEDDING_RECIPE` (at the loss's ``embedding_learning_rate`` if it sets one) for
+        a loss declaring ``embedding_recipe`` over such towers; else :data:`STANDARD_RECIPE`.
+        Its ``n_components`` is the given width when there is one.
+    """
     embeddings = all(
         getattr(layer, "embedding_like", False)
         for layer in (user_representation, item_representation)
     )
+    recipe = STANDARD_RECIPE
     if embeddings and getattr(loss, "embedding_recipe", False):
+        own = getattr(loss, "dense_recipe", None)
         rate = getattr(loss, "embedding_learning_rate", None)
-        return (
-            EMBEDDING_RECIPE
-            if rate is None
-            else Recipe(float(rate), EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)
-        )
-    return STANDARD_RECIPE
+        if own is not None and dense and n_components is None:
+            recipe = own
+        elif rate is not None:
+            recipe = replace(EMBEDDING_RECIPE, learning_rate=float(rate))
+        else:
+            recipe = EMBEDDING_RECIPE
+    return recipe if n_components is None else replace(recipe, n_components=int(n_components))
 
 
 def sampled_items(loss: Any, n_items: int, given: int | None) -> int:

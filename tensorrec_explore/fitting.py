@@ -84,11 +84,20 @@ class FittedState:
         self.loss = make_loss(settings.loss)
         self.prediction = make_prediction(settings.prediction)
         with seeded_construction(seed):  # custom layers' initializers: seeded, not the process
-            self.network = TwoTower(
+            towers = (
                 make_representation(settings.user_representation),
                 make_representation(settings.item_representation),
+            )
+            self.recipe = defaults.recipe_for(
+                self.loss,
+                *towers,
+                settings.n_components,
+                dense=not trains_sampled(self.loss, interactions, settings.n_sampled_items),
+            )
+            self.network = TwoTower(
+                *towers,
                 self.prediction,
-                int(settings.n_components),
+                self.recipe.n_components,
                 int(settings.n_tastes),
                 bool(settings.biased),
                 seed,
@@ -102,6 +111,8 @@ class FittedState:
                 if isinstance(error, InputError):
                     raise
                 raise InputError(f"Could not build the representations: {error}") from error
+            # the width built (pass-through towers output their features' width)
+            self.n_components = self.network.width
             self.optimizer = keras.optimizers.Adam(learning_rate=self.resolve_recipe(settings))
         self.history = History()
         self.epochs_done = 0
@@ -116,10 +127,9 @@ class FittedState:
     # ----------------------------------------------------------------- recipe
     def resolve_recipe(self, settings: Any) -> float:
         """Fill ``learning_rate``, ``learning_rate_schedule``, ``epochs`` from ``settings`` or
-        the recipe of :mod:`.defaults`; return the learning rate."""
-        recipe = defaults.recipe_for(
-            self.loss, self.network.user_layers[0], self.network.item_layer
-        )
+        the recipe of :mod:`.defaults` (chosen when the state was built, with its width);
+        return the learning rate."""
+        recipe = self.recipe
 
         def pick(given: Any, default: Any) -> Any:
             return default if given is None else given
@@ -164,11 +174,9 @@ class FittedState:
     def _make_trainer(
         self, settings: Any, interactions: sp.csr_matrix, weights: sp.csr_matrix | None
     ) -> Trainer:
-        n_likes = int((interactions.data > 0).sum())
-        wanted = defaults.use_sampled_softmax(
-            *interactions.shape, n_likes, settings.n_sampled_items
+        loss = in_sampled_form(
+            self.loss, trains_sampled(self.loss, interactions, settings.n_sampled_items)
         )
-        loss = in_sampled_form(self.loss, wanted)
         n_sampled = defaults.sampled_items(loss, self.n_items, settings.n_sampled_items)
         check_loss_fits_data(loss, plugin_name(settings.loss), interactions)
         with distributed.scope(settings.distribute):
@@ -308,6 +316,29 @@ class FittedState:
             items,
             item_biases,
         )
+
+
+def trains_sampled(loss: Any, interactions: sp.csr_matrix, n_sampled_items: int | None) -> bool:
+    """Return True when ``loss`` trains in its sampled form on ``interactions``.
+
+    Parameters
+    ----------
+    loss : Loss or duck-typed loss
+        Only a ``"dense"`` loss declaring a ``sampled_variant`` can.
+    interactions : scipy.sparse.csr_matrix
+        The training interactions (a stream's empty matrix counts no likes).
+    n_sampled_items : int or None
+        The model's setting (see :func:`tensorrec_explore.defaults.use_sampled_softmax`).
+
+    Returns
+    -------
+    bool
+        Whether the sampled variant is the one trained.
+    """
+    if getattr(type(loss), "sampled_variant", None) is None or loss.inputs != "dense":
+        return False
+    n_likes = int((interactions.data > 0).sum())
+    return defaults.use_sampled_softmax(*interactions.shape, n_likes, n_sampled_items)
 
 
 def fitted(model: Any) -> FittedState:

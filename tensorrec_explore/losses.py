@@ -65,7 +65,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from .defaults import SOFTMAX_SAMPLED_ITEMS
+from .defaults import DENSE_SOFTMAX_RECIPE, SOFTMAX_SAMPLED_ITEMS, Recipe
 from .errors import InputError
 
 INPUT_KINDS = ("dense", "sampled", "observed")
@@ -154,6 +154,10 @@ class Loss:
     l2_likes_per_user: float | None = None
     #: With the embedding recipe: its starting rate for this loss, if not the recipe's.
     embedding_learning_rate: float | None = None
+    #: With the embedding recipe, a ``"dense"`` loss trained dense at the default width
+    #: (``n_components`` None): its own :class:`~tensorrec_explore.defaults.Recipe` (rate,
+    #: schedule, epochs and width chosen together), if any.
+    dense_recipe: Recipe | None = None
     #: ``"sampled"`` losses only: also receive the batch's liked items as negatives
     #: (``batch_scores``, ``batch_valid``) and every candidate's ``log_q``.
     in_batch_negatives = False
@@ -521,11 +525,14 @@ class Softmax(Loss):
     sampled_variant = SampledSoftmax
     density_scaled_l2 = True
     embedding_recipe = True
-    #: Below the recipe's 0.2: the best of 0.07-0.3 on validation splits of both ml-100k and
-    #: ml-1m-all, and away from the rate at which the softmax collapses on ml-1m-all (0.3, or
-    #: 0.2 with 128 components); see ``benchmarks/README.md``, "Figures behind design choices
-    #: (training defaults)".
+    #: Below the recipe's 0.2: the best of 0.07-0.3 at 64 components on validation splits of
+    #: both ml-100k and ml-1m-all, and away from the rate at which the softmax collapses on
+    #: ml-1m-all (0.3, or 0.2 with 128 components); see ``benchmarks/README.md``, "Session 5".
+    #: Used with a given ``n_components`` and by the sampled form.
     embedding_learning_rate = 0.15
+    #: At the default width: 128 components, 0.05 falling over 30 epochs (``benchmarks/
+    #: README.md``, "Session 6"; :data:`~tensorrec_explore.defaults.DENSE_SOFTMAX_RECIPE`).
+    dense_recipe = DENSE_SOFTMAX_RECIPE
     #: Measured on ml-100k with +1/-1 feedback (Adam 0.03 x 40): 2 ranks dislikes at percentile
     #: 0.31 (unobserved 0.49) while liked items stay at 0.85 (1: dislikes barely below; 4: liked
     #: fall to 0.73). With the embedding recipe (20 epochs): 0.36 / 0.49 / 0.84.

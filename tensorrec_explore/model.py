@@ -98,6 +98,7 @@ class TensorRec(Queries, FittedStateMixin):
     optimizer_ = FittedAttribute("optimizer")
     history_ = FittedAttribute("history")
     epochs_done_ = FittedAttribute("epochs_done")
+    n_components_ = FittedAttribute("n_components")
     learning_rate_ = FittedAttribute("learning_rate")
     learning_rate_schedule_ = FittedAttribute("learning_rate_schedule")
     epochs_ = FittedAttribute("epochs")

@@ -81,7 +81,8 @@ class TwoTower(keras.layers.Layer):
         self.item_bias = Bias(name="item_bias")
 
     def build(self, users: SparseRows, items: SparseRows) -> None:
-        """Create every weight by running each tower once on a single row."""
+        """Create every weight by running each tower once on a single row; keep the
+        representations' width as ``width``."""
         first = tf.constant([0], tf.int64)
         user_rows, item_rows = users.rows(first), items.rows(first)
         user_widths = {int(layer(user_rows).shape[-1]) for layer in self.user_layers}
@@ -92,6 +93,7 @@ class TwoTower(keras.layers.Layer):
                 f"users give {sorted(user_widths)}, items give {item_width}. Make custom "
                 "representations output n_components columns."
             )
+        self.width = item_width
         self.user_bias(user_rows)
         self.item_bias(item_rows)
 

@@ -302,7 +302,7 @@ def _assemble(
             f"The model at {path} has an invalid configuration: {error}"
         ) from error
     width = model.item_representations().shape[-1]
-    if width != model.n_components:
+    if model.n_components is not None and width != model.n_components:
         raise ModelFileError(
             f"The model at {path}: its representations have width {width} but config.json says "
             f"n_components={model.n_components}; config.json and weights.npz do not belong "

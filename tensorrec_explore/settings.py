@@ -258,9 +258,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "n_components",
         "count",
-        64,
+        None,
         "Width of the representations (the embedding size).",
-        annotation="int",
+        annotation="int | None",
+        auto="the model's recipe (128 for the softmax over linear or pass-through towers "
+        "trained dense, else 64)",
+        recipe_field="n_components",
+        resolved=True,
         structural=True,
         label="Components",
         short="d",
@@ -343,8 +347,9 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Adam's starting step size.",
         annotation="float | None",
-        auto="the model's recipe (0.2 for softmax, bpr or logistic "
-        "over linear or pass-through towers, warp 0.1, wmrb 0.05; 0.03 otherwise)",
+        auto="the model's recipe (0.2 for bpr or logistic over linear or pass-through "
+        "towers, warp 0.1, wmrb 0.05, softmax 0.15, or 0.05 at its default width; 0.03 "
+        "otherwise)",
         recipe_field="learning_rate",
         resolved=True,
         label="Learning rate",
@@ -389,7 +394,8 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Passes over the data per ``fit``.",
         annotation="int | None",
-        auto="the model's recipe (15 with the 0.2-style rates, else 40)",
+        auto="the model's recipe (15 with the 0.2-style rates, 30 for the softmax at its "
+        "default width, else 40)",
         recipe_field="epochs",
         resolved=True,
         label="Epochs",

@@ -14,10 +14,10 @@ from .engine import engine_loaded
 
 
 def auto_values(config: dict[str, Any]) -> dict[str, Any]:
-    """Return what "auto" stands for: each setting with a ``recipe_field`` (``learning_rate``,
-    ``learning_rate_schedule``, ``epochs``) in the recipe the model would use for ``config``'s
-    loss and representations; {} before TensorFlow is loaded or for names the registries do
-    not know."""
+    """Return what "auto" stands for: each setting with a ``recipe_field`` (``n_components``,
+    ``learning_rate``, ``learning_rate_schedule``, ``epochs``) in the recipe the model would use
+    for ``config``'s loss, representations and width (trained dense); {} before TensorFlow is
+    loaded or for names the registries do not know."""
     if not engine_loaded():
         return {}
     from ..defaults import recipe_for
@@ -27,6 +27,9 @@ def auto_values(config: dict[str, Any]) -> dict[str, Any]:
     if names[0] not in LOSSES or not all(n in REPRESENTATIONS for n in names[1:]):
         return {}
     recipe = recipe_for(
-        LOSSES.get(names[0]), REPRESENTATIONS.get(names[1]), REPRESENTATIONS.get(names[2])
+        LOSSES.get(names[0]),
+        REPRESENTATIONS.get(names[1]),
+        REPRESENTATIONS.get(names[2]),
+        config.get("n_components") or None,  # the form's 0 = auto
     )
     return {s.name: getattr(recipe, s.recipe_field) for s in SETTINGS if s.recipe_field}

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from .auto import auto_values
 from .engine import engine_loaded
 from .validation import feature_count
 
@@ -127,6 +128,7 @@ def _loss_inputs(name: str) -> str:
 def describe(config: dict[str, Any], dataset: Any) -> list[Stage]:
     """The diagram's stages for ``config`` (``ExplorerState.config()``) on ``dataset``."""
     d, tastes = config["n_components"], config["n_tastes"]
+    d = d or auto_values(config).get("n_components", "auto")  # the form's 0 = auto
     stages = []
     for side, n in (("user", dataset.n_users), ("item", dataset.n_items)):
         feature_set = config[f"{side}_feature_set"]

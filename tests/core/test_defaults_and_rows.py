@@ -8,7 +8,13 @@ import scipy.sparse as sp
 
 from tensorrec_explore import TensorRec
 from tensorrec_explore.callbacks import Callback
-from tensorrec_explore.defaults import EMBEDDING_RECIPE, STANDARD_RECIPE, Recipe
+from tensorrec_explore.defaults import (
+    DEFAULT_COMPONENTS,
+    DENSE_SOFTMAX_RECIPE,
+    EMBEDDING_RECIPE,
+    STANDARD_RECIPE,
+    Recipe,
+)
 from tensorrec_explore.losses import Softmax
 
 from .planted import make_planted
@@ -62,6 +68,29 @@ def test_left_as_none_the_recipe_of_the_parts_is_used(representation, loss, reci
         for e in range(recipe.epochs)
     ]
     np.testing.assert_allclose(log.rates, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "params,width,recipe",
+    [
+        ({}, 128, DENSE_SOFTMAX_RECIPE),  # the default model: the dense softmax's own recipe
+        ({"n_components": 64}, 64, Recipe(0.15, "linear", EMBEDDING_RECIPE.epochs)),
+        ({"n_sampled_items": 12}, DEFAULT_COMPONENTS, Recipe(0.15, "linear", 15)),  # sampled
+        ({"loss": "bpr"}, DEFAULT_COMPONENTS, EMBEDDING_RECIPE),
+        ({"item_representation": "relu"}, DEFAULT_COMPONENTS, STANDARD_RECIPE),
+    ],
+)
+def test_left_as_none_the_width_comes_with_the_recipe(params, width, recipe, tmp_path):
+    data = make_planted()
+    model = TensorRec(random_state=0, epochs=1, **params)
+    assert model.get_params()["n_components"] == params.get("n_components")
+    model.fit(data.interactions, data.user_features, data.item_features)
+    assert model.n_components_ == width
+    assert model.item_representations().shape == (data.interactions.shape[1], width)
+    assert model.learning_rate_ == recipe.learning_rate
+    assert model.learning_rate_schedule_ == recipe.schedule
+    loaded = TensorRec.load(model.save(tmp_path / "model"))
+    assert (loaded.n_components, loaded.n_components_) == (model.n_components, width)
 
 
 def test_given_settings_override_the_recipe_and_each_call_restarts_the_decay():

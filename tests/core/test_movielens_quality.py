@@ -22,19 +22,22 @@ pytestmark = [
 def test_defaults_beat_popularity_and_reach_the_als_level() -> None:
     data = load_movielens("100k", path=DATA).to_implicit(4)
     split = random_holdout(data.interactions, seed=42)
-    model = TensorRec(n_components=64, random_state=42).fit(split.train)
+    model = TensorRec(random_state=42).fit(split.train)  # every setting at its default
     ndcg = evaluate(model, split.test, train=split.train, k=10).summary["ndcg@10"]
     popularity = np.asarray(split.train.sum(axis=0)).ravel()
     baseline = evaluate(
         np.tile(popularity, (split.train.shape[0], 1)), split.test, train=split.train, k=10
     ).summary["ndcg@10"]
     assert baseline == pytest.approx(0.150, abs=0.005)
-    assert ndcg > 0.30, ndcg  # measured 0.309; implicit ALS (regularization=10) gets 0.311
+    # measured 0.318 (session 6; 0.306 at 64 components); implicit ALS (regularization=10) gets
+    # 0.311, EASE 0.317
+    assert ndcg > 0.312, ndcg
 
 
 def test_explicit_dislikes_rank_below_unobserved_movies() -> None:
     data = load_movielens("100k", path=DATA).to_explicit(4)  # >= 4 liked, else disliked
-    model = TensorRec(n_components=64, epochs=20, random_state=42).fit(data.interactions)
+    # every setting at its default; measured percentiles liked 0.89, disliked 0.25, unobserved 0.49
+    model = TensorRec(random_state=42).fit(data.interactions)
     scores = model.predict()
     percentile = np.argsort(np.argsort(scores, axis=1), axis=1) / scores.shape[1]
     values = data.interactions.toarray()

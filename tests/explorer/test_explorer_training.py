@@ -300,8 +300,8 @@ def test_explorer_config_bad_values_raise_input_error() -> None:
     from tensorrec_explore.explorer import Explorer
     from tensorrec_explore.explorer.state import ExplorerState
 
-    with pytest.raises(InputError, match="n_components=0 is not valid"):
-        ExplorerState().configure({"n_components": 0})
+    with pytest.raises(InputError, match="n_tastes=0 is not valid"):
+        ExplorerState().configure({"n_tastes": 0})
     with pytest.raises(InputError, match="unknown configuration name"):
         Explorer(config={"n_component": 8})
 
