@@ -55,9 +55,15 @@ OTHER_L2 = 1e-4
 #: Items sampled per step by sampled losses that set no ``default_sampled_items`` (bpr,
 #: logistic): fewer learn much less, more cost more per epoch than they add.
 SAMPLED_ITEMS = 64
-#: Liked interactions per step of the sampled losses when ``batch_size`` is None: larger batches
-#: cost no less per epoch (the work grows with likes x samples) and learn less.
+#: Liked interactions per step of the sampled losses when ``batch_size`` is None, on data of up
+#: to ``2 * SAMPLED_BATCH * SAMPLED_MIN_STEPS`` likes: on small data larger batches cost little
+#: less per epoch (the work grows with likes x samples) and learn less (too few steps).
 SAMPLED_BATCH = 1024
+#: Largest default batch of :func:`sampled_batch` (larger data: each step's fixed cost, e.g.
+#: Adam on the whole user and item tables, is paid by fewer steps per epoch).
+SAMPLED_BATCH_MAX = 4096
+#: :func:`sampled_batch` doubles the batch while an epoch keeps at least this many steps.
+SAMPLED_MIN_STEPS = 100
 #: Uniform items per step of the sampled softmax (besides the batch's own liked items).
 SOFTMAX_SAMPLED_ITEMS = 128
 #: Seconds per (user, candidate) pair of a sampled-softmax epoch over those per (user, item)
@@ -103,6 +109,36 @@ def sampled_items(loss: Any, n_items: int, given: int | None) -> int:
     if given is None:
         given = getattr(loss, "default_sampled_items", None) or SAMPLED_ITEMS
     return int(min(given, n_items))
+
+
+def sampled_batch(loss: Any, n_likes: int, given: int | None) -> int:
+    """Return the liked interactions per step of a sampled loss (see the module doc).
+
+    Parameters
+    ----------
+    loss : Loss or duck-typed loss
+        Its ``in_batch_negatives`` is read: such a loss (the sampled softmax) scores every like
+        of a step against every other (``batch x batch`` pairs), so it keeps
+        :data:`SAMPLED_BATCH`.
+    n_likes : int
+        Liked interactions in the training data.
+    given : int or None
+        The model's ``batch_size``; returned when set.
+
+    Returns
+    -------
+    int
+        ``given``, else :data:`SAMPLED_BATCH` doubled while an epoch keeps at least
+        :data:`SAMPLED_MIN_STEPS` steps, up to :data:`SAMPLED_BATCH_MAX`.
+    """
+    if given is not None:
+        return int(given)
+    batch = SAMPLED_BATCH
+    if getattr(loss, "in_batch_negatives", False):
+        return batch
+    while 2 * batch <= SAMPLED_BATCH_MAX and n_likes >= 2 * batch * SAMPLED_MIN_STEPS:
+        batch *= 2
+    return batch
 
 
 def use_sampled_softmax(n_users: int, n_items: int, n_likes: int, given: int | None) -> bool:
