@@ -23,13 +23,16 @@ user) WMRB and WARP gain 0.06 and 0.05 NDCG@10 that way (logistic, tried, does n
 
 Sampled losses draw :func:`sampled_items` items per step (64 unless the loss sets its own:
 every (like, sample) pair costs a score and its gradient, and the epoch's cost grows with
-likes x samples) over batches of :func:`sampled_batch` likes: :data:`SAMPLED_BATCH` (1024) on
-small data, doubled up to :data:`SAMPLED_BATCH_MAX` (4096) while an epoch keeps
-:data:`SAMPLED_MIN_STEPS` steps. A step pays a fixed cost besides its per-like work (Adam on
-the whole user and item tables, the towers' dense gradients): on ml-1m-all (800,000 likes)
-4096-like steps cut a bpr fit's CPU time by a quarter (validation split, 15 epochs: 41.8 vs
-55.9 CPU s, NDCG@10 0.205 vs 0.207); on ml-100k (44,000 likes, 43 steps of 1024) larger
-batches leave too few steps and learn far less. A loss that needs more passes than the
+likes x samples) over batches of :func:`sampled_batch` likes: :data:`SAMPLED_BATCH` (1024);
+for losses declaring ``batch_grows_with_data`` (bpr, logistic) doubled up to
+:data:`SAMPLED_BATCH_MAX` (4096) while an epoch keeps :data:`SAMPLED_MIN_STEPS` steps. A step
+pays a fixed cost besides its per-like work (Adam on the whole user and item tables, the
+towers' dense gradients): on ml-1m-all (800,000 likes) 4096-like steps cut a bpr fit's CPU
+time by a quarter (validation split, 15 epochs: 41.8 vs 55.9 CPU s, NDCG@10 0.205 vs 0.207);
+on ml-100k (44,000 likes, 43 steps of 1024) larger batches leave too few steps and learn far
+less. WARP and WMRB lose quality with them (ml-1m-all test NDCG@10 0.364 / 0.343 at 4096
+against 0.387 / 0.353 at 1024) and keep 1024; the sampled softmax's in-batch negatives cost
+``batch x batch`` pairs. A loss that needs more passes than the
 recipe's 15 declares ``embedding_epochs``: bpr and logistic 20 (ml-1m-all validation NDCG@10:
 bpr 0.214 at 4096 x 20 epochs, 0.217 x 25, 0.207 at the former 1024 x 15; logistic 0.219 x 25;
 LightFM-WARP 0.213).
@@ -148,9 +151,8 @@ def sampled_batch(loss: Any, n_likes: int, given: int | None) -> int:
     Parameters
     ----------
     loss : Loss or duck-typed loss
-        Its ``in_batch_negatives`` is read: such a loss (the sampled softmax) scores every like
-        of a step against every other (``batch x batch`` pairs), so it keeps
-        :data:`SAMPLED_BATCH`.
+        Its ``batch_grows_with_data`` is read (absent: False, the batch stays
+        :data:`SAMPLED_BATCH`).
     n_likes : int
         Liked interactions in the training data.
     given : int or None
@@ -159,13 +161,14 @@ def sampled_batch(loss: Any, n_likes: int, given: int | None) -> int:
     Returns
     -------
     int
-        ``given``, else :data:`SAMPLED_BATCH` doubled while an epoch keeps at least
-        :data:`SAMPLED_MIN_STEPS` steps, up to :data:`SAMPLED_BATCH_MAX`.
+        ``given``; else, for a loss declaring ``batch_grows_with_data``, :data:`SAMPLED_BATCH`
+        doubled while an epoch keeps at least :data:`SAMPLED_MIN_STEPS` steps, up to
+        :data:`SAMPLED_BATCH_MAX`; else :data:`SAMPLED_BATCH`.
     """
     if given is not None:
         return int(given)
     batch = SAMPLED_BATCH
-    if getattr(loss, "in_batch_negatives", False):
+    if not getattr(loss, "batch_grows_with_data", False):
         return batch
     while 2 * batch <= SAMPLED_BATCH_MAX and n_likes >= 2 * batch * SAMPLED_MIN_STEPS:
         batch *= 2

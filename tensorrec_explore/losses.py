@@ -156,6 +156,9 @@ class Loss:
     embedding_learning_rate: float | None = None
     #: With the embedding recipe: its epochs for this loss, if not the recipe's.
     embedding_epochs: int | None = None
+    #: ``"sampled"`` losses: the default batch grows with the data
+    #: (:func:`tensorrec_explore.defaults.sampled_batch`); False keeps 1024 likes per step.
+    batch_grows_with_data = False
     #: ``"sampled"`` losses only: also receive the batch's liked items as negatives
     #: (``batch_scores``, ``batch_valid``) and every candidate's ``log_q``.
     in_batch_negatives = False
@@ -378,6 +381,7 @@ class BPR(Loss):
     #: ml-1m-all's validation split (4096-like steps): NDCG@10 0.214 at 20 epochs, 0.205 at 15,
     #: 0.217 at 25 (LightFM-WARP 0.213); see :mod:`tensorrec_explore.defaults`.
     embedding_epochs = 20
+    batch_grows_with_data = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         pairwise = tf.nn.softplus(inputs.sampled_scores - inputs.positive_scores[:, None])
@@ -446,6 +450,7 @@ class Logistic(Loss):
     #: ml-1m-all's validation split (4096-like steps): NDCG@10 0.219 at 25 epochs (LightFM-WARP
     #: 0.213; bpr, alike at 15 epochs, 0.214 at 20 and 0.217 at 25).
     embedding_epochs = 20
+    batch_grows_with_data = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         positive = tf.nn.softplus(-inputs.positive_scores)
