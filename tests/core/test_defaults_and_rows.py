@@ -32,7 +32,7 @@ class RateLog(Callback):
         ("relu", "softmax", STANDARD_RECIPE),
         ("normalized_linear", "softmax", STANDARD_RECIPE),
         ("linear", "bpr", Recipe(EMBEDDING_RECIPE.learning_rate, "linear", 20)),
-        ("linear", "wmrb", Recipe(0.05, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
+        ("linear", "wmrb", Recipe(0.05, EMBEDDING_RECIPE.schedule, 20)),
         ("linear", "warp", Recipe(0.1, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
         ("relu", "wmrb", STANDARD_RECIPE),
         ("linear", "logistic", Recipe(EMBEDDING_RECIPE.learning_rate, "linear", 20)),
