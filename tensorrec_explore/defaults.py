@@ -32,17 +32,18 @@ time by a quarter (validation split, 15 epochs: 41.8 vs 55.9 CPU s, NDCG@10 0.20
 on ml-100k (44,000 likes, 43 steps of 1024) larger batches leave too few steps and learn far
 less. WARP and WMRB lose quality with them (ml-1m-all test NDCG@10 0.364 / 0.343 at 4096
 against 0.387 / 0.353 at 1024) and keep 1024; the sampled softmax's in-batch negatives cost
-``batch x batch`` pairs. A loss that needs more passes than the
-recipe's 15 declares ``embedding_epochs``: bpr, logistic and wmrb 20 (ml-1m-all validation
-NDCG@10: bpr 0.214 at 4096 x 20 epochs, 0.217 x 25, 0.207 at the former 1024 x 15; logistic
-0.219 x 25; wmrb 0.215 at 1024 x 20, 0.208 x 15; LightFM-WARP 0.213).
+``batch x batch`` pairs. A stream (``fit_stream``) keeps 1024: its likes are not counted first.
+A loss that needs more passes than the recipe's 15 declares ``embedding_epochs``: bpr, logistic
+and wmrb 20 (ml-1m-all validation NDCG@10: bpr 0.214 at 4096 x 20 epochs, 0.217 x 25, 0.207 at
+the former 1024 x 15; logistic 0.219 x 25; wmrb 0.215 at 1024 x 20, 0.208 x 15; LightFM-WARP
+0.213).
 
-Levers measured and not taken (``benchmarks/README.md``, "Session 6"): hard negatives for bpr
-(the highest-scoring of each group of 2, 4 or 8 samples) reach NDCG@10 0.175 / 0.147 / 0.131
-on ml-100k's validation split against uniform samples' 0.188 (the highest of all 64: 0.140
-against 0.274 on test); a higher starting rate for the larger batches (0.3) loses too;
-XLA (``jit_compile``, batches padded to a static size) compiles for seconds and runs an epoch
-no faster.
+Levers measured and not taken (``benchmarks/README.md``, "The sampled losses, session 6"): hard
+negatives for bpr (the highest-scoring of each group of 2, 4 or 8 samples) reach NDCG@10 0.175 /
+0.147 / 0.131 on ml-100k's validation split against uniform samples' 0.188 (the highest of all
+64: 0.140 against 0.274 on test); a higher starting rate for the larger batches (0.3) loses too;
+XLA (``jit_compile``, batches padded to a static size) compiles for seconds and runs an epoch no
+faster.
 
 Dense or sampled softmax (:func:`use_sampled_softmax`): the dense softmax scores every user
 against every item each epoch (``users x items`` scores); the sampled softmax scores each like
