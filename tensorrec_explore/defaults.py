@@ -20,7 +20,8 @@ Three recipes, chosen from the model's parts; the measurements behind every choi
   ``linear``; ``pass_through``, which has no weights, also qualifies). Such tables take Adam's
   large steps, so the rate starts at 0.2 (softmax 0.15, WARP 0.1 and WMRB 0.05: their
   ``embedding_learning_rate``; the softmax's chosen on validation splits of train) and falls
-  linearly to 0 over 15 epochs (as good as a constant small rate over 40).
+  linearly to 0 over 15 epochs (as good as a constant small rate over 40; bpr, logistic and
+  wmrb: 20, their ``embedding_epochs``).
 * :data:`STANDARD_RECIPE` — everything else (deep or custom towers; rmse, separation): Adam
   at a constant 0.03 for 40 epochs. Deep towers diverge from good solutions at the embedding
   rate.
@@ -35,7 +36,27 @@ user) WMRB and WARP gain 0.06 and 0.05 NDCG@10 that way (logistic, tried, does n
 
 Sampled losses draw :func:`sampled_items` items per step (64 unless the loss sets its own:
 every (like, sample) pair costs a score and its gradient, and the epoch's cost grows with
-likes x samples) over batches of :data:`SAMPLED_BATCH` likes.
+likes x samples) over batches of :func:`sampled_batch` likes: :data:`SAMPLED_BATCH` (1024);
+for losses declaring ``batch_grows_with_data`` (bpr, logistic) doubled up to
+:data:`SAMPLED_BATCH_MAX` (4096) while an epoch keeps :data:`SAMPLED_MIN_STEPS` steps. A step
+pays a fixed cost besides its per-like work (Adam on the whole user and item tables, the
+towers' dense gradients): on ml-1m-all (800,000 likes) 4096-like steps cut a bpr fit's CPU
+time by a quarter (validation split, 15 epochs: 41.8 vs 55.9 CPU s, NDCG@10 0.205 vs 0.207);
+on ml-100k (44,000 likes, 43 steps of 1024) larger batches leave too few steps and learn far
+less. WARP and WMRB lose quality with them (ml-1m-all test NDCG@10 0.364 / 0.343 at 4096
+against 0.387 / 0.353 at 1024) and keep 1024; the sampled softmax's in-batch negatives cost
+``batch x batch`` pairs. A stream (``fit_stream``) keeps 1024: its likes are not counted first.
+A loss that needs more passes than the recipe's 15 declares ``embedding_epochs``: bpr, logistic
+and wmrb 20 (ml-1m-all validation NDCG@10: bpr 0.214 at 4096 x 20 epochs, 0.217 x 25, 0.207 at
+the former 1024 x 15; logistic 0.219 x 25; wmrb 0.215 at 1024 x 20, 0.208 x 15; LightFM-WARP
+0.213).
+
+Levers measured and not taken (``benchmarks/README.md``, "The sampled losses, session 6"): hard
+negatives for bpr (the highest-scoring of each group of 2, 4 or 8 samples) reach NDCG@10 0.175 /
+0.147 / 0.131 on ml-100k's validation split against uniform samples' 0.188 (the highest of all
+64: 0.140 against 0.274 on test); a higher starting rate for the larger batches (0.3) loses too;
+XLA (``jit_compile``, batches padded to a static size) compiles for seconds and runs an epoch no
+faster.
 
 Dense or sampled softmax (:func:`use_sampled_softmax`): the dense softmax scores every user
 against every item each epoch (``users x items`` scores); the sampled softmax scores each like
@@ -67,9 +88,15 @@ OTHER_L2 = 1e-4
 #: Items sampled per step by sampled losses that set no ``default_sampled_items`` (bpr,
 #: logistic): fewer learn much less, more cost more per epoch than they add.
 SAMPLED_ITEMS = 64
-#: Liked interactions per step of the sampled losses when ``batch_size`` is None: larger batches
-#: cost no less per epoch (the work grows with likes x samples) and learn less.
+#: Liked interactions per step of the sampled losses when ``batch_size`` is None, on data of up
+#: to ``2 * SAMPLED_BATCH * SAMPLED_MIN_STEPS`` likes: on small data larger batches cost little
+#: less per epoch (the work grows with likes x samples) and learn less (too few steps).
 SAMPLED_BATCH = 1024
+#: Largest default batch of :func:`sampled_batch` (larger data: each step's fixed cost, e.g.
+#: Adam on the whole user and item tables, is paid by fewer steps per epoch).
+SAMPLED_BATCH_MAX = 4096
+#: :func:`sampled_batch` doubles the batch while an epoch keeps at least this many steps.
+SAMPLED_MIN_STEPS = 100
 #: Uniform items per step of the sampled softmax (besides the batch's own liked items).
 SOFTMAX_SAMPLED_ITEMS = 128
 #: Seconds per (user, candidate) pair of a sampled-softmax epoch over those per (user, item)
@@ -114,7 +141,8 @@ def recipe_for(
     Parameters
     ----------
     loss : Loss or duck-typed loss (object or class)
-        Its ``embedding_recipe``, ``embedding_learning_rate`` and ``dense_recipe`` are read.
+        Its ``embedding_recipe``, ``embedding_learning_rate``, ``embedding_epochs`` and
+        ``dense_recipe`` are read.
     user_representation, item_representation : layer objects or classes
         Their ``embedding_like`` is read.
     n_components : int, optional
@@ -129,7 +157,8 @@ def recipe_for(
         ``dense_recipe`` (the softmax: :data:`DENSE_SOFTMAX_RECIPE`) for a loss declaring one,
         over embedding-like towers, trained dense at the default width; else
         :data:`EMBEDDING_RECIPE` (at the loss's ``embedding_learning_rate`` if it sets one) for
-        a loss declaring ``embedding_recipe`` over such towers; else :data:`STANDARD_RECIPE`.
+        a loss declaring ``embedding_recipe`` over such towers (at its ``embedding_epochs``
+        if it sets them); else :data:`STANDARD_RECIPE`.
         Its ``n_components`` is the given width when there is one.
     """
     embeddings = all(
@@ -142,10 +171,13 @@ def recipe_for(
         rate = getattr(loss, "embedding_learning_rate", None)
         if own is not None and dense and n_components is None:
             recipe = own
-        elif rate is not None:
-            recipe = replace(EMBEDDING_RECIPE, learning_rate=float(rate))
         else:
-            recipe = EMBEDDING_RECIPE
+            epochs = getattr(loss, "embedding_epochs", None)
+            recipe = replace(
+                EMBEDDING_RECIPE,
+                learning_rate=EMBEDDING_RECIPE.learning_rate if rate is None else float(rate),
+                epochs=EMBEDDING_RECIPE.epochs if epochs is None else int(epochs),
+            )
     return recipe if n_components is None else replace(recipe, n_components=int(n_components))
 
 
@@ -155,6 +187,36 @@ def sampled_items(loss: Any, n_items: int, given: int | None) -> int:
     if given is None:
         given = getattr(loss, "default_sampled_items", None) or SAMPLED_ITEMS
     return int(min(given, n_items))
+
+
+def sampled_batch(loss: Any, n_likes: int, given: int | None) -> int:
+    """Return the liked interactions per step of a sampled loss (see the module doc).
+
+    Parameters
+    ----------
+    loss : Loss or duck-typed loss
+        Its ``batch_grows_with_data`` is read (absent: False, the batch stays
+        :data:`SAMPLED_BATCH`).
+    n_likes : int
+        Liked interactions in the training data.
+    given : int or None
+        The model's ``batch_size``; returned when set.
+
+    Returns
+    -------
+    int
+        ``given``; else, for a loss declaring ``batch_grows_with_data``, :data:`SAMPLED_BATCH`
+        doubled while an epoch keeps at least :data:`SAMPLED_MIN_STEPS` steps, up to
+        :data:`SAMPLED_BATCH_MAX`; else :data:`SAMPLED_BATCH`.
+    """
+    if given is not None:
+        return int(given)
+    batch = SAMPLED_BATCH
+    if not getattr(loss, "batch_grows_with_data", False):
+        return batch
+    while 2 * batch <= SAMPLED_BATCH_MAX and n_likes >= 2 * batch * SAMPLED_MIN_STEPS:
+        batch *= 2
+    return batch
 
 
 def use_sampled_softmax(n_users: int, n_items: int, n_likes: int, given: int | None) -> bool:

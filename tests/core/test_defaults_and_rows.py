@@ -37,10 +37,11 @@ class RateLog(Callback):
         ("pass_through", "softmax", Recipe(0.15, "linear", EMBEDDING_RECIPE.epochs)),
         ("relu", "softmax", STANDARD_RECIPE),
         ("normalized_linear", "softmax", STANDARD_RECIPE),
-        ("linear", "bpr", EMBEDDING_RECIPE),
-        ("linear", "wmrb", Recipe(0.05, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
+        ("linear", "bpr", Recipe(EMBEDDING_RECIPE.learning_rate, "linear", 20)),
+        ("linear", "wmrb", Recipe(0.05, EMBEDDING_RECIPE.schedule, 20)),
         ("linear", "warp", Recipe(0.1, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
         ("relu", "wmrb", STANDARD_RECIPE),
+        ("linear", "logistic", Recipe(EMBEDDING_RECIPE.learning_rate, "linear", 20)),
         ("relu", "logistic", STANDARD_RECIPE),
     ],
 )

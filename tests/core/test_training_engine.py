@@ -14,13 +14,17 @@ import tensorflow as tf
 from tensorrec_explore import TensorRec, fused_adam, liked_pairs
 from tensorrec_explore.defaults import (
     FULL_SOFTMAX_LIMIT,
+    SAMPLED_BATCH,
+    SAMPLED_BATCH_MAX,
     SAMPLED_ITEMS,
+    SAMPLED_MIN_STEPS,
+    sampled_batch,
     sampled_items,
     use_sampled_softmax,
 )
 from tensorrec_explore.fused_adam import apply_adam, can_fuse
 from tensorrec_explore.liked_pairs import LikedPairs
-from tensorrec_explore.losses import BPR, WARP, WMRB, LossInputs
+from tensorrec_explore.losses import BPR, WARP, WMRB, Logistic, LossInputs, SampledSoftmax
 from tensorrec_explore.metrics import evaluate
 
 from .planted import make_planted
@@ -217,6 +221,35 @@ def test_compiled_epochs_reproduce_with_the_seed() -> None:
         for _ in range(2)
     ]
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-5, atol=1e-6)
+
+
+def test_default_batch_grows_with_the_data_but_keeps_enough_steps() -> None:
+    # ml-100k's 44,000 train likes: 1024 (43 steps); ml-1m-all's 800,000: 4096 (195 steps).
+    assert sampled_batch(BPR(), 44_000, None) == SAMPLED_BATCH == 1024
+    assert sampled_batch(BPR(), 800_000, None) == SAMPLED_BATCH_MAX == 4096
+    doubled = 2 * SAMPLED_BATCH * SAMPLED_MIN_STEPS
+    assert sampled_batch(Logistic(), doubled - 1, None) == SAMPLED_BATCH
+    assert sampled_batch(Logistic(), doubled, None) == 2 * SAMPLED_BATCH
+    assert sampled_batch(BPR(), 10**9, None) == SAMPLED_BATCH_MAX  # capped
+    assert sampled_batch(BPR(), 800_000, 300) == 300  # the model's batch_size wins
+    # WARP and WMRB lose quality with larger batches; the sampled softmax's in-batch negatives
+    # cost batch x batch pairs: they keep the base batch.
+    for loss in (WARP(), WMRB(), SampledSoftmax()):
+        assert sampled_batch(loss, 800_000, None) == SAMPLED_BATCH
+
+
+def test_trainer_uses_the_default_batch_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tensorrec_explore import defaults
+
+    monkeypatch.setattr(defaults, "SAMPLED_BATCH", 16)
+    monkeypatch.setattr(defaults, "SAMPLED_MIN_STEPS", 2)
+    data = make_planted()
+    n_likes = int((data.interactions.data > 0).sum())
+    model = TensorRec(n_components=4, loss="bpr", epochs=1, random_state=0)
+    model.fit(data.interactions)
+    trainer = model._fitted.trainer
+    assert trainer.batch_size == sampled_batch(BPR(), n_likes, None) > 16
+    assert trainer.n_batches == -(-n_likes // trainer.batch_size)
 
 
 def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
