@@ -8,9 +8,11 @@ The contract for a custom loss: subclass :class:`Loss`, set ``inputs`` to one of
 * ``"sampled"`` — you receive, for a batch of ``p`` liked interactions, ``positive_scores [p]``,
   ``positive_weights [p]``, the same users' scores against ``s`` uniformly sampled items
   ``sampled_scores [p, s]``, ``sampled_valid [p, s]`` (1.0 where the sampled item is not a liked
-  item of that user), ``n_items`` and ``item_counts [p]`` (liked count of each positive item);
+  item of that user; with ``accidental_hits_only = True``, where it is not the row's own liked
+  item), ``n_items`` and ``item_counts [p]`` (liked count of each positive item);
   with ``in_batch_negatives = True`` also ``batch_scores [p, p]`` (each user against every liked
-  item of the batch), ``batch_valid [p, p]`` (1.0 where that item is not one of the user's likes)
+  item of the batch), ``batch_valid [p, p]`` (1.0 where that item is not one of the user's likes,
+  or not the row's own liked item under ``accidental_hits_only``)
   and ``batch_log_q [p]`` / ``sampled_log_q [s]``, the log of each candidate's expected count
   among the step's ``p + s`` candidates (for the sampling-bias correction);
 * ``"observed"`` — you receive ``predictions [p]``, ``values [p]`` and ``weights [p]`` for a
@@ -65,7 +67,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from .defaults import SOFTMAX_SAMPLED_ITEMS
+from .defaults import SOFTMAX_SAMPLED_BATCH, SOFTMAX_SAMPLED_ITEMS
 from .errors import InputError
 
 INPUT_KINDS = ("dense", "sampled", "observed")
@@ -157,6 +159,13 @@ class Loss:
     #: ``"sampled"`` losses only: also receive the batch's liked items as negatives
     #: (``batch_scores``, ``batch_valid``) and every candidate's ``log_q``.
     in_batch_negatives = False
+    #: ``"sampled"`` losses: liked interactions per step when ``batch_size`` is None (None = the
+    #: default of :func:`tensorrec_explore.defaults.sampled_batch`).
+    default_batch_size: int | None = None
+    #: ``"sampled"`` losses only: True when ``sampled_valid`` / ``batch_valid`` need only remove
+    #: *accidental hits* (a candidate equal to the row's own liked item: an id comparison per
+    #: pair) instead of every liked item of the row's user (a look-up in the liked pairs).
+    accidental_hits_only = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -468,9 +477,19 @@ class SampledSoftmax(Loss):
     autograph = False
     in_batch_negatives = True
     default_sampled_items = SOFTMAX_SAMPLED_ITEMS
+    default_batch_size = SOFTMAX_SAMPLED_BATCH
+    #: The dense softmax this loss estimates keeps a user's other liked items in each like's
+    #: denominator; only the like's own item (an accidental hit) is not a negative, as in TFRS's
+    #: retrieval task and Yi et al. 2019. Masking every like of the user was measured worse
+    #: (ml-100k sampled NDCG@10 0.13 against 0.24) and costs a look-up in the liked pairs per
+    #: (like, candidate) pair: ``benchmarks/README.md``, "Session 6".
+    accidental_hits_only = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
-        per_positive = -tf.nn.log_softmax(corrected_logits(inputs), axis=1)[:, 0]
+        # log-sum-exp of the row minus its first logit (the liked item's, rebuilt here so its
+        # gradient is not a [p, 1 + p + s] slice gradient): -log_softmax(logits)[:, 0].
+        positive = inputs.positive_scores - inputs.batch_log_q
+        per_positive = tf.reduce_logsumexp(corrected_logits(inputs), axis=1) - positive
         loss = _weighted_mean(per_positive, inputs.positive_weights)
         return loss + self.dislike_weight * self.dislike_term(inputs)
 

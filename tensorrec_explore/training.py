@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from .defaults import SAMPLED_BATCH
+from .defaults import sampled_batch
 from .liked_pairs import LikedPairs
 from .losses import Loss, LossInputs, disliked_sampled, uses_autograph
 from .objectives import Objective
@@ -84,7 +84,7 @@ class Trainer:
             self.has_weights = weights is not None
             self.batch_size = batch_size or max(1, min(256, DENSE_BLOCK // max(self.n_items, 1)))
         else:
-            self.batch_size = batch_size or SAMPLED_BATCH
+            self.batch_size = sampled_batch(loss, batch_size)
         # The objective builds the optimizer's slots now, so the first call traces once instead
         # of twice; the loss declares whether its call needs autograph (Python control flow on
         # tensors).
@@ -277,7 +277,7 @@ class Trainer:
         self, positives: tf.Tensor, sampled: tf.Tensor, negatives: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
         users, items = tf.gather(self.rows, positives), tf.gather(self.cols, positives)
-        valid = self.liked.unliked(users, sampled)
+        valid = self.objective.candidates_valid(users, items, sampled)
         disliked_users = disliked_items = disliked_valid = None  # implicit data: no dislike graph
         if self.has_dislikes:
             disliked_users = tf.gather(self.rows, negatives)
