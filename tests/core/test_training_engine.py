@@ -14,13 +14,16 @@ import tensorflow as tf
 from tensorrec_explore import TensorRec, fused_adam, liked_pairs
 from tensorrec_explore.defaults import (
     FULL_SOFTMAX_LIMIT,
+    SAMPLED_BATCH,
     SAMPLED_ITEMS,
+    SOFTMAX_SAMPLED_BATCH,
+    sampled_batch,
     sampled_items,
     use_sampled_softmax,
 )
 from tensorrec_explore.fused_adam import apply_adam, can_fuse
 from tensorrec_explore.liked_pairs import LikedPairs
-from tensorrec_explore.losses import BPR, WARP, WMRB, LossInputs
+from tensorrec_explore.losses import BPR, WARP, WMRB, LossInputs, SampledSoftmax
 from tensorrec_explore.metrics import evaluate
 
 from .planted import make_planted
@@ -184,6 +187,36 @@ def test_log_q_is_the_brute_force_expected_count_of_each_candidate() -> None:
     np.testing.assert_array_equal(parts["batch_valid"].numpy(), [[0, 1, 1], [1, 0, 1], [1, 1, 0]])
 
 
+def test_the_sampled_softmax_removes_only_accidental_hits() -> None:
+    # Brute force over random likes: a candidate equal to the row's own liked item is not a
+    # negative; the user's other liked items are (as in the dense softmax's denominator). A loss
+    # without accidental_hits_only (bpr) still excludes every liked item of the user.
+    rng = np.random.default_rng(5)
+    interactions = sp.random(12, 9, density=0.4, format="csr", random_state=6, dtype=np.float32)
+    interactions.data[:] = 1.0
+    liked = set(zip(*interactions.nonzero(), strict=True))
+    rows, cols = interactions.nonzero()
+    pick = rng.choice(rows.size, 7, replace=False)
+    users, items = rows[pick], cols[pick]
+    candidates = np.concatenate([items, rng.integers(0, 9, 6)])
+    softmax = _sampled_softmax_trainer(interactions, 4)
+    bpr = TensorRec(n_components=4, loss="bpr", n_sampled_items=4, epochs=1, random_state=0)
+    bpr.fit(interactions)
+    valid = {
+        name: trainer.objective.candidates_valid(
+            tf.constant(users, tf.int64),
+            tf.constant(items, tf.int64),
+            tf.constant(candidates, tf.int64),
+        ).numpy()
+        for name, trainer in (("softmax", softmax), ("bpr", bpr._fitted.trainer))
+    }
+    own = items[:, None] == candidates[None, :]
+    other_like = np.array([[(u, c) in liked for c in candidates] for u in users]) & ~own
+    assert own.sum() >= users.size and other_like.any()  # both cases occur
+    np.testing.assert_array_equal(valid["softmax"], ~own)
+    np.testing.assert_array_equal(valid["bpr"], ~(own | other_like))
+
+
 def test_sampled_and_dense_softmax_agree_on_planted_data() -> None:
     data = make_planted()
     scores, aucs = [], []
@@ -225,6 +258,9 @@ def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
     assert sampled_items(WARP(), 1000, None) == 128
     assert sampled_items(WARP(), 1000, 10) == 10
     assert sampled_items(WARP(), 30, None) == 30  # never more than the catalogue
+    assert sampled_batch(SampledSoftmax(), None) == SOFTMAX_SAMPLED_BATCH
+    assert sampled_batch(BPR(), None) == SAMPLED_BATCH
+    assert sampled_batch(SampledSoftmax(), 64) == 64
     # MovieLens-like density: the dense softmax is cheaper; asked-for samples switch anyway.
     assert not use_sampled_softmax(943, 1682, 55_000, None)
     assert use_sampled_softmax(943, 1682, 55_000, 100)
