@@ -32,9 +32,19 @@ samples)`` pairs, each costing about :data:`SAMPLED_PAIR_COST` dense scores). Th
 cheaper of the two, and always the sampled one above :data:`FULL_SOFTMAX_LIMIT` items. At ~40
 likes per user the pair count alone favours the sampled form only from ~70,000 items, so the
 item limit decides; with few likes per user (sparse data) the sampled form starts earlier.
-MovieLens (ml-100k, ml-1m) stays dense. Above the limit the sampled form's epoch still costs far
-more than LightFM-WARP's (``benchmarks/README.md``, "Session 5"): the scaling target is not met
-there yet.
+MovieLens (ml-100k, ml-1m) stays dense.
+
+The sampled softmax's own recipe (reasons; figures in ``benchmarks/README.md``, "Session 6"):
+batches of :data:`SOFTMAX_SAMPLED_BATCH` (256) likes, not :data:`SAMPLED_BATCH`: every like is
+compared with every like of its batch, so a smaller batch costs less per epoch and, with four
+times the steps, learned more per epoch on ml-100k; only *accidental hits* (a candidate equal to
+the like's own item) are removed from the candidates (``SampledSoftmax.accidental_hits_only``),
+which is the dense softmax's denominator (a user's other likes compete there too), measured
+better, and an id comparison instead of a look-up in the liked pairs. Tables over
+:data:`~tensorrec_explore.fused_adam.LAZY_ADAM_VALUES` values (a 25,000 x 64 user table
+included) take row-wise Adam steps. Even so, at 10^6 likes over 10^5 items an epoch still costs
+more than LightFM-WARP's: the scaling target is not met there yet. :data:`SAMPLED_PAIR_COST` was
+measured before these changes.
 """
 
 from __future__ import annotations

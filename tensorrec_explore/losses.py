@@ -465,8 +465,9 @@ class SampledSoftmax(Loss):
     to their like counts) and ``s`` uniformly sampled items; each candidate ``j``'s logit is
     lowered by ``log E_j``, its expected count among the step's candidates
     (``E_j = p * likes_j / likes + s / n_items``), which removes the sampling bias towards popular
-    items (the logQ correction), so the loss estimates the full softmax. A user's own liked items
-    are masked out of the candidates. An epoch costs O(interactions x (p + s)) instead of the
+    items (the logQ correction), so the loss estimates the full softmax. A candidate equal to the
+    row's own liked item (an accidental hit) is masked out; the user's other likes stay
+    negatives, as in the dense softmax. An epoch costs O(interactions x (p + s)) instead of the
     dense softmax's O(users x items). Sources: Yi et al., "Sampling-Bias-Corrected Neural
     Modeling for Large Corpus Item Recommendations" (RecSys 2019), TFRS's ``Retrieval`` task;
     Yang et al., "Mixed Negative Sampling" (WWW 2020); Jean et al. (ACL 2015).
@@ -480,9 +481,9 @@ class SampledSoftmax(Loss):
     default_batch_size = SOFTMAX_SAMPLED_BATCH
     #: The dense softmax this loss estimates keeps a user's other liked items in each like's
     #: denominator; only the like's own item (an accidental hit) is not a negative, as in TFRS's
-    #: retrieval task and Yi et al. 2019. Masking every like of the user was measured worse
-    #: (ml-100k sampled NDCG@10 0.13 against 0.24) and costs a look-up in the liked pairs per
-    #: (like, candidate) pair: ``benchmarks/README.md``, "Session 6".
+    #: retrieval task and Yi et al. 2019. Masking every like of the user was measured worse on
+    #: ml-100k and costs a look-up in the liked pairs per (like, candidate) pair
+    #: (``benchmarks/README.md``, "Session 6").
     accidental_hits_only = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
@@ -507,7 +508,8 @@ def corrected_logits(inputs: LossInputs) -> tf.Tensor:
     -------
     tf.Tensor
         ``[p, 1 + p + s]``: each liked item, then the in-batch and uniform candidates, each
-        minus its ``log_q``; invalid candidates (the user's likes) at -1e9.
+        minus its ``log_q``; invalid candidates (``batch_valid`` / ``sampled_valid`` 0) at
+        -1e9.
     """
     batch_log_q = inputs.batch_log_q
     positive = inputs.positive_scores - batch_log_q
