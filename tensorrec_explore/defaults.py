@@ -45,7 +45,8 @@ time by a quarter (validation split, 15 epochs: 41.8 vs 55.9 CPU s, NDCG@10 0.20
 on ml-100k (44,000 likes, 43 steps of 1024) larger batches leave too few steps and learn far
 less. WARP and WMRB lose quality with them (ml-1m-all test NDCG@10 0.364 / 0.343 at 4096
 against 0.387 / 0.353 at 1024) and keep 1024; the sampled softmax's in-batch negatives cost
-``batch x batch`` pairs. A stream (``fit_stream``) keeps 1024: its likes are not counted first.
+``batch x batch`` pairs (its own batch: below). A stream (``fit_stream``) keeps the loss's base
+batch: its likes are not counted first.
 A loss that needs more passes than the recipe's 15 declares ``embedding_epochs``: bpr, logistic
 and wmrb 20 (ml-1m-all validation NDCG@10: bpr 0.214 at 4096 x 20 epochs, 0.217 x 25, 0.207 at
 the former 1024 x 15; logistic 0.219 x 25; wmrb 0.215 at 1024 x 20, 0.208 x 15; LightFM-WARP
@@ -65,9 +66,19 @@ samples)`` pairs, each costing about :data:`SAMPLED_PAIR_COST` dense scores). Th
 cheaper of the two, and always the sampled one above :data:`FULL_SOFTMAX_LIMIT` items. At ~40
 likes per user the pair count alone favours the sampled form only from ~70,000 items, so the
 item limit decides; with few likes per user (sparse data) the sampled form starts earlier.
-MovieLens (ml-100k, ml-1m) stays dense. Above the limit the sampled form's epoch still costs far
-more than LightFM-WARP's (``benchmarks/README.md``, "Session 5"): the scaling target is not met
-there yet.
+MovieLens (ml-100k, ml-1m) stays dense.
+
+The sampled softmax's own recipe (reasons; figures in ``benchmarks/README.md``, "Session 6"):
+batches of :data:`SOFTMAX_SAMPLED_BATCH` (256) likes, not :data:`SAMPLED_BATCH`: every like is
+compared with every like of its batch, so a smaller batch costs less per epoch and, with four
+times the steps, learned more per epoch on ml-100k; only *accidental hits* (a candidate equal to
+the like's own item) are removed from the candidates (``SampledSoftmax.accidental_hits_only``),
+which is the dense softmax's denominator (a user's other likes compete there too), measured
+better, and an id comparison instead of a look-up in the liked pairs. Tables over
+:data:`~tensorrec_explore.fused_adam.LAZY_ADAM_VALUES` values (a 25,000 x 64 user table
+included) take row-wise Adam steps. Even so, at 10^6 likes over 10^5 items an epoch still costs
+more than LightFM-WARP's: the scaling target is not met there yet. :data:`SAMPLED_PAIR_COST` was
+measured before these changes.
 """
 
 from __future__ import annotations
@@ -99,6 +110,11 @@ SAMPLED_BATCH_MAX = 4096
 SAMPLED_MIN_STEPS = 100
 #: Uniform items per step of the sampled softmax (besides the batch's own liked items).
 SOFTMAX_SAMPLED_ITEMS = 128
+#: Liked interactions per step of the sampled softmax when ``batch_size`` is None: each like is
+#: compared with the batch's likes and the uniform items, so an epoch costs
+#: ``likes x (batch + SOFTMAX_SAMPLED_ITEMS)`` scores; 256 costs a third of 1024's per epoch and
+#: learns more per epoch (more steps).
+SOFTMAX_SAMPLED_BATCH = 256
 #: Seconds per (user, candidate) pair of a sampled-softmax epoch over those per (user, item)
 #: score of a dense-softmax epoch (measured).
 SAMPLED_PAIR_COST = 1.5
@@ -195,23 +211,23 @@ def sampled_batch(loss: Any, n_likes: int, given: int | None) -> int:
     Parameters
     ----------
     loss : Loss or duck-typed loss
-        Its ``batch_grows_with_data`` is read (absent: False, the batch stays
-        :data:`SAMPLED_BATCH`).
+        Its ``default_batch_size`` (None or absent: :data:`SAMPLED_BATCH`) and
+        ``batch_grows_with_data`` (absent: False) are read.
     n_likes : int
-        Liked interactions in the training data.
+        Liked interactions in the training data (0 for a stream: not counted first).
     given : int or None
         The model's ``batch_size``; returned when set.
 
     Returns
     -------
     int
-        ``given``; else, for a loss declaring ``batch_grows_with_data``, :data:`SAMPLED_BATCH`
-        doubled while an epoch keeps at least :data:`SAMPLED_MIN_STEPS` steps, up to
-        :data:`SAMPLED_BATCH_MAX`; else :data:`SAMPLED_BATCH`.
+        ``given``; else the loss's ``default_batch_size`` or :data:`SAMPLED_BATCH`, for a loss
+        declaring ``batch_grows_with_data`` doubled while an epoch keeps at least
+        :data:`SAMPLED_MIN_STEPS` steps, up to :data:`SAMPLED_BATCH_MAX`.
     """
     if given is not None:
         return int(given)
-    batch = SAMPLED_BATCH
+    batch = int(getattr(loss, "default_batch_size", None) or SAMPLED_BATCH)
     if not getattr(loss, "batch_grows_with_data", False):
         return batch
     while 2 * batch <= SAMPLED_BATCH_MAX and n_likes >= 2 * batch * SAMPLED_MIN_STEPS:
@@ -226,12 +242,12 @@ def use_sampled_softmax(n_users: int, n_items: int, n_likes: int, given: int | N
     ``given`` (the model's ``n_sampled_items``) below the catalogue size asks for it; left as
     None, the sampled form is chosen when the dense one's ``users x items`` scores per epoch
     exceed :data:`SAMPLED_PAIR_COST` times the sampled one's
-    ``likes x (batch + SOFTMAX_SAMPLED_ITEMS)`` pairs, or the catalogue exceeds
+    ``likes x (SOFTMAX_SAMPLED_BATCH + SOFTMAX_SAMPLED_ITEMS)`` pairs, or the catalogue exceeds
     :data:`FULL_SOFTMAX_LIMIT`.
     """
     if given is not None:
         return given < n_items
-    sampled_pairs = n_likes * (SAMPLED_BATCH + SOFTMAX_SAMPLED_ITEMS)
+    sampled_pairs = n_likes * (SOFTMAX_SAMPLED_BATCH + SOFTMAX_SAMPLED_ITEMS)
     return n_items > FULL_SOFTMAX_LIMIT or n_users * n_items > SAMPLED_PAIR_COST * sampled_pairs
 
 

@@ -8,9 +8,11 @@ The contract for a custom loss: subclass :class:`Loss`, set ``inputs`` to one of
 * ``"sampled"`` — you receive, for a batch of ``p`` liked interactions, ``positive_scores [p]``,
   ``positive_weights [p]``, the same users' scores against ``s`` uniformly sampled items
   ``sampled_scores [p, s]``, ``sampled_valid [p, s]`` (1.0 where the sampled item is not a liked
-  item of that user), ``n_items`` and ``item_counts [p]`` (liked count of each positive item);
+  item of that user; with ``accidental_hits_only = True``, where it is not the row's own liked
+  item), ``n_items`` and ``item_counts [p]`` (liked count of each positive item);
   with ``in_batch_negatives = True`` also ``batch_scores [p, p]`` (each user against every liked
-  item of the batch), ``batch_valid [p, p]`` (1.0 where that item is not one of the user's likes)
+  item of the batch), ``batch_valid [p, p]`` (1.0 where that item is not one of the user's likes,
+  or not the row's own liked item under ``accidental_hits_only``)
   and ``batch_log_q [p]`` / ``sampled_log_q [s]``, the log of each candidate's expected count
   among the step's ``p + s`` candidates (for the sampling-bias correction);
 * ``"observed"`` — you receive ``predictions [p]``, ``values [p]`` and ``weights [p]`` for a
@@ -65,7 +67,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from .defaults import DENSE_SOFTMAX_RECIPE, SOFTMAX_SAMPLED_ITEMS, Recipe
+from .defaults import DENSE_SOFTMAX_RECIPE, SOFTMAX_SAMPLED_BATCH, SOFTMAX_SAMPLED_ITEMS, Recipe
 from .errors import InputError
 
 INPUT_KINDS = ("dense", "sampled", "observed")
@@ -166,6 +168,13 @@ class Loss:
     #: ``"sampled"`` losses only: also receive the batch's liked items as negatives
     #: (``batch_scores``, ``batch_valid``) and every candidate's ``log_q``.
     in_batch_negatives = False
+    #: ``"sampled"`` losses: liked interactions per step when ``batch_size`` is None (None = the
+    #: default of :func:`tensorrec_explore.defaults.sampled_batch`).
+    default_batch_size: int | None = None
+    #: ``"sampled"`` losses only: True when ``sampled_valid`` / ``batch_valid`` need only remove
+    #: *accidental hits* (a candidate equal to the row's own liked item: an id comparison per
+    #: pair) instead of every liked item of the row's user (a look-up in the liked pairs).
+    accidental_hits_only = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -475,8 +484,9 @@ class SampledSoftmax(Loss):
     to their like counts) and ``s`` uniformly sampled items; each candidate ``j``'s logit is
     lowered by ``log E_j``, its expected count among the step's candidates
     (``E_j = p * likes_j / likes + s / n_items``), which removes the sampling bias towards popular
-    items (the logQ correction), so the loss estimates the full softmax. A user's own liked items
-    are masked out of the candidates. An epoch costs O(interactions x (p + s)) instead of the
+    items (the logQ correction), so the loss estimates the full softmax. A candidate equal to the
+    row's own liked item (an accidental hit) is masked out; the user's other likes stay
+    negatives, as in the dense softmax. An epoch costs O(interactions x (p + s)) instead of the
     dense softmax's O(users x items). Sources: Yi et al., "Sampling-Bias-Corrected Neural
     Modeling for Large Corpus Item Recommendations" (RecSys 2019), TFRS's ``Retrieval`` task;
     Yang et al., "Mixed Negative Sampling" (WWW 2020); Jean et al. (ACL 2015).
@@ -487,9 +497,19 @@ class SampledSoftmax(Loss):
     autograph = False
     in_batch_negatives = True
     default_sampled_items = SOFTMAX_SAMPLED_ITEMS
+    default_batch_size = SOFTMAX_SAMPLED_BATCH
+    #: The dense softmax this loss estimates keeps a user's other liked items in each like's
+    #: denominator; only the like's own item (an accidental hit) is not a negative, as in TFRS's
+    #: retrieval task and Yi et al. 2019. Masking every like of the user was measured worse on
+    #: ml-100k and costs a look-up in the liked pairs per (like, candidate) pair
+    #: (``benchmarks/README.md``, "Session 6").
+    accidental_hits_only = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
-        per_positive = -tf.nn.log_softmax(corrected_logits(inputs), axis=1)[:, 0]
+        # log-sum-exp of the row minus its first logit (the liked item's, rebuilt here so its
+        # gradient is not a [p, 1 + p + s] slice gradient): -log_softmax(logits)[:, 0].
+        positive = inputs.positive_scores - inputs.batch_log_q
+        per_positive = tf.reduce_logsumexp(corrected_logits(inputs), axis=1) - positive
         loss = _weighted_mean(per_positive, inputs.positive_weights)
         return loss + self.dislike_weight * self.dislike_term(inputs)
 
@@ -507,7 +527,8 @@ def corrected_logits(inputs: LossInputs) -> tf.Tensor:
     -------
     tf.Tensor
         ``[p, 1 + p + s]``: each liked item, then the in-batch and uniform candidates, each
-        minus its ``log_q``; invalid candidates (the user's likes) at -1e9.
+        minus its ``log_q``; invalid candidates (``batch_valid`` / ``sampled_valid`` 0) at
+        -1e9.
     """
     batch_log_q = inputs.batch_log_q
     positive = inputs.positive_scores - batch_log_q

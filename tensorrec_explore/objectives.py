@@ -80,6 +80,28 @@ class Objective:
         ]
         self.optimizer.apply_gradients(pairs)
 
+    def candidates_valid(
+        self, users: tf.Tensor, items: tf.Tensor, candidates: tf.Tensor
+    ) -> tf.Tensor:
+        """Return which candidates may be negatives of each liked pair.
+
+        Parameters
+        ----------
+        users, items : tf.Tensor
+            int64 ``[p]``: the liked pairs.
+        candidates : tf.Tensor
+            int64 ``[c]``: the items the pairs are compared with.
+
+        Returns
+        -------
+        tf.Tensor
+            float32 ``[p, c]``: 1.0 where candidate ``c`` is not a liked item of ``users[r]``;
+            for a loss declaring ``accidental_hits_only``, where it is not ``items[r]``.
+        """
+        if getattr(self.loss, "accidental_hits_only", False):
+            return tf.cast(tf.not_equal(items[:, None], candidates[None, :]), tf.float32)
+        return self.liked.unliked(users, candidates)
+
     def regularization(self) -> tf.Tensor:
         """Return ``l2`` times the sum of squares of every representation weight."""
         return self.l2 * self.network.regularization()
@@ -208,7 +230,7 @@ class Objective:
         ``E_j = p * likes_j / likes + s / n_items`` times, for in-batch and uniform ones alike.
         """
         if batch_valid is None:
-            batch_valid = self.liked.unliked(users, items)
+            batch_valid = self.candidates_valid(users, items, items)
         p = tf.cast(tf.size(items), tf.float32)
         uniform = tf.cast(tf.size(sampled), tf.float32) / float(self.n_items)
         share = p / tf.maximum(tf.reduce_sum(self.item_counts), 1.0)

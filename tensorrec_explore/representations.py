@@ -50,7 +50,10 @@ def features_matmul(features: tf.Tensor | tf.SparseTensor, kernel: tf.Tensor) ->
     """
     if isinstance(features, tf.SparseTensor) and _values(kernel) > fused_adam.LAZY_ADAM_VALUES:
         rows, columns = features.indices[:, 0], features.indices[:, 1]
-        weighted = tf.gather(kernel, columns) * tf.cast(features.values, kernel.dtype)[:, None]
+        # The backing variable itself: a row gather (ResourceGather) instead of a read of the
+        # whole kernel, which a variable updated row-wise copies at every read.
+        rows_of = kernel.value if isinstance(kernel, keras.Variable) else kernel
+        weighted = tf.gather(rows_of, columns) * tf.cast(features.values, kernel.dtype)[:, None]
         return tf.math.unsorted_segment_sum(weighted, rows, features.dense_shape[0])
     if isinstance(features, tf.SparseTensor):
         return tf.sparse.sparse_dense_matmul(features, kernel)

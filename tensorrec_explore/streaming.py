@@ -32,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from .defaults import SAMPLED_BATCH
+from .defaults import sampled_batch
 from .errors import InputError
 from .losses import Loss, in_sampled_form, needs_item_counts, uses_autograph
 from .objectives import Objective
@@ -321,7 +321,7 @@ class StreamTrainer:
         self.loss, self.strategy = loss, model.distribute
         self.n_users, self.n_items = state.n_users, state.n_items
         self.n_sampled = int(min(n_sampled, self.n_items))
-        self.batch_size = int(model.batch_size or SAMPLED_BATCH)
+        self.batch_size = sampled_batch(loss, 0, model.batch_size)
         self.steps_per_epoch = steps_per_epoch
         self.batches = dataset.batch(self.batch_size).prefetch(tf.data.AUTOTUNE)
         self.item_counts = tf.constant(self._item_counts(loss), tf.float32)

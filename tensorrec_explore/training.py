@@ -277,7 +277,7 @@ class Trainer:
         self, positives: tf.Tensor, sampled: tf.Tensor, negatives: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
         users, items = tf.gather(self.rows, positives), tf.gather(self.cols, positives)
-        valid = self.liked.unliked(users, sampled)
+        valid = self.objective.candidates_valid(users, items, sampled)
         disliked_users = disliked_items = disliked_valid = None  # implicit data: no dislike graph
         if self.has_dislikes:
             disliked_users = tf.gather(self.rows, negatives)

@@ -18,6 +18,7 @@ from tensorrec_explore.defaults import (
     SAMPLED_BATCH_MAX,
     SAMPLED_ITEMS,
     SAMPLED_MIN_STEPS,
+    SOFTMAX_SAMPLED_BATCH,
     sampled_batch,
     sampled_items,
     use_sampled_softmax,
@@ -188,6 +189,36 @@ def test_log_q_is_the_brute_force_expected_count_of_each_candidate() -> None:
     np.testing.assert_array_equal(parts["batch_valid"].numpy(), [[0, 1, 1], [1, 0, 1], [1, 1, 0]])
 
 
+def test_the_sampled_softmax_removes_only_accidental_hits() -> None:
+    # Brute force over random likes: a candidate equal to the row's own liked item is not a
+    # negative; the user's other liked items are (as in the dense softmax's denominator). A loss
+    # without accidental_hits_only (bpr) still excludes every liked item of the user.
+    rng = np.random.default_rng(5)
+    interactions = sp.random(12, 9, density=0.4, format="csr", random_state=6, dtype=np.float32)
+    interactions.data[:] = 1.0
+    liked = set(zip(*interactions.nonzero(), strict=True))
+    rows, cols = interactions.nonzero()
+    pick = rng.choice(rows.size, 7, replace=False)
+    users, items = rows[pick], cols[pick]
+    candidates = np.concatenate([items, rng.integers(0, 9, 6)])
+    softmax = _sampled_softmax_trainer(interactions, 4)
+    bpr = TensorRec(n_components=4, loss="bpr", n_sampled_items=4, epochs=1, random_state=0)
+    bpr.fit(interactions)
+    valid = {
+        name: trainer.objective.candidates_valid(
+            tf.constant(users, tf.int64),
+            tf.constant(items, tf.int64),
+            tf.constant(candidates, tf.int64),
+        ).numpy()
+        for name, trainer in (("softmax", softmax), ("bpr", bpr._fitted.trainer))
+    }
+    own = items[:, None] == candidates[None, :]
+    other_like = np.array([[(u, c) in liked for c in candidates] for u in users]) & ~own
+    assert own.sum() >= users.size and other_like.any()  # both cases occur
+    np.testing.assert_array_equal(valid["softmax"], ~own)
+    np.testing.assert_array_equal(valid["bpr"], ~(own | other_like))
+
+
 def test_sampled_and_dense_softmax_agree_on_planted_data() -> None:
     data = make_planted()
     scores, aucs = [], []
@@ -232,10 +263,11 @@ def test_default_batch_grows_with_the_data_but_keeps_enough_steps() -> None:
     assert sampled_batch(Logistic(), doubled, None) == 2 * SAMPLED_BATCH
     assert sampled_batch(BPR(), 10**9, None) == SAMPLED_BATCH_MAX  # capped
     assert sampled_batch(BPR(), 800_000, 300) == 300  # the model's batch_size wins
-    # WARP and WMRB lose quality with larger batches; the sampled softmax's in-batch negatives
-    # cost batch x batch pairs: they keep the base batch.
-    for loss in (WARP(), WMRB(), SampledSoftmax()):
+    # WARP and WMRB lose quality with larger batches: they keep the base batch; the sampled
+    # softmax's in-batch negatives cost batch x batch pairs: it keeps its own, smaller one.
+    for loss in (WARP(), WMRB()):
         assert sampled_batch(loss, 800_000, None) == SAMPLED_BATCH
+    assert sampled_batch(SampledSoftmax(), 10**9, None) == SOFTMAX_SAMPLED_BATCH
 
 
 def test_trainer_uses_the_default_batch_rule(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,6 +290,9 @@ def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
     assert sampled_items(WARP(), 1000, None) == 128
     assert sampled_items(WARP(), 1000, 10) == 10
     assert sampled_items(WARP(), 30, None) == 30  # never more than the catalogue
+    assert sampled_batch(SampledSoftmax(), 800_000, None) == SOFTMAX_SAMPLED_BATCH
+    assert sampled_batch(BPR(), 44_000, None) == SAMPLED_BATCH
+    assert sampled_batch(SampledSoftmax(), 800_000, 64) == 64
     # MovieLens-like density: the dense softmax is cheaper; asked-for samples switch anyway.
     assert not use_sampled_softmax(943, 1682, 55_000, None)
     assert use_sampled_softmax(943, 1682, 55_000, 100)
