@@ -219,6 +219,31 @@ def test_compiled_epochs_reproduce_with_the_seed() -> None:
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-5, atol=1e-6)
 
 
+def test_sampled_steps_have_one_static_size_and_an_epoch_covers_every_like() -> None:
+    data = make_planted(explicit=True)
+    model = TensorRec(n_components=4, loss="bpr", epochs=1, batch_size=64, random_state=0)
+    trainer = model.fit(data.interactions)._fitted.trainer
+    n_likes = trainer.positive.size
+    assert n_likes % 64, "the planted likes must leave a partial last batch"
+    order = trainer._sampled_order(tf.constant([1, 2], tf.int64))
+    index = tf.TensorSpec([], tf.int64)
+    traced = tf.function(trainer._sampled_batch).get_concrete_function(index, *order)
+    assert traced.structured_outputs[0].shape.as_list() == [64]  # known when tracing
+    likes = np.concatenate(
+        [
+            trainer._sampled_batch(tf.constant(i, tf.int64), *order)[0].numpy()
+            for i in range(trainer.n_batches)
+        ]
+    )
+    assert likes.size == trainer.n_batches * 64
+    counts = np.bincount(likes, minlength=trainer.rows.shape[0])[trainer.positive]
+    assert counts.min() == 1 and counts.max() == 2  # the last batch repeats the first likes
+    assert (counts == 2).sum() == trainer.n_batches * 64 - n_likes
+    # fewer likes than a batch: every step takes them all, once
+    small = TensorRec(n_components=4, loss="bpr", epochs=1, batch_size=10**6, random_state=0)
+    assert small.fit(data.interactions)._fitted.trainer.likes_per_step() == n_likes
+
+
 def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
     assert sampled_items(BPR(), 1000, None) == SAMPLED_ITEMS
     assert sampled_items(WMRB(), 1000, None) == SAMPLED_ITEMS
