@@ -26,13 +26,17 @@ from tensorrec_explore.metrics import evaluate
 from .planted import make_planted
 
 
-@pytest.mark.parametrize(("bitset", "filter_bits"), [(True, 64), (False, 64), (False, 1)])
+@pytest.mark.parametrize(
+    ("layout", "filter_bits"), [("dense", 64), ("bitset", 64), ("keys", 64), ("keys", 1)]
+)
 def test_liked_pairs_match_a_plain_set(
-    bitset: bool, filter_bits: int, monkeypatch: pytest.MonkeyPatch
+    layout: str, filter_bits: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # filter_bits 1: the sorted keys' filter passes most unliked pairs, the search rejects them
     monkeypatch.setattr(liked_pairs, "FILTER_BITS_PER_LIKE", filter_bits)
-    if not bitset:
+    if layout != "dense":
+        monkeypatch.setattr(liked_pairs, "DENSE_LIMIT", 0)
+    if layout == "keys":
         monkeypatch.setattr(liked_pairs, "BITSET_LIMIT", 0)
     rng = np.random.default_rng(0)
     n_users, n_items = 37, 70  # 70 items: rows of 3 words, the last one partly used
@@ -40,11 +44,16 @@ def test_liked_pairs_match_a_plain_set(
     truth = np.zeros((n_users, n_items), bool)
     truth[users, items] = True
     pairs = LikedPairs(users, items, n_users, n_items)
-    assert pairs.use_bitset is bitset
+    assert (pairs.use_dense, pairs.use_bitset) == (layout == "dense", layout == "bitset")
     all_users = tf.constant(np.arange(n_users), tf.int64)
     all_items = tf.constant(np.arange(n_items), tf.int64)
     np.testing.assert_array_equal(pairs.contains(all_users, all_items).numpy(), truth)
     np.testing.assert_array_equal(pairs.unliked(all_users, all_items).numpy(), 1.0 - truth)
+    some_users, some_items = rng.integers(0, n_users, 50), rng.integers(0, n_items, 9)  # repeats
+    np.testing.assert_array_equal(
+        pairs.contains(tf.constant(some_users), tf.constant(some_items)).numpy(),
+        truth[np.ix_(some_users, some_items)],
+    )
 
 
 def test_fused_adam_gives_keras_adams_update() -> None:
