@@ -87,7 +87,7 @@ def fit_parts(split: dict, seed: int) -> dict:
     report = evaluate(model, test, train=train, k=10).summary
     row.update(
         steps=trainer.n_batches,
-        likes_per_step=trainer.likes_per_step(),
+        likes_per_step=getattr(trainer, "likes_per_step", lambda: trainer.batch_size)(),
         ndcg10=round(float(report["ndcg@10"]), 4),
         auc=round(float(report["auc"]), 4),
         load=_load(),
