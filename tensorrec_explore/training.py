@@ -176,19 +176,29 @@ class Trainer:
     ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """Return step ``index``'s (liked ids, sampled items, disliked ids) of the epoch order.
 
-        Likes are cut into ``n_batches`` batches of ``batch_size``; dislikes into as many even
-        slices; each step draws its ``n_sampled`` uniform items from its own stateless seed.
+        Every step takes the next :meth:`likes_per_step` likes of the order, the last step
+        completing its batch from the order's start (those likes count twice that epoch), so
+        every step has one static shape: the compiled step's shape and broadcast-gradient ops
+        fold away. Dislikes are cut into ``n_batches`` even slices; each step draws its
+        ``n_sampled`` uniform items from its own stateless seed.
         """
         n_negatives = tf.size(negatives, out_type=tf.int64)
-        size, n_batches = self.batch_size, self.n_batches
+        n_batches = self.n_batches
         sampled = tf.random.stateless_uniform(
             [self.n_sampled], seeds[index], minval=0, maxval=self.n_items, dtype=tf.int64
         )
+        size = self.likes_per_step()
+        within = (index * size + tf.range(size, dtype=tf.int64)) % max(self.positive.size, 1)
         return (
-            positives[index * size : (index + 1) * size],
+            tf.gather(positives, within),
             sampled,
             negatives[index * n_negatives // n_batches : (index + 1) * n_negatives // n_batches],
         )
+
+    def likes_per_step(self) -> int:
+        """Return the liked interactions of each sampled step: ``batch_size``, or every like
+        when there are fewer."""
+        return min(self.batch_size, int(self.positive.size))
 
     def _sampled_epoch(self, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Every sampled step of one epoch in the graph; return the mean (data, reg) losses."""

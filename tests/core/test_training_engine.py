@@ -31,13 +31,17 @@ from tensorrec_explore.metrics import evaluate
 from .planted import make_planted
 
 
-@pytest.mark.parametrize(("bitset", "filter_bits"), [(True, 64), (False, 64), (False, 1)])
+@pytest.mark.parametrize(
+    ("layout", "filter_bits"), [("dense", 64), ("bitset", 64), ("keys", 64), ("keys", 1)]
+)
 def test_liked_pairs_match_a_plain_set(
-    bitset: bool, filter_bits: int, monkeypatch: pytest.MonkeyPatch
+    layout: str, filter_bits: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # filter_bits 1: the sorted keys' filter passes most unliked pairs, the search rejects them
     monkeypatch.setattr(liked_pairs, "FILTER_BITS_PER_LIKE", filter_bits)
-    if not bitset:
+    if layout != "dense":
+        monkeypatch.setattr(liked_pairs, "DENSE_LIMIT", 0)
+    if layout == "keys":
         monkeypatch.setattr(liked_pairs, "BITSET_LIMIT", 0)
     rng = np.random.default_rng(0)
     n_users, n_items = 37, 70  # 70 items: rows of 3 words, the last one partly used
@@ -45,11 +49,16 @@ def test_liked_pairs_match_a_plain_set(
     truth = np.zeros((n_users, n_items), bool)
     truth[users, items] = True
     pairs = LikedPairs(users, items, n_users, n_items)
-    assert pairs.use_bitset is bitset
+    assert (pairs.use_dense, pairs.use_bitset) == (layout == "dense", layout == "bitset")
     all_users = tf.constant(np.arange(n_users), tf.int64)
     all_items = tf.constant(np.arange(n_items), tf.int64)
     np.testing.assert_array_equal(pairs.contains(all_users, all_items).numpy(), truth)
     np.testing.assert_array_equal(pairs.unliked(all_users, all_items).numpy(), 1.0 - truth)
+    some_users, some_items = rng.integers(0, n_users, 50), rng.integers(0, n_items, 9)  # repeats
+    np.testing.assert_array_equal(
+        pairs.contains(tf.constant(some_users), tf.constant(some_items)).numpy(),
+        truth[np.ix_(some_users, some_items)],
+    )
 
 
 def test_fused_adam_gives_keras_adams_update() -> None:
@@ -282,6 +291,31 @@ def test_trainer_uses_the_default_batch_rule(monkeypatch: pytest.MonkeyPatch) ->
     trainer = model._fitted.trainer
     assert trainer.batch_size == sampled_batch(BPR(), n_likes, None) > 16
     assert trainer.n_batches == -(-n_likes // trainer.batch_size)
+
+
+def test_sampled_steps_have_one_static_size_and_an_epoch_covers_every_like() -> None:
+    data = make_planted(explicit=True)
+    model = TensorRec(n_components=4, loss="bpr", epochs=1, batch_size=64, random_state=0)
+    trainer = model.fit(data.interactions)._fitted.trainer
+    n_likes = trainer.positive.size
+    assert n_likes % 64, "the planted likes must leave a partial last batch"
+    order = trainer._sampled_order(tf.constant([1, 2], tf.int64))
+    index = tf.TensorSpec([], tf.int64)
+    traced = tf.function(trainer._sampled_batch).get_concrete_function(index, *order)
+    assert traced.structured_outputs[0].shape.as_list() == [64]  # known when tracing
+    likes = np.concatenate(
+        [
+            trainer._sampled_batch(tf.constant(i, tf.int64), *order)[0].numpy()
+            for i in range(trainer.n_batches)
+        ]
+    )
+    assert likes.size == trainer.n_batches * 64
+    counts = np.bincount(likes, minlength=trainer.rows.shape[0])[trainer.positive]
+    assert counts.min() == 1 and counts.max() == 2  # the last batch repeats the first likes
+    assert (counts == 2).sum() == trainer.n_batches * 64 - n_likes
+    # fewer likes than a batch: every step takes them all, once
+    small = TensorRec(n_components=4, loss="bpr", epochs=1, batch_size=10**6, random_state=0)
+    assert small.fit(data.interactions)._fitted.trainer.likes_per_step() == n_likes
 
 
 def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
