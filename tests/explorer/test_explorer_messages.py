@@ -24,6 +24,17 @@ def test_a_figure_edit_is_one_message_and_the_pages_answer_none():
     assert figure._js2py_traceDeltas is None  # plotly read the answer, as before
 
 
+def test_a_click_report_is_still_reset_in_the_page():
+    figure = LiveFigure(data=[go.Scatter(x=[1], y=[1])])
+    points = {"trace_indexes": [0], "point_indexes": [0], "xs": [1], "ys": [1]}
+    click = {"event_type": "plotly_click", "points": points}
+    with counted_messages() as counts:
+        figure.set_state({"_js2py_pointsCallback": click})
+    # no echo; the reset to None, so that a second click on the same point is a change again
+    assert counts == {("LiveFigure", "_js2py_pointsCallback"): 1}
+    assert figure._js2py_pointsCallback is None
+
+
 def test_the_full_state_still_carries_the_edit_ids():
     figure = LiveFigure(data=[go.Scatter(x=[1], y=[1])])
     figure.data[0].y = [2]

@@ -63,6 +63,11 @@ def _report(name: str) -> t.TraitType:
     return t.Dict(allow_none=True).tag(**{**metadata, "echo_update": False})
 
 
+def _stamped(message: Any) -> bool:
+    """True for a plotly message carrying an edit id (no two such messages are alike)."""
+    return isinstance(message, dict) and bool({"trace_edit_id", "layout_edit_id"} & set(message))
+
+
 class LiveFigure(go.FigureWidget):
     """A ``FigureWidget`` whose full widget state is what it shows now, edited in one message
     per edit.
@@ -77,10 +82,11 @@ class LiveFigure(go.FigureWidget):
     plotly's widget sends an edit as four widget messages (each edit counter, the edit, then
     the edit trait reset to None) and answers each report of the page (``_js2py_*``: "drawn",
     a click) with two (ipywidgets' echo, then the reset to None). Here an edit is one message
-    carrying the counters, the reset to None stays in the kernel when the edit carried an edit
-    id (the next edit then differs from it, so the page sees it as a change), and reports are
-    neither echoed nor reset in the page: the page never reads them back. What the page draws
-    is the same.
+    carrying the counters; reports are not echoed; and a reset to None stays in the kernel when
+    the message it clears carried an edit id (an edit, the page's "drawn" answers): the next
+    such message differs from it anyway, so the page still sees a change. A click report
+    carries no id (two clicks on one point are alike), so its reset still reaches the page.
+    What the page draws and reports is the same.
     """
 
     _js2py_traceDeltas = _report("_js2py_traceDeltas")
@@ -96,12 +102,12 @@ class LiveFigure(go.FigureWidget):
         super().__init__(*args, **kwargs)
 
     def _should_send_property(self, key: str, value: Any) -> bool:
-        """False for the edit counters (they go with the edit), the page's own reports, and
-        the reset to None of an edit that carried an edit id; else as ipywidgets decides."""
-        if key in EDIT_IDS or key.startswith("_js2py_"):
+        """False for the edit counters (they go with the edit) and for the reset to None of a
+        message that carried an edit id; else as ipywidgets decides."""
+        if key in EDIT_IDS:
             return False
-        if value is None and key in self._stamped:
-            return False
+        if value is None and (key in self._stamped or _stamped(self._property_lock.get(key))):
+            return False  # the page's value carries an edit id: the next message differs
         return super()._should_send_property(key, value)
 
     def send_state(self, key: Any = None) -> None:
@@ -113,8 +119,7 @@ class LiveFigure(go.FigureWidget):
             One trait's name or several; None for all.
         """
         if isinstance(key, str) and key.startswith("_py2js_"):
-            message = getattr(self, key)
-            if isinstance(message, dict) and {"trace_edit_id", "layout_edit_id"} & set(message):
+            if _stamped(getattr(self, key)):
                 self._stamped.add(key)
             else:
                 self._stamped.discard(key)
