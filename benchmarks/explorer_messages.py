@@ -52,9 +52,7 @@ class FakeFrontEnd:
                 if edit > self._answered[id(figure)]:
                     self._answered[id(figure)] = edit
                     answer = {"trace_deltas": [], "trace_edit_id": edit}
-                    self.explorer.dispatcher.call(
-                        figure.set_state, {"_js2py_traceDeltas": answer}
-                    )
+                    self.explorer.dispatcher.call(figure.set_state, {"_js2py_traceDeltas": answer})
 
     def close(self) -> None:
         self._stop.set()
@@ -69,7 +67,8 @@ def measure(dataset_name: str, data_dir: str | None, seconds: float) -> dict[str
     explorer = Explorer(load_dataset(dataset_name, data_dir), warm_umap=False, loop=None)
     try:
         p = explorer.panels
-        front = FakeFrontEnd(explorer, [p.curves.loss_figure, p.curves.val_figure])
+        figures = [p.curves.loss_figure, p.curves.val_figure, p.embeddings.figure]
+        front = FakeFrontEnd(explorer, figures)
         explorer.state.epochs = 3
         explorer.train(wait=True)
         explorer.projector.wait_idle(120)
