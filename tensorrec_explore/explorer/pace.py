@@ -54,8 +54,9 @@ class DrawPace:
         -------
         bool
             True when, for each figure, the front end has answered its last update, or the
-            figure is not shown anywhere (no view to wait for), or its last update is older
-            than ``patience`` seconds, or it cannot be watched.
+            figure is not shown anywhere (no view to wait for), or its front end never answered
+            (it did not draw: WebGL missing, say), or its last update is older than
+            ``patience`` seconds, or it cannot be watched.
         """
         return all(watch.ready(self.patience) for watch in self._watches)
 
@@ -67,6 +68,7 @@ class _Watch:
         self.figure = figure
         self._lock = threading.Lock()
         self._drawn = 0  # the last edit id the front end answered
+        self._answered = False  # whether it ever answered (a figure never drawn holds nothing)
         self._sent_at = time.monotonic()  # when the last update was sent
         self.watching = hasattr(figure, "_js2py_traceDeltas") and hasattr(
             figure, "_last_trace_edit_id"
@@ -84,10 +86,13 @@ class _Watch:
         if isinstance(answer, dict) and isinstance(answer.get("trace_edit_id"), int):
             with self._lock:
                 self._drawn = max(self._drawn, answer["trace_edit_id"])
+                self._answered = True
 
     def ready(self, patience: float) -> bool:
         if not self.watching or not getattr(self.figure, "_view_count", 0):
             return True
         with self._lock:
-            drawn, sent_at = self._drawn, self._sent_at
+            drawn, sent_at, answered = self._drawn, self._sent_at, self._answered
+        if not answered:
+            return True
         return drawn >= self.figure._last_trace_edit_id or time.monotonic() - sent_at >= patience

@@ -44,9 +44,19 @@ def test_every_figure_watched_must_have_drawn():
     first, second = (go.FigureWidget(data=[go.Scatter(x=[1], y=[1])]) for _ in range(2))
     first._view_count = second._view_count = 1
     pace = DrawPace(first, also=(second,))
+    drawn(first)
+    drawn(second)  # their first drawings
     second.data[0].y = [2]
     assert not pace.ready()
     drawn(second)
+    assert pace.ready()
+
+
+def test_a_figure_whose_page_never_answered_holds_nothing_back():
+    figure = go.FigureWidget(data=[go.Scatter(x=[1], y=[1])])
+    figure._view_count = 1  # shown, but its page never drew it (no answer at all)
+    pace = DrawPace(figure)
+    figure.data[0].y = [2]
     assert pace.ready()
 
 
@@ -54,6 +64,7 @@ def test_an_unanswered_update_holds_nothing_back_after_the_patience():
     figure = go.FigureWidget(data=[go.Scatter(x=[1], y=[1])])
     figure._view_count = 1
     pace = DrawPace(figure, patience=0.0)
+    drawn(figure)
     figure.data[0].y = [2]
     assert pace.ready()
 
