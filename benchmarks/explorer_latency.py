@@ -18,7 +18,15 @@ context (an empty profile: no HTTP cache):
 - **UMAP cold**: after a 3-epoch run, the UMAP button -> a UMAP picture (title says UMAP), the
   first UMAP of this kernel;
 - **UMAP warm**: PCA, Resume for 3 more epochs, then UMAP again -> the new epoch's UMAP picture;
-- **reset**: during a new run (after its first point), Reset -> status "idle".
+- **reset**: during a new run (after its first point), Reset -> status "idle", timed from
+  Python: from Playwright's ``click()`` call (which first waits until the button is actionable:
+  scrolled into view, stable over two animation frames, hit by the pointer) until a poll (every
+  50 ms, itself a round trip to the page) reads "idle";
+- **reset input**: the same Reset timed by the page itself, as the web's Interaction to Next
+  Paint does: from the ``timeStamp`` of the button's ``pointerdown`` event (when the input was
+  created, so the renderer's queueing of a busy page counts, Playwright's waiting before it does
+  not) to the first animation frame after the status line's text says "idle". What a person's
+  click waits for.
 
 Results (seconds, with the machine's load and the commit) go to
 ``benchmarks/results/explorer_latency.json``; a Markdown table is printed. Page helpers come
@@ -31,6 +39,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,14 +74,43 @@ TARGETS = {
     "umap_cold": 15.0,
     "umap_warm": 3.0,
     "reset": 0.5,
+    "reset_input": 0.5,
 }
 POLL = 0.05
+#: Seconds between the first curve point and Reset, in turn, when Reset is timed several times
+#: (``--resets``): the first as a single Reset is timed, the others land later in the run.
+RESET_WAITS = (0.0, 0.7, 1.4, 2.1)
 
 _TITLE_JS = """() => {
   const el = document.querySelector('.tre-embedding.js-plotly-plot');
   const t = el && el.layout && el.layout.title;
   return t ? (typeof t === 'string' ? t : t.text || '') : '';
 }"""
+
+#: Marks, in the page's own clock (ms), the Reset button's pointerdown and click events and the
+#: first animation frame after the status line turned "idle" (see the module's "reset input").
+_WATCH_RESET_JS = """() => {
+  const mark = {origin: performance.timeOrigin};
+  window.__treReset = mark;
+  const onReset = (name) => (event) => {
+    if (mark[name] === undefined && event.target.closest && event.target.closest('.tre-reset')) {
+      mark[name] = event.timeStamp;
+    }
+  };
+  document.addEventListener('pointerdown', onReset('pointerdown'), true);
+  document.addEventListener('click', onReset('click'), true);
+  const status = document.querySelector('.tre-status');
+  new MutationObserver(() => {
+    if (mark.pointerdown !== undefined && mark.idle === undefined
+        && status.innerText.trim().startsWith('idle')) {
+      mark.idle = performance.now();
+      requestAnimationFrame(() => { mark.frame = performance.now(); });
+    }
+  }).observe(status, {childList: true, subtree: true, characterData: true});
+}"""
+_RESET_MARKS_JS = (
+    "() => window.__treReset && window.__treReset.frame !== undefined && window.__treReset"
+)
 
 
 def notebook_for(dataset: str, data_dir: str | None, folder: Path) -> Path:
@@ -118,8 +156,11 @@ def finished(page) -> bool:
     return status_text(page).split()[:1] in (["finished"], ["stopped"])
 
 
-def measure(page, started: float, settle: float, out: dict[str, float]) -> dict[str, float]:
-    """Drive one explorer page through the scenario; add the seconds of each step to ``out``."""
+def measure(
+    page, started: float, settle: float, out: dict[str, float], resets: int = 1
+) -> dict[str, float]:
+    """Drive one explorer page through the scenario; add the seconds of each step to ``out``
+    (Reset's: the median of ``resets`` runs each reset, their samples too when more than one)."""
     page.locator(".tre-explorer").wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
     out["widgets_shown"] = time.monotonic() - started
     out["page"] = timed(lambda: usable(page), PAGE_TIMEOUT_MS / 1000, "a usable page", started)
@@ -159,18 +200,43 @@ def measure(page, started: float, settle: float, out: dict[str, float]) -> dict[
     out["umap_warm"] = timed(lambda: "UMAP" in title(page), 600, "the warm UMAP", clicked)
 
     set_number(page, "tre-epochs", 500)
+    samples = [time_reset(page, wait=RESET_WAITS[i % len(RESET_WAITS)]) for i in range(resets)]
+    for key in samples[0]:
+        values = [sample[key] for sample in samples]
+        out[key] = statistics.median(values)
+        if resets > 1:
+            out[f"{key}_samples"] = values
+    return out
+
+
+def time_reset(page, wait: float) -> dict[str, float]:
+    """Train (the epochs box says 500), wait for the first curve point and ``wait`` seconds more,
+    press Reset: its seconds as "reset" and "reset input" measure them, and two details of the
+    latter: Playwright's ``click()`` call -> the input event (its actionability checks and the
+    renderer's answers to them), the input event -> the status line saying idle."""
     page.locator(".tre-train").first.click()
     wait_for_curve_points(page, 1, timeout=300, where=" of the run to reset")
-    clicked = time.monotonic()
+    time.sleep(wait)
+    page.evaluate(_WATCH_RESET_JS)
+    clicked, clicked_wall = time.monotonic(), time.time()
     page.locator(".tre-reset").first.click()
-    out["reset"] = timed(
-        lambda: status_text(page).startswith("idle"), 120, "idle after Reset", clicked
+    out = {
+        "reset": timed(
+            lambda: status_text(page).startswith("idle"), 120, "idle after Reset", clicked
+        )
+    }
+    marks = wait_until(lambda: page.evaluate(_RESET_MARKS_JS), 30, "the frame after idle", POLL)
+    out["reset_input"] = (marks["frame"] - marks["pointerdown"]) / 1000
+    out["reset_click_to_input"] = (marks["origin"] + marks["pointerdown"]) / 1000 - clicked_wall
+    out["reset_input_to_idle"] = (marks["idle"] - marks["pointerdown"]) / 1000
+    wait_until(
+        lambda: max(trace_lengths(page, "tre-loss-curve") or [0]) == 0, 60, "the cleared curves"
     )
     return out
 
 
 def run_scenario(
-    browser, frontend: str, dataset: str, data_dir: str | None, settle: float
+    browser, frontend: str, dataset: str, data_dir: str | None, settle: float, resets: int = 1
 ) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="explorer-latency-") as tmp:
         tmp_path = Path(tmp)
@@ -185,7 +251,7 @@ def run_scenario(
             query = "" if dataset == "synthetic" else f"?dataset={dataset}"
             try:
                 page.goto(server.url + query, timeout=PAGE_TIMEOUT_MS)
-                return measure(page, server.started, settle, out)
+                return measure(page, server.started, settle, out, resets)
             finally:
                 context.close()
                 server.stop()
@@ -194,7 +260,7 @@ def run_scenario(
         out["server_up"] = time.monotonic() - server.started
         try:
             run_cell(page, open_notebook(page, server, "jupyterlab", notebook.name))
-            return measure(page, server.started, settle, out)
+            return measure(page, server.started, settle, out, resets)
         finally:
             context.close()
             server.stop()
@@ -247,6 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="seconds between a usable page and the Train click (default 10)",
     )
+    parser.add_argument(
+        "--resets",
+        type=int,
+        default=1,
+        help="time Reset this many times (each in a new run); the table shows the median",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -260,7 +332,9 @@ def main(argv: list[str] | None = None) -> int:
                     row = {"frontend": frontend, "dataset": dataset}
                     try:
                         row.update(
-                            run_scenario(browser, frontend, dataset, args.data_dir, args.settle)
+                            run_scenario(
+                                browser, frontend, dataset, args.data_dir, args.settle, args.resets
+                            )
                         )
                     except Exception as e:
                         row["error"] = f"{type(e).__name__}: {str(e)[:300]}"
@@ -272,7 +346,14 @@ def main(argv: list[str] | None = None) -> int:
     tmp = args.output.with_suffix(".json.tmp")
     tmp.write_text(
         json.dumps(
-            {"machine": info, "targets_s": TARGETS, "settle_s": args.settle, "rows": rows}, indent=1
+            {
+                "machine": info,
+                "targets_s": TARGETS,
+                "settle_s": args.settle,
+                "resets": args.resets,
+                "rows": rows,
+            },
+            indent=1,
         )
         + "\n"
     )

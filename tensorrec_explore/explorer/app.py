@@ -170,7 +170,9 @@ class Explorer:
             runs=RunsPanel(state),
         )
         curves = self.panels.curves
-        self.controller.ready_to_push = DrawPace(curves.loss_figure).ready
+        self.controller.ready_to_push = DrawPace(
+            curves.loss_figure, also=(curves.val_figure, self.panels.embeddings.figure)
+        ).ready
         self._connect(curves.train_button, self.controller.train)
         self._connect(curves.stop_button, self.controller.stop)
         self._connect(curves.resume_button, self.controller.resume)

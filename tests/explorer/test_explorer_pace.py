@@ -40,10 +40,31 @@ def test_an_update_waits_until_the_front_end_has_drawn_it():
     assert not pace.ready()
 
 
+def test_every_figure_watched_must_have_drawn():
+    first, second = (go.FigureWidget(data=[go.Scatter(x=[1], y=[1])]) for _ in range(2))
+    first._view_count = second._view_count = 1
+    pace = DrawPace(first, also=(second,))
+    drawn(first)
+    drawn(second)  # their first drawings
+    second.data[0].y = [2]
+    assert not pace.ready()
+    drawn(second)
+    assert pace.ready()
+
+
+def test_a_figure_whose_page_never_answered_holds_nothing_back():
+    figure = go.FigureWidget(data=[go.Scatter(x=[1], y=[1])])
+    figure._view_count = 1  # shown, but its page never drew it (no answer at all)
+    pace = DrawPace(figure)
+    figure.data[0].y = [2]
+    assert pace.ready()
+
+
 def test_an_unanswered_update_holds_nothing_back_after_the_patience():
     figure = go.FigureWidget(data=[go.Scatter(x=[1], y=[1])])
     figure._view_count = 1
     pace = DrawPace(figure, patience=0.0)
+    drawn(figure)
     figure.data[0].y = [2]
     assert pace.ready()
 
@@ -79,3 +100,11 @@ def test_the_explorer_paces_training_by_its_loss_figure(explorer):
     pace = explorer.controller.ready_to_push.__self__
     assert isinstance(pace, DrawPace)
     assert pace.figure is explorer.panels.curves.loss_figure
+    for figure in (explorer.panels.curves.val_figure, explorer.panels.embeddings.figure):
+        figure._view_count = 1
+        drawn(figure)  # its first drawing
+        assert pace.ready()
+        figure.data[0].y = [1.0]  # an update the page has not drawn yet
+        assert not pace.ready()
+        drawn(figure)
+        assert pace.ready()

@@ -317,8 +317,9 @@ class CurvesPanel:
 
     def _redraw_progress(self, change=None) -> None:
         s = self.state
-        self.progress.max = max(s.target_epochs, 1)
-        self.progress.value = min(s.epoch, self.progress.max)
+        with self.progress.hold_sync():  # one message when both change
+            self.progress.max = max(s.target_epochs, 1)
+            self.progress.value = min(s.epoch, self.progress.max)
         training = s.training
         self.train_button.disabled = training or bool(s.config_problems)
         self.train_button.tooltip = (

@@ -251,18 +251,20 @@ class EmbeddingsPanel:
         epochs = [snap.epoch for snap in self.state.snapshots]
         self._syncing = True
         try:
-            if not epochs:
-                self.epoch_slider.options = [("-", -1)]
-                self.epoch_slider.value = -1
-                self.epoch_slider.disabled = True
-            else:
-                current = self.epoch_slider.value
-                self.epoch_slider.options = [(str(e), e) for e in epochs]
-                self.epoch_slider.disabled = False
-                self.play.max = len(epochs) - 1
-                follow = self.follow.value or current not in epochs
-                self.epoch_slider.value = epochs[-1] if follow else current
-                self.play.value = self.epoch_slider.index
+            # one widget message each: the slider's options and index, the player's max and value
+            with self.epoch_slider.hold_sync(), self.play.hold_sync():
+                if not epochs:
+                    self.epoch_slider.options = [("-", -1)]
+                    self.epoch_slider.value = -1
+                    self.epoch_slider.disabled = True
+                else:
+                    current = self.epoch_slider.value
+                    self.epoch_slider.options = [(str(e), e) for e in epochs]
+                    self.epoch_slider.disabled = False
+                    self.play.max = len(epochs) - 1
+                    follow = self.follow.value or current not in epochs
+                    self.epoch_slider.value = epochs[-1] if follow else current
+                    self.play.value = self.epoch_slider.index
         finally:
             self._syncing = False
         self._redraw()
