@@ -76,9 +76,9 @@ the like's own item) are removed from the candidates (``SampledSoftmax.accidenta
 which is the dense softmax's denominator (a user's other likes compete there too), measured
 better, and an id comparison instead of a look-up in the liked pairs. Tables over
 :data:`~tensorrec_explore.fused_adam.LAZY_ADAM_VALUES` values (a 25,000 x 64 user table
-included) take row-wise Adam steps. Even so, at 10^6 likes over 10^5 items an epoch still costs
-more than LightFM-WARP's: the scaling target is not met there yet. :data:`SAMPLED_PAIR_COST` was
-measured before these changes.
+included) take row-wise Adam steps. Even so, at 10^6 and 10^7 likes over 10^5 items an epoch
+still costs several times LightFM-WARP's: the scaling target is not met there yet.
+:data:`SAMPLED_PAIR_COST` was measured before these changes.
 """
 
 from __future__ import annotations
