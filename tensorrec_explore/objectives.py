@@ -285,14 +285,16 @@ def _tower_rows(
     """Return the representations and biases of rows ``ids`` (repeats allowed).
 
     Embedding-like towers (a row's cost is one gather) run on ``ids`` as given; other towers
-    run once on every row of the table when it has no more rows than a call asks for
-    (``rows_per_call``: no distinct-id pass, no CSR gather), else once per distinct id; the
-    results are gathered back.
+    run once on every row of the table when it has at most half the rows a call asks for
+    (``rows_per_call``: nearly every row is asked for anyway; no distinct-id pass, no CSR
+    gather), else once per distinct id; the results are gathered back. (At 1,000 items and
+    1,088 rows per call the distinct-id pass is the faster: ``benchmarks/README.md``,
+    "Figures behind design choices (training defaults)".)
     """
     if all(getattr(layer, "embedding_like", False) for layer in layers):
         features = table.rows(ids)
         return tower(features, training), biases(features)
-    if rows_per_call is not None and table.n_rows <= rows_per_call:
+    if rows_per_call is not None and 2 * table.n_rows <= rows_per_call:
         features = table.all()
         return tf.gather(tower(features, training), ids), tf.gather(biases(features), ids)
     unique, where = tf.unique(ids)
