@@ -64,6 +64,12 @@ class LikedPairs:
             )
             self._filter = tf.constant(words.view(np.int32))
 
+    @property
+    def compiles_with_xla(self) -> bool:
+        """True when :meth:`unliked` uses only XLA-compilable ops (flags or bitset; the
+        filtered search's data-dependent sizes are not)."""
+        return self.use_dense or self.use_bitset
+
     def contains(self, users: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
         """Return ``[p, s]`` booleans: is ``(users[r], items[c])`` a liked pair."""
         if self.use_dense:

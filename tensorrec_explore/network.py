@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from .errors import InputError
 from .predictions import Prediction
-from .representations import clone_representation, takes_training
+from .representations import clone_representation, kernel_rows, takes_training
 from .sparse_rows import SparseRows
 
 
@@ -30,6 +30,10 @@ class Bias(keras.layers.Layer):
         if isinstance(features, tf.SparseTensor):
             return tf.reshape(tf.sparse.sparse_dense_matmul(features, self.kernel), [-1])
         return tf.reshape(tf.matmul(features, self.kernel), [-1])
+
+    def identity_rows(self, ids: tf.Tensor) -> tf.Tensor:
+        """Return the biases of rows ``ids`` of identity features, ``[len(ids)]``."""
+        return tf.reshape(kernel_rows(self.kernel, ids), [-1])
 
 
 class TwoTower(keras.layers.Layer):
@@ -79,6 +83,9 @@ class TwoTower(keras.layers.Layer):
         self.biased = biased
         self.user_bias = Bias(name="user_bias")
         self.item_bias = Bias(name="item_bias")
+        # Whether each side's towers look up identity-feature rows directly (identity_rows).
+        self.users_look_up = all(getattr(layer, "looks_up_ids", False) for layer in self.user_layers)
+        self.items_look_up = bool(getattr(item_representation, "looks_up_ids", False))
 
     def build(self, users: SparseRows, items: SparseRows) -> None:
         """Create every weight by running each tower once on a single row; keep the
@@ -137,10 +144,21 @@ class TwoTower(keras.layers.Layer):
     def users(self, features: tf.SparseTensor, training: bool = False) -> tf.Tensor:
         """Return user representations ``[b, n_tastes, d]``."""
         layers = zip(self.user_layers, self.user_takes_training, strict=True)
-        vectors = [_call(layer, takes, features, training) for layer, takes in layers]
-        if self.n_tastes == 1:  # expand_dims: cheaper than stacking one tensor
-            return tf.expand_dims(vectors[0], 1)
-        return tf.stack(vectors, axis=1)
+        return _tastes([_call(layer, takes, features, training) for layer, takes in layers])
+
+    def user_rows(self, ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Return representations ``[p, n_tastes, d]`` and biases ``[p]`` of users ``ids`` whose
+        features are identity, looked up (only when :attr:`users_look_up`)."""
+        vectors = _tastes([layer.identity_rows(ids) for layer in self.user_layers])
+        return vectors, self._bias_rows(self.user_bias, ids)
+
+    def item_rows(self, ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Return representations ``[p, d]`` and biases ``[p]`` of items ``ids`` whose features
+        are identity, looked up (only when :attr:`items_look_up`)."""
+        return self.item_layer.identity_rows(ids), self._bias_rows(self.item_bias, ids)
+
+    def _bias_rows(self, bias: Bias, ids: tf.Tensor) -> tf.Tensor:
+        return bias.identity_rows(ids) if self.biased else tf.zeros(tf.shape(ids), tf.float32)
 
     def items(self, features: tf.SparseTensor, training: bool = False) -> tf.Tensor:
         """Return item representations ``[n, d]``."""
@@ -172,6 +190,13 @@ class TwoTower(keras.layers.Layer):
         batch, tastes, width = tf.shape(users)[0], tf.shape(users)[1], tf.shape(users)[2]
         flat = self.prediction.pairwise(tf.reshape(users, [batch * tastes, width]), items)
         return tf.reshape(flat, [batch, tastes, tf.shape(items)[0]])
+
+
+def _tastes(vectors: list[tf.Tensor]) -> tf.Tensor:
+    """Stack each taste's ``[b, d]`` representations into ``[b, n_tastes, d]``."""
+    if len(vectors) == 1:  # expand_dims: cheaper than stacking one tensor
+        return tf.expand_dims(vectors[0], 1)
+    return tf.stack(vectors, axis=1)
 
 
 def _call(layer: Any, takes: bool, features: tf.SparseTensor, training: bool) -> tf.Tensor:

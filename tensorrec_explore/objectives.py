@@ -66,8 +66,12 @@ class Objective:
 
     def apply(self, tape: tf.GradientTape, total: tf.Tensor) -> None:
         """Apply one optimizer step of the gradients of ``total`` recorded on ``tape``."""
+        self.apply_gradients(tape.gradient(total, self.network.trainable_variables))
+
+    def apply_gradients(self, gradients: list[Any]) -> None:
+        """Apply one optimizer step of ``gradients``, one per trainable variable (None: no
+        gradient)."""
         variables = self.network.trainable_variables
-        gradients = tape.gradient(total, variables)
         if self.strategy is None and can_fuse(self.optimizer):
             apply_adam(
                 self.optimizer,
@@ -107,6 +111,8 @@ class Objective:
         return self.l2 * self.network.regularization()
 
     def _user_vectors(self, users: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        if self.users.is_identity and self.network.users_look_up:
+            return self.network.user_rows(users)
         return _tower_rows(
             users,
             self.users,
@@ -117,6 +123,8 @@ class Objective:
         )
 
     def _item_vectors(self, items: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        if self.items.is_identity and self.network.items_look_up:
+            return self.network.item_rows(items)
         return _tower_rows(
             items,
             self.items,

@@ -50,14 +50,22 @@ def features_matmul(features: tf.Tensor | tf.SparseTensor, kernel: tf.Tensor) ->
     """
     if isinstance(features, tf.SparseTensor) and _values(kernel) > fused_adam.LAZY_ADAM_VALUES:
         rows, columns = features.indices[:, 0], features.indices[:, 1]
-        # The backing variable itself: a row gather (ResourceGather) instead of a read of the
-        # whole kernel, which a variable updated row-wise copies at every read.
-        rows_of = kernel.value if isinstance(kernel, keras.Variable) else kernel
-        weighted = tf.gather(rows_of, columns) * tf.cast(features.values, kernel.dtype)[:, None]
+        weighted = kernel_rows(kernel, columns) * tf.cast(features.values, kernel.dtype)[:, None]
         return tf.math.unsorted_segment_sum(weighted, rows, features.dense_shape[0])
     if isinstance(features, tf.SparseTensor):
         return tf.sparse.sparse_dense_matmul(features, kernel)
     return tf.matmul(features, kernel)
+
+
+def kernel_rows(kernel: Any, ids: tf.Tensor) -> tf.Tensor:
+    """Return rows ``ids`` of ``kernel`` (repeats allowed): what identity features select.
+
+    The backing variable is gathered itself (``ResourceGather``), not a read of the whole
+    kernel (which a variable updated row-wise copies at every read); the gradient holds only
+    those rows (``tf.IndexedSlices``).
+    """
+    rows_of = kernel.value if isinstance(kernel, keras.Variable) else kernel
+    return tf.gather(rows_of, ids)
 
 
 def _values(kernel: Any) -> int:
@@ -122,6 +130,15 @@ class Representation(keras.layers.Layer):
     #: True for one vector per feature summed, no hidden layer: such tables take the large
     #: steps of :data:`tensorrec_explore.defaults.EMBEDDING_RECIPE`.
     embedding_like = False
+    #: True when :meth:`identity_rows` gives the representations of identity-feature rows
+    #: without building their sparse features (a look-up; training may then compile the step
+    #: with XLA, which has no sparse matmul).
+    looks_up_ids = False
+
+    def identity_rows(self, ids: tf.Tensor) -> tf.Tensor:
+        """Return the representations of rows ``ids`` of identity features, ``[len(ids), d]``
+        (only for layers declaring :attr:`looks_up_ids`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not look up identity rows")
 
     def __init__(self, n_components: int | None = None, seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -164,6 +181,7 @@ class Linear(Representation):
     """
 
     embedding_like = True
+    looks_up_ids = True
 
     def build(self, input_shape: Any) -> None:
         self.kernel = self.add_weight(
@@ -174,6 +192,9 @@ class Linear(Representation):
 
     def call(self, features: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
         return features_matmul(features, self.kernel)
+
+    def identity_rows(self, ids: tf.Tensor) -> tf.Tensor:
+        return kernel_rows(self.kernel, ids)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -190,6 +211,9 @@ class NormalizedLinear(Linear):
 
     def call(self, features: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
         return tf.math.l2_normalize(super().call(features), axis=-1)
+
+    def identity_rows(self, ids: tf.Tensor) -> tf.Tensor:
+        return tf.math.l2_normalize(super().identity_rows(ids), axis=-1)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

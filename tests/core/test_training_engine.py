@@ -334,3 +334,64 @@ def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
     # Large catalogue, or few likes per user over many items: the sampled one.
     assert use_sampled_softmax(100, FULL_SOFTMAX_LIMIT + 1, 1000, None)
     assert use_sampled_softmax(100_000, 20_000, 200_000, None)
+
+
+@pytest.mark.parametrize("loss", ["bpr", "warp", "wmrb", "logistic", "sampled_softmax"])
+def test_the_xla_step_computes_the_plain_steps_losses_and_gradients(
+    loss: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tensorrec_explore import training
+
+    monkeypatch.setattr(training, "XLA_MIN_LIKES", 0)
+    data = make_planted()
+    settings = dict(n_components=4, epochs=1, batch_size=64, n_sampled_items=8, random_state=0)
+    if loss == "sampled_softmax":
+        settings["loss"] = "softmax"  # n_sampled_items below the catalogue: the sampled form
+    else:
+        settings["loss"] = loss
+    trainer = TensorRec(**settings).fit(data.interactions)._fitted.trainer
+    assert trainer.uses_xla
+    batch = trainer._sampled_batch(
+        tf.constant(1, tf.int64), *trainer._sampled_order(tf.constant([5, 6], tf.int64))
+    )
+    compiled = trainer._sampled_gradients(*batch)
+    plain = trainer._sampled_losses_and_gradients(*batch)
+    for got, want in zip(compiled[:2], plain[:2], strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-6)
+    for got, want in zip(compiled[2], plain[2], strict=True):
+        np.testing.assert_allclose(
+            tf.convert_to_tensor(got).numpy(), tf.convert_to_tensor(want).numpy(), atol=1e-5
+        )
+
+
+def test_xla_applies_only_where_it_compiles_and_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tensorrec_explore import training
+
+    data = make_planted()
+    plain = dict(n_components=4, loss="bpr", epochs=1, batch_size=64, random_state=0)
+    assert not TensorRec(**plain).fit(data.interactions)._fitted.trainer.uses_xla  # too small
+    monkeypatch.setattr(training, "XLA_MIN_LIKES", 0)
+    assert TensorRec(**plain).fit(data.interactions)._fitted.trainer.uses_xla
+    no_xla = [
+        # metadata features: the towers run a sparse matmul, which XLA does not compile
+        (TensorRec(**plain), dict(item_features=data.item_features)),
+        # a deep tower: distinct-id passes of data-dependent size
+        (TensorRec(**{**plain, "item_representation": "relu"}), {}),
+    ]
+    for model, features in no_xla:
+        assert not model.fit(data.interactions, **features)._fitted.trainer.uses_xla
+    explicit = make_planted(explicit=True).interactions  # dislikes: a varying count per step
+    assert not TensorRec(**plain).fit(explicit)._fitted.trainer.uses_xla
+
+
+def test_a_fit_through_the_xla_step_learns_the_planted_tastes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tensorrec_explore import training
+
+    monkeypatch.setattr(training, "XLA_MIN_LIKES", 0)
+    data = make_planted()
+    model = TensorRec(n_components=8, loss="bpr", epochs=15, batch_size=64, random_state=0)
+    model.fit(data.interactions)
+    assert model._fitted.trainer.uses_xla
+    assert evaluate(model, data.held_out, train=data.interactions, k=5).summary["auc"] > 0.9
