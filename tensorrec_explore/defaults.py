@@ -55,9 +55,15 @@ the former 1024 x 15; logistic 0.219 x 25; wmrb 0.215 at 1024 x 20, 0.208 x 15; 
 Levers measured and not taken (``benchmarks/README.md``, "The sampled losses, session 6"): hard
 negatives for bpr (the highest-scoring of each group of 2, 4 or 8 samples) reach NDCG@10 0.175 /
 0.147 / 0.131 on ml-100k's validation split against uniform samples' 0.188 (the highest of all
-64: 0.140 against 0.274 on test); a higher starting rate for the larger batches (0.3) loses too;
-XLA (``jit_compile``, batches padded to a static size) compiles for seconds and runs an epoch no
-faster.
+64: 0.140 against 0.274 on test); a higher starting rate for the larger batches (0.3) loses too.
+
+XLA: from :data:`XLA_MIN_LIKES` likes a sampled step's forward and backward pass is compiled by
+XLA (``training.compiles_with_xla`` says where it can be), which fuses the element-wise work of
+the ``likes x samples`` scores: on ml-1m-all an epoch takes 40-45% less (bpr 2.20 -> 1.25-1.31 s,
+warp 4.73 -> 2.83 s). The first compilation in a process costs 1-3 s and each step's launch
+~1 ms, so on ml-100k (44,000 likes) a whole fit is slower with it. Compiling the whole epoch
+instead compiles for 5-6 s and runs no faster; Adam's update stays outside (its row-wise form
+finds the distinct rows, a size XLA must know when compiling).
 
 Dense or sampled softmax (:func:`use_sampled_softmax`): the dense softmax scores every user
 against every item each epoch (``users x items`` scores); the sampled softmax scores each like

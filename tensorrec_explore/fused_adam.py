@@ -37,6 +37,14 @@ def can_fuse(optimizer: keras.optimizers.Optimizer) -> bool:
 LAZY_ADAM_VALUES = 1 << 20
 
 
+def takes_rows(gradient: object, variable: tf.Variable) -> bool:
+    """Return True when :func:`apply_adam` updates ``variable`` only in ``gradient``'s rows."""
+    return (
+        isinstance(gradient, tf.IndexedSlices)
+        and variable.shape.num_elements() > LAZY_ADAM_VALUES
+    )
+
+
 def apply_adam(
     optimizer: keras.optimizers.Adam, pairs: Sequence[tuple[tf.Tensor, tf.Variable]]
 ) -> None:
@@ -55,10 +63,7 @@ def apply_adam(
     updates = []
     for gradient, variable in pairs:
         index = optimizer._get_variable_index(variable)
-        if (
-            isinstance(gradient, tf.IndexedSlices)
-            and variable.shape.num_elements() > LAZY_ADAM_VALUES
-        ):
+        if takes_rows(gradient, variable):
             moments = (optimizer._momentums[index], optimizer._velocities[index])
             rate_t = rate * tf.sqrt(1.0 - tf.pow(beta_2, step)) / (1.0 - tf.pow(beta_1, step))
             updates.append(

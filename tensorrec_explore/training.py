@@ -16,6 +16,7 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from .defaults import XLA_MIN_LIKES, sampled_batch
+from .fused_adam import takes_rows
 from .liked_pairs import LikedPairs
 from .losses import Loss, LossInputs, disliked_sampled, uses_autograph
 from .objectives import Objective
@@ -324,7 +325,14 @@ class Trainer:
                 tf.gather(self.item_counts, items),
             )
             total = data + reg
-        return data, reg, tape.gradient(total, self.network.trainable_variables)
+        variables = self.network.trainable_variables
+        gradients = tape.gradient(total, variables)
+        if self.uses_xla:  # XLA densifies the look-ups' row gradients faster than TensorFlow
+            gradients = [
+                g if g is None or takes_rows(g, v) else tf.convert_to_tensor(g)
+                for g, v in zip(gradients, variables, strict=True)
+            ]
+        return data, reg, gradients
 
     def _observed_step(self, observed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         users, items = tf.gather(self.rows, observed), tf.gather(self.cols, observed)
