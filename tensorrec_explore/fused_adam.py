@@ -37,14 +37,6 @@ def can_fuse(optimizer: keras.optimizers.Optimizer) -> bool:
 LAZY_ADAM_VALUES = 1 << 20
 
 
-def takes_rows(gradient: object, variable: tf.Variable) -> bool:
-    """Return True when :func:`apply_adam` updates ``variable`` only in ``gradient``'s rows."""
-    return (
-        isinstance(gradient, tf.IndexedSlices)
-        and variable.shape.num_elements() > LAZY_ADAM_VALUES
-    )
-
-
 def apply_adam(
     optimizer: keras.optimizers.Adam, pairs: Sequence[tuple[tf.Tensor, tf.Variable]]
 ) -> None:
@@ -63,7 +55,10 @@ def apply_adam(
     updates = []
     for gradient, variable in pairs:
         index = optimizer._get_variable_index(variable)
-        if takes_rows(gradient, variable):
+        if (
+            isinstance(gradient, tf.IndexedSlices)
+            and variable.shape.num_elements() > LAZY_ADAM_VALUES
+        ):
             moments = (optimizer._momentums[index], optimizer._velocities[index])
             rate_t = rate * tf.sqrt(1.0 - tf.pow(beta_2, step)) / (1.0 - tf.pow(beta_1, step))
             updates.append(
@@ -97,22 +92,39 @@ def _lazy_adam(
     beta_2: tf.Tensor,
     epsilon: float,
 ) -> tf.Operation:
-    """Adam's step on the rows of ``gradient`` only (repeated rows summed); return the op."""
-    rows, where = tf.unique(gradient.indices)
-    values = tf.math.unsorted_segment_sum(gradient.values, where, tf.size(rows))
+    """Adam's step on the rows of ``gradient`` only (repeated rows summed); return the op.
+
+    Every size is the gradient's row count, known when compiling (XLA has no ``tf.unique``):
+    the rows are sorted, each distinct row's gradients summed into its slot, and the slots
+    past the distinct count write slot 0's row and values again (a scatter of equal values, so
+    its order does not matter).
+    """
+    indices = tf.cast(gradient.indices, tf.int32)
+    order = tf.argsort(indices)
+    rows = tf.gather(indices, order)
+    first = tf.concat([[True], tf.not_equal(rows[1:], rows[:-1])], axis=0)
+    slot = tf.cumsum(tf.cast(first, tf.int32)) - 1
+    n_slots = tf.size(rows)
+    values = tf.math.unsorted_segment_sum(tf.gather(gradient.values, order), slot, n_slots)
+    distinct = tf.math.unsorted_segment_max(rows, slot, n_slots)
+    used = tf.range(n_slots) <= slot[-1]
+    distinct = tf.where(used, distinct, distinct[0])
+
+    def read(target: tf.Variable) -> tf.Tensor:
+        return tf.raw_ops.ResourceGather(resource=target.handle, indices=distinct, dtype=tf.float32)
+
     m, v = (
-        beta * tf.raw_ops.ResourceGather(resource=slot.handle, indices=rows, dtype=tf.float32)
-        + (1.0 - beta) * update
-        for slot, beta, update in zip(
+        beta * read(slot_variable) + (1.0 - beta) * update
+        for slot_variable, beta, update in zip(
             moments, (beta_1, beta_2), (values, tf.square(values)), strict=True
         )
     )
+    m = tf.where(used[:, None], m, m[:1])
+    v = tf.where(used[:, None], v, v[:1])
+    new = read(variable) - rate * m / (tf.sqrt(v) + tf.cast(epsilon, tf.float32))
     return tf.group(
-        tf.raw_ops.ResourceScatterUpdate(resource=moments[0].handle, indices=rows, updates=m),
-        tf.raw_ops.ResourceScatterUpdate(resource=moments[1].handle, indices=rows, updates=v),
-        tf.raw_ops.ResourceScatterSub(
-            resource=variable.handle,
-            indices=rows,
-            updates=rate * m / (tf.sqrt(v) + tf.cast(epsilon, tf.float32)),
-        ),
+        *(
+            tf.raw_ops.ResourceScatterUpdate(resource=target.handle, indices=distinct, updates=x)
+            for target, x in ((moments[0], m), (moments[1], v), (variable, new))
+        )
     )

@@ -66,12 +66,8 @@ class Objective:
 
     def apply(self, tape: tf.GradientTape, total: tf.Tensor) -> None:
         """Apply one optimizer step of the gradients of ``total`` recorded on ``tape``."""
-        self.apply_gradients(tape.gradient(total, self.network.trainable_variables))
-
-    def apply_gradients(self, gradients: list[Any]) -> None:
-        """Apply one optimizer step of ``gradients``, one per trainable variable (None: no
-        gradient)."""
         variables = self.network.trainable_variables
+        gradients = tape.gradient(total, variables)
         if self.strategy is None and can_fuse(self.optimizer):
             apply_adam(
                 self.optimizer,

@@ -16,7 +16,6 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from .defaults import XLA_MIN_LIKES, sampled_batch
-from .fused_adam import takes_rows
 from .liked_pairs import LikedPairs
 from .losses import Loss, LossInputs, disliked_sampled, uses_autograph
 from .objectives import Objective
@@ -100,14 +99,12 @@ class Trainer:
             strategy,
         )
         autograph = uses_autograph(loss)
-        # A sampled step's forward and backward pass, compiled by XLA where that pays
-        # (compiles_with_xla); the optimizer's update stays outside (row-wise Adam is not
-        # XLA-compilable).
+        # The compiled epoch's sampled step: compiled by XLA where that pays (compiles_with_xla).
         self.uses_xla = loss.inputs == "sampled" and compiles_with_xla(self, parts, strategy)
-        self._sampled_gradients = (
-            tf.function(self._sampled_losses_and_gradients, jit_compile=True)
+        self._epoch_step = (
+            tf.function(self._sampled_step, jit_compile=True)
             if self.uses_xla
-            else self._sampled_losses_and_gradients
+            else self._sampled_step
         )
         ids = tf.TensorSpec([None], tf.int64)
         signatures = {"dense": [ids], "sampled": [ids, ids, ids], "observed": [ids]}
@@ -215,7 +212,7 @@ class Trainer:
         order = self._sampled_order(seed)
 
         def body(index: tf.Tensor, data_total: tf.Tensor, reg_total: tf.Tensor) -> tuple:
-            data, reg = self._sampled_step(*self._sampled_batch(index, *order))
+            data, reg = self._epoch_step(*self._sampled_batch(index, *order))
             return index + 1, data_total + data, reg_total + reg
 
         zero = tf.constant(0.0)
@@ -296,15 +293,6 @@ class Trainer:
     def _sampled_step(
         self, positives: tf.Tensor, sampled: tf.Tensor, negatives: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        data, reg, gradients = self._sampled_gradients(positives, sampled, negatives)
-        self.objective.apply_gradients(gradients)
-        return data, reg
-
-    def _sampled_losses_and_gradients(
-        self, positives: tf.Tensor, sampled: tf.Tensor, negatives: tf.Tensor
-    ) -> tuple[tf.Tensor, tf.Tensor, list[Any]]:
-        """Return a sampled step's (data loss, regularisation, gradient per trainable
-        variable); the optimizer's update is the caller's."""
         users, items = tf.gather(self.rows, positives), tf.gather(self.cols, positives)
         valid = self.objective.candidates_valid(users, items, sampled)
         disliked_users = disliked_items = disliked_valid = None  # implicit data: no dislike graph
@@ -325,14 +313,8 @@ class Trainer:
                 tf.gather(self.item_counts, items),
             )
             total = data + reg
-        variables = self.network.trainable_variables
-        gradients = tape.gradient(total, variables)
-        if self.uses_xla:  # XLA densifies the look-ups' row gradients faster than TensorFlow
-            gradients = [
-                g if g is None or takes_rows(g, v) else tf.convert_to_tensor(g)
-                for g, v in zip(gradients, variables, strict=True)
-            ]
-        return data, reg, gradients
+        self.objective.apply(tape, total)
+        return data, reg
 
     def _observed_step(self, observed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         users, items = tf.gather(self.rows, observed), tf.gather(self.cols, observed)
