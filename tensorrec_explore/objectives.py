@@ -8,6 +8,7 @@ An :class:`Objective` turns a batch (liked pairs and sampled items, or observed 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
@@ -98,9 +99,9 @@ class Objective:
             float32 ``[p, c]``: 1.0 where candidate ``c`` is not a liked item of ``users[r]``;
             for a loss declaring ``accidental_hits_only``, where it is not ``items[r]``.
         """
-        if getattr(self.loss, "accidental_hits_only", False):
-            return tf.cast(tf.not_equal(items[:, None], candidates[None, :]), tf.float32)
-        return self.liked.unliked(users, candidates)
+        return candidates_valid(
+            self.loss, items, candidates, lambda: self.liked.unliked(users, candidates)
+        )
 
     def regularization(self) -> tf.Tensor:
         """Return ``l2`` times the sum of squares of every representation weight."""
@@ -275,6 +276,32 @@ class Objective:
         predictions = net.elementwise(user_vectors, item_vectors) + user_biases + item_biases
         data = self.loss(LossInputs(predictions=predictions, values=values, weights=weights))
         return data, self.regularization()
+
+
+def candidates_valid(
+    loss: Loss, items: tf.Tensor, candidates: tf.Tensor, unliked: Callable[[], tf.Tensor]
+) -> tf.Tensor:
+    """Return which candidates may be negatives of liked pairs: the one rule every path uses.
+
+    Parameters
+    ----------
+    loss
+        Its ``accidental_hits_only`` is read.
+    items, candidates : tf.Tensor
+        int64 ``[p]`` liked items and ``[c]`` candidate items.
+    unliked
+        Called only when needed: float32 ``[p, c]``, 1.0 where candidate ``c`` is not a liked
+        item of row ``r``'s user.
+
+    Returns
+    -------
+    tf.Tensor
+        float32 ``[p, c]``: for a loss declaring ``accidental_hits_only``, 1.0 where candidate
+        ``c`` is not ``items[r]``; else ``unliked()``.
+    """
+    if getattr(loss, "accidental_hits_only", False):
+        return tf.cast(tf.not_equal(items[:, None], candidates[None, :]), tf.float32)
+    return unliked()
 
 
 def _tower_rows(

@@ -35,7 +35,7 @@ import tensorflow as tf
 from .defaults import sampled_batch
 from .errors import InputError
 from .losses import Loss, in_sampled_form, needs_item_counts, uses_autograph
-from .objectives import Objective
+from .objectives import Objective, candidates_valid
 
 #: Records per ``tf.train.Example`` in TFRecord shards (one Example per record reads far slower).
 RECORDS_PER_EXAMPLE = 4096
@@ -437,14 +437,17 @@ class StreamTrainer:
             liked, disliked = values > 0, values < 0
         liked_users, liked_items = tf.boolean_mask(users, liked), tf.boolean_mask(items, liked)
         disliked_users = tf.boolean_mask(users, disliked)
-        valid = 1.0 - tf.cast(_in_batch_like(keys, liked_users, sampled, self.n_items), tf.float32)
-        disliked_valid = 1.0 - tf.cast(
-            _in_batch_like(keys, disliked_users, sampled, self.n_items), tf.float32
+        def unliked(users: tf.Tensor, candidates: tf.Tensor) -> tf.Tensor:
+            return 1.0 - tf.cast(_in_batch_like(keys, users, candidates, self.n_items), tf.float32)
+
+        valid = candidates_valid(
+            self.loss, liked_items, sampled, lambda: unliked(liked_users, sampled)
         )
+        disliked_valid = unliked(disliked_users, sampled)
         batch_valid = None
         if getattr(self.loss, "in_batch_negatives", False):
-            batch_valid = 1.0 - tf.cast(
-                _in_batch_like(keys, liked_users, liked_items, self.n_items), tf.float32
+            batch_valid = candidates_valid(
+                self.loss, liked_items, liked_items, lambda: unliked(liked_users, liked_items)
             )
         with tf.GradientTape() as tape:
             data, reg = self.objective.sampled_objective(

@@ -48,7 +48,7 @@ from .errors import InputError, ValidationLossUnavailable
 from .fitting import fitted, plugin_name
 from .liked_pairs import LikedPairs
 from .losses import LossInputs, disliked_sampled
-from .objectives import Objective
+from .objectives import Objective, candidates_valid
 from .scoring import block_scores
 from .training import DENSE_BLOCK, DISLIKE_SAMPLES, dense_dislike_inputs
 
@@ -241,7 +241,12 @@ def _sampled(
             "sampled_scores": block_scores(
                 network, vectors, biases, sampled_vectors, sampled_biases
             ),
-            "sampled_valid": pairs.unliked(user_ids, sampled),
+            "sampled_valid": candidates_valid(
+                loss,
+                tf.constant(cols[batch].astype(np.int64)),
+                sampled,
+                lambda: pairs.unliked(user_ids, sampled),
+            ),
             "n_items": tf.constant(state.n_items, tf.float32),
             "item_counts": tf.constant(counts[cols[batch]]),
         }

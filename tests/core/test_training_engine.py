@@ -406,3 +406,40 @@ def test_a_fit_through_the_xla_step_learns_the_planted_tastes(
     model.fit(data.interactions)
     assert model._fitted.trainer.uses_xla
     assert evaluate(model, data.held_out, train=data.interactions, k=5).summary["auc"] > 0.9
+
+
+def test_validation_and_streams_judge_candidates_by_the_training_rule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The sampled softmax's validation loss and its streamed steps drop only accidental hits,
+    # as the in-memory steps do: each path asks objectives.candidates_valid, with its loss.
+    from tensorrec_explore import objectives, streaming, validation_loss
+
+    seen = []
+
+    def spy(path: str):
+        def candidates_valid(loss, items, candidates, unliked):
+            result = objectives.candidates_valid(loss, items, candidates, unliked)
+            seen.append((path, type(loss).__name__, result))
+            return result
+
+        return candidates_valid
+
+    monkeypatch.setattr(validation_loss, "candidates_valid", spy("validation"))
+    monkeypatch.setattr(streaming, "candidates_valid", spy("stream"))
+    interactions = sp.random(12, 9, density=0.4, format="csr", random_state=6, dtype=np.float32)
+    interactions.data[:] = 1.0
+    model = TensorRec(n_components=4, n_sampled_items=4, batch_size=3, epochs=1, random_state=0)
+    model.fit(interactions)
+    validation_loss.validation_loss(model, interactions)
+    users, items = interactions.nonzero()
+    pairs = tf.data.Dataset.from_tensor_slices((users.astype(np.int64), items.astype(np.int64)))
+    TensorRec(n_components=4, n_sampled_items=4, epochs=1, random_state=0).fit_stream(
+        pairs, 12, 9
+    )
+    assert {(path, name) for path, name, _ in seen} == {
+        ("validation", "SampledSoftmax"),
+        ("stream", "SampledSoftmax"),
+    }
+    validation_valid = next(result for path, _, result in seen if path == "validation")
+    assert validation_valid.numpy().min() == 0  # some candidate is a like's own item
