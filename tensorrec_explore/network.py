@@ -84,7 +84,9 @@ class TwoTower(keras.layers.Layer):
         self.user_bias = Bias(name="user_bias")
         self.item_bias = Bias(name="item_bias")
         # Whether each side's towers look up identity-feature rows directly (identity_rows).
-        self.users_look_up = all(getattr(layer, "looks_up_ids", False) for layer in self.user_layers)
+        self.users_look_up = all(
+            getattr(layer, "looks_up_ids", False) for layer in self.user_layers
+        )
         self.items_look_up = bool(getattr(item_representation, "looks_up_ids", False))
 
     def build(self, users: SparseRows, items: SparseRows) -> None:

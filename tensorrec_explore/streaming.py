@@ -437,6 +437,7 @@ class StreamTrainer:
             liked, disliked = values > 0, values < 0
         liked_users, liked_items = tf.boolean_mask(users, liked), tf.boolean_mask(items, liked)
         disliked_users = tf.boolean_mask(users, disliked)
+
         def unliked(users: tf.Tensor, candidates: tf.Tensor) -> tf.Tensor:
             return 1.0 - tf.cast(_in_batch_like(keys, users, candidates, self.n_items), tf.float32)
 

@@ -366,7 +366,9 @@ def compiles_with_xla(trainer: Trainer, parts: Any, strategy: Any) -> bool:
     up (XLA has no sparse matmul) and liked pairs tested by flags or bitset (or not at all).
     """
     network = parts.network
-    liked_ok = getattr(trainer.loss, "accidental_hits_only", False) or trainer.liked.compiles_with_xla
+    liked_ok = (
+        getattr(trainer.loss, "accidental_hits_only", False) or trainer.liked.compiles_with_xla
+    )
     return (
         trainer.positive.size >= XLA_MIN_LIKES
         and strategy is None

@@ -38,6 +38,7 @@ its ``call`` reads); :class:`~tensorrec_explore.callbacks.ValidationMetrics` log
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -245,7 +246,7 @@ def _sampled(
                 loss,
                 tf.constant(cols[batch].astype(np.int64)),
                 sampled,
-                lambda: pairs.unliked(user_ids, sampled),
+                partial(pairs.unliked, user_ids, sampled),
             ),
             "n_items": tf.constant(state.n_items, tf.float32),
             "item_counts": tf.constant(counts[cols[batch]]),

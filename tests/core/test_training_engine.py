@@ -347,7 +347,13 @@ def test_the_xla_step_updates_the_model_as_the_plain_step_does(
     if row_wise:  # every table takes Adam's row-wise step, inside XLA too
         monkeypatch.setattr(fused_adam, "LAZY_ADAM_VALUES", 0)
     data = make_planted()
-    settings = dict(n_components=4, epochs=1, batch_size=64, n_sampled_items=8, random_state=0)
+    settings = {
+        "n_components": 4,
+        "epochs": 1,
+        "batch_size": 64,
+        "n_sampled_items": 8,
+        "random_state": 0,
+    }
     # the softmax with n_sampled_items below the catalogue trains its sampled form
     settings["loss"] = "softmax" if loss == "sampled_softmax" else loss
     model = TensorRec(**settings).fit(data.interactions)
@@ -379,13 +385,13 @@ def test_xla_applies_only_where_it_compiles_and_pays(monkeypatch: pytest.MonkeyP
     from tensorrec_explore import training
 
     data = make_planted()
-    plain = dict(n_components=4, loss="bpr", epochs=1, batch_size=64, random_state=0)
+    plain = {"n_components": 4, "loss": "bpr", "epochs": 1, "batch_size": 64, "random_state": 0}
     assert not TensorRec(**plain).fit(data.interactions)._fitted.trainer.uses_xla  # too small
     monkeypatch.setattr(training, "XLA_MIN_LIKES", 0)
     assert TensorRec(**plain).fit(data.interactions)._fitted.trainer.uses_xla
     no_xla = [
         # metadata features: the towers run a sparse matmul, which XLA does not compile
-        (TensorRec(**plain), dict(item_features=data.item_features)),
+        (TensorRec(**plain), {"item_features": data.item_features}),
         # a deep tower: distinct-id passes of data-dependent size
         (TensorRec(**{**plain, "item_representation": "relu"}), {}),
     ]
@@ -434,9 +440,7 @@ def test_validation_and_streams_judge_candidates_by_the_training_rule(
     validation_loss.validation_loss(model, interactions)
     users, items = interactions.nonzero()
     pairs = tf.data.Dataset.from_tensor_slices((users.astype(np.int64), items.astype(np.int64)))
-    TensorRec(n_components=4, n_sampled_items=4, epochs=1, random_state=0).fit_stream(
-        pairs, 12, 9
-    )
+    TensorRec(n_components=4, n_sampled_items=4, epochs=1, random_state=0).fit_stream(pairs, 12, 9)
     assert {(path, name) for path, name, _ in seen} == {
         ("validation", "SampledSoftmax"),
         ("stream", "SampledSoftmax"),
