@@ -114,7 +114,7 @@ SAMPLED_BATCH = 1024
 SAMPLED_BATCH_MAX = 4096
 #: :func:`sampled_batch` doubles the batch while an epoch keeps at least this many steps.
 SAMPLED_MIN_STEPS = 100
-#: Sampled losses on at least this many likes compile their steps' forward and backward pass
+#: Sampled losses on at least this many likes compile each step (forward, backward, Adam)
 #: with XLA (:func:`tensorrec_explore.training.compiles_with_xla`): measured in
 #: ``benchmarks/README.md``, "Figures behind design choices (training defaults)".
 XLA_MIN_LIKES = 200_000

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from .errors import InputError
 from .predictions import Prediction
-from .representations import clone_representation, kernel_rows, takes_training
+from .representations import clone_representation, kernel_rows, looks_up_ids, takes_training
 from .sparse_rows import SparseRows
 
 
@@ -84,10 +84,8 @@ class TwoTower(keras.layers.Layer):
         self.user_bias = Bias(name="user_bias")
         self.item_bias = Bias(name="item_bias")
         # Whether each side's towers look up identity-feature rows directly (identity_rows).
-        self.users_look_up = all(
-            getattr(layer, "looks_up_ids", False) for layer in self.user_layers
-        )
-        self.items_look_up = bool(getattr(item_representation, "looks_up_ids", False))
+        self.users_look_up = all(looks_up_ids(layer) for layer in self.user_layers)
+        self.items_look_up = looks_up_ids(item_representation)
 
     def build(self, users: SparseRows, items: SparseRows) -> None:
         """Create every weight by running each tower once on a single row; keep the

@@ -68,6 +68,23 @@ def kernel_rows(kernel: Any, ids: tf.Tensor) -> tf.Tensor:
     return tf.gather(rows_of, ids)
 
 
+def looks_up_ids(layer: Any) -> bool:
+    """Return True when ``layer.identity_rows`` stands for its ``call`` on identity features.
+
+    The layer declares :attr:`Representation.looks_up_ids`, and its ``identity_rows`` is
+    defined no higher in its class hierarchy than its ``call``: a subclass that changes
+    ``call`` without ``identity_rows`` (a custom ``Linear``, say) is run through ``call``.
+    """
+    if not getattr(layer, "looks_up_ids", False):
+        return False
+    hierarchy = type(layer).__mro__
+
+    def owner(name: str) -> type:
+        return next(cls for cls in hierarchy if name in cls.__dict__)
+
+    return issubclass(owner("identity_rows"), owner("call"))
+
+
 def _values(kernel: Any) -> int:
     """Return the number of values of a kernel of static shape (0 when unknown)."""
     dims = [int(d) if d is not None else None for d in kernel.shape]

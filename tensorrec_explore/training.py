@@ -100,7 +100,7 @@ class Trainer:
         )
         autograph = uses_autograph(loss)
         # The compiled epoch's sampled step: compiled by XLA where that pays (compiles_with_xla).
-        self.uses_xla = loss.inputs == "sampled" and compiles_with_xla(self, parts, strategy)
+        self.uses_xla = loss.inputs == "sampled" and compiles_with_xla(self, strategy)
         self._epoch_step = (
             tf.function(self._sampled_step, jit_compile=True)
             if self.uses_xla
@@ -356,7 +356,7 @@ def dense_dislike_inputs(
     }
 
 
-def compiles_with_xla(trainer: Trainer, parts: Any, strategy: Any) -> bool:
+def compiles_with_xla(trainer: Trainer, strategy: Any) -> bool:
     """Return True when ``trainer``'s sampled steps are compiled with XLA.
 
     When it pays: at least :data:`~tensorrec_explore.defaults.XLA_MIN_LIKES` likes (XLA's
@@ -365,7 +365,6 @@ def compiles_with_xla(trainer: Trainer, parts: Any, strategy: Any) -> bool:
     varies), built-in losses, identity features on both sides with towers that look their rows
     up (XLA has no sparse matmul) and liked pairs tested by flags or bitset (or not at all).
     """
-    network = parts.network
     liked_ok = (
         getattr(trainer.loss, "accidental_hits_only", False) or trainer.liked.compiles_with_xla
     )
@@ -374,10 +373,10 @@ def compiles_with_xla(trainer: Trainer, parts: Any, strategy: Any) -> bool:
         and strategy is None
         and not trainer.has_dislikes
         and type(trainer.loss).__module__ == Loss.__module__
-        and parts.user_table.is_identity
-        and parts.item_table.is_identity
-        and network.users_look_up
-        and network.items_look_up
+        and trainer.users.is_identity
+        and trainer.items.is_identity
+        and trainer.network.users_look_up
+        and trainer.network.items_look_up
         and liked_ok
     )
 

@@ -347,16 +347,11 @@ def test_the_xla_step_updates_the_model_as_the_plain_step_does(
     if row_wise:  # every table takes Adam's row-wise step, inside XLA too
         monkeypatch.setattr(fused_adam, "LAZY_ADAM_VALUES", 0)
     data = make_planted()
-    settings = {
-        "n_components": 4,
-        "epochs": 1,
-        "batch_size": 64,
-        "n_sampled_items": 8,
-        "random_state": 0,
-    }
     # the softmax with n_sampled_items below the catalogue trains its sampled form
-    settings["loss"] = "softmax" if loss == "sampled_softmax" else loss
-    model = TensorRec(**settings).fit(data.interactions)
+    loss = "softmax" if loss == "sampled_softmax" else loss
+    model = TensorRec(
+        n_components=4, loss=loss, epochs=1, batch_size=64, n_sampled_items=8, random_state=0
+    ).fit(data.interactions)
     trainer = model._fitted.trainer
     assert trainer.uses_xla
     state = trainer.network.trainable_variables + trainer.optimizer.variables
@@ -447,3 +442,21 @@ def test_validation_and_streams_judge_candidates_by_the_training_rule(
     }
     validation_valid = next(result for path, _, result in seen if path == "validation")
     assert validation_valid.numpy().min() == 0  # some candidate is a like's own item
+
+
+def test_a_linear_subclass_changing_call_is_run_through_its_call() -> None:
+    # identity_rows stands for call only where the class hierarchy keeps them together
+    from tensorrec_explore.representations import Linear, NormalizedLinear, looks_up_ids
+
+    class Doubled(Linear):
+        def call(self, features):
+            return 2.0 * super().call(features)
+
+    assert looks_up_ids(Linear()) and looks_up_ids(NormalizedLinear())
+    assert not looks_up_ids(Doubled())
+    data = make_planted()
+    model = TensorRec(
+        n_components=4, loss="bpr", epochs=1, batch_size=64, user_representation=Doubled()
+    ).fit(data.interactions)
+    # the training steps look up the items' rows but run the users' Doubled.call
+    assert not model._fitted.network.users_look_up and model._fitted.network.items_look_up
