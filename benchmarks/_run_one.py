@@ -28,6 +28,12 @@ def _parse(argv=None):
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
+        "--tensorflow-intra-op-threads",
+        type=int,
+        default=None,
+        help="TensorFlow's intra-op pool (default: --threads)",
+    )
+    p.add_argument(
         "--params",
         default="{}",
         help="JSON dict of constructor arguments overriding the reference "
@@ -56,10 +62,10 @@ for _var in (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
     "TF_NUM_INTEROP_THREADS",
 ):
     os.environ[_var] = str(ARGS.threads)
+os.environ["TF_NUM_INTRAOP_THREADS"] = str(ARGS.tensorflow_intra_op_threads or ARGS.threads)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # Keep stdout clean for the JSON result: anything written to fd 1 goes to stderr meanwhile.
@@ -240,7 +246,9 @@ def run_tensorrec(train, test, args):
     t0, c0 = time.perf_counter(), time.process_time()
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_intra_op_parallelism_threads(
+        args.tensorflow_intra_op_threads or args.threads
+    )
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from tensorrec_explore import TensorRec
 

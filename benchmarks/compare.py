@@ -138,6 +138,8 @@ def run_model(model: str, args, params: dict | None = None) -> dict:
         "--threads",
         str(args.threads),
     ]
+    if args.tensorflow_intra_op_threads is not None:  # only TensorFlow reads it
+        cmd += ["--tensorflow-intra-op-threads", str(args.tensorflow_intra_op_threads)]
     if args.split_file:
         cmd += ["--split", str(args.split_file)]
     if params:
@@ -368,6 +370,13 @@ def parse_args(argv=None):
         "with other jobs (negative values need root); recorded in the JSON",
     )
     p.add_argument(
+        "--tensorflow-intra-op-threads",
+        type=int,
+        default=None,
+        help="TensorFlow's intra-op pool in every model process (default: --threads; the "
+        "inter-op pool keeps --threads); recorded in the JSON",
+    )
+    p.add_argument(
         "--repeats",
         type=int,
         default=1,
@@ -442,6 +451,11 @@ def main(argv=None) -> int:
         f"median of {args.repeats} run(s), 1-min load at start "
         f"{(load_at_start or [float('nan')])[0]:.1f}"
         + (f", nice {args.nice}" if args.nice is not None else "")
+        + (
+            f", TensorFlow intra-op threads {args.tensorflow_intra_op_threads}"
+            if args.tensorflow_intra_op_threads is not None
+            else ""
+        )
     )
     table = markdown_tables(results)
     tgt = targets(results, args.dataset)
@@ -459,6 +473,7 @@ def main(argv=None) -> int:
             "seed": args.seed,
             "threads": args.threads,
             "nice": args.nice,
+            "tensorflow_intra_op_threads": args.tensorflow_intra_op_threads,
             "repeats": args.repeats,
             "machine": machine,
             "versions": vers,
