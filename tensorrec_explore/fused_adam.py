@@ -94,24 +94,22 @@ def _lazy_adam(
 ) -> tf.Operation:
     """Adam's step on the rows of ``gradient`` only (repeated rows summed); return the op.
 
-    Every size is the gradient's row count, known when compiling (XLA has no ``tf.unique``):
-    the rows are sorted, each distinct row's gradients summed into its slot, and the slots
-    past the distinct count write slot 0's row and values again (a scatter of equal values, so
-    its order does not matter).
+    Every size is the gradient's row count, known when compiling (XLA has no ``tf.unique``),
+    and nothing is sorted: each occurrence of a row takes the first occurrence's position (a
+    scatter-min into one integer per table row), the gradients are summed at those positions
+    and gathered back, so every occurrence of a row computes the same new values and the
+    scatters write equal values (their order does not matter).
     """
     indices = tf.cast(gradient.indices, tf.int32)
-    order = tf.argsort(indices)
-    rows = tf.gather(indices, order)
-    first = tf.concat([[True], tf.not_equal(rows[1:], rows[:-1])], axis=0)
-    slot = tf.cumsum(tf.cast(first, tf.int32)) - 1
-    n_slots = tf.size(rows)
-    values = tf.math.unsorted_segment_sum(tf.gather(gradient.values, order), slot, n_slots)
-    distinct = tf.math.unsorted_segment_max(rows, slot, n_slots)
-    used = tf.range(n_slots) <= slot[-1]
-    distinct = tf.where(used, distinct, distinct[0])
+    n = tf.size(indices)
+    first = tf.math.unsorted_segment_min(tf.range(n), indices, variable.shape[0])
+    representative = tf.gather(first, indices)
+    values = tf.gather(
+        tf.math.unsorted_segment_sum(gradient.values, representative, n), representative
+    )
 
     def read(target: tf.Variable) -> tf.Tensor:
-        return tf.raw_ops.ResourceGather(resource=target.handle, indices=distinct, dtype=tf.float32)
+        return tf.raw_ops.ResourceGather(resource=target.handle, indices=indices, dtype=tf.float32)
 
     m, v = (
         beta * read(slot_variable) + (1.0 - beta) * update
@@ -119,12 +117,10 @@ def _lazy_adam(
             moments, (beta_1, beta_2), (values, tf.square(values)), strict=True
         )
     )
-    m = tf.where(used[:, None], m, m[:1])
-    v = tf.where(used[:, None], v, v[:1])
     new = read(variable) - rate * m / (tf.sqrt(v) + tf.cast(epsilon, tf.float32))
     return tf.group(
         *(
-            tf.raw_ops.ResourceScatterUpdate(resource=target.handle, indices=distinct, updates=x)
+            tf.raw_ops.ResourceScatterUpdate(resource=target.handle, indices=indices, updates=x)
             for target, x in ((moments[0], m), (moments[1], v), (variable, new))
         )
     )

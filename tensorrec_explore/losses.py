@@ -441,7 +441,10 @@ class WARP(Loss):
         violating = hinge > 0
         first = tf.argmax(tf.cast(violating, tf.int32), axis=1, output_type=tf.int32)
         found = tf.cast(tf.reduce_any(violating, axis=1), hinge.dtype)
-        draws = tf.gather(tf.cumsum(inputs.sampled_valid, axis=1), first, batch_dims=1)
+        # Valid draws up to the first violator (a masked sum, not a cumsum: XLA compiles a
+        # cumsum to a quadratic reduce-window).
+        up_to_first = tf.range(tf.shape(hinge)[1])[None, :] <= first[:, None]
+        draws = tf.reduce_sum(tf.where(up_to_first, inputs.sampled_valid, 0.0), axis=1)
         rank = tf.floor((tf.cast(inputs.n_items, hinge.dtype) - 1.0) / tf.maximum(draws, 1.0))
         rank_weight = tf.stop_gradient(tf.math.log(tf.maximum(rank, 1.0)) + 0.5772)
         per_positive = found * rank_weight * tf.gather(hinge, first, batch_dims=1)

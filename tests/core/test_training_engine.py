@@ -32,7 +32,8 @@ from .planted import make_planted
 
 
 @pytest.mark.parametrize(
-    ("layout", "filter_bits"), [("dense", 64), ("bitset", 64), ("keys", 64), ("keys", 1)]
+    ("layout", "filter_bits"),
+    [("dense", 64), ("bitset", 64), ("bitset-words", 64), ("keys", 64), ("keys", 1)],
 )
 def test_liked_pairs_match_a_plain_set(
     layout: str, filter_bits: int, monkeypatch: pytest.MonkeyPatch
@@ -43,13 +44,15 @@ def test_liked_pairs_match_a_plain_set(
         monkeypatch.setattr(liked_pairs, "DENSE_LIMIT", 0)
     if layout == "keys":
         monkeypatch.setattr(liked_pairs, "BITSET_LIMIT", 0)
+    if layout == "bitset-words":  # one word per (user, item) pair instead of whole rows
+        monkeypatch.setattr(liked_pairs, "ROW_GATHER_WORDS", 0)
     rng = np.random.default_rng(0)
     n_users, n_items = 37, 70  # 70 items: rows of 3 words, the last one partly used
     users, items = rng.integers(0, n_users, 500), rng.integers(0, n_items, 500)
     truth = np.zeros((n_users, n_items), bool)
     truth[users, items] = True
     pairs = LikedPairs(users, items, n_users, n_items)
-    assert (pairs.use_dense, pairs.use_bitset) == (layout == "dense", layout == "bitset")
+    assert (pairs.use_dense, pairs.use_bitset) == (layout == "dense", layout.startswith("bitset"))
     all_users = tf.constant(np.arange(n_users), tf.int64)
     all_items = tf.constant(np.arange(n_items), tf.int64)
     np.testing.assert_array_equal(pairs.contains(all_users, all_items).numpy(), truth)
