@@ -177,7 +177,12 @@ class FittedState:
         loss = in_sampled_form(
             self.loss, trains_sampled(self.loss, interactions, settings.n_sampled_items)
         )
-        n_sampled = defaults.sampled_items(loss, self.n_items, settings.n_sampled_items)
+        n_sampled = defaults.sampled_items(
+            loss,
+            self.n_items,
+            settings.n_sampled_items,
+            defaults.embedding_towers(*self.network.user_layers, self.network.item_layer),
+        )
         check_loss_fits_data(loss, plugin_name(settings.loss), interactions)
         with distributed.scope(settings.distribute):
             return Trainer(

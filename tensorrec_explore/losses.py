@@ -165,6 +165,9 @@ class Loss:
     #: ``"sampled"`` losses: the default batch grows with the data
     #: (:func:`tensorrec_explore.defaults.sampled_batch`); False keeps 1024 likes per step.
     batch_grows_with_data = False
+    #: ``"sampled"`` losses without ``default_sampled_items``: draw more items per step on
+    #: large catalogues (:func:`tensorrec_explore.defaults.sampled_items`).
+    samples_grow_with_catalogue = False
     #: ``"sampled"`` losses only: also receive the batch's liked items as negatives
     #: (``batch_scores``, ``batch_valid``) and every candidate's ``log_q``.
     in_batch_negatives = False
@@ -397,6 +400,7 @@ class BPR(Loss):
     #: 0.217 at 25 (LightFM-WARP 0.213); see :mod:`tensorrec_explore.defaults`.
     embedding_epochs = 20
     batch_grows_with_data = True
+    samples_grow_with_catalogue = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         pairwise = tf.nn.softplus(inputs.sampled_scores - inputs.positive_scores[:, None])
@@ -469,6 +473,7 @@ class Logistic(Loss):
     #: 0.213; bpr, alike at 15 epochs, 0.214 at 20 and 0.217 at 25).
     embedding_epochs = 20
     batch_grows_with_data = True
+    samples_grow_with_catalogue = True
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         positive = tf.nn.softplus(-inputs.positive_scores)

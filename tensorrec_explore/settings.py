@@ -421,8 +421,8 @@ SETTINGS: tuple[Setting, ...] = (
         "softmax (in-batch + uniform negatives, log-Q corrected), also the default when it is "
         "the cheaper form (:func:`tensorrec_explore.defaults.use_sampled_softmax`).",
         annotation="int | None",
-        auto="the loss's default (64 for bpr, logistic and wmrb, 128 "
-        "for warp and the sampled softmax)",
+        auto="the loss's default (64 for bpr, logistic and wmrb; 96 for bpr and logistic "
+        "over embedding towers from 2,500 items; 128 for warp and the sampled softmax)",
         label="Sampled items",
         short="sampled",
         maximum=10_000_000,

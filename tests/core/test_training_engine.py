@@ -14,6 +14,8 @@ import tensorflow as tf
 from tensorrec_explore import TensorRec, fused_adam, liked_pairs
 from tensorrec_explore.defaults import (
     FULL_SOFTMAX_LIMIT,
+    LARGE_CATALOGUE_ITEMS,
+    LARGE_CATALOGUE_SAMPLED_ITEMS,
     SAMPLED_BATCH,
     SAMPLED_BATCH_MAX,
     SAMPLED_ITEMS,
@@ -327,6 +329,14 @@ def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
     assert sampled_items(WARP(), 1000, None) == 128
     assert sampled_items(WARP(), 1000, 10) == 10
     assert sampled_items(WARP(), 30, None) == 30  # never more than the catalogue
+    # bpr and logistic draw more on large catalogues; a given count and warp's own stay
+    for loss in (BPR(), Logistic()):
+        assert sampled_items(loss, LARGE_CATALOGUE_ITEMS - 1, None) == SAMPLED_ITEMS
+        assert sampled_items(loss, LARGE_CATALOGUE_ITEMS, None) == LARGE_CATALOGUE_SAMPLED_ITEMS
+        assert sampled_items(loss, LARGE_CATALOGUE_ITEMS, 10) == 10
+    assert sampled_items(BPR(), LARGE_CATALOGUE_ITEMS, None, embeddings=False) == SAMPLED_ITEMS
+    assert sampled_items(WMRB(), LARGE_CATALOGUE_ITEMS, None) == SAMPLED_ITEMS
+    assert sampled_items(WARP(), LARGE_CATALOGUE_ITEMS, None) == 128
     assert sampled_batch(SampledSoftmax(), 800_000, None) == SOFTMAX_SAMPLED_BATCH
     assert sampled_batch(BPR(), 44_000, None) == SAMPLED_BATCH
     assert sampled_batch(SampledSoftmax(), 800_000, 64) == 64
