@@ -34,30 +34,31 @@ declaring ``l2_likes_per_user`` (wmrb and warp: 47, ml-100k's) has its own defau
 ``sqrt(l2_likes_per_user / mean likes per user)`` on denser data: on ml-1m-all (133 likes per
 user) WMRB and WARP gain 0.06 and 0.05 NDCG@10 that way (logistic, tried, does not).
 
-Sampled losses draw :func:`sampled_items` items per step (64 unless the loss sets its own:
-every (like, sample) pair costs a score and its gradient, and the epoch's cost grows with
-likes x samples); bpr and logistic (``samples_grow_with_catalogue``) over embedding towers
-draw 96 from 2,500 items: uniform draws find fewer of the items a like must be ranked above
-in a larger catalogue. On ml-1m-all (3,706 items) 96 samples gave validation NDCG@10 bpr
-0.2209 / logistic 0.2218 against 0.2135 / 0.2172 at 64 (128: 0.2261 / 0.2243, but 55% more
-time per epoch) and test 0.372 / 0.365 against 0.367 / 0.363, at 0.96 / 1.11 times the fit
-time (one run each); on ml-100k (1,682 items) 96 gained 1.3-1.8% on validation for 5-18% more
-time, where the fit is already slower than LightFM's, so 64 stays. They draw them over batches
-of :func:`sampled_batch` likes: :data:`SAMPLED_BATCH` (1024);
-for losses declaring ``batch_grows_with_data`` (bpr, logistic) doubled up to
-:data:`SAMPLED_BATCH_MAX` (4096) while an epoch keeps :data:`SAMPLED_MIN_STEPS` steps. A step
-pays a fixed cost besides its per-like work (Adam on the whole user and item tables, the
-towers' dense gradients): on ml-1m-all (800,000 likes) 4096-like steps cut a bpr fit's CPU
-time by a quarter (validation split, 15 epochs: 41.8 vs 55.9 CPU s, NDCG@10 0.205 vs 0.207);
-on ml-100k (44,000 likes, 43 steps of 1024) larger batches leave too few steps and learn far
-less. WARP and WMRB lose quality with them (ml-1m-all test NDCG@10 0.364 / 0.343 at 4096
-against 0.387 / 0.353 at 1024) and keep 1024; the sampled softmax's in-batch negatives cost
-``batch x batch`` pairs (its own batch: below). A stream (``fit_stream``) keeps the loss's base
-batch: its likes are not counted first.
-A loss that needs more passes than the recipe's 15 declares ``embedding_epochs``: bpr, logistic
-and wmrb 20 (ml-1m-all validation NDCG@10: bpr 0.214 at 4096 x 20 epochs, 0.217 x 25, 0.207 at
-the former 1024 x 15; logistic 0.219 x 25; wmrb 0.215 at 1024 x 20, 0.208 x 15; LightFM-WARP
-0.213).
+Sampled losses draw :func:`sampled_items` items per step (64 unless the loss sets its own: every
+(like, sample) pair costs a score and its gradient, and the epoch's cost grows with likes x
+samples). From :data:`LARGE_CATALOGUE_ITEMS` (2,500) items, over embedding towers and when
+``n_sampled_items`` is not given, a loss's ``large_catalogue_sampled_items`` apply (and its
+``large_catalogue_epochs``): uniform draws find fewer of the items a like must be ranked above
+in a larger catalogue. bpr and logistic draw 96: on ml-1m-all (3,706 items) validation NDCG@10
+bpr 0.2209 / logistic 0.2218 against 0.2135 / 0.2172 at 64 (128: 0.2261 / 0.2243, but 55% more
+time per epoch), test 0.372 / 0.365 against 0.367 / 0.363, at 0.96 / 1.11 times the fit time
+(one run each); on ml-100k (1,682 items) 96 gained 1.3-1.8% on validation for 5-18% more time,
+where the fit is already slower than LightFM's, so 64 stays. wmrb draws 128 over 12 epochs
+instead of 64 over 20 (ml-1m-all validation 0.2281 against 0.2141, about 10% less time; the
+other counts measured are on ``WMRB``). Samples are drawn over batches of :func:`sampled_batch`
+likes: :data:`SAMPLED_BATCH` (1024); for losses declaring ``batch_grows_with_data`` (bpr,
+logistic) doubled up to :data:`SAMPLED_BATCH_MAX` (4096) while an epoch keeps
+:data:`SAMPLED_MIN_STEPS` steps. A step pays a fixed cost besides its per-like work (Adam on the
+whole user and item tables, the towers' dense gradients): on ml-1m-all (800,000 likes) 4096-like
+steps cut a bpr fit's CPU time by a quarter (validation split, 15 epochs: 41.8 vs 55.9 CPU s,
+NDCG@10 0.205 vs 0.207); on ml-100k (44,000 likes, 43 steps of 1024) larger batches leave too
+few steps and learn far less. WARP and WMRB lose quality with them (ml-1m-all test NDCG@10 0.364
+/ 0.343 at 4096 against 0.387 / 0.353 at 1024) and keep 1024; the sampled softmax's in-batch
+negatives cost ``batch x batch`` pairs (its own batch: below). A stream (``fit_stream``) keeps
+the loss's base batch: its likes are not counted first. A loss that needs more passes than the
+recipe's 15 declares ``embedding_epochs``: bpr, logistic and wmrb 20 (ml-1m-all validation
+NDCG@10: bpr 0.214 at 4096 x 20 epochs, 0.217 x 25, 0.207 at the former 1024 x 15; logistic
+0.219 x 25; wmrb 0.215 at 1024 x 20, 0.208 x 15; LightFM-WARP 0.213).
 
 Levers measured and not taken (``benchmarks/README.md``, "The sampled losses, session 6"): hard
 negatives for bpr (the highest-scoring of each group of 2, 4 or 8 samples) reach NDCG@10 0.175 /
@@ -112,10 +113,9 @@ OTHER_L2 = 1e-4
 #: Items sampled per step by sampled losses that set no ``default_sampled_items`` (bpr,
 #: logistic, wmrb): fewer learn much less, more cost more per epoch than they add.
 SAMPLED_ITEMS = 64
-#: Items sampled per step by losses declaring ``samples_grow_with_catalogue`` (bpr, logistic)
-#: on catalogues of at least :data:`LARGE_CATALOGUE_ITEMS` items (see the module doc).
-LARGE_CATALOGUE_SAMPLED_ITEMS = 96
-#: See :data:`LARGE_CATALOGUE_SAMPLED_ITEMS`: between ml-100k's 1,682 and ml-1m's 3,706 items.
+#: From this many items, losses declaring ``large_catalogue_sampled_items`` (bpr and logistic
+#: 96, wmrb 128) draw that many (see the module doc): between ml-100k's 1,682 items and ml-1m's
+#: 3,706.
 LARGE_CATALOGUE_ITEMS = 2_500
 #: Liked interactions per step of the sampled losses when ``batch_size`` is None, on data of up
 #: to ``2 * SAMPLED_BATCH * SAMPLED_MIN_STEPS`` likes: on small data larger batches cost little
@@ -173,6 +173,7 @@ def recipe_for(
     item_representation: Any,
     n_components: int | None = None,
     dense: bool = True,
+    large_catalogue: bool = False,
 ) -> Recipe:
     """Return the recipe for a loss and two representations (objects or classes).
 
@@ -188,6 +189,9 @@ def recipe_for(
         ``dense_recipe`` apply, whose rate and epochs were chosen together with its width.
     dense : bool, default True
         False when a dense loss trains in its sampled form (``dense_recipe`` does not apply).
+    large_catalogue : bool, default False
+        True when the loss's :func:`large_catalogue_samples` apply: its
+        ``large_catalogue_epochs``, if set, replace ``embedding_epochs``.
 
     Returns
     -------
@@ -208,6 +212,8 @@ def recipe_for(
             recipe = own
         else:
             epochs = getattr(loss, "embedding_epochs", None)
+            if large_catalogue:
+                epochs = getattr(loss, "large_catalogue_epochs", None) or epochs
             recipe = replace(
                 EMBEDDING_RECIPE,
                 learning_rate=EMBEDDING_RECIPE.learning_rate if rate is None else float(rate),
@@ -221,17 +227,22 @@ def embedding_towers(*layers: Any) -> bool:
     return all(getattr(layer, "embedding_like", False) for layer in layers)
 
 
+def large_catalogue_samples(loss: Any, n_items: int, given: int | None) -> int | None:
+    """Return the loss's ``large_catalogue_sampled_items`` when they apply (``given``, the
+    model's ``n_sampled_items``, is None and the catalogue has at least
+    :data:`LARGE_CATALOGUE_ITEMS` items), else None. The caller checks the towers."""
+    if given is not None or n_items < LARGE_CATALOGUE_ITEMS:
+        return None
+    return getattr(loss, "large_catalogue_sampled_items", None)
+
+
 def sampled_items(loss: Any, n_items: int, given: int | None, embeddings: bool = True) -> int:
-    """Return the items a sampled loss draws per step: ``given``, else the loss's
-    ``default_sampled_items``, else :data:`LARGE_CATALOGUE_SAMPLED_ITEMS` for a loss declaring
-    ``samples_grow_with_catalogue`` on at least :data:`LARGE_CATALOGUE_ITEMS` items over
-    embedding towers (``embeddings``: where it was measured), else :data:`SAMPLED_ITEMS`;
-    never more than the catalogue."""
+    """Return the items a sampled loss draws per step: ``given``, else (over embedding towers,
+    ``embeddings``) the loss's :func:`large_catalogue_samples`, else its
+    ``default_sampled_items``, else :data:`SAMPLED_ITEMS`; never more than the catalogue."""
     if given is None:
-        given = getattr(loss, "default_sampled_items", None) or SAMPLED_ITEMS
-        grows = embeddings and getattr(loss, "samples_grow_with_catalogue", False)
-        if grows and n_items >= LARGE_CATALOGUE_ITEMS:
-            given = max(given, LARGE_CATALOGUE_SAMPLED_ITEMS)
+        larger = large_catalogue_samples(loss, n_items, None) if embeddings else None
+        given = larger or getattr(loss, "default_sampled_items", None) or SAMPLED_ITEMS
     return int(min(given, n_items))
 
 

@@ -93,6 +93,10 @@ class FittedState:
                 *towers,
                 settings.n_components,
                 dense=not trains_sampled(self.loss, interactions, settings.n_sampled_items),
+                large_catalogue=defaults.large_catalogue_samples(
+                    self.loss, self.n_items, settings.n_sampled_items
+                )
+                is not None,
             )
             self.network = TwoTower(
                 *towers,

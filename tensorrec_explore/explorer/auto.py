@@ -13,23 +13,26 @@ from ..settings import SETTINGS
 from .engine import engine_loaded
 
 
-def auto_values(config: dict[str, Any]) -> dict[str, Any]:
+def auto_values(config: dict[str, Any], n_items: int = 0) -> dict[str, Any]:
     """Return what "auto" stands for: each setting with a ``recipe_field`` (``n_components``,
     ``learning_rate``, ``learning_rate_schedule``, ``epochs``) in the recipe the model would use
-    for ``config``'s loss, representations and width (trained dense); {} before TensorFlow is
-    loaded or for names the registries do not know."""
+    for ``config``'s loss, representations and width (trained dense) on a catalogue of
+    ``n_items``; {} before TensorFlow is loaded or for names the registries do not know."""
     if not engine_loaded():
         return {}
-    from ..defaults import recipe_for
+    from ..defaults import large_catalogue_samples, recipe_for
     from ..registry import LOSSES, REPRESENTATIONS
 
     names = (config["loss"], config["user_representation"], config["item_representation"])
     if names[0] not in LOSSES or not all(n in REPRESENTATIONS for n in names[1:]):
         return {}
+    loss = LOSSES.get(names[0])
+    given_samples = config.get("n_sampled_items") or None  # the form's 0 = auto
     recipe = recipe_for(
-        LOSSES.get(names[0]),
+        loss,
         REPRESENTATIONS.get(names[1]),
         REPRESENTATIONS.get(names[2]),
-        config.get("n_components") or None,  # the form's 0 = auto
+        config.get("n_components") or None,
+        large_catalogue=large_catalogue_samples(loss, n_items, given_samples) is not None,
     )
     return {s.name: getattr(recipe, s.recipe_field) for s in SETTINGS if s.recipe_field}

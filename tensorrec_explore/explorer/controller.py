@@ -91,7 +91,7 @@ class Controller:
             self.state.config_problem_fields = fields
             self.state.config_problems = list(dict.fromkeys(fields.values()))
             self.state.config_notes = notes
-            self.state.auto_values = auto_values(config)
+            self.state.auto_values = auto_values(config, self.state.n_items)
 
     def data(
         self,

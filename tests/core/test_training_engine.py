@@ -15,7 +15,6 @@ from tensorrec_explore import TensorRec, fused_adam, liked_pairs
 from tensorrec_explore.defaults import (
     FULL_SOFTMAX_LIMIT,
     LARGE_CATALOGUE_ITEMS,
-    LARGE_CATALOGUE_SAMPLED_ITEMS,
     SAMPLED_BATCH,
     SAMPLED_BATCH_MAX,
     SAMPLED_ITEMS,
@@ -323,19 +322,33 @@ def test_sampled_steps_have_one_static_size_and_an_epoch_covers_every_like() -> 
     assert small.fit(data.interactions)._fitted.trainer.likes_per_step() == n_likes
 
 
+@pytest.mark.parametrize("given", [None, 64])
+def test_wmrb_on_a_large_catalogue_draws_more_items_over_fewer_epochs(given) -> None:
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(0, 20, 400), rng.integers(0, LARGE_CATALOGUE_ITEMS, 400)
+    interactions = sp.csr_matrix(
+        (np.ones(400, np.float32), (users, items)), shape=(20, LARGE_CATALOGUE_ITEMS)
+    )
+    model = TensorRec(loss="wmrb", n_components=4, n_sampled_items=given, random_state=0)
+    model.fit(interactions)
+    # the large-catalogue pair (128 samples x 12 epochs) applies only when samples are not given
+    expected = (128, 12) if given is None else (given, 20)
+    assert (model._fitted.trainer.n_sampled, model.epochs_) == expected
+
+
 def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
     assert sampled_items(BPR(), 1000, None) == SAMPLED_ITEMS
     assert sampled_items(WMRB(), 1000, None) == SAMPLED_ITEMS
     assert sampled_items(WARP(), 1000, None) == 128
     assert sampled_items(WARP(), 1000, 10) == 10
     assert sampled_items(WARP(), 30, None) == 30  # never more than the catalogue
-    # bpr and logistic draw more on large catalogues; a given count and warp's own stay
-    for loss in (BPR(), Logistic()):
+    # bpr, logistic and wmrb draw more on large catalogues over embedding towers; a given
+    # count and warp's own stay
+    for loss, larger in ((BPR(), 96), (Logistic(), 96), (WMRB(), 128)):
         assert sampled_items(loss, LARGE_CATALOGUE_ITEMS - 1, None) == SAMPLED_ITEMS
-        assert sampled_items(loss, LARGE_CATALOGUE_ITEMS, None) == LARGE_CATALOGUE_SAMPLED_ITEMS
+        assert sampled_items(loss, LARGE_CATALOGUE_ITEMS, None) == larger
         assert sampled_items(loss, LARGE_CATALOGUE_ITEMS, 10) == 10
-    assert sampled_items(BPR(), LARGE_CATALOGUE_ITEMS, None, embeddings=False) == SAMPLED_ITEMS
-    assert sampled_items(WMRB(), LARGE_CATALOGUE_ITEMS, None) == SAMPLED_ITEMS
+        assert sampled_items(loss, LARGE_CATALOGUE_ITEMS, None, embeddings=False) == SAMPLED_ITEMS
     assert sampled_items(WARP(), LARGE_CATALOGUE_ITEMS, None) == 128
     assert sampled_batch(SampledSoftmax(), 800_000, None) == SOFTMAX_SAMPLED_BATCH
     assert sampled_batch(BPR(), 44_000, None) == SAMPLED_BATCH
