@@ -45,20 +45,22 @@ time per epoch), test 0.372 / 0.365 against 0.367 / 0.363, at 0.96 / 1.11 times 
 (one run each); on ml-100k (1,682 items) 96 gained 1.3-1.8% on validation for 5-18% more time,
 where the fit is already slower than LightFM's, so 64 stays. wmrb draws 128 over 12 epochs
 instead of 64 over 20 (ml-1m-all validation 0.2281 against 0.2141, about 10% less time; the
-other counts measured are on ``WMRB``). Samples are drawn over batches of :func:`sampled_batch`
-likes: :data:`SAMPLED_BATCH` (1024); for losses declaring ``batch_grows_with_data`` (bpr,
-logistic) doubled up to :data:`SAMPLED_BATCH_MAX` (4096) while an epoch keeps
-:data:`SAMPLED_MIN_STEPS` steps. A step pays a fixed cost besides its per-like work (Adam on the
-whole user and item tables, the towers' dense gradients): on ml-1m-all (800,000 likes) 4096-like
-steps cut a bpr fit's CPU time by a quarter (validation split, 15 epochs: 41.8 vs 55.9 CPU s,
-NDCG@10 0.205 vs 0.207); on ml-100k (44,000 likes, 43 steps of 1024) larger batches leave too
-few steps and learn far less. WARP and WMRB lose quality with them (ml-1m-all test NDCG@10 0.364
-/ 0.343 at 4096 against 0.387 / 0.353 at 1024) and keep 1024; the sampled softmax's in-batch
-negatives cost ``batch x batch`` pairs (its own batch: below). A stream (``fit_stream``) keeps
-the loss's base batch: its likes are not counted first. A loss that needs more passes than the
-recipe's 15 declares ``embedding_epochs``: bpr, logistic and wmrb 20 (ml-1m-all validation
-NDCG@10: bpr 0.214 at 4096 x 20 epochs, 0.217 x 25, 0.207 at the former 1024 x 15; logistic
-0.219 x 25; wmrb 0.215 at 1024 x 20, 0.208 x 15; LightFM-WARP 0.213).
+other counts measured are on ``WMRB``). warp draws 96 over 13 epochs instead of 128 over 15
+(validation 0.2219 against 0.2298, LightFM-WARP 0.213, in 0.71x the time: ``WARP``). Samples are
+drawn over batches of :func:`sampled_batch` likes: :data:`SAMPLED_BATCH` (1024); for losses
+declaring ``batch_grows_with_data`` (bpr, logistic) doubled up to :data:`SAMPLED_BATCH_MAX`
+(4096) while an epoch keeps :data:`SAMPLED_MIN_STEPS` steps. A step pays a fixed cost besides
+its per-like work (Adam on the whole user and item tables, the towers' dense gradients): on
+ml-1m-all (800,000 likes) 4096-like steps cut a bpr fit's CPU time by a quarter (validation
+split, 15 epochs: 41.8 vs 55.9 CPU s, NDCG@10 0.205 vs 0.207); on ml-100k (44,000 likes, 43
+steps of 1024) larger batches leave too few steps and learn far less. WARP and WMRB lose quality
+with them (ml-1m-all test NDCG@10 0.364 / 0.343 at 4096 against 0.387 / 0.353 at 1024) and keep
+1024; the sampled softmax's in-batch negatives cost ``batch x batch`` pairs (its own batch:
+below). A stream (``fit_stream``) keeps the loss's base batch: its likes are not counted first.
+A loss that needs more passes than the recipe's 15 declares ``embedding_epochs``: bpr, logistic
+and wmrb 20 (ml-1m-all validation NDCG@10: bpr 0.214 at 4096 x 20 epochs, 0.217 x 25, 0.207 at
+the former 1024 x 15; logistic 0.219 x 25; wmrb 0.215 at 1024 x 20, 0.208 x 15; LightFM-WARP
+0.213).
 
 Levers measured and not taken (``benchmarks/README.md``, "The sampled losses, session 6"): hard
 negatives for bpr (the highest-scoring of each group of 2, 4 or 8 samples) reach NDCG@10 0.175 /
@@ -113,9 +115,9 @@ OTHER_L2 = 1e-4
 #: Items sampled per step by sampled losses that set no ``default_sampled_items`` (bpr,
 #: logistic, wmrb): fewer learn much less, more cost more per epoch than they add.
 SAMPLED_ITEMS = 64
-#: From this many items, losses declaring ``large_catalogue_sampled_items`` (bpr and logistic
-#: 96, wmrb 128) draw that many (see the module doc): between ml-100k's 1,682 items and ml-1m's
-#: 3,706.
+#: From this many items, losses declaring ``large_catalogue_sampled_items`` (bpr, logistic and
+#: warp 96, wmrb 128) draw that many (see the module doc): between ml-100k's 1,682 items and
+#: ml-1m's 3,706.
 LARGE_CATALOGUE_ITEMS = 2_500
 #: Liked interactions per step of the sampled losses when ``batch_size`` is None, on data of up
 #: to ``2 * SAMPLED_BATCH * SAMPLED_MIN_STEPS`` likes: on small data larger batches cost little

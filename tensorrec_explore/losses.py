@@ -165,10 +165,9 @@ class Loss:
     #: ``"sampled"`` losses: the default batch grows with the data
     #: (:func:`tensorrec_explore.defaults.sampled_batch`); False keeps 1024 likes per step.
     batch_grows_with_data = False
-    #: ``"sampled"`` losses without ``default_sampled_items``, over embedding towers: items
-    #: drawn per step on catalogues of at least
-    #: :data:`~tensorrec_explore.defaults.LARGE_CATALOGUE_ITEMS` items (None: as on smaller
-    #: ones; :func:`tensorrec_explore.defaults.sampled_items`).
+    #: ``"sampled"`` losses over embedding towers: items drawn per step on catalogues of at
+    #: least :data:`~tensorrec_explore.defaults.LARGE_CATALOGUE_ITEMS` items (None: as on
+    #: smaller ones; :func:`tensorrec_explore.defaults.sampled_items`).
     large_catalogue_sampled_items: int | None = None
     #: With those samples and the embedding recipe: the epochs there, if not
     #: ``embedding_epochs`` (:func:`tensorrec_explore.defaults.recipe_for`).
@@ -450,6 +449,12 @@ class WARP(Loss):
     #: the rule's 0.297.
     l2_likes_per_user = 47.0
     default_sampled_items = 128
+    #: ml-1m-all's validation split (3,706 items): NDCG@10 0.2298 at 128 samples x 15 epochs,
+    #: 0.2272 at 96 x 15, 0.2237 at 128 x 13, 0.2222 at 128 x 12, 0.2219 at 96 x 13 (LightFM-
+    #: WARP 0.213), fit seconds 25.7 / 21.8 / 21.5 / 20.3 / 18.3: 96 x 13 keeps a 4% lead in
+    #: quality at 0.71x the time.
+    large_catalogue_sampled_items = 96
+    large_catalogue_epochs = 13
 
     def call(self, inputs: LossInputs) -> tf.Tensor:
         hinge = _sampled_hinge(inputs)

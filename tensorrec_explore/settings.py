@@ -394,9 +394,9 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Passes over the data per ``fit``.",
         annotation="int | None",
-        auto="the model's recipe (15 with the 0.2-style rates: bpr, logistic and wmrb 20, "
-        "wmrb 12 on catalogues of 2,500+ items; 30 for the softmax at its default width, "
-        "else 40)",
+        auto="the model's recipe (15 with the 0.2-style rates: bpr, logistic and wmrb 20; "
+        "on catalogues of 2,500+ items wmrb 12, warp 13; 30 for the softmax at its default "
+        "width, else 40)",
         recipe_field="epochs",
         resolved=True,
         label="Epochs",
@@ -422,9 +422,9 @@ SETTINGS: tuple[Setting, ...] = (
         "softmax (in-batch + uniform negatives, log-Q corrected), also the default when it is "
         "the cheaper form (:func:`tensorrec_explore.defaults.use_sampled_softmax`).",
         annotation="int | None",
-        auto="the loss's default (64 for bpr, logistic and wmrb; over embedding towers from "
-        "2,500 items 96 for bpr and logistic, 128 for wmrb; 128 for warp and the sampled "
-        "softmax)",
+        auto="the loss's default (64 for bpr, logistic and wmrb, 128 for warp and the sampled "
+        "softmax; over embedding towers from 2,500 items 96 for bpr, logistic and warp, 128 "
+        "for wmrb)",
         label="Sampled items",
         short="sampled",
         maximum=10_000_000,
