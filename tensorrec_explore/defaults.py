@@ -18,10 +18,10 @@ Three recipes, chosen from the model's parts; the measurements behind every choi
 * :data:`EMBEDDING_RECIPE` — the softmax, BPR, logistic, WARP or WMRB loss over
   *embedding-like* towers on both sides (a sum of one vector per feature, no hidden layer:
   ``linear``; ``pass_through``, which has no weights, also qualifies). Such tables take Adam's
-  large steps, so the rate starts at 0.2 (softmax 0.15, WARP 0.1 and WMRB 0.05: their
-  ``embedding_learning_rate``; the softmax's chosen on validation splits of train) and falls
+  large steps, so the rate starts at 0.2 (softmax 0.15, WARP and logistic 0.1, bpr 0.07, WMRB
+  0.05: their ``embedding_learning_rate``, chosen on validation splits of train) and falls
   linearly to 0 over 15 epochs (as good as a constant small rate over 40; bpr, logistic and
-  wmrb: 20, their ``embedding_epochs``).
+  wmrb: 20, their ``embedding_epochs``; on large catalogues see below).
 * :data:`STANDARD_RECIPE` — everything else (deep or custom towers; rmse, separation): Adam
   at a constant 0.03 for 40 epochs. Deep towers diverge from good solutions at the embedding
   rate.

@@ -347,8 +347,8 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Adam's starting step size.",
         annotation="float | None",
-        auto="the model's recipe (0.2 for bpr or logistic over linear or pass-through "
-        "towers, warp 0.1, wmrb 0.05, softmax 0.15, or 0.05 at its default width; 0.03 "
+        auto="the model's recipe (over linear or pass-through towers: bpr 0.07, logistic "
+        "0.1, warp 0.1, wmrb 0.05, softmax 0.15, or 0.05 at its default width; 0.03 "
         "otherwise)",
         recipe_field="learning_rate",
         resolved=True,

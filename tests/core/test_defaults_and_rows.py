@@ -37,11 +37,11 @@ class RateLog(Callback):
         ("pass_through", "softmax", Recipe(0.15, "linear", EMBEDDING_RECIPE.epochs)),
         ("relu", "softmax", STANDARD_RECIPE),
         ("normalized_linear", "softmax", STANDARD_RECIPE),
-        ("linear", "bpr", Recipe(EMBEDDING_RECIPE.learning_rate, "linear", 20)),
+        ("linear", "bpr", Recipe(0.07, "linear", 20)),
         ("linear", "wmrb", Recipe(0.05, EMBEDDING_RECIPE.schedule, 20)),
         ("linear", "warp", Recipe(0.1, EMBEDDING_RECIPE.schedule, EMBEDDING_RECIPE.epochs)),
         ("relu", "wmrb", STANDARD_RECIPE),
-        ("linear", "logistic", Recipe(EMBEDDING_RECIPE.learning_rate, "linear", 20)),
+        ("linear", "logistic", Recipe(0.1, "linear", 20)),
         ("relu", "logistic", STANDARD_RECIPE),
     ],
 )
@@ -77,7 +77,7 @@ def test_left_as_none_the_recipe_of_the_parts_is_used(representation, loss, reci
         ({}, 128, DENSE_SOFTMAX_RECIPE),  # the default model: the dense softmax's own recipe
         ({"n_components": 64}, 64, Recipe(0.15, "linear", EMBEDDING_RECIPE.epochs)),
         ({"n_sampled_items": 12}, DEFAULT_COMPONENTS, Recipe(0.15, "linear", 15)),  # sampled
-        ({"loss": "bpr"}, DEFAULT_COMPONENTS, EMBEDDING_RECIPE),
+        ({"loss": "bpr"}, DEFAULT_COMPONENTS, Recipe(0.07, "linear", 20)),
         ({"item_representation": "relu"}, DEFAULT_COMPONENTS, STANDARD_RECIPE),
     ],
 )
