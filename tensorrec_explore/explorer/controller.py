@@ -67,9 +67,9 @@ class Controller:
         self._data_lock = threading.Lock()
         self._history: dict[str, list] | None = None
         self._snapshots: list[Snapshot] = []
+        self._describe_dataset()  # first: the "auto" values depend on the catalogue's size
         state.observe(self._on_config, names=list(CONFIG_TRAITS))
         self._on_config()
-        self._describe_dataset()
 
     def _describe_dataset(self) -> None:
         from .datasets import describe

@@ -266,6 +266,19 @@ def test_runs_table_shows_values_used_best_first_and_only_what_differs(explorer)
     assert first_row.startswith(f"<td>{int(frame.loc[frame['ndcg@10'].idxmax(), 'run'])}</td>")
 
 
+def test_auto_epochs_follow_the_catalogues_size(explorer):
+    from tensorrec_explore.defaults import LARGE_CATALOGUE_ITEMS
+    from tensorrec_explore.explorer.auto import auto_values
+    from tensorrec_explore.explorer.engine import load_engine
+
+    load_engine()
+    config = {**explorer.state.config(), "loss": "wmrb", "n_components": 0, "n_sampled_items": 0}
+    config.update(user_representation="linear", item_representation="linear")
+    assert auto_values(config, LARGE_CATALOGUE_ITEMS - 1)["epochs"] == 20
+    assert auto_values(config, LARGE_CATALOGUE_ITEMS)["epochs"] == 12  # with 128 samples
+    assert auto_values({**config, "n_sampled_items": 64}, LARGE_CATALOGUE_ITEMS)["epochs"] == 20
+
+
 def test_form_names_auto_values_and_shows_each_problem_once_beside_its_field(explorer):
     from tensorrec_explore.explorer.engine import load_engine
 
