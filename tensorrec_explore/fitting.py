@@ -182,10 +182,7 @@ class FittedState:
             self.loss, trains_sampled(self.loss, interactions, settings.n_sampled_items)
         )
         n_sampled = defaults.sampled_items(
-            loss,
-            self.n_items,
-            settings.n_sampled_items,
-            defaults.embedding_towers(*self.network.user_layers, self.network.item_layer),
+            loss, self.n_items, settings.n_sampled_items, self.network.embedding_towers
         )
         check_loss_fits_data(loss, plugin_name(settings.loss), interactions)
         with distributed.scope(settings.distribute):

@@ -12,6 +12,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from .defaults import embedding_towers
 from .errors import InputError
 from .predictions import Prediction
 from .representations import clone_representation, kernel_rows, looks_up_ids, takes_training
@@ -86,6 +87,8 @@ class TwoTower(keras.layers.Layer):
         # Whether each side's towers look up identity-feature rows directly (identity_rows).
         self.users_look_up = all(looks_up_ids(layer) for layer in self.user_layers)
         self.items_look_up = looks_up_ids(item_representation)
+        # Both sides embedding-like (a recipe's and the sample count's condition).
+        self.embedding_towers = embedding_towers(*self.user_layers, item_representation)
 
     def build(self, users: SparseRows, items: SparseRows) -> None:
         """Create every weight by running each tower once on a single row; keep the

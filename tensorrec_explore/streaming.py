@@ -484,7 +484,7 @@ class StreamTrainer:
 def stream_loss(model: Any, state: Any) -> tuple[Loss, int]:
     """Return the loss to stream with (a dense loss's ``sampled_variant``) and ``n_sampled``,
     for ``model``'s settings and its fitted ``state``."""
-    from .defaults import FULL_SOFTMAX_LIMIT, embedding_towers, sampled_items
+    from .defaults import FULL_SOFTMAX_LIMIT, sampled_items
     from .fitting import plugin_name
 
     wanted = model.n_sampled_items is not None or state.n_items > FULL_SOFTMAX_LIMIT
@@ -495,8 +495,7 @@ def stream_loss(model: Any, state: Any) -> tuple[Loss, int]:
             f"needs each user's complete row of interactions, which a stream cannot give. "
             + _DENSE_HELP
         )
-    network = state.network
-    embeddings = embedding_towers(*network.user_layers, network.item_layer)
+    embeddings = state.network.embedding_towers
     return loss, sampled_items(loss, state.n_items, model.n_sampled_items, embeddings)
 
 

@@ -322,17 +322,22 @@ def test_sampled_steps_have_one_static_size_and_an_epoch_covers_every_like() -> 
     assert small.fit(data.interactions)._fitted.trainer.likes_per_step() == n_likes
 
 
-@pytest.mark.parametrize("given", [None, 64])
-def test_wmrb_on_a_large_catalogue_draws_more_items_over_fewer_epochs(given) -> None:
+@pytest.mark.parametrize(
+    ("loss", "large", "usual_epochs", "given"),
+    [("wmrb", (128, 12), 20, None), ("wmrb", None, 20, 64), ("warp", (96, 13), 15, None)],
+)
+def test_large_catalogues_draw_the_losses_own_samples_over_their_epochs(
+    loss, large, usual_epochs, given
+) -> None:
     rng = np.random.default_rng(0)
     users, items = rng.integers(0, 20, 400), rng.integers(0, LARGE_CATALOGUE_ITEMS, 400)
     interactions = sp.csr_matrix(
         (np.ones(400, np.float32), (users, items)), shape=(20, LARGE_CATALOGUE_ITEMS)
     )
-    model = TensorRec(loss="wmrb", n_components=4, n_sampled_items=given, random_state=0)
+    model = TensorRec(loss=loss, n_components=4, n_sampled_items=given, random_state=0)
     model.fit(interactions)
-    # the large-catalogue pair (128 samples x 12 epochs) applies only when samples are not given
-    expected = (128, 12) if given is None else (given, 20)
+    # the large-catalogue samples and epochs apply only when samples are not given
+    expected = large or (given, usual_epochs)
     assert (model._fitted.trainer.n_sampled, model.epochs_) == expected
 
 
