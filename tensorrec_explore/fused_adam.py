@@ -9,6 +9,7 @@ on the optimizer's own slot variables, so the optimizer's state stays the one Ke
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import keras
@@ -35,6 +36,19 @@ def can_fuse(optimizer: keras.optimizers.Optimizer) -> bool:
 #: than a whole sampled step otherwise (and a 25,000 x 64 user table's, three quarters of a
 #: sampled-softmax step of 256 likes).
 LAZY_ADAM_VALUES = 1 << 20
+#: Variables with more rows than this take the row-wise step too, whatever their width: the
+#: biases of a 100,000-item catalogue (one value per row) took a tenth of a sampled-softmax
+#: step of 256 likes through Adam's update of every row (``benchmarks/README.md``, "Figures
+#: behind design choices (training defaults)"). ml-1m's 6,040 users stay below.
+LAZY_ADAM_ROWS = 1 << 14
+
+
+def updates_rows_only(table: tf.Variable | tf.Tensor) -> bool:
+    """Return True when a row gradient (``tf.IndexedSlices``) of ``table`` takes a row-wise
+    Adam step: more than :data:`LAZY_ADAM_VALUES` values or :data:`LAZY_ADAM_ROWS` rows (the
+    shape's unknown dimensions count as 0)."""
+    dims = [0 if d is None else int(d) for d in table.shape]
+    return math.prod(dims) > LAZY_ADAM_VALUES or (bool(dims) and dims[0] > LAZY_ADAM_ROWS)
 
 
 def apply_adam(
@@ -42,8 +56,8 @@ def apply_adam(
 ) -> None:
     """Apply one Adam step of ``(gradient, variable)`` pairs and count it in ``iterations``.
 
-    The optimizer must be built on the variables and pass :func:`can_fuse`. A variable of more
-    than :data:`LAZY_ADAM_VALUES` values whose gradient is a ``tf.IndexedSlices`` is updated
+    The optimizer must be built on the variables and pass :func:`can_fuse`. A variable passing
+    :func:`updates_rows_only` whose gradient is a ``tf.IndexedSlices`` is updated
     only in the rows the gradient holds (their moments and values exactly as Adam's; the other
     rows keep theirs instead of drifting on their momentum: "lazy" Adam, as for large
     embedding tables); every other variable takes Keras Adam's exact step.
@@ -55,10 +69,7 @@ def apply_adam(
     updates = []
     for gradient, variable in pairs:
         index = optimizer._get_variable_index(variable)
-        if (
-            isinstance(gradient, tf.IndexedSlices)
-            and variable.shape.num_elements() > LAZY_ADAM_VALUES
-        ):
+        if isinstance(gradient, tf.IndexedSlices) and updates_rows_only(variable):
             moments = (optimizer._momentums[index], optimizer._velocities[index])
             rate_t = rate * tf.sqrt(1.0 - tf.pow(beta_2, step)) / (1.0 - tf.pow(beta_1, step))
             updates.append(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import itertools
-import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -43,12 +42,12 @@ def features_matmul(features: tf.Tensor | tf.SparseTensor, kernel: tf.Tensor) ->
     tf.Tensor
         The dense ``[batch, width]`` product ``features @ kernel``.
 
-    Sparse features times a kernel of more than
-    :data:`~tensorrec_explore.fused_adam.LAZY_ADAM_VALUES` values gather the kernel rows they
-    use, so the kernel's gradient holds only those rows (``tf.IndexedSlices``) and the
-    optimizer's step touches only them; smaller kernels keep the sparse matmul (cheaper there).
+    Sparse features times a kernel that takes row-wise Adam steps
+    (:func:`~tensorrec_explore.fused_adam.updates_rows_only`) gather the kernel rows they use,
+    so the kernel's gradient holds only those rows (``tf.IndexedSlices``) and the optimizer's
+    step touches only them; smaller kernels keep the sparse matmul (cheaper there).
     """
-    if isinstance(features, tf.SparseTensor) and _values(kernel) > fused_adam.LAZY_ADAM_VALUES:
+    if isinstance(features, tf.SparseTensor) and fused_adam.updates_rows_only(kernel):
         rows, columns = features.indices[:, 0], features.indices[:, 1]
         weighted = kernel_rows(kernel, columns) * tf.cast(features.values, kernel.dtype)[:, None]
         return tf.math.unsorted_segment_sum(weighted, rows, features.dense_shape[0])
@@ -83,12 +82,6 @@ def looks_up_ids(layer: Any) -> bool:
         return next(cls for cls in hierarchy if name in cls.__dict__)
 
     return issubclass(owner("identity_rows"), owner("call"))
-
-
-def _values(kernel: Any) -> int:
-    """Return the number of values of a kernel of static shape (0 when unknown)."""
-    dims = [int(d) if d is not None else None for d in kernel.shape]
-    return 0 if None in dims else math.prod(dims)
 
 
 def _input_width(input_shape: Any) -> int:

@@ -113,6 +113,30 @@ def test_lazy_adam_updates_only_the_gradients_rows_as_adam_would(
     assert int(optimizer.iterations.numpy()) == 2
 
 
+@pytest.mark.parametrize("row_limit", [4, 1 << 14])
+def test_tall_narrow_tables_take_row_wise_steps_from_the_row_limit(
+    row_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bias table (one value per row) has few values: its row count alone decides. A row the
+    # second step does not touch keeps its value under the row-wise step and drifts on its
+    # momentum under the whole-table step.
+    monkeypatch.setattr(fused_adam, "LAZY_ADAM_ROWS", row_limit)
+    variable = keras.Variable(np.zeros((6, 1), np.float32))
+    optimizer = keras.optimizers.Adam(learning_rate=0.1)
+    optimizer.build([variable])
+    assert fused_adam.updates_rows_only(variable) is (row_limit < 6)
+    for rows in ([1, 2], [2]):
+        slices = tf.IndexedSlices(tf.ones([len(rows), 1]), tf.constant(rows, tf.int64), [6, 1])
+        apply_adam(optimizer, [(slices, variable)])
+    after_first_step = -0.1  # Adam's first step moves a touched row by the rate
+    row_1 = float(variable.numpy()[1, 0])
+    if row_limit < 6:
+        assert row_1 == pytest.approx(after_first_step, rel=1e-4)
+    else:
+        assert row_1 < after_first_step - 0.01
+    np.testing.assert_array_equal(variable.numpy()[[0, 3, 4, 5]], 0.0)
+
+
 @pytest.mark.parametrize("limit", [0, 1 << 30])
 def test_large_kernels_get_row_gradients_and_the_same_product(
     limit: int, monkeypatch: pytest.MonkeyPatch
