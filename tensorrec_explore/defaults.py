@@ -134,6 +134,9 @@ SAMPLED_MIN_STEPS = 100
 XLA_MIN_LIKES = 200_000
 #: Uniform items per step of the sampled softmax (besides the batch's own liked items).
 SOFTMAX_SAMPLED_ITEMS = 128
+#: In-batch candidates of the sampled softmax: the first this many likes of a batch
+#: (``Loss.in_batch_candidates``), so a larger batch costs each like no more scores.
+SOFTMAX_IN_BATCH_CANDIDATES = 256
 #: Liked interactions per step of the sampled softmax when ``batch_size`` is None: each like is
 #: compared with the batch's likes and the uniform items, so an epoch costs
 #: ``likes x (batch + SOFTMAX_SAMPLED_ITEMS)`` scores; 256 costs a third of 1024's per epoch and

@@ -10,11 +10,13 @@ The contract for a custom loss: subclass :class:`Loss`, set ``inputs`` to one of
   ``sampled_scores [p, s]``, ``sampled_valid [p, s]`` (1.0 where the sampled item is not a liked
   item of that user; with ``accidental_hits_only = True``, where it is not the row's own liked
   item), ``n_items`` and ``item_counts [p]`` (liked count of each positive item);
-  with ``in_batch_negatives = True`` also ``batch_scores [p, p]`` (each user against every liked
-  item of the batch), ``batch_valid [p, p]`` (1.0 where that item is not one of the user's likes,
-  or not the row's own liked item under ``accidental_hits_only``)
-  and ``batch_log_q [p]`` / ``sampled_log_q [s]``, the log of each candidate's expected count
-  among the step's ``p + s`` candidates (for the sampling-bias correction);
+  with ``in_batch_negatives = True`` also ``batch_scores [p, k]`` (each user against the first
+  ``k`` liked items of the batch: all ``p``, or ``in_batch_candidates`` when the loss sets it
+  and the batch is larger), ``batch_valid [p, k]`` (1.0 where that item is not one of the
+  user's likes, or not the row's own liked item under ``accidental_hits_only``)
+  and ``batch_log_q [p]`` / ``sampled_log_q [s]``, the log of each liked item's and each sampled
+  item's expected count among the step's ``k + s`` candidates (for the sampling-bias
+  correction; the first ``k`` of ``batch_log_q`` are the in-batch candidates');
 * ``"observed"`` — you receive ``predictions [p]``, ``values [p]`` and ``weights [p]`` for a
   batch of observed interactions (liked and disliked);
 
@@ -67,7 +69,13 @@ from typing import Any
 
 import tensorflow as tf
 
-from .defaults import DENSE_SOFTMAX_RECIPE, SOFTMAX_SAMPLED_BATCH, SOFTMAX_SAMPLED_ITEMS, Recipe
+from .defaults import (
+    DENSE_SOFTMAX_RECIPE,
+    SOFTMAX_IN_BATCH_CANDIDATES,
+    SOFTMAX_SAMPLED_BATCH,
+    SOFTMAX_SAMPLED_ITEMS,
+    Recipe,
+)
 from .errors import InputError
 
 INPUT_KINDS = ("dense", "sampled", "observed")
@@ -175,6 +183,9 @@ class Loss:
     #: ``"sampled"`` losses only: also receive the batch's liked items as negatives
     #: (``batch_scores``, ``batch_valid``) and every candidate's ``log_q``.
     in_batch_negatives = False
+    #: With ``in_batch_negatives``: only the first this many liked items of a batch are
+    #: in-batch candidates (None: every one), so a larger batch costs each like no more scores.
+    in_batch_candidates: int | None = None
     #: ``"sampled"`` losses: liked interactions per step when ``batch_size`` is None (None = the
     #: default of :func:`tensorrec_explore.defaults.sampled_batch`).
     default_batch_size: int | None = None
@@ -529,6 +540,7 @@ class SampledSoftmax(Loss):
     needs_item_counts = False
     autograph = False
     in_batch_negatives = True
+    in_batch_candidates = SOFTMAX_IN_BATCH_CANDIDATES
     default_sampled_items = SOFTMAX_SAMPLED_ITEMS
     default_batch_size = SOFTMAX_SAMPLED_BATCH
     #: The dense softmax this loss estimates keeps a user's other liked items in each like's
@@ -559,13 +571,13 @@ def corrected_logits(inputs: LossInputs) -> tf.Tensor:
     Returns
     -------
     tf.Tensor
-        ``[p, 1 + p + s]``: each liked item, then the in-batch and uniform candidates, each
-        minus its ``log_q``; invalid candidates (``batch_valid`` / ``sampled_valid`` 0) at
-        -1e9.
+        ``[p, 1 + k + s]``: each liked item, then the ``k`` in-batch and ``s`` uniform
+        candidates, each minus its ``log_q``; invalid candidates (``batch_valid`` /
+        ``sampled_valid`` 0) at -1e9.
     """
     batch_log_q = inputs.batch_log_q
     positive = inputs.positive_scores - batch_log_q
-    in_batch = inputs.batch_scores - batch_log_q[None, :]
+    in_batch = inputs.batch_scores - batch_log_q[None, : tf.shape(inputs.batch_scores)[1]]
     sampled = inputs.sampled_scores - inputs.sampled_log_q[None, :]
     return tf.concat(
         [

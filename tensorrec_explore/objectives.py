@@ -228,22 +228,25 @@ class Objective:
         item_biases: tf.Tensor,
         batch_valid: tf.Tensor | None,
     ) -> dict[str, tf.Tensor]:
-        """The batch's liked items as negatives, and the log expected count of each candidate.
+        """The batch's first liked items as negatives, and the log expected count of each.
 
-        A step's candidates are its ``p`` liked items, drawn (by shuffling the likes) with
-        probability ``likes_j / likes`` each, and ``s`` uniform items: candidate ``j`` is expected
-        ``E_j = p * likes_j / likes + s / n_items`` times, for in-batch and uniform ones alike.
+        A step's candidates are the first ``k`` of its ``p`` liked items
+        (:func:`in_batch_candidates`), drawn (by shuffling the likes) with probability
+        ``likes_j / likes`` each, and ``s`` uniform items: item ``j`` is expected
+        ``E_j = k * likes_j / likes + s / n_items`` times, for in-batch and uniform ones alike.
+        ``batch_valid``, when given, is ``[p, k]``.
         """
+        candidates = in_batch_candidates(self.loss, items)
+        k = tf.size(candidates)
         if batch_valid is None:
-            batch_valid = self.candidates_valid(users, items, items)
-        p = tf.cast(tf.size(items), tf.float32)
+            batch_valid = self.candidates_valid(users, items, candidates)
         uniform = tf.cast(tf.size(sampled), tf.float32) / float(self.n_items)
-        share = p / tf.maximum(tf.reduce_sum(self.item_counts), 1.0)
+        share = tf.cast(k, tf.float32) / tf.maximum(tf.reduce_sum(self.item_counts), 1.0)
         counts = tf.gather(self.item_counts, items)
         return {
-            "batch_scores": self.network.pairwise(user_vectors, item_vectors)
+            "batch_scores": self.network.pairwise(user_vectors, item_vectors[:k])
             + user_biases[:, None]
-            + item_biases[None, :],
+            + item_biases[None, :k],
             "batch_valid": batch_valid,
             "batch_log_q": tf.math.log(share * counts + uniform),
             "sampled_log_q": tf.math.log(share * tf.gather(self.item_counts, sampled) + uniform),
@@ -276,6 +279,13 @@ class Objective:
         predictions = net.elementwise(user_vectors, item_vectors) + user_biases + item_biases
         data = self.loss(LossInputs(predictions=predictions, values=values, weights=weights))
         return data, self.regularization()
+
+
+def in_batch_candidates(loss: Loss, items: tf.Tensor) -> tf.Tensor:
+    """Return the in-batch candidates of a batch's liked ``items`` (int64 ``[p]``): the first
+    ``loss.in_batch_candidates`` of them, or all when it is None or the batch is smaller."""
+    limit = getattr(loss, "in_batch_candidates", None)
+    return items if limit is None else items[:limit]
 
 
 def candidates_valid(

@@ -35,7 +35,7 @@ import tensorflow as tf
 from .defaults import sampled_batch
 from .errors import InputError
 from .losses import Loss, in_sampled_form, needs_item_counts, uses_autograph
-from .objectives import Objective, candidates_valid
+from .objectives import Objective, candidates_valid, in_batch_candidates
 
 #: Records per ``tf.train.Example`` in TFRecord shards (one Example per record reads far slower).
 RECORDS_PER_EXAMPLE = 4096
@@ -447,8 +447,9 @@ class StreamTrainer:
         disliked_valid = unliked(disliked_users, sampled)
         batch_valid = None
         if getattr(self.loss, "in_batch_negatives", False):
+            candidates = in_batch_candidates(self.loss, liked_items)
             batch_valid = candidates_valid(
-                self.loss, liked_items, liked_items, lambda: unliked(liked_users, liked_items)
+                self.loss, liked_items, candidates, lambda: unliked(liked_users, candidates)
             )
         with tf.GradientTape() as tape:
             data, reg = self.objective.sampled_objective(

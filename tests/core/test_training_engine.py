@@ -190,16 +190,21 @@ def _sampled_softmax_trainer(interactions: sp.csr_matrix, n_sampled: int):
     return trainer
 
 
-def test_log_q_is_the_brute_force_expected_count_of_each_candidate() -> None:
+@pytest.mark.parametrize("cap", [None, 2])
+def test_log_q_is_the_brute_force_expected_count_of_each_candidate(cap: int | None) -> None:
     # 5 items, 8 likes; a step draws p = 3 likes (a slice of the shuffled likes) and s = 2
-    # uniform items. Enumerate every outcome and count how often each item is a candidate.
+    # uniform items; its in-batch candidates are its first k = 3 likes, or k = 2 under the
+    # loss's in_batch_candidates cap. Enumerate every outcome and count how often each item is
+    # a candidate.
     n_items, p, s = 5, 3, 2
+    k = p if cap is None else cap
     users = np.array([0, 0, 1, 1, 2, 2, 3, 3])
     items = np.array([0, 1, 0, 2, 0, 1, 3, 0])
     interactions = sp.csr_matrix((np.ones(8, np.float32), (users, items)), shape=(4, n_items))
     trainer = _sampled_softmax_trainer(interactions, s)
+    trainer.objective.loss.in_batch_candidates = cap
     expected = np.zeros(n_items)
-    subsets = list(itertools.combinations(range(items.size), p))
+    subsets = list(itertools.combinations(range(items.size), k))
     draws = list(itertools.product(range(n_items), repeat=s))
     for subset in subsets:
         for draw in draws:
@@ -223,7 +228,40 @@ def test_log_q_is_the_brute_force_expected_count_of_each_candidate() -> None:
     np.testing.assert_allclose(np.exp(parts["batch_log_q"].numpy()), expected[[1, 2, 3]], rtol=1e-5)
     np.testing.assert_allclose(np.exp(parts["sampled_log_q"].numpy()), expected[[4, 0]], rtol=1e-5)
     # User 0 likes items 0 and 1, user 1 items 0 and 2, user 3 items 3 and 0.
-    np.testing.assert_array_equal(parts["batch_valid"].numpy(), [[0, 1, 1], [1, 0, 1], [1, 1, 0]])
+    assert parts["batch_scores"].shape == (p, k)
+    np.testing.assert_array_equal(
+        parts["batch_valid"].numpy(), np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]])[:, :k]
+    )
+
+
+def test_the_sampled_softmax_over_capped_in_batch_candidates_is_a_brute_force_softmax() -> None:
+    # p = 3 likes, the first k = 2 of them in-batch candidates, s = 2 uniform items: each row's
+    # loss is -log softmax of its corrected liked score among itself, the k in-batch and the s
+    # uniform candidates (corrected by their log_q; invalid ones left out).
+    rng = np.random.default_rng(8)
+    positive, batch, sampled = rng.normal(size=3), rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    batch_log_q, sampled_log_q = rng.normal(size=3), rng.normal(size=2)
+    batch_valid = np.array([[0, 1], [1, 0], [1, 1]], np.float32)
+    sampled_valid = np.array([[1, 1], [0, 1], [1, 1]], np.float32)
+    inputs = LossInputs(
+        positive_scores=tf.constant(positive, tf.float32),
+        positive_weights=tf.ones([3]),
+        sampled_scores=tf.constant(sampled, tf.float32),
+        sampled_valid=tf.constant(sampled_valid),
+        n_items=tf.constant(10.0),
+        item_counts=tf.ones([3]),
+        batch_scores=tf.constant(batch, tf.float32),
+        batch_valid=tf.constant(batch_valid),
+        batch_log_q=tf.constant(batch_log_q, tf.float32),
+        sampled_log_q=tf.constant(sampled_log_q, tf.float32),
+    )
+    expected = []
+    for r in range(3):
+        logits = [positive[r] - batch_log_q[r]]
+        logits += [batch[r, c] - batch_log_q[c] for c in range(2) if batch_valid[r, c]]
+        logits += [sampled[r, c] - sampled_log_q[c] for c in range(2) if sampled_valid[r, c]]
+        expected.append(np.log(np.sum(np.exp(logits))) - logits[0])
+    np.testing.assert_allclose(float(SampledSoftmax()(inputs)), np.mean(expected), rtol=1e-5)
 
 
 def test_the_sampled_softmax_removes_only_accidental_hits() -> None:
