@@ -73,6 +73,7 @@ from .defaults import (
     DENSE_SOFTMAX_RECIPE,
     SOFTMAX_IN_BATCH_CANDIDATES,
     SOFTMAX_SAMPLED_BATCH,
+    SOFTMAX_SAMPLED_BATCH_MAX,
     SOFTMAX_SAMPLED_ITEMS,
     Recipe,
 )
@@ -173,6 +174,9 @@ class Loss:
     #: ``"sampled"`` losses: the default batch grows with the data
     #: (:func:`tensorrec_explore.defaults.sampled_batch`); False keeps 1024 likes per step.
     batch_grows_with_data = False
+    #: With ``batch_grows_with_data``: the largest default batch (None:
+    #: :data:`~tensorrec_explore.defaults.SAMPLED_BATCH_MAX`).
+    largest_default_batch: int | None = None
     #: ``"sampled"`` losses over embedding towers: items drawn per step on catalogues of at
     #: least :data:`~tensorrec_explore.defaults.LARGE_CATALOGUE_ITEMS` items (None: as on
     #: smaller ones; :func:`tensorrec_explore.defaults.sampled_items`).
@@ -543,6 +547,11 @@ class SampledSoftmax(Loss):
     in_batch_candidates = SOFTMAX_IN_BATCH_CANDIDATES
     default_sampled_items = SOFTMAX_SAMPLED_ITEMS
     default_batch_size = SOFTMAX_SAMPLED_BATCH
+    #: Larger data take larger batches (up to 2048 likes): each like still meets only
+    #: ``in_batch_candidates`` of them, and each step's fixed cost is paid fewer times; on
+    #: ml-1m-all they also learned more (``benchmarks/README.md``, "Session 9").
+    batch_grows_with_data = True
+    largest_default_batch = SOFTMAX_SAMPLED_BATCH_MAX
     #: The dense softmax this loss estimates keeps a user's other liked items in each like's
     #: denominator; only the like's own item (an accidental hit) is not a negative, as in TFRS's
     #: retrieval task and Yi et al. 2019. Masking every like of the user was measured worse on

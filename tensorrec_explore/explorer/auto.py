@@ -16,11 +16,12 @@ from .engine import engine_loaded
 def auto_values(config: dict[str, Any], n_items: int = 0) -> dict[str, Any]:
     """Return what "auto" stands for: each setting with a ``recipe_field`` (``n_components``,
     ``learning_rate``, ``learning_rate_schedule``, ``epochs``) in the recipe the model would use
-    for ``config``'s loss, representations and width (trained dense) on a catalogue of
-    ``n_items``; {} before TensorFlow is loaded or for names the registries do not know."""
+    for ``config``'s loss, representations and width on a catalogue of ``n_items`` (a dense
+    loss in its sampled form when the samples asked for, or the catalogue's size, choose it);
+    {} before TensorFlow is loaded or for names the registries do not know."""
     if not engine_loaded():
         return {}
-    from ..defaults import large_catalogue_samples, recipe_for
+    from ..defaults import large_catalogue_samples, recipe_for, use_sampled_softmax
     from ..registry import LOSSES, REPRESENTATIONS
 
     names = (config["loss"], config["user_representation"], config["item_representation"])
@@ -33,6 +34,8 @@ def auto_values(config: dict[str, Any], n_items: int = 0) -> dict[str, Any]:
         REPRESENTATIONS.get(names[1]),
         REPRESENTATIONS.get(names[2]),
         config.get("n_components") or None,
+        dense=getattr(loss, "sampled_variant", None) is None
+        or not use_sampled_softmax(0, n_items, 0, given_samples),
         large_catalogue=large_catalogue_samples(loss, n_items, given_samples) is not None,
     )
     return {s.name: getattr(recipe, s.recipe_field) for s in SETTINGS if s.recipe_field}

@@ -20,6 +20,7 @@ from tensorrec_explore.defaults import (
     SAMPLED_ITEMS,
     SAMPLED_MIN_STEPS,
     SOFTMAX_SAMPLED_BATCH,
+    SOFTMAX_SAMPLED_BATCH_MAX,
     sampled_batch,
     sampled_items,
     use_sampled_softmax,
@@ -338,11 +339,16 @@ def test_default_batch_grows_with_the_data_but_keeps_enough_steps() -> None:
     assert sampled_batch(Logistic(), doubled, None) == 2 * SAMPLED_BATCH
     assert sampled_batch(BPR(), 10**9, None) == SAMPLED_BATCH_MAX  # capped
     assert sampled_batch(BPR(), 800_000, 300) == 300  # the model's batch_size wins
-    # WARP and WMRB lose quality with larger batches: they keep the base batch; the sampled
-    # softmax's in-batch negatives cost batch x batch pairs: it keeps its own, smaller one.
+    # WARP and WMRB lose quality with larger batches: they keep the base batch. The sampled
+    # softmax starts smaller (more steps on small data) and grows up to its own largest batch
+    # (each like meets only its in-batch candidates, whatever the batch).
     for loss in (WARP(), WMRB()):
         assert sampled_batch(loss, 800_000, None) == SAMPLED_BATCH
-    assert sampled_batch(SampledSoftmax(), 10**9, None) == SOFTMAX_SAMPLED_BATCH
+    softmax_doubled = 2 * SOFTMAX_SAMPLED_BATCH * SAMPLED_MIN_STEPS
+    assert sampled_batch(SampledSoftmax(), 44_000, None) == SOFTMAX_SAMPLED_BATCH
+    assert sampled_batch(SampledSoftmax(), softmax_doubled - 1, None) == SOFTMAX_SAMPLED_BATCH
+    assert sampled_batch(SampledSoftmax(), softmax_doubled, None) == 2 * SOFTMAX_SAMPLED_BATCH
+    assert sampled_batch(SampledSoftmax(), 10**9, None) == SOFTMAX_SAMPLED_BATCH_MAX == 2048
 
 
 def test_trainer_uses_the_default_batch_rule(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -420,7 +426,7 @@ def test_defaults_choose_the_samples_and_the_cheaper_softmax() -> None:
         assert sampled_items(loss, LARGE_CATALOGUE_ITEMS, None) == larger
         assert sampled_items(loss, LARGE_CATALOGUE_ITEMS, 10) == 10
         assert sampled_items(loss, LARGE_CATALOGUE_ITEMS, None, embeddings=False) == smaller
-    assert sampled_batch(SampledSoftmax(), 800_000, None) == SOFTMAX_SAMPLED_BATCH
+    assert sampled_batch(SampledSoftmax(), 800_000, None) == 2048
     assert sampled_batch(BPR(), 44_000, None) == SAMPLED_BATCH
     assert sampled_batch(SampledSoftmax(), 800_000, 64) == 64
     # MovieLens-like density: the dense softmax is cheaper; asked-for samples switch anyway.

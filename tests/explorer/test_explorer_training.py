@@ -267,7 +267,11 @@ def test_runs_table_shows_values_used_best_first_and_only_what_differs(explorer)
 
 
 def test_auto_epochs_follow_the_catalogues_size(explorer):
-    from tensorrec_explore.defaults import LARGE_CATALOGUE_ITEMS
+    from tensorrec_explore.defaults import (
+        DENSE_SOFTMAX_RECIPE,
+        EMBEDDING_RECIPE,
+        LARGE_CATALOGUE_ITEMS,
+    )
     from tensorrec_explore.explorer.auto import auto_values
     from tensorrec_explore.explorer.engine import load_engine
 
@@ -277,6 +281,10 @@ def test_auto_epochs_follow_the_catalogues_size(explorer):
     assert auto_values(config, LARGE_CATALOGUE_ITEMS - 1)["epochs"] == 20
     assert auto_values(config, LARGE_CATALOGUE_ITEMS)["epochs"] == 12  # with 128 samples
     assert auto_values({**config, "n_sampled_items": 64}, LARGE_CATALOGUE_ITEMS)["epochs"] == 20
+    # the softmax: its dense recipe, or the embedding recipe where samples are asked for
+    softmax = {**config, "loss": "softmax"}
+    assert auto_values(softmax, 400)["epochs"] == DENSE_SOFTMAX_RECIPE.epochs
+    assert auto_values({**softmax, "n_sampled_items": 64}, 400)["epochs"] == EMBEDDING_RECIPE.epochs
 
 
 def test_form_names_auto_values_and_shows_each_problem_once_beside_its_field(explorer):
