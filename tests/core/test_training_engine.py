@@ -546,6 +546,29 @@ def test_validation_and_streams_judge_candidates_by_the_training_rule(
     assert validation_valid.numpy().min() == 0  # some candidate is a like's own item
 
 
+def test_every_sampled_softmax_path_trains_with_batches_larger_than_its_candidates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Batches of 64 likes, of which the first 16 are in-batch candidates: in memory, streamed
+    # and in the validation loss the [p, 16] scores line up with their log-Q, and the planted
+    # answer is found.
+    from tensorrec_explore import validation_loss
+
+    monkeypatch.setattr(SampledSoftmax, "in_batch_candidates", 16)
+    data = make_planted()
+    params = {"n_components": 8, "n_sampled_items": 8, "batch_size": 64, "random_state": 0}
+    memory = TensorRec(**params).fit(data.interactions)
+    assert type(memory._fitted.trainer.loss).__name__ == "SampledSoftmax"
+    users, items = data.interactions.nonzero()
+    pairs = tf.data.Dataset.from_tensor_slices((users.astype(np.int64), items.astype(np.int64)))
+    stream = TensorRec(**params).fit_stream(pairs, *data.interactions.shape)
+    for model in (memory, stream):
+        losses = [log["loss"] for log in model.history_.logs]
+        assert np.isfinite(losses).all() and losses[-1] < losses[0]
+        assert evaluate(model, data.held_out, train=data.interactions, k=5).summary["auc"] > 0.9
+    assert np.isfinite(validation_loss.validation_loss(memory, data.held_out))
+
+
 def test_a_linear_subclass_changing_call_is_run_through_its_call() -> None:
     # identity_rows stands for call only where the class hierarchy keeps them together
     from tensorrec_explore.representations import Linear, NormalizedLinear, looks_up_ids
