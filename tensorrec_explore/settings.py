@@ -410,7 +410,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Users per step (dense losses) or interactions per step.",
         annotation="int | None",
         auto="as many users as fit a 2M-float score block, at most "
-        "256, for dense losses; 1024 interactions for sampled and observed losses",
+        "256, for dense losses; 1024 interactions for sampled and observed losses (bpr and "
+        "logistic up to 4096 on large data, the sampled softmax from 256 up to 2048)",
         label="Batch size",
         maximum=10_000_000,
     ),
@@ -423,8 +424,8 @@ SETTINGS: tuple[Setting, ...] = (
         "softmax (in-batch + uniform negatives, log-Q corrected), also the default when it is "
         "the cheaper form (:func:`tensorrec_explore.defaults.use_sampled_softmax`).",
         annotation="int | None",
-        auto="the loss's default (64 for bpr, logistic and wmrb, 128 for warp and the sampled "
-        "softmax; over embedding towers from 2,500 items 96 for bpr, logistic and warp, 128 "
+        auto="the loss's default (64 for bpr, logistic, wmrb and the sampled softmax, 128 for "
+        "warp; over embedding towers from 2,500 items 96 for bpr, logistic and warp, 128 "
         "for wmrb)",
         label="Sampled items",
         short="sampled",
