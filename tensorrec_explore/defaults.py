@@ -88,7 +88,7 @@ MovieLens (ml-100k, ml-1m) stays dense.
 
 The sampled softmax's own recipe (reasons; figures in ``benchmarks/README.md``, "Session 6" and
 "Session 9"): each like is compared with the first :data:`SOFTMAX_IN_BATCH_CANDIDATES` (128)
-likes of its batch (``Loss.in_batch_candidates``) and :data:`SOFTMAX_SAMPLED_ITEMS` (64)
+likes of its batch (``Loss.in_batch_candidates``) and :data:`SOFTMAX_SAMPLED_ITEMS` (32)
 uniform items, so a like's cost does not grow with the batch. Batches start at
 :data:`SOFTMAX_SAMPLED_BATCH` (256) likes: on ml-100k (44,000 likes) more steps learned more per
 epoch. Larger data double them (``batch_grows_with_data``, while an epoch keeps
@@ -97,7 +97,9 @@ each step's fixed cost (the compiled call, the row-wise Adam) fewer times. On ml
 sampled form forced (800,000 likes, validation split of train) 2048-like batches reached
 NDCG@10 0.2006 against 0.1912 for the former 256 likes x (256 in-batch + 128 uniform), both at
 the L2 of 0.005 it had then (0.2435 with its own, above), and at 10^6 likes over 10^5 items an
-epoch takes 2.0 s instead of 5.0-5.4 s. More candidates learn
+epoch takes 2.0 s instead of 5.0-5.4 s (64 uniform items then). With its own L2, 32 uniform
+items learn as much as 64 (0.2439 / 0.2435; ml-100k 0.2222 / 0.2229) for ~7% less per epoch;
+96 in-batch candidates lose 1-2%. More candidates learn
 more per epoch at more cost (2048 x (256 + 128): 0.2102, ~3 s per epoch at 10^6); 20 epochs
 instead of 15 reach 0.2086 on ml-1m-all but lose 3% on ml-100k. Only *accidental hits* (a
 candidate equal to the like's own item) are removed from the candidates
@@ -145,7 +147,7 @@ SAMPLED_MIN_STEPS = 100
 #: ``benchmarks/README.md``, "Figures behind design choices (training defaults)".
 XLA_MIN_LIKES = 200_000
 #: Uniform items per step of the sampled softmax (besides its in-batch candidates).
-SOFTMAX_SAMPLED_ITEMS = 64
+SOFTMAX_SAMPLED_ITEMS = 32
 #: In-batch candidates of the sampled softmax: the first this many likes of a batch
 #: (``Loss.in_batch_candidates``), so a larger batch costs each like no more scores.
 SOFTMAX_IN_BATCH_CANDIDATES = 128

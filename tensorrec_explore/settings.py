@@ -424,9 +424,9 @@ SETTINGS: tuple[Setting, ...] = (
         "softmax (in-batch + uniform negatives, log-Q corrected), also the default when it is "
         "the cheaper form (:func:`tensorrec_explore.defaults.use_sampled_softmax`).",
         annotation="int | None",
-        auto="the loss's default (64 for bpr, logistic, wmrb and the sampled softmax, 128 for "
-        "warp; over embedding towers from 2,500 items 96 for bpr, logistic and warp, 128 "
-        "for wmrb)",
+        auto="the loss's default (64 for bpr, logistic and wmrb, 128 for warp, 32 for the "
+        "sampled softmax; over embedding towers from 2,500 items 96 for bpr, logistic and "
+        "warp, 128 for wmrb)",
         label="Sampled items",
         short="sampled",
         maximum=10_000_000,
