@@ -33,7 +33,7 @@ from .inputs import (
     check_sample_weight,
     check_structure_unchanged,
 )
-from .losses import check_weights_used, in_sampled_form, make_loss
+from .losses import check_weights_used, has_sampled_form, in_sampled_form, make_loss
 from .network import TwoTower
 from .predictions import make_prediction
 from .representations import make_representation, seeded_construction
@@ -341,7 +341,7 @@ def trains_sampled(loss: Any, interactions: sp.csr_matrix, n_sampled_items: int 
     bool
         Whether the sampled variant is the one trained.
     """
-    if getattr(type(loss), "sampled_variant", None) is None or loss.inputs != "dense":
+    if not has_sampled_form(loss):
         return False
     n_likes = int((interactions.data > 0).sum())
     return defaults.use_sampled_softmax(*interactions.shape, n_likes, n_sampled_items)

@@ -759,6 +759,16 @@ def disliked_sampled(scores: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
     return scores * valid + (valid - 1.0) * -1e4
 
 
+def has_sampled_form(loss: Any) -> bool:
+    """Return True when ``loss`` (an object or a class) is a ``"dense"`` loss declaring a
+    ``sampled_variant`` (read from the class: a function would bind to an object)."""
+    owner = loss if isinstance(loss, type) else type(loss)
+    return (
+        getattr(owner, "sampled_variant", None) is not None
+        and getattr(loss, "inputs", None) == "dense"
+    )
+
+
 def in_sampled_form(loss: Any, wanted: bool) -> Any:
     """Return ``loss``'s declared sampled variant when ``wanted``, else ``loss`` itself.
 
@@ -780,9 +790,9 @@ def in_sampled_form(loss: Any, wanted: bool) -> Any:
     InputError
         When the declared variant does not build a loss whose ``inputs`` is ``"sampled"``.
     """
-    variant = getattr(type(loss), "sampled_variant", None)  # a function would bind to loss
-    if not wanted or variant is None or loss.inputs != "dense":
+    if not wanted or not has_sampled_form(loss):
         return loss
+    variant = type(loss).sampled_variant
     sampled = variant()
     if getattr(sampled, "inputs", None) != "sampled" or not callable(sampled):
         raise InputError(

@@ -22,6 +22,7 @@ def auto_values(config: dict[str, Any], n_items: int = 0) -> dict[str, Any]:
     if not engine_loaded():
         return {}
     from ..defaults import large_catalogue_samples, recipe_for, use_sampled_softmax
+    from ..losses import has_sampled_form
     from ..registry import LOSSES, REPRESENTATIONS
 
     names = (config["loss"], config["user_representation"], config["item_representation"])
@@ -34,8 +35,7 @@ def auto_values(config: dict[str, Any], n_items: int = 0) -> dict[str, Any]:
         REPRESENTATIONS.get(names[1]),
         REPRESENTATIONS.get(names[2]),
         config.get("n_components") or None,
-        dense=getattr(loss, "sampled_variant", None) is None
-        or not use_sampled_softmax(0, n_items, 0, given_samples),
+        dense=not (has_sampled_form(loss) and use_sampled_softmax(0, n_items, 0, given_samples)),
         large_catalogue=large_catalogue_samples(loss, n_items, given_samples) is not None,
     )
     return {s.name: getattr(recipe, s.recipe_field) for s in SETTINGS if s.recipe_field}
