@@ -99,9 +99,9 @@ NDCG@10 0.2006 against 0.1912 for the former 256 likes x (256 in-batch + 128 uni
 the L2 of 0.005 it had then (0.2435 with its own, above), and at 10^6 likes over 10^5 items an
 epoch takes 2.0 s instead of 5.0-5.4 s (64 uniform items then). With its own L2, 32 uniform
 items learn as much as 64 (0.2439 / 0.2435; ml-100k 0.2222 / 0.2229) for ~7% less per epoch;
-96 in-batch candidates lose 1-2%. More candidates learn
-more per epoch at more cost (2048 x (256 + 128): 0.2102, ~3 s per epoch at 10^6); 20 epochs
-instead of 15 reach 0.2086 on ml-1m-all but lose 3% on ml-100k. Only *accidental hits* (a
+96 in-batch candidates lose 1-2%. More candidates learn more per epoch at more cost (2048 x
+(256 + 128): 0.2102, ~3 s per epoch at 10^6); 20 epochs instead of 15 reach 0.2086 on
+ml-1m-all but lose 3% on ml-100k. Only *accidental hits* (a
 candidate equal to the like's own item) are removed from the candidates
 (``SampledSoftmax.accidental_hits_only``), which is the dense softmax's denominator (a user's
 other likes compete there too), measured better, and an id comparison instead of a look-up in

@@ -528,16 +528,17 @@ class Logistic(Loss):
 class SampledSoftmax(Loss):
     """Softmax of each liked item against in-batch and uniform negatives, log-Q corrected.
 
-    The candidates of a step are the batch's ``p`` liked items (drawn, in effect, in proportion
-    to their like counts) and ``s`` uniformly sampled items; each candidate ``j``'s logit is
-    lowered by ``log E_j``, its expected count among the step's candidates
-    (``E_j = p * likes_j / likes + s / n_items``), which removes the sampling bias towards popular
-    items (the logQ correction), so the loss estimates the full softmax. A candidate equal to the
-    row's own liked item (an accidental hit) is masked out; the user's other likes stay
-    negatives, as in the dense softmax. An epoch costs O(interactions x (p + s)) instead of the
-    dense softmax's O(users x items). Sources: Yi et al., "Sampling-Bias-Corrected Neural
-    Modeling for Large Corpus Item Recommendations" (RecSys 2019), TFRS's ``Retrieval`` task;
-    Yang et al., "Mixed Negative Sampling" (WWW 2020); Jean et al. (ACL 2015).
+    The candidates of a step are the first ``k`` (``in_batch_candidates``) of the batch's liked
+    items (drawn, in effect, in proportion to their like counts) and ``s`` uniformly sampled
+    items; each candidate ``j``'s logit is lowered by ``log E_j``, its expected count among the
+    step's candidates (``E_j = k * likes_j / likes + s / n_items``), which removes the sampling
+    bias towards popular items (the logQ correction), so the loss estimates the full softmax. A
+    candidate equal to the row's own liked item (an accidental hit) is masked out; the user's
+    other likes stay negatives, as in the dense softmax. An epoch costs O(interactions x
+    (k + s)) instead of the dense softmax's O(users x items). Sources: Yi et al.,
+    "Sampling-Bias-Corrected Neural Modeling for Large Corpus Item Recommendations" (RecSys
+    2019), TFRS's ``Retrieval`` task; Yang et al., "Mixed Negative Sampling" (WWW 2020); Jean et
+    al. (ACL 2015).
     """
 
     inputs = "sampled"

@@ -382,8 +382,7 @@ SETTINGS: tuple[Setting, ...] = (
         annotation="float | None",
         auto="``0.07 / sqrt(mean likes per user)`` for the softmax, the loss's own default "
         "(wmrb 0.1, warp 0.5, the sampled softmax 0.06, logistic 0.01), 0.005 for the other "
-        "sampled losses, 1e-4 for "
-        "the others",
+        "sampled losses, 1e-4 for the others",
         resolved=True,
         label="L2",
         maximum=10.0,
