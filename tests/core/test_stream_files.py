@@ -1,0 +1,112 @@
+"""Interaction files read back as a stream: every record once per epoch, in a seeded order,
+as single records or as blocks, and ``fit_stream`` training identically on both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import tensorflow as tf
+
+from tensorrec_explore import InputError, TensorRec, TrainingError
+from tensorrec_explore.streaming import interaction_files_dataset, write_interaction_shards
+
+
+def _matrix() -> sp.csr_matrix:
+    rng = np.random.default_rng(0)
+    matrix = sp.random(300, 200, density=0.2, random_state=1, format="csr", dtype=np.float32)
+    matrix.data = rng.choice(np.array([-1.0, 1.0, 2.5], np.float32), matrix.nnz)
+    return matrix
+
+
+def _epoch(dataset: tf.data.Dataset) -> list[tuple[int, int, float]]:
+    """One pass over records or blocks, as a list of (user, item, value)."""
+    out: list[tuple[int, int, float]] = []
+    for users, items, values in dataset:
+        out += zip(
+            np.atleast_1d(users.numpy()).tolist(),
+            np.atleast_1d(items.numpy()).tolist(),
+            np.atleast_1d(values.numpy()).tolist(),
+            strict=True,
+        )
+    return out
+
+
+@pytest.fixture(scope="module", params=["tfrecord", "csv"])
+def shards(request, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp(request.param)
+    write_interaction_shards(_matrix(), folder, 3, request.param)
+    return folder
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+@pytest.mark.parametrize("shuffle_buffer", [0, 1000])
+def test_files_give_every_record_once_per_epoch_in_a_seeded_order(
+    shards: Path, blocks: bool, shuffle_buffer: int
+) -> None:
+    coo = _matrix().tocoo()
+    written = sorted(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True))
+    dataset = interaction_files_dataset(
+        shards, shuffle_buffer=shuffle_buffer, seed=5, blocks=blocks
+    )
+    first, second = _epoch(dataset), _epoch(dataset)
+    assert sorted(first) == written and sorted(second) == written
+    assert first != second  # a new order each epoch (files, and windows when shuffling)
+    again = interaction_files_dataset(shards, shuffle_buffer=shuffle_buffer, seed=5, blocks=blocks)
+    assert _epoch(again) == first  # the same seed, the same order (every worker relies on it)
+    assert dataset.element_spec[0].shape.rank == (1 if blocks else 0)
+
+
+def test_blocks_hold_the_records_in_the_records_order(shards: Path) -> None:
+    records = interaction_files_dataset(shards, shuffle_buffer=700, seed=2)
+    blocks = interaction_files_dataset(shards, shuffle_buffer=700, seed=2, blocks=True)
+    assert _epoch(blocks) == _epoch(records)
+    sizes = [int(tf.size(users)) for users, _, _ in blocks]
+    assert max(sizes) == 700  # windows of shuffle_buffer records
+
+
+def test_shuffling_mixes_the_records_a_shard_holds_in_user_order(tmp_path: Path) -> None:
+    write_interaction_shards(_matrix(), tmp_path, 1)  # one shard: rows in order
+    unshuffled = [
+        user for user, _, _ in _epoch(interaction_files_dataset(tmp_path, shuffle_buffer=0))
+    ]
+    assert unshuffled == sorted(unshuffled)
+    shuffled = [user for user, _, _ in _epoch(interaction_files_dataset(tmp_path))]
+    assert sorted(shuffled) == unshuffled
+    # Far from the written order: the first 100 records span most users.
+    assert len(set(shuffled[:100])) > 60
+
+
+def test_fit_stream_trains_the_same_on_blocks_as_on_records(shards: Path) -> None:
+    params = {"n_components": 4, "loss": "wmrb", "epochs": 3, "batch_size": 512, "random_state": 0}
+    scores = [
+        TensorRec(**params)
+        .fit_stream(interaction_files_dataset(shards, seed=4, blocks=blocks), 300, 200)
+        .predict()
+        for blocks in (False, True)
+    ]
+    np.testing.assert_allclose(scores[0], scores[1], rtol=1e-5, atol=1e-5)
+
+
+def test_blocks_and_readers_refuse_bad_input(shards: Path) -> None:
+    columns = ([0, 1], [1], [1.0, 1.0])
+    with pytest.raises(InputError, match="differ in length"):  # lengths known: said at once
+        TensorRec(loss="wmrb", epochs=1).fit_stream(tf.data.Dataset.from_tensors(columns), 30, 24)
+    uneven = tf.data.Dataset.from_generator(  # lengths unknown: said when the block is read
+        lambda: iter([columns]),
+        output_signature=(
+            tf.TensorSpec([None], tf.int64),
+            tf.TensorSpec([None], tf.int64),
+            tf.TensorSpec([None], tf.float32),
+        ),
+    )
+    with pytest.raises(TrainingError, match="differ in length"):
+        TensorRec(loss="wmrb", epochs=1).fit_stream(uneven, 30, 24)
+    matrix = tf.data.Dataset.from_tensors((tf.zeros([2, 2], tf.int64),) * 3)
+    with pytest.raises(InputError, match="1-D blocks"):
+        TensorRec(loss="wmrb", epochs=1).fit_stream(matrix, 30, 24)
+    for bad in (-1, 2.5, True):
+        with pytest.raises(InputError, match="shuffle_buffer"):
+            interaction_files_dataset(shards, shuffle_buffer=bad)
