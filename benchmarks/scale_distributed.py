@@ -10,6 +10,10 @@ of a user's likes in their cluster's items, the rest by global popularity). Mode
 
 * ``stream``: the interactions are written once as TFRecord shards, then
   ``TensorRec.fit_stream(interaction_files_dataset(folder), ...)`` trains from the files;
+* ``blocks``: the same, reading blocks of records (``interaction_files_dataset(folder,
+  blocks=True)``);
+* ``read`` / ``read-blocks``: passes over those files cut into batches, without training (the
+  input's own cost);
 * ``memory``: the same records as a CSR matrix in memory, ``TensorRec.fit``.
 
 Both use the WMRB loss (sampled: 512 items per step, no step touches the whole catalogue),
@@ -87,8 +91,47 @@ def data_folder(root: Path, n_interactions: int) -> Path:
     return folder
 
 
-def run_point(n_interactions: int, mode: str, replicas: int, epochs: int, root: Path) -> dict:
-    """Train one point in this process and return its measurements."""
+def read_point(n_interactions: int, mode: str, epochs: int, root: Path) -> dict:
+    """Time passes over the files cut into ``batch_size`` batches, without training: ``read``
+    (one record per element, batched) or ``read-blocks`` (blocks, re-cut)."""
+    import numpy as np
+
+    from tensorrec_explore.streaming import interaction_files_dataset
+
+    files = interaction_files_dataset(
+        str(data_folder(root, n_interactions)), seed=0, blocks=mode == "read-blocks"
+    )
+    batches = (
+        files.rebatch(PARAMS["batch_size"])
+        if mode == "read-blocks"
+        else files.batch(PARAMS["batch_size"])
+    )
+    times, records = [], 0
+    for _ in range(epochs):
+        started = time.perf_counter()
+        records = sum(int(users.shape[0]) for users, _, _ in batches)
+        times.append(time.perf_counter() - started)
+    return {
+        "n_interactions": n_interactions,
+        "n_users": sizes_for(n_interactions)[0],
+        "n_items": sizes_for(n_interactions)[1],
+        "mode": mode,
+        "replicas": 1,
+        "epochs": epochs,
+        "records_per_epoch": records,
+        "first_epoch_s": times[0],
+        "epoch_s": float(np.mean(times[1:])) if len(times) > 1 else times[0],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_point(
+    n_interactions: int, mode: str, replicas: int, epochs: int, root: Path, defaults: bool = False
+) -> dict:
+    """Train one point in this process and return its measurements (``defaults``: the
+    package's default model, only ``random_state`` set, instead of :data:`PARAMS`)."""
+    if mode.startswith("read"):
+        return read_point(n_interactions, mode, epochs, root)
     import tensorflow as tf
 
     if replicas > 1:
@@ -119,13 +162,13 @@ def run_point(n_interactions: int, mode: str, replicas: int, epochs: int, root: 
                 flush=True,
             )
 
-    model = TensorRec(**PARAMS, epochs=epochs, distribute=distribute)
+    params = {"random_state": PARAMS["random_state"]} if defaults else PARAMS
+    model = TensorRec(**params, epochs=epochs, distribute=distribute)
     started = time.perf_counter()
-    if mode == "stream":
+    if mode in ("stream", "blocks"):
         folder = data_folder(root, n_interactions)
-        model.fit_stream(
-            interaction_files_dataset(str(folder), seed=0), n_users, n_items, callbacks=[Timer()]
-        )
+        files = interaction_files_dataset(str(folder), seed=0, blocks=mode == "blocks")
+        model.fit_stream(files, n_users, n_items, callbacks=[Timer()])
     else:
         parts = list(chunks(n_interactions))
         rows, cols = (np.concatenate([p[i] for p in parts]) for i in (0, 1))
@@ -143,6 +186,7 @@ def run_point(n_interactions: int, mode: str, replicas: int, epochs: int, root: 
         "n_users": n_users,
         "n_items": n_items,
         "mode": mode,
+        "model": "defaults" if defaults else "wmrb",
         "replicas": replicas,
         "epochs": epochs,
         "first_epoch_s": times[0],
@@ -157,11 +201,17 @@ def run_point(n_interactions: int, mode: str, replicas: int, epochs: int, root: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000,10000000")
-    parser.add_argument("--modes", default="stream,memory")
+    parser.add_argument("--modes", default="stream,blocks,memory")
     parser.add_argument("--replicas", default="1")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--data", default="/tmp/tensorrec_scale_data", help="shard cache folder")
     parser.add_argument("--json", default=None, help="append results to this JSON file")
+    parser.add_argument(
+        "--defaults",
+        action="store_true",
+        help="train the package's default model (only random_state set) instead of the fixed "
+        "WMRB settings; streams need more than 50,000 items for it (the sampled softmax)",
+    )
     parser.add_argument(
         "--point", nargs=3, metavar=("SIZE", "MODE", "REPLICAS"), help=argparse.SUPPRESS
     )
@@ -169,7 +219,8 @@ def main() -> None:
     root = Path(args.data)
     if args.point:
         size, mode, replicas = int(float(args.point[0])), args.point[1], int(args.point[2])
-        print(json.dumps(run_point(size, mode, replicas, args.epochs, root)))
+        point = run_point(size, mode, replicas, args.epochs, root, args.defaults)
+        print(json.dumps(point))
         return
     results = []
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
@@ -193,6 +244,7 @@ def main() -> None:
                         str(args.epochs),
                         "--data",
                         str(root),
+                        *(["--defaults"] if args.defaults else []),
                     ],
                     env=env,
                     stdout=subprocess.PIPE,

@@ -58,7 +58,8 @@ split, 15 epochs: 41.8 vs 55.9 CPU s, NDCG@10 0.205 vs 0.207); on ml-100k (44,00
 steps of 1024) larger batches leave too few steps and learn far less. WARP and WMRB lose quality
 with them (ml-1m-all test NDCG@10 0.364 / 0.343 at 4096 against 0.387 / 0.353 at 1024) and keep
 1024; the sampled softmax's in-batch negatives cost ``batch x batch`` pairs (its own batch:
-below). A stream (``fit_stream``) keeps the loss's base batch: its likes are not counted first.
+below). A stream (``fit_stream``) keeps the loss's base batch unless a first pass counted its
+likes (losses reading item counts, e.g. the sampled softmax; not with ``steps_per_epoch``).
 A loss that needs more passes than the recipe's 15 declares ``embedding_epochs``: bpr, logistic
 and wmrb 20 (ml-1m-all validation NDCG@10: bpr 0.214 at 4096 x 20 epochs, 0.217 x 25, 0.207 at
 the former 1024 x 15; logistic 0.219 x 25; wmrb 0.215 at 1024 x 20, 0.208 x 15; LightFM-WARP

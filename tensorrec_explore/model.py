@@ -217,8 +217,10 @@ class TensorRec(Queries, FittedStateMixin):
         Parameters
         ----------
         dataset : tf.data.Dataset
-            ``(user, item[, value])`` records, e.g. from
-            :func:`~tensorrec_explore.streaming.interaction_files_dataset`.
+            ``(user, item[, value])`` records (scalars), e.g. from
+            :func:`~tensorrec_explore.streaming.interaction_files_dataset`, or blocks of
+            records (three 1-D tensors of one length each), e.g. from
+            ``interaction_files_dataset(folder, blocks=True)``: read several times faster.
         n_users, n_items : int
             The ids' ranges.
         user_features, item_features, epochs, callbacks, verbose

@@ -1,11 +1,12 @@
 """Streamed training: interactions from a ``tf.data.Dataset`` or from files too large for memory.
 
-A stream holds ``(user, item, value)`` records (value > 0 liked, < 0 disliked), batched into
-``batch_size`` records per step. No step needs the whole catalogue or the whole interaction
-matrix: sampled losses (``wmrb``, ``bpr``, ``warp``, ``logistic``, ``balanced_wmrb``, and
-``softmax`` with ``n_sampled_items``, i.e. the sampled softmax) compare each liked record with
-``n_sampled_items`` uniformly sampled items shared by the batch; observed losses (``rmse``,
-``separation``) see the batch's records. Dense losses need each user's complete row and refuse.
+A stream holds ``(user, item, value)`` records (value > 0 liked, < 0 disliked), one per
+element or in blocks (1-D tensors), cut into ``batch_size`` records per step. No step needs the
+whole catalogue or the whole interaction matrix: sampled losses (``wmrb``, ``bpr``, ``warp``,
+``logistic``, ``balanced_wmrb``, and ``softmax`` with ``n_sampled_items``, i.e. the sampled
+softmax) compare each liked record with ``n_sampled_items`` uniformly sampled items shared by
+the batch; observed losses (``rmse``, ``separation``) see the batch's records. Dense losses need
+each user's complete row and refuse.
 
 Difference from in-memory training: a sampled item counts as "not liked" unless the (global)
 batch itself holds that (user, item) like; the in-memory path checks every like. With catalogues
@@ -13,7 +14,9 @@ where a user likes a small share of the items, this changes almost nothing.
 
 Files: :func:`write_interaction_shards` writes a matrix (or chunks of records) as ``n_shards``
 TFRecord or CSV files plus ``interactions.json`` (sizes); :func:`interaction_files_dataset`
-reads them back as a shuffled stream, never holding more than the shuffle buffer in memory.
+reads them back as a shuffled stream, in blocks of records (one ``parse_example`` per 16
+Examples, one permutation per window of ``shuffle_buffer`` records: ``tf.data`` pays per
+element, ~9 us per record when each record was one), never holding more than a few windows.
 
 Under a ``tf.distribute`` strategy every worker reads the same stream in the same seeded order
 and each replica takes its shard of each global batch (see :mod:`.distributed`): compute is
@@ -383,10 +386,18 @@ class StreamTrainer:
         self.loss, self.strategy = loss, model.distribute
         self.n_users, self.n_items = state.n_users, state.n_items
         self.n_sampled = int(min(n_sampled, self.n_items))
-        self.batch_size = sampled_batch(loss, 0, model.batch_size)
         self.steps_per_epoch = steps_per_epoch
+        self.batch_size = sampled_batch(loss, 0, model.batch_size)
         self.batches = _batches(dataset, self.batch_size).prefetch(tf.data.AUTOTUNE)
-        self.item_counts = tf.constant(self._item_counts(loss), tf.float32)
+        counts = self._item_counts(loss)
+        # Likes counted over whole passes size the batch as in memory (the sampled softmax's
+        # grows with the data); a stream nobody counted keeps the loss's base batch.
+        if steps_per_epoch is None and counts.sum() > 0:
+            grown = sampled_batch(loss, int(counts.sum()), model.batch_size)
+            if grown != self.batch_size:
+                self.batch_size = grown
+                self.batches = _batches(dataset, grown).prefetch(tf.data.AUTOTUNE)
+        self.item_counts = tf.constant(counts, tf.float32)
         # Streamed losses are never dense, so the default l2 does not depend on the data.
         empty = sp.csr_matrix((state.n_users, state.n_items), dtype=np.float32)
         self.objective = Objective(

@@ -110,3 +110,21 @@ def test_blocks_and_readers_refuse_bad_input(shards: Path) -> None:
     for bad in (-1, 2.5, True):
         with pytest.raises(InputError, match="shuffle_buffer"):
             interaction_files_dataset(shards, shuffle_buffer=bad)
+
+
+def test_a_counted_stream_takes_the_batch_its_size_calls_for() -> None:
+    """The sampled softmax counts likes first (for log-Q): enough of them double its batch, as
+    in memory; bpr (nothing counted) and a stream cut into steps_per_epoch keep the base."""
+    rng = np.random.default_rng(0)
+    n = 2 * 256 * 100  # sampled_batch's first doubling of the softmax's 256
+    users, items = rng.integers(0, 500, n), rng.integers(0, 400, n)
+    records = tf.data.Dataset.from_tensor_slices((users, items)).batch(5000)
+
+    def batch(loss: str, **kwargs) -> int:
+        model = TensorRec(n_components=4, loss=loss, n_sampled_items=32, epochs=1, random_state=0)
+        model.fit_stream(records, 500, 400, **kwargs)
+        return model._fitted.stream[1].batch_size
+
+    assert batch("softmax") == 512
+    assert batch("softmax", steps_per_epoch=3) == 256
+    assert batch("bpr") == 1024
