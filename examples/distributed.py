@@ -75,7 +75,9 @@ def main() -> None:
             write_interaction_shards(split.train, args.files, n_shards=8)
         info = read_shard_info(args.files)
         model.fit_stream(
-            interaction_files_dataset(args.files, seed=0), info["n_users"], info["n_items"]
+            interaction_files_dataset(args.files, seed=0, blocks=True),
+            info["n_users"],
+            info["n_items"],
         )
 
     task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
