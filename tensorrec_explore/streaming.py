@@ -246,10 +246,12 @@ def interaction_files_dataset(
         raise InputError(
             f"Files must all be .tfrecord or all .csv; got extensions {sorted(kinds)}."
         )
-    if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, (int, np.integer)):
+    if (
+        isinstance(shuffle_buffer, bool)
+        or not isinstance(shuffle_buffer, (int, np.integer))
+        or shuffle_buffer < 0
+    ):
         raise InputError(f"shuffle_buffer must be a non-negative integer, got {shuffle_buffer!r}.")
-    if shuffle_buffer < 0:
-        raise InputError(f"shuffle_buffer must be a non-negative integer, got {shuffle_buffer}.")
     reader = _tfrecord_blocks if kinds == {".tfrecord"} else _csv_blocks
     dataset = tf.data.Dataset.from_tensor_slices(files)
     if len(files) > 1:
