@@ -16,7 +16,7 @@ Files: :func:`write_interaction_shards` writes a matrix (or chunks of records) a
 TFRecord or CSV files plus ``interactions.json`` (sizes); :func:`interaction_files_dataset`
 reads them back as a shuffled stream, in blocks of records (one ``parse_example`` per 16
 Examples, one permutation per window of ``shuffle_buffer`` records: ``tf.data`` pays per
-element, ~9 us per record when each record was one), never holding more than a few windows.
+element: ~10 us per record read one by one), never holding more than a few windows.
 
 Under a ``tf.distribute`` strategy every worker reads the same stream in the same seeded order
 and each replica takes its shard of each global batch (see :mod:`.distributed`): compute is
@@ -389,16 +389,14 @@ class StreamTrainer:
         self.n_users, self.n_items = state.n_users, state.n_items
         self.n_sampled = int(min(n_sampled, self.n_items))
         self.steps_per_epoch = steps_per_epoch
-        self.batch_size = sampled_batch(loss, 0, model.batch_size)
-        self.batches = _batches(dataset, self.batch_size).prefetch(tf.data.AUTOTUNE)
-        counts = self._item_counts(loss)
+        counts = self._item_counts(
+            loss, _batches(dataset, sampled_batch(loss, 0, model.batch_size))
+        )
         # Likes counted over whole passes size the batch as in memory (the sampled softmax's
         # grows with the data); a stream nobody counted keeps the loss's base batch.
-        if steps_per_epoch is None and counts.sum() > 0:
-            grown = sampled_batch(loss, int(counts.sum()), model.batch_size)
-            if grown != self.batch_size:
-                self.batch_size = grown
-                self.batches = _batches(dataset, grown).prefetch(tf.data.AUTOTUNE)
+        counted = int(counts.sum()) if steps_per_epoch is None else 0
+        self.batch_size = sampled_batch(loss, counted, model.batch_size)
+        self.batches = _batches(dataset, self.batch_size).prefetch(tf.data.AUTOTUNE)
         self.item_counts = tf.constant(counts, tf.float32)
         # Streamed losses are never dense, so the default l2 does not depend on the data.
         empty = sp.csr_matrix((state.n_users, state.n_items), dtype=np.float32)
@@ -433,28 +431,26 @@ class StreamTrainer:
             step = self._with_like_keys(step)
         self._step = tf.function(step, input_signature=signature, autograph=uses_autograph(loss))
 
-    def _item_counts(self, loss: Loss) -> np.ndarray:
-        """Liked count per item: one pass over the stream, only for losses that read it."""
+    def _item_counts(self, loss: Loss, batches: tf.data.Dataset) -> np.ndarray:
+        """Liked count per item: one epoch of ``batches``, only for losses that read it."""
         counts = np.zeros(self.n_items, np.float64)
         if not needs_item_counts(loss):
             return counts
-        for _, items, values in self._epoch_batches():
+        for _, items, values in self._epoch_batches(batches):
             items, values = items.numpy(), values.numpy()
             counts += np.bincount(items[values > 0], minlength=self.n_items)[: self.n_items]
         return counts
 
-    def _epoch_batches(self) -> Iterable[tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
-        batches = (
-            self.batches
-            if self.steps_per_epoch is None
-            else self.batches.take(self.steps_per_epoch)
-        )
+    def _epoch_batches(
+        self, batches: tf.data.Dataset
+    ) -> Iterable[tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
+        batches = batches if self.steps_per_epoch is None else batches.take(self.steps_per_epoch)
         return iter(batches)
 
     def run_epoch(self, rng: np.random.Generator) -> tuple[float, float]:
         """Run one pass over the stream; return (mean data loss, mean regularisation loss)."""
         data_total, reg_total, n_steps = tf.constant(0.0), tf.constant(0.0), 0
-        for users, items, values in self._epoch_batches():
+        for users, items, values in self._epoch_batches(self.batches):
             if self.loss.inputs == "sampled":
                 sampled = tf.constant(rng.integers(0, self.n_items, self.n_sampled), tf.int64)
                 data, reg = self._step(users, items, values, sampled)
