@@ -321,39 +321,51 @@ def learning_rate_at(rate: float, schedule: str, epoch: int, epochs: int) -> flo
 
 
 def default_l2(loss: Any, interactions: sp.csr_matrix) -> float:
-    """Return the default L2 weight for ``loss`` on ``interactions``.
+    """Return the default L2 weight for ``loss`` on ``interactions`` (CSR, > 0 = liked):
+    :func:`default_l2_at` their :func:`likes_per_user`."""
+    return default_l2_at(loss, likes_per_user(interactions))
+
+
+def default_l2_at(loss: Any, likes_per_user: float) -> float:
+    """Return the default L2 weight for ``loss`` on data with ``likes_per_user``.
 
     Parameters
     ----------
     loss : Loss or duck-typed loss
         Its ``default_l2``, ``l2_likes_per_user``, ``density_scaled_l2`` and ``inputs`` are read.
-    interactions : scipy.sparse.csr_matrix
-        The training interactions (> 0 = liked); an empty matrix (a stream) leaves a loss's
-        own ``default_l2`` unscaled.
+    likes_per_user : float
+        Mean liked interactions per user with at least one (:func:`likes_per_user`); 0 when
+        unknown (a stream nobody counted), which leaves a loss's own ``default_l2`` unscaled.
 
     Returns
     -------
     float
-        The loss's ``default_l2`` (times ``sqrt(l2_likes_per_user / mean likes per user)`` on
-        data denser than the loss declares it was measured at; sparser data, not measured, keep
-        the default), else its kind's default (see the module doc).
+        The loss's ``default_l2`` (times ``sqrt(l2_likes_per_user / likes_per_user)`` on data
+        denser than the loss declares it was measured at; sparser data, not measured, keep the
+        default), else its kind's default (see the module doc).
     """
     own = getattr(loss, "default_l2", None)
     if own is not None:
         measured_at = getattr(loss, "l2_likes_per_user", None)
-        per_user = _likes_per_user(interactions)
-        if measured_at is None or per_user <= measured_at:
+        if measured_at is None or likes_per_user <= measured_at:
             return float(own)
-        return float(own) * float(np.sqrt(measured_at / per_user))
+        return float(own) * float(np.sqrt(measured_at / likes_per_user))
     if loss.inputs == "sampled":
         return SAMPLED_L2
     if not getattr(loss, "density_scaled_l2", False):
         return OTHER_L2
-    return DENSE_L2_SCALE / float(np.sqrt(max(_likes_per_user(interactions), 1.0)))
+    return DENSE_L2_SCALE / float(np.sqrt(max(likes_per_user, 1.0)))
 
 
-def _likes_per_user(interactions: sp.csr_matrix) -> float:
-    """Mean liked interactions per user with at least one (0 without likes)."""
+def l2_reads_density(loss: Any) -> bool:
+    """Return True when :func:`default_l2` of ``loss`` depends on the likes per user."""
+    if getattr(loss, "default_l2", None) is not None:
+        return getattr(loss, "l2_likes_per_user", None) is not None
+    return loss.inputs != "sampled" and bool(getattr(loss, "density_scaled_l2", False))
+
+
+def likes_per_user(interactions: sp.csr_matrix) -> float:
+    """Return the mean liked interactions (> 0) per user with at least one (0 without likes)."""
     likes = interactions.data > 0
     rows = np.repeat(np.arange(interactions.shape[0]), np.diff(interactions.indptr))
     return float(likes.sum() / max(np.unique(rows[likes]).size, 1))

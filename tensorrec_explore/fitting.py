@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from . import defaults, distributed
 from .callbacks import History, callback_chain
-from .errors import InputError, NotFittedError, TrainingError
+from .errors import InputError, NotFittedError
 from .fitted_state import check_finite, check_losses, warn_extreme_rate
 from .inputs import (
     check_count,
@@ -40,7 +40,7 @@ from .representations import make_representation, seeded_construction
 from .settings import STRUCTURAL
 from .scoring import block_scores, user_blocks
 from .sparse_rows import SparseRows
-from .training import Trainer
+from .training import Trainer, failures_reported
 
 #: Users per block when user representations are computed for a whole table.
 USER_BLOCK = 4096
@@ -143,11 +143,11 @@ class FittedState:
         self.epochs = int(pick(settings.epochs, recipe.epochs))
         return self.learning_rate
 
-    def l2_for(self, settings: Any, loss: Any, interactions: sp.csr_matrix) -> float:
-        """Return ``settings.l2``, or its default for ``loss`` on ``interactions`` (kept as
-        ``l2``)."""
+    def l2_for(self, settings: Any, loss: Any, likes_per_user: float) -> float:
+        """Return ``settings.l2``, or its default for ``loss`` on data with ``likes_per_user``
+        (:func:`~tensorrec_explore.defaults.default_l2_at`; kept as ``l2``)."""
         given = settings.l2
-        self.l2 = defaults.default_l2(loss, interactions) if given is None else float(given)
+        self.l2 = defaults.default_l2_at(loss, likes_per_user) if given is None else float(given)
         return self.l2
 
     # --------------------------------------------------------------- training
@@ -191,7 +191,7 @@ class FittedState:
                 loss,
                 interactions,
                 weights,
-                self.l2_for(settings, loss, interactions),
+                self.l2_for(settings, loss, defaults.likes_per_user(interactions)),
                 settings.batch_size,
                 n_sampled,
                 strategy=settings.distribute,
@@ -224,12 +224,8 @@ class FittedState:
                 self.optimizer.learning_rate = defaults.learning_rate_at(
                     rate, self.learning_rate_schedule, index, epochs
                 )
-                try:
+                with failures_reported("during training"):
                     data, reg = trainer.run_epoch(self.rng)
-                except tf.errors.OpError as error:
-                    raise TrainingError(
-                        f"TensorFlow failed during training: {error.message}"
-                    ) from error
                 self.item_cache = None
                 check_losses(model, data, reg)
                 logs = {

@@ -35,10 +35,11 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from .defaults import sampled_batch
+from .defaults import l2_reads_density, sampled_batch
 from .errors import InputError
 from .losses import Loss, in_sampled_form, needs_item_counts, uses_autograph
 from .objectives import Objective, candidates_valid, in_batch_candidates
+from .training import failures_reported
 
 #: Records per ``tf.train.Example`` in TFRecord shards (one Example per record reads far slower).
 RECORDS_PER_EXAMPLE = 4096
@@ -347,6 +348,12 @@ def _batches(records: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
     return records.batch(batch_size)
 
 
+def _id_counts(ids: np.ndarray, n: int) -> np.ndarray:
+    """Return how often each id of ``range(n)`` occurs in ``ids`` (ids outside it are left to
+    the training step's checks, which name them)."""
+    return np.bincount(ids[(ids >= 0) & (ids < n)], minlength=n)
+
+
 def _in_batch_like(
     keys: tf.Tensor, users: tf.Tensor, sampled: tf.Tensor, n_items: int
 ) -> tf.Tensor:
@@ -389,21 +396,25 @@ class StreamTrainer:
         self.n_users, self.n_items = state.n_users, state.n_items
         self.n_sampled = int(min(n_sampled, self.n_items))
         self.steps_per_epoch = steps_per_epoch
-        counts = self._item_counts(
-            loss, _batches(dataset, sampled_batch(loss, 0, model.batch_size))
+        # One counting pass when the loss reads item counts (the sampled softmax's log-Q) or its
+        # default L2 reads the likes per user (wmrb, warp, the sampled softmax), as in memory.
+        # Likes counted over whole passes also size the batch as in memory (the sampled
+        # softmax's grows with the data); a stream cut into steps_per_epoch counts no density.
+        whole_passes = steps_per_epoch is None
+        counts, per_user = self._count(
+            loss,
+            _batches(dataset, sampled_batch(loss, 0, model.batch_size)),
+            whole_passes and model.l2 is None and l2_reads_density(loss),
         )
-        # Likes counted over whole passes size the batch as in memory (the sampled softmax's
-        # grows with the data); a stream nobody counted keeps the loss's base batch.
-        counted = int(counts.sum()) if steps_per_epoch is None else 0
-        self.batch_size = sampled_batch(loss, counted, model.batch_size)
+        self.batch_size = sampled_batch(
+            loss, int(counts.sum()) if whole_passes else 0, model.batch_size
+        )
         self.batches = _batches(dataset, self.batch_size).prefetch(tf.data.AUTOTUNE)
         self.item_counts = tf.constant(counts, tf.float32)
-        # Streamed losses are never dense, so the default l2 does not depend on the data.
-        empty = sp.csr_matrix((state.n_users, state.n_items), dtype=np.float32)
         self.objective = Objective(
             state,
             loss,
-            state.l2_for(model, loss, empty),
+            state.l2_for(model, loss, per_user),
             self.n_sampled,
             self.batch_size,
             self.item_counts,
@@ -431,15 +442,25 @@ class StreamTrainer:
             step = self._with_like_keys(step)
         self._step = tf.function(step, input_signature=signature, autograph=uses_autograph(loss))
 
-    def _item_counts(self, loss: Loss, batches: tf.data.Dataset) -> np.ndarray:
-        """Liked count per item: one epoch of ``batches``, only for losses that read it."""
+    def _count(
+        self, loss: Loss, batches: tf.data.Dataset, density: bool
+    ) -> tuple[np.ndarray, float]:
+        """Return the liked count per item (zeros unless the loss reads it) and the mean likes
+        per user with at least one (0 unless ``density``): one epoch of ``batches``, read only
+        when either is wanted."""
         counts = np.zeros(self.n_items, np.float64)
-        if not needs_item_counts(loss):
-            return counts
-        for _, items, values in self._epoch_batches(batches):
-            items, values = items.numpy(), values.numpy()
-            counts += np.bincount(items[values > 0], minlength=self.n_items)[: self.n_items]
-        return counts
+        wants_counts = needs_item_counts(loss)
+        if not (wants_counts or density):
+            return counts, 0.0
+        per_user = np.zeros(self.n_users, np.int64)
+        with failures_reported("while counting the stream's likes"):
+            for users, items, values in self._epoch_batches(batches):
+                liked = values.numpy() > 0
+                counts += _id_counts(items.numpy()[liked], self.n_items)
+                if density:
+                    per_user += _id_counts(users.numpy()[liked], self.n_users)
+        likes_per_user = float(per_user.sum() / max(np.count_nonzero(per_user), 1))
+        return (counts if wants_counts else np.zeros_like(counts)), likes_per_user
 
     def _epoch_batches(
         self, batches: tf.data.Dataset

@@ -8,6 +8,7 @@ interactions. Each step is one ``tf.function`` traced once per batch layout.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from .defaults import XLA_MIN_LIKES, sampled_batch
+from .errors import TrainingError
 from .liked_pairs import LikedPairs
 from .losses import Loss, LossInputs, disliked_sampled, uses_autograph
 from .objectives import Objective
@@ -354,6 +356,16 @@ def dense_dislike_inputs(
         "disliked_scores": tf.gather_nd(scores, disliked),
         "disliked_sampled_scores": disliked_sampled(sampled_scores, valid),
     }
+
+
+@contextlib.contextmanager
+def failures_reported(doing: str) -> Iterator[None]:
+    """Turn a TensorFlow failure inside the block into a :class:`TrainingError` saying what
+    was being done (``doing``, e.g. "during training") and TensorFlow's message."""
+    try:
+        yield
+    except tf.errors.OpError as error:
+        raise TrainingError(f"TensorFlow failed {doing}: {error.message}") from error
 
 
 def compiles_with_xla(trainer: Trainer, strategy: Any) -> bool:

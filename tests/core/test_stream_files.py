@@ -128,3 +128,30 @@ def test_a_counted_stream_takes_the_batch_its_size_calls_for() -> None:
     assert batch("softmax") == 512
     assert batch("softmax", steps_per_epoch=3) == 256
     assert batch("bpr") == 1024
+
+
+def test_a_streams_default_l2_reads_its_likes_per_user_as_in_memory() -> None:
+    """wmrb's and the sampled softmax's default L2 falls with the likes per user: a stream
+    counts them in a first pass and takes the L2 a fit on the same matrix takes; a stream cut
+    into steps_per_epoch (no whole pass) keeps the unscaled default, a given l2 is kept."""
+    rng = np.random.default_rng(0)
+    n_users, n_items, per_user = 60, 300, 120  # 2.5x the 47 likes per user the L2s assume
+    users = np.repeat(np.arange(n_users), per_user)
+    items = np.concatenate([rng.choice(n_items, per_user, replace=False) for _ in range(n_users)])
+    matrix = sp.csr_matrix((np.ones(users.size, np.float32), (users, items)), (n_users, n_items))
+    records = tf.data.Dataset.from_tensor_slices((users, items)).shuffle(users.size, seed=0)
+
+    def l2(loss: str, stream: bool, **kwargs) -> float:
+        params = {"n_components": 4, "loss": loss, "n_sampled_items": 16, "epochs": 1}
+        model = TensorRec(**params, random_state=0, **kwargs.pop("settings", {}))
+        if stream:
+            model.fit_stream(records.batch(700), n_users, n_items, **kwargs)
+        else:
+            model.fit(matrix)
+        return model._fitted.l2
+
+    for loss, unscaled in (("wmrb", 0.1), ("softmax", 0.06)):
+        assert l2(loss, stream=True) == pytest.approx(l2(loss, stream=False))
+        assert l2(loss, stream=True) == pytest.approx(unscaled * np.sqrt(47.0 / per_user))
+        assert l2(loss, stream=True, steps_per_epoch=3) == pytest.approx(unscaled)
+    assert l2("wmrb", stream=True, settings={"l2": 0.3}) == pytest.approx(0.3)
