@@ -264,9 +264,7 @@ class Objective:
         model to popularity (ml-100k BPR NDCG@10 0.148 that way, 0.29 this way).
         """
         return self.l2 * (
-            tf.reduce_mean(tf.reduce_sum(tf.square(user_vectors), axis=[1, 2]))
-            + tf.reduce_mean(tf.reduce_sum(tf.square(item_vectors), axis=1))
-            + tf.reduce_mean(tf.reduce_sum(tf.square(sampled_vectors), axis=1))
+            _mean_square(user_vectors) + _mean_square(item_vectors) + _mean_square(sampled_vectors)
         )
 
     def observed_objective(
@@ -279,6 +277,13 @@ class Objective:
         predictions = net.elementwise(user_vectors, item_vectors) + user_biases + item_biases
         data = self.loss(LossInputs(predictions=predictions, values=values, weights=weights))
         return data, self.regularization()
+
+
+def _mean_square(vectors: tf.Tensor) -> tf.Tensor:
+    """Return the mean over rows of ``vectors``'s squared norms (0 without rows: a streamed
+    batch may hold dislikes only)."""
+    rows = tf.cast(tf.shape(vectors)[0], tf.float32)
+    return tf.math.divide_no_nan(tf.reduce_sum(tf.square(vectors)), rows)
 
 
 def in_batch_candidates(loss: Loss, items: tf.Tensor) -> tf.Tensor:

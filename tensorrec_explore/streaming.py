@@ -35,15 +35,18 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from .defaults import l2_reads_density, sampled_batch
+from .defaults import XLA_MIN_LIKES, l2_reads_density, sampled_batch
 from .errors import InputError
 from .losses import Loss, in_sampled_form, needs_item_counts, uses_autograph
 from .objectives import Objective, candidates_valid, in_batch_candidates
-from .training import failures_reported
+from .training import failures_reported, xla_compiles_towers
 
 #: Records per ``tf.train.Example`` in TFRecord shards (one Example per record reads far slower).
 RECORDS_PER_EXAMPLE = 4096
 INFO_FILE = "interactions.json"
+#: Records per batch of the first pass that counts a stream's likes: its cost is per batch
+#: (a count array per item and user), and at 10^7 records it took ~30 s in batches of 256.
+COUNTING_BATCH = 1 << 16
 _DENSE_HELP = (
     "Use loss='softmax' with n_sampled_items (e.g. 2048: the sampled softmax) or a sampled loss "
     "such as loss='wmrb' ('bpr', 'warp', 'logistic'); or fit() an in-memory matrix."
@@ -399,16 +402,16 @@ class StreamTrainer:
         # One counting pass when the loss reads item counts (the sampled softmax's log-Q) or its
         # default L2 reads the likes per user (wmrb, warp, the sampled softmax), as in memory.
         # Likes counted over whole passes also size the batch as in memory (the sampled
-        # softmax's grows with the data); a stream cut into steps_per_epoch counts no density.
+        # softmax's grows with the data); a stream cut into steps_per_epoch counts its steps'
+        # likes, at the base batch, and no density.
         whole_passes = steps_per_epoch is None
-        counts, per_user = self._count(
+        base_batch = sampled_batch(loss, 0, model.batch_size)
+        counts, likes, per_user = self._count(
             loss,
-            _batches(dataset, sampled_batch(loss, 0, model.batch_size)),
+            _batches(dataset, COUNTING_BATCH if whole_passes else base_batch),
             whole_passes and model.l2 is None and l2_reads_density(loss),
         )
-        self.batch_size = sampled_batch(
-            loss, int(counts.sum()) if whole_passes else 0, model.batch_size
-        )
+        self.batch_size = sampled_batch(loss, likes if whole_passes else 0, model.batch_size)
         self.batches = _batches(dataset, self.batch_size).prefetch(tf.data.AUTOTUNE)
         self.item_counts = tf.constant(counts, tf.float32)
         self.objective = Objective(
@@ -419,6 +422,15 @@ class StreamTrainer:
             self.batch_size,
             self.item_counts,
             strategy=self.strategy,
+        )
+        # Batches of likes only take a step compiled by XLA where that pays, as in memory (one
+        # compilation per batch length: the full batches and the last one).
+        self.uses_xla = (
+            loss.inputs == "sampled"
+            and likes >= XLA_MIN_LIKES
+            and xla_compiles_towers(
+                loss, state.network, state.user_table, state.item_table, self.strategy
+            )
         )
         ids = tf.TensorSpec([None], tf.int64)
         values = tf.TensorSpec([None], tf.float32)
@@ -440,18 +452,21 @@ class StreamTrainer:
             step = replicated(step, self.strategy, sharded)
         if loss.inputs == "sampled":
             step = self._with_like_keys(step)
+        if self.uses_xla:
+            step = self._liked_batches_compiled(step)
         self._step = tf.function(step, input_signature=signature, autograph=uses_autograph(loss))
 
     def _count(
         self, loss: Loss, batches: tf.data.Dataset, density: bool
-    ) -> tuple[np.ndarray, float]:
-        """Return the liked count per item (zeros unless the loss reads it) and the mean likes
-        per user with at least one (0 unless ``density``): one epoch of ``batches``, read only
-        when either is wanted."""
+    ) -> tuple[np.ndarray, int, float]:
+        """Return the liked count per item (zeros unless the loss reads it), the likes counted
+        and the mean likes per user with at least one (0 unless ``density``): one epoch of
+        ``batches``, read only when the loss reads item counts or ``density`` is asked for
+        (else zeros)."""
         counts = np.zeros(self.n_items, np.float64)
         wants_counts = needs_item_counts(loss)
         if not (wants_counts or density):
-            return counts, 0.0
+            return counts, 0, 0.0
         per_user = np.zeros(self.n_users, np.int64)
         with failures_reported("while counting the stream's likes"):
             for users, items, values in self._epoch_batches(batches):
@@ -460,7 +475,8 @@ class StreamTrainer:
                 if density:
                     per_user += _id_counts(users.numpy()[liked], self.n_users)
         likes_per_user = float(per_user.sum() / max(np.count_nonzero(per_user), 1))
-        return (counts if wants_counts else np.zeros_like(counts)), likes_per_user
+        likes = int(counts.sum())
+        return (counts if wants_counts else np.zeros_like(counts)), likes, likes_per_user
 
     def _epoch_batches(
         self, batches: tf.data.Dataset
@@ -517,6 +533,30 @@ class StreamTrainer:
 
         return with_keys
 
+    def _liked_batches_compiled(self, step: Any) -> Any:
+        """Return ``step`` with its batches of likes only (no dislike, the usual implicit
+        stream) sent to :meth:`_likes_step` compiled by XLA instead: their shapes are the
+        batch's, so the masks, dislike graph and per-op launches of ``step`` fall away."""
+        compiled = tf.function(self._liked_only_step, jit_compile=True)
+
+        def choose(
+            users: tf.Tensor, items: tf.Tensor, values: tf.Tensor, sampled: tf.Tensor
+        ) -> tuple[tf.Tensor, tf.Tensor]:
+            with tf.control_dependencies(self._check_ids(users, items, values)):
+                liked_only = tf.reduce_all(values > 0)
+            return tf.cond(
+                liked_only,
+                lambda: compiled(users, items, sampled),
+                lambda: step(users, items, values, sampled),
+            )
+
+        return choose
+
+    def _liked_only_step(
+        self, users: tf.Tensor, items: tf.Tensor, sampled: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        return self._likes_step(users, items, sampled, tf.sort(users * self.n_items + items))
+
     def _stream_sampled_step(
         self,
         users: tf.Tensor,
@@ -527,33 +567,49 @@ class StreamTrainer:
     ) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.control_dependencies(self._check_ids(users, items, values)):
             liked, disliked = values > 0, values < 0
-        liked_users, liked_items = tf.boolean_mask(users, liked), tf.boolean_mask(items, liked)
-        disliked_users = tf.boolean_mask(users, disliked)
+        return self._likes_step(
+            tf.boolean_mask(users, liked),
+            tf.boolean_mask(items, liked),
+            sampled,
+            keys,
+            tf.boolean_mask(users, disliked),
+            tf.boolean_mask(items, disliked),
+        )
+
+    def _likes_step(
+        self,
+        users: tf.Tensor,
+        items: tf.Tensor,
+        sampled: tf.Tensor,
+        keys: tf.Tensor,
+        disliked_users: tf.Tensor | None = None,
+        disliked_items: tf.Tensor | None = None,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """One optimizer step on liked ``users`` / ``items``, the ``sampled`` items and the
+        dislikes (None: no dislike graph); ``keys``: the batch's sorted like keys."""
 
         def unliked(users: tf.Tensor, candidates: tf.Tensor) -> tf.Tensor:
             return 1.0 - tf.cast(_in_batch_like(keys, users, candidates, self.n_items), tf.float32)
 
-        valid = candidates_valid(
-            self.loss, liked_items, sampled, lambda: unliked(liked_users, sampled)
-        )
-        disliked_valid = unliked(disliked_users, sampled)
+        valid = candidates_valid(self.loss, items, sampled, lambda: unliked(users, sampled))
+        disliked_valid = None if disliked_users is None else unliked(disliked_users, sampled)
         batch_valid = None
         if getattr(self.loss, "in_batch_negatives", False):
-            candidates = in_batch_candidates(self.loss, liked_items)
+            candidates = in_batch_candidates(self.loss, items)
             batch_valid = candidates_valid(
-                self.loss, liked_items, candidates, lambda: unliked(liked_users, candidates)
+                self.loss, items, candidates, lambda: unliked(users, candidates)
             )
         with tf.GradientTape() as tape:
             data, reg = self.objective.sampled_objective(
-                liked_users,
-                liked_items,
-                tf.ones([tf.size(liked_items)]),
+                users,
+                items,
+                tf.ones([tf.size(items)]),
                 sampled,
                 disliked_users,
-                tf.boolean_mask(items, disliked),
+                disliked_items,
                 valid,
                 disliked_valid,
-                tf.gather(self.item_counts, liked_items),
+                tf.gather(self.item_counts, items),
                 batch_valid,
             )
             total = data + reg

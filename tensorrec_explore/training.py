@@ -373,23 +373,35 @@ def compiles_with_xla(trainer: Trainer, strategy: Any) -> bool:
 
     When it pays: at least :data:`~tensorrec_explore.defaults.XLA_MIN_LIKES` likes (XLA's
     fused element-wise work is ~40% cheaper per like, its compilation costs about a second and
-    each step's launch more). When it compiles: one device, no dislikes (their per-step count
-    varies), built-in losses, identity features on both sides with towers that look their rows
-    up (XLA has no sparse matmul) and liked pairs tested by flags or bitset (or not at all).
+    each step's launch more). When it compiles: :func:`xla_compiles_towers`, no dislikes (their
+    per-step count varies) and liked pairs tested by flags or bitset (or not at all).
     """
     liked_ok = (
         getattr(trainer.loss, "accidental_hits_only", False) or trainer.liked.compiles_with_xla
     )
     return (
         trainer.positive.size >= XLA_MIN_LIKES
-        and strategy is None
         and not trainer.has_dislikes
-        and type(trainer.loss).__module__ == Loss.__module__
-        and trainer.users.is_identity
-        and trainer.items.is_identity
-        and trainer.network.users_look_up
-        and trainer.network.items_look_up
         and liked_ok
+        and xla_compiles_towers(
+            trainer.loss, trainer.network, trainer.users, trainer.items, strategy
+        )
+    )
+
+
+def xla_compiles_towers(
+    loss: Loss, network: Any, users: SparseRows, items: SparseRows, strategy: Any
+) -> bool:
+    """Return True when a sampled step of ``loss`` over ``network``'s towers compiles with XLA:
+    one device, a built-in loss, identity features on both sides (``users`` / ``items``) with
+    towers that look their rows up (XLA has no sparse matmul)."""
+    return (
+        strategy is None
+        and type(loss).__module__ == Loss.__module__
+        and users.is_identity
+        and items.is_identity
+        and network.users_look_up
+        and network.items_look_up
     )
 
 

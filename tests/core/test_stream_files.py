@@ -155,3 +155,36 @@ def test_a_streams_default_l2_reads_its_likes_per_user_as_in_memory() -> None:
         assert l2(loss, stream=True) == pytest.approx(unscaled * np.sqrt(47.0 / per_user))
         assert l2(loss, stream=True, steps_per_epoch=3) == pytest.approx(unscaled)
     assert l2("wmrb", stream=True, settings={"l2": 0.3}) == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("loss", ["wmrb", "softmax"])
+def test_batches_of_likes_take_the_xla_step_and_train_as_the_others(
+    monkeypatch: pytest.MonkeyPatch, loss: str
+) -> None:
+    """Above XLA_MIN_LIKES counted likes, a batch of likes only takes the step compiled by XLA
+    and a batch holding dislikes the general one: the scores match a fit without XLA, and a
+    bad id is still refused with its name. The last batches hold dislikes only (their L2 on no
+    like was NaN, reported as a divergence)."""
+    from tensorrec_explore import streaming
+
+    matrix = _matrix().tocoo()
+    # Likes first: the first batches hold likes only, the last ones dislikes too.
+    order = np.argsort(matrix.data < 0, kind="stable")
+    columns = (matrix.row[order], matrix.col[order], matrix.data[order])
+    records = tf.data.Dataset.from_tensor_slices(columns)
+    params = {"n_components": 4, "loss": loss, "n_sampled_items": 16, "batch_size": 512}
+
+    def fit(min_likes: int, dataset: tf.data.Dataset = records) -> TensorRec:
+        monkeypatch.setattr(streaming, "XLA_MIN_LIKES", min_likes)
+        return TensorRec(**params, epochs=2, random_state=0).fit_stream(dataset, 300, 200)
+
+    compiled, plain = fit(0), fit(10**9)
+    assert compiled._fitted.stream[1].uses_xla and not plain._fitted.stream[1].uses_xla
+    # XLA sums in another order (differences ~1e-3 after two epochs of the softmax).
+    scores = plain.predict()
+    np.testing.assert_allclose(compiled.predict(), scores, atol=0.01 * np.abs(scores).max())
+    bad = tf.data.Dataset.from_tensor_slices(
+        (np.array([0, 1, 2]), np.array([0, 200, 3]), np.ones(3, np.float32))
+    )
+    with pytest.raises(TrainingError, match="item id is >= n_items=200"):
+        fit(0, bad)
