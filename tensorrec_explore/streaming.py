@@ -18,6 +18,13 @@ reads them back as a shuffled stream, in blocks of records (one ``parse_example`
 Examples, one permutation per window of ``shuffle_buffer`` records: ``tf.data`` pays per
 element: ~10 us per record read one by one), never holding more than a few windows.
 
+Settings left as None resolve as in memory from a first pass that counts the likes (when the
+loss reads item counts, or its default L2 the likes per user): the batch size, the L2 and, from
+:data:`~tensorrec_explore.defaults.XLA_MIN_LIKES` likes on one device, XLA. A batch of likes
+only (an implicit stream's usual batch) of a loss that tests no liked pair (the sampled
+softmax, the default model's) then takes a step compiled by XLA, compiled once per batch
+length; a batch holding dislikes takes the general step.
+
 Under a ``tf.distribute`` strategy every worker reads the same stream in the same seeded order
 and each replica takes its shard of each global batch (see :mod:`.distributed`): compute is
 split, reading is not.
@@ -424,9 +431,12 @@ class StreamTrainer:
             strategy=self.strategy,
         )
         # Batches of likes only take a step compiled by XLA where that pays, as in memory (one
-        # compilation per batch length: the full batches and the last one).
+        # compilation per batch length: the full batches and the last one), for losses that
+        # test no liked pair (the sampled softmax): XLA's searchsorted compares every key with
+        # every query (132 GiB for wmrb's 8,192 x 512 pairs against 8,192 keys).
         self.uses_xla = (
             loss.inputs == "sampled"
+            and getattr(loss, "accidental_hits_only", False)
             and likes >= XLA_MIN_LIKES
             and xla_compiles_towers(
                 loss, state.network, state.user_table, state.item_table, self.strategy
@@ -555,7 +565,8 @@ class StreamTrainer:
     def _liked_only_step(
         self, users: tf.Tensor, items: tf.Tensor, sampled: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        return self._likes_step(users, items, sampled, tf.sort(users * self.n_items + items))
+        # Only losses testing no liked pair come here: the like keys are never read.
+        return self._likes_step(users, items, sampled, tf.zeros([0], tf.int64))
 
     def _stream_sampled_step(
         self,
