@@ -21,9 +21,9 @@ element: ~10 us per record read one by one), never holding more than a few windo
 Settings left as None resolve as in memory from a first pass that counts the likes (when the
 loss reads item counts, or its default L2 the likes per user): the batch size, the L2 and, from
 :data:`~tensorrec_explore.defaults.XLA_MIN_LIKES` likes on one device, XLA. A batch of likes
-only (an implicit stream's usual batch) of a loss that tests no liked pair (the sampled
-softmax, the default model's) then takes a step compiled by XLA, compiled once per batch
-length; a batch holding dislikes takes the general step.
+only (an implicit stream's usual batch) then takes a step compiled by XLA, compiled once per
+batch length, in which the "liked in this batch" test is a scatter of the batch's likes
+(:func:`_liked_by_rows`) instead of a search; a batch holding dislikes takes the general step.
 
 Under a ``tf.distribute`` strategy every worker reads the same stream in the same seeded order
 and each replica takes its shard of each global batch (see :mod:`.distributed`): compute is
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -375,6 +375,27 @@ def _in_batch_like(
     return tf.reshape(hits, [tf.size(users), tf.size(sampled)])
 
 
+def _liked_by_rows(
+    users: tf.Tensor, items: tf.Tensor, candidates: tf.Tensor, n_users: int, n_items: int
+) -> tf.Tensor:
+    """``[p, c]`` True where row ``r``'s user likes ``candidates[c]`` among the batch's likes
+    ``(users, items)`` [p]: what :func:`_in_batch_like` says of the batch's own rows, with no
+    search (XLA compiles ``searchsorted`` as a comparison of every query with every key).
+
+    Rows of one user share their first row's marks, candidates of one item their first
+    column's: one scatter of the likes whose item is a candidate, two gathers.
+    """
+    p, c = tf.size(users), tf.size(candidates)
+    first_row = tf.gather(tf.math.unsorted_segment_min(tf.range(p), users, n_users), users)
+    first_column = tf.math.unsorted_segment_min(tf.range(c), candidates, n_items)
+    column = tf.gather(first_column, items)  # >= c (int32's max) when not a candidate
+    marks = tf.scatter_nd(
+        tf.stack([first_row, tf.minimum(column, c)], axis=1), tf.ones([p], tf.int32), [p, c + 1]
+    )
+    liked = tf.gather(marks[:, :c] > 0, first_row)
+    return tf.gather(liked, tf.gather(first_column, candidates), axis=1)
+
+
 class StreamTrainer:
     """Runs epochs over a stream with the :class:`~tensorrec_explore.objectives.Objective`
     the in-memory :class:`~tensorrec_explore.training.Trainer` uses (losses, L2, step).
@@ -431,12 +452,9 @@ class StreamTrainer:
             strategy=self.strategy,
         )
         # Batches of likes only take a step compiled by XLA where that pays, as in memory (one
-        # compilation per batch length: the full batches and the last one), for losses that
-        # test no liked pair (the sampled softmax): XLA's searchsorted compares every key with
-        # every query (132 GiB for wmrb's 8,192 x 512 pairs against 8,192 keys).
+        # compilation per batch length: the full batches and the last one).
         self.uses_xla = (
             loss.inputs == "sampled"
-            and getattr(loss, "accidental_hits_only", False)
             and likes >= XLA_MIN_LIKES
             and xla_compiles_towers(
                 loss, state.network, state.user_table, state.item_table, self.strategy
@@ -565,8 +583,11 @@ class StreamTrainer:
     def _liked_only_step(
         self, users: tf.Tensor, items: tf.Tensor, sampled: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        # Only losses testing no liked pair come here: the like keys are never read.
-        return self._likes_step(users, items, sampled, tf.zeros([0], tf.int64))
+        def is_liked(query: tf.Tensor, candidates: tf.Tensor) -> tf.Tensor:
+            # No dislikes here: every query is the batch's own rows (``query`` is ``users``).
+            return _liked_by_rows(users, items, candidates, self.n_users, self.n_items)
+
+        return self._likes_step(users, items, sampled, is_liked)
 
     def _stream_sampled_step(
         self,
@@ -582,7 +603,7 @@ class StreamTrainer:
             tf.boolean_mask(users, liked),
             tf.boolean_mask(items, liked),
             sampled,
-            keys,
+            lambda query, candidates: _in_batch_like(keys, query, candidates, self.n_items),
             tf.boolean_mask(users, disliked),
             tf.boolean_mask(items, disliked),
         )
@@ -592,15 +613,16 @@ class StreamTrainer:
         users: tf.Tensor,
         items: tf.Tensor,
         sampled: tf.Tensor,
-        keys: tf.Tensor,
+        is_liked: Callable[[tf.Tensor, tf.Tensor], tf.Tensor],
         disliked_users: tf.Tensor | None = None,
         disliked_items: tf.Tensor | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """One optimizer step on liked ``users`` / ``items``, the ``sampled`` items and the
-        dislikes (None: no dislike graph); ``keys``: the batch's sorted like keys."""
+        dislikes (None: no dislike graph). ``is_liked(query_users, candidates)``: bool
+        ``[q, c]``, True where the batch likes (user, candidate)."""
 
         def unliked(users: tf.Tensor, candidates: tf.Tensor) -> tf.Tensor:
-            return 1.0 - tf.cast(_in_batch_like(keys, users, candidates, self.n_items), tf.float32)
+            return 1.0 - tf.cast(is_liked(users, candidates), tf.float32)
 
         valid = candidates_valid(self.loss, items, sampled, lambda: unliked(users, sampled))
         disliked_valid = None if disliked_users is None else unliked(disliked_users, sampled)

@@ -158,14 +158,14 @@ def test_a_streams_default_l2_reads_its_likes_per_user_as_in_memory() -> None:
     assert l2("wmrb", stream=True, settings={"l2": 0.3}) == pytest.approx(0.3)
 
 
+@pytest.mark.parametrize("loss", ["softmax", "wmrb"])
 def test_batches_of_likes_take_the_xla_step_and_train_as_the_others(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, loss: str
 ) -> None:
-    """Above XLA_MIN_LIKES counted likes, the sampled softmax's batches of likes only take the
-    step compiled by XLA and a batch holding dislikes the general one: the scores match a fit
-    without XLA, and a bad id is still refused with its name. The last batches hold dislikes
-    only (their L2 on no like was NaN, reported as a divergence). wmrb, which tests liked
-    pairs, keeps the general step."""
+    """Above XLA_MIN_LIKES counted likes, batches of likes only take the step compiled by XLA
+    and a batch holding dislikes the general one: the scores match a fit without XLA, and a
+    bad id is still refused with its name. The last batches hold dislikes only (their L2 on no
+    like was NaN, reported as a divergence)."""
     from tensorrec_explore import streaming
 
     matrix = _matrix().tocoo()
@@ -174,7 +174,7 @@ def test_batches_of_likes_take_the_xla_step_and_train_as_the_others(
     columns = (matrix.row[order], matrix.col[order], matrix.data[order])
     records = tf.data.Dataset.from_tensor_slices(columns)
 
-    def fit(min_likes: int, dataset: tf.data.Dataset = records, loss: str = "softmax") -> Any:
+    def fit(min_likes: int, dataset: tf.data.Dataset = records) -> Any:
         monkeypatch.setattr(streaming, "XLA_MIN_LIKES", min_likes)
         params = {"n_components": 4, "loss": loss, "n_sampled_items": 16, "batch_size": 512}
         model = TensorRec(**params, epochs=2, random_state=0).fit_stream(dataset, 300, 200)
@@ -185,9 +185,26 @@ def test_batches_of_likes_take_the_xla_step_and_train_as_the_others(
     # XLA sums in another order (differences ~1e-3 after two epochs).
     scores = plain.predict()
     np.testing.assert_allclose(compiled.predict(), scores, atol=0.01 * np.abs(scores).max())
-    assert not fit(0, loss="wmrb")[1]
     bad = tf.data.Dataset.from_tensor_slices(
         (np.array([0, 1, 2]), np.array([0, 200, 3]), np.ones(3, np.float32))
     )
     with pytest.raises(TrainingError, match="item id is >= n_items=200"):
         fit(0, bad)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_the_compiled_like_test_agrees_with_the_search(compiled: bool) -> None:
+    """The compiled step's "liked in this batch" test (no search) gives what the search of the
+    batch's sorted like keys gives, with repeated users, items and candidates."""
+    from tensorrec_explore.streaming import _in_batch_like, _liked_by_rows
+
+    rng = np.random.default_rng(3)
+    n_users, n_items = 40, 30
+    users = tf.constant(rng.integers(0, n_users, 500), tf.int64)
+    items = tf.constant(rng.integers(0, n_items, 500), tf.int64)
+    candidates = tf.constant(np.r_[rng.integers(0, n_items, 60), items.numpy()[:20]], tf.int64)
+    rows = tf.function(_liked_by_rows, jit_compile=True) if compiled else _liked_by_rows
+    got = rows(users, items, candidates, n_users, n_items).numpy()
+    keys = tf.sort(users * n_items + items)
+    np.testing.assert_array_equal(got, _in_batch_like(keys, users, candidates, n_items).numpy())
+    assert 0 < got.mean() < 1
