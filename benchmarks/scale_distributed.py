@@ -96,16 +96,13 @@ def read_point(n_interactions: int, mode: str, epochs: int, root: Path) -> dict:
     (one record per element, batched) or ``read-blocks`` (blocks, re-cut)."""
     import numpy as np
 
-    from tensorrec_explore.streaming import interaction_files_dataset
+    from tensorrec_explore.streaming import _batches, interaction_files_dataset
 
     files = interaction_files_dataset(
         str(data_folder(root, n_interactions)), seed=0, blocks=mode == "read-blocks"
     )
-    batches = (
-        files.rebatch(PARAMS["batch_size"])
-        if mode == "read-blocks"
-        else files.batch(PARAMS["batch_size"])
-    )
+    batches = _batches(files, PARAMS["batch_size"])  # as fit_stream cuts them
+    n_users, n_items = sizes_for(n_interactions)
     times, records = [], 0
     for _ in range(epochs):
         started = time.perf_counter()
@@ -113,8 +110,8 @@ def read_point(n_interactions: int, mode: str, epochs: int, root: Path) -> dict:
         times.append(time.perf_counter() - started)
     return {
         "n_interactions": n_interactions,
-        "n_users": sizes_for(n_interactions)[0],
-        "n_items": sizes_for(n_interactions)[1],
+        "n_users": n_users,
+        "n_items": n_items,
         "mode": mode,
         "replicas": 1,
         "epochs": epochs,

@@ -570,12 +570,12 @@ class StreamTrainer:
         def choose(
             users: tf.Tensor, items: tf.Tensor, values: tf.Tensor, sampled: tf.Tensor
         ) -> tuple[tf.Tensor, tf.Tensor]:
-            with tf.control_dependencies(self._check_ids(users, items, values)):
-                liked_only = tf.reduce_all(values > 0)
+            def checked() -> tuple[tf.Tensor, tf.Tensor]:  # ``step`` checks its own batches
+                with tf.control_dependencies(self._check_ids(users, items, values)):
+                    return compiled(users, items, sampled)
+
             return tf.cond(
-                liked_only,
-                lambda: compiled(users, items, sampled),
-                lambda: step(users, items, values, sampled),
+                tf.reduce_all(values > 0), checked, lambda: step(users, items, values, sampled)
             )
 
         return choose

@@ -152,8 +152,9 @@ def test_a_streams_default_l2_reads_its_likes_per_user_as_in_memory() -> None:
         return model._fitted.l2
 
     for loss, unscaled in (("wmrb", 0.1), ("softmax", 0.06)):
-        assert l2(loss, stream=True) == pytest.approx(l2(loss, stream=False))
-        assert l2(loss, stream=True) == pytest.approx(unscaled * np.sqrt(47.0 / per_user))
+        streamed = l2(loss, stream=True)
+        assert streamed == pytest.approx(l2(loss, stream=False))
+        assert streamed == pytest.approx(unscaled * np.sqrt(47.0 / per_user))
         assert l2(loss, stream=True, steps_per_epoch=3) == pytest.approx(unscaled)
     assert l2("wmrb", stream=True, settings={"l2": 0.3}) == pytest.approx(0.3)
 
